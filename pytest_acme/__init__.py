@@ -1,0 +1,24 @@
+"""pytest-acme: an in-process ACME (RFC 8555) server for testing ACME clients.
+
+The public surface is small on purpose::
+
+    from pytest_acme import AcmeServer, AcmeConfig
+"""
+
+from .clock import Clock
+from .config import AcmeConfig
+from .protocol import problems
+from .protocol.problems import Problem
+from .protocol.states import Status
+from .server import AcmeServer, AcmeServerError, ServerStartError
+
+__all__ = [
+    "AcmeConfig",
+    "AcmeServer",
+    "AcmeServerError",
+    "Clock",
+    "Problem",
+    "ServerStartError",
+    "Status",
+    "problems",
+]

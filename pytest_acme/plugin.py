@@ -1,0 +1,177 @@
+"""The pytest plugin: fixtures, the ``acme`` marker, ini options, report header.
+
+Shape (as pytest-httpserver): one server per session (per xdist worker),
+reset before each test; small fixtures a project can override.
+
+* ``acme_server``: the server, reset for this test (function scope).
+* ``acme_directory_url`` / ``acme_ca_bundle``: what a client needs.
+* ``acme_server_config``: the session's :class:`AcmeConfig` (override it).
+* ``@pytest.mark.acme(order_expiry=60, finalize="async")``: settings for one test.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from .config import AcmeConfig, check_names
+from .server import RESTART_SETTINGS, AcmeServer
+
+INI_CONFIG = "acme_config"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("acme", "pytest-acme ACME test server")
+    group.addoption(
+        "--acme-seed", type=int, default=None, dest="acme_seed",
+        help="seed for the ACME server's random choices (replays a failing run)",
+    )
+    parser.addini(
+        INI_CONFIG,
+        type="linelist",
+        default=[],
+        help="pytest-acme session settings, one 'name = value' per line "
+        "(e.g. 'order_expiry = 60'); values are JSON, or plain strings",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "acme(**settings): pytest-acme server settings for this test, "
+        "e.g. @pytest.mark.acme(order_expiry=60, finalize='async')",
+    )
+
+
+def parse_ini_settings(lines: List[str]) -> Dict[str, Any]:
+    """``["order_expiry = 60", "finalize = async"]`` -> ``{"order_expiry": 60, ...}``."""
+    settings: Dict[str, Any] = {}
+    for line in lines:
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        name, sep, raw = line.partition("=")
+        if not sep:
+            raise pytest.UsageError(f"{INI_CONFIG}: expected 'name = value', got {line!r}")
+        raw = raw.strip()
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        settings[name.strip()] = value
+    try:
+        check_names(settings)
+    except TypeError as e:
+        raise pytest.UsageError(f"{INI_CONFIG}: {e}") from None
+    return settings
+
+
+def _session_config(pytestconfig: pytest.Config) -> AcmeConfig:
+    settings = parse_ini_settings(pytestconfig.getini(INI_CONFIG))
+    seed = pytestconfig.getoption("acme_seed")
+    if seed is not None:
+        settings["seed"] = seed
+    return AcmeConfig(**settings)
+
+
+_SERVER = pytest.StashKey[AcmeServer]()
+
+
+def _shared_server(config: pytest.Config, acme_config: AcmeConfig) -> AcmeServer:
+    """The session's server, started once (and stopped in ``pytest_unconfigure``)."""
+    server = config.stash.get(_SERVER, None)
+    if server is None or server.config != acme_config:
+        if server is not None:
+            server.close()
+        server = AcmeServer(acme_config).start()
+        config.stash[_SERVER] = server
+    return server
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+def pytest_report_header(config: pytest.Config) -> List[str]:
+    if _is_xdist_controller(config):
+        return ["pytest-acme: each xdist worker runs its own ACME server on its own port"]
+    server = _shared_server(config, _session_config(config))
+    return [f"pytest-acme: ACME server {server.directory_url} (seed {server.seed}, "
+            f"CA bundle {server.ca_bundle or 'none: plain HTTP'})"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_SERVER, None)
+    if server is not None:
+        server.close()
+        del config.stash[_SERVER]
+
+
+@pytest.fixture(scope="session")
+def acme_server_config(pytestconfig: pytest.Config) -> AcmeConfig:
+    """The session server's configuration: ``acme_config`` ini lines and ``--acme-seed``.
+
+    Override it in a ``conftest.py`` to configure the server in code::
+
+        @pytest.fixture(scope="session")
+        def acme_server_config():
+            return AcmeConfig(order_expiry=300, finalize="async")
+    """
+    return _session_config(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def acme_session_server(
+    pytestconfig: pytest.Config, acme_server_config: AcmeConfig
+) -> AcmeServer:
+    """One running server for the whole session (or xdist worker)."""
+    return _shared_server(pytestconfig, acme_server_config)
+
+
+@pytest.fixture
+def acme_server(
+    request: pytest.FixtureRequest, acme_server_config: AcmeConfig
+) -> Iterator[AcmeServer]:
+    """A running ACME server, reset for this test.
+
+    Settings from ``@pytest.mark.acme(...)`` apply to this test only.  After the
+    test, anything raised inside the server fails it (``AcmeServer.check()``).
+    """
+    settings: Dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("acme"))):
+        if marker.args:
+            raise TypeError("@pytest.mark.acme takes keyword settings only")
+        settings.update(marker.kwargs)
+    check_names(settings)
+    config = acme_server_config.replace(**settings)
+    if RESTART_SETTINGS & settings.keys():
+        # Socket or CA settings: this test gets a server of its own.
+        server = AcmeServer(config).start()
+        try:
+            yield server
+            server.check()
+        finally:
+            server.close()
+        return
+    server = request.getfixturevalue("acme_session_server")
+    server.reconfigure(config)
+    server.reset()
+    try:
+        yield server
+        server.wait_idle()
+        server.check()
+    finally:
+        server.reconfigure(acme_server_config)
+
+
+@pytest.fixture
+def acme_directory_url(acme_server: AcmeServer) -> str:
+    """The directory URL of this test's server."""
+    return acme_server.directory_url
+
+
+@pytest.fixture
+def acme_ca_bundle(acme_server: AcmeServer) -> str:
+    """Path of the PEM file to trust for the server's HTTPS."""
+    return acme_server.ca_bundle

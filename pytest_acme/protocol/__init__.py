@@ -1,0 +1,1 @@
+"""The protocol rules: no sockets, no threads, no Werkzeug.  Plain function calls."""

@@ -1,0 +1,206 @@
+"""Identifiers: ``dns`` (RFC 8555 §9.7.7) and ``ip`` (RFC 8738).
+
+:func:`parse_identifiers` turns a newOrder ``identifiers`` array into
+normalised :class:`Identifier` values, or raises the problem a client should
+see (``malformed``, ``unsupportedIdentifier`` or ``rejectedIdentifier``, with
+one subproblem per refused identifier, RFC 8555 §6.7.1).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Tuple
+
+from . import problems
+
+DNS = "dns"
+IP = "ip"
+
+#: Let's Encrypt's limit on identifiers per order.
+MAX_IDENTIFIERS = 100
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True, order=True)
+class Identifier:
+    type: str
+    value: str
+
+    @property
+    def wildcard(self) -> bool:
+        return self.type == DNS and self.value.startswith("*.")
+
+    @property
+    def base(self) -> str:
+        """The name an authorization is for: the wildcard's base name, or the value."""
+        return self.value[2:] if self.wildcard else self.value
+
+    def to_json(self) -> Dict[str, str]:
+        return {"type": self.type, "value": self.value}
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.value}"
+
+
+def normalise_dns(value: str) -> str:
+    """Lower-case ``value``, drop one trailing dot, and check it is a usable name.
+
+    Raises:
+        ValueError: with a sentence saying what is wrong.
+    """
+    if not value:
+        raise ValueError("the name is empty")
+    if not value.isascii():
+        raise ValueError(
+            "the name is not ASCII; send internationalised names in their A-label "
+            "(punycode, 'xn--...') form (RFC 8555 §7.1.4)"
+        )
+    name = value.lower()
+    if name.endswith("."):
+        name = name[:-1]
+    if len(name) > 253:
+        raise ValueError(f"the name is {len(name)} characters long; at most 253 are allowed")
+    labels = name.split(".")
+    wildcard = labels[0] == "*"
+    if wildcard:
+        labels = labels[1:]
+    if any("*" in label for label in labels):
+        raise ValueError(
+            "a wildcard may only be the whole left-most label, once ('*.example.com')"
+        )
+    if len(labels) < 2:
+        raise ValueError("the name needs at least two labels ('example.test', not 'example')")
+    for label in labels:
+        if not label:
+            raise ValueError("the name has an empty label (two dots in a row, or a leading dot)")
+        if not _LABEL.match(label):
+            if len(label) > 63:
+                raise ValueError(f"the label {label[:20]!r}... is longer than 63 characters")
+            raise ValueError(
+                f"the label {label!r} has characters other than letters, digits and inner "
+                "hyphens (no ports, paths, spaces or underscores)"
+            )
+        if label.startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except UnicodeError:
+                raise ValueError(f"the label {label!r} is not valid punycode") from None
+        elif label[2:4] == "--":
+            raise ValueError(f"the label {label!r} has '--' in positions 3 and 4 but is not 'xn--'")
+    if labels[-1].isdigit():
+        raise ValueError(
+            "the last label is all digits, so this looks like an IP address; "
+            "send IP addresses as identifiers of type 'ip' (RFC 8738)"
+        )
+    return name
+
+
+def normalise_ip(value: str) -> str:
+    """The canonical text form of an IP address (RFC 8738 §3, RFC 5952).
+
+    Raises:
+        ValueError: with a sentence saying what is wrong.
+    """
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(
+            "not an IPv4 address in dotted-decimal form or an IPv6 address "
+            "(RFC 8738 §3)"
+        ) from None
+    if "%" in value:
+        raise ValueError("IPv6 zone identifiers ('%eth0') are not allowed in certificates")
+    return str(addr)
+
+
+def parse_identifier(obj: Any) -> Identifier:
+    """One identifier object from a request, normalised.
+
+    Raises:
+        Malformed, UnsupportedIdentifier or RejectedIdentifier.
+    """
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or not isinstance(
+        obj.get("value"), str
+    ):
+        raise problems.Malformed(
+            'each identifier must be an object {"type": "dns"|"ip", "value": "..."}; '
+            f"got {_short(obj)}"
+        )
+    type_, value = obj["type"], obj["value"]
+    as_json = {"type": type_, "value": value}
+    if type_ == DNS:
+        try:
+            return Identifier(DNS, normalise_dns(value))
+        except ValueError as e:
+            raise problems.RejectedIdentifier(
+                f"dns identifier {value!r} refused: {e}", identifier=as_json
+            ) from None
+    if type_ == IP:
+        try:
+            return Identifier(IP, normalise_ip(value))
+        except ValueError as e:
+            raise problems.RejectedIdentifier(
+                f"ip identifier {value!r} refused: {e}", identifier=as_json
+            ) from None
+    raise problems.UnsupportedIdentifier(
+        f"identifier type {type_!r} is not supported; this server accepts 'dns' and 'ip'",
+        identifier=as_json,
+    )
+
+
+def parse_identifiers(value: Any) -> List[Identifier]:
+    """A newOrder ``identifiers`` array: normalised, de-duplicated, order kept.
+
+    Several refused identifiers give one problem with a subproblem each.
+    """
+    if not isinstance(value, list) or not value:
+        raise problems.Malformed(
+            "'identifiers' must be a non-empty array of identifier objects"
+        )
+    if len(value) > MAX_IDENTIFIERS:
+        raise problems.Malformed(
+            f"the order has {len(value)} identifiers; at most {MAX_IDENTIFIERS} are allowed"
+        )
+    result: List[Identifier] = []
+    failures: List[problems.Problem] = []
+    for item in value:
+        try:
+            ident = parse_identifier(item)
+        except (problems.RejectedIdentifier, problems.UnsupportedIdentifier) as p:
+            failures.append(p)
+            continue
+        if ident not in result:
+            result.append(ident)
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        kinds = {type(p) for p in failures}
+        cls = kinds.pop() if len(kinds) == 1 else problems.Compound
+        raise cls(
+            f"{len(failures)} of {len(value)} identifiers were refused: "
+            + "; ".join(p.detail for p in failures),
+            subproblems=failures,
+        )
+    return result
+
+
+def identifiers_from_names(dns_names: List[str], ips: List[str]) -> Tuple[List[Identifier], List[str]]:
+    """Identifiers from CSR SAN entries; also returns the entries that do not normalise."""
+    out: List[Identifier] = []
+    bad: List[str] = []
+    for name in dns_names:
+        try:
+            out.append(Identifier(DNS, normalise_dns(name)))
+        except ValueError:
+            bad.append(name)
+    for ip in ips:
+        out.append(Identifier(IP, normalise_ip(ip)))
+    return out, bad
+
+
+def _short(obj: Any, limit: int = 80) -> str:
+    text = repr(obj)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,210 @@
+"""How one object's change carries to the others (RFC 8555 §7.1.6).
+
+A challenge result moves its authorization, and the authorization moves every
+order that holds it; finalization and issuance move the order.  These
+functions do no I/O and take no locks: the caller holds the store lock and
+passes the instant (``now``) and an observer that hears every transition.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import List, Optional
+
+from . import problems
+from .identifiers import IP, Identifier
+from .resources import DNS_01, HTTP_01, TLS_ALPN_01, Account, Authorization, Challenge, Order
+from .states import Event, Observer, Status, can, transition
+from ..store import Store
+
+
+def challenge_types(identifier: Identifier) -> List[str]:
+    """Which challenges may prove control of ``identifier``.
+
+    A wildcard can only be proven through DNS (RFC 8555 §7.1.3); an IP address
+    has no DNS name to put a TXT record under (RFC 8738 §7).
+    """
+    if identifier.wildcard:
+        return [DNS_01]
+    if identifier.type == IP:
+        return [HTTP_01, TLS_ALPN_01]
+    return [HTTP_01, DNS_01, TLS_ALPN_01]
+
+
+def create_order(
+    store: Store,
+    account: Account,
+    identifiers: List[Identifier],
+    now: dt.datetime,
+    *,
+    order_lifetime: dt.timedelta,
+    authz_lifetime: dt.timedelta,
+    not_before: Optional[dt.datetime] = None,
+    not_after: Optional[dt.datetime] = None,
+) -> Order:
+    """A new pending order with one new authorization per identifier."""
+    order_id = store.new_id()
+    authzs: List[Authorization] = []
+    for ident in identifiers:
+        authz_id = store.new_id()
+        challenges = [
+            Challenge(id=store.new_id(), type=t, token=store.token(), authz_id=authz_id)
+            for t in challenge_types(ident)
+        ]
+        authzs.append(
+            Authorization(
+                id=authz_id,
+                account_id=account.id,
+                identifier=ident,
+                expires=now + authz_lifetime,
+                challenges=challenges,
+                order_ids=[order_id],
+            )
+        )
+    order = Order(
+        id=order_id,
+        account_id=account.id,
+        identifiers=list(identifiers),
+        authz_ids=[a.id for a in authzs],
+        created=now,
+        # An order cannot outlive the authorizations it needs.
+        expires=min([now + order_lifetime] + [a.expires for a in authzs]),
+        not_before=not_before,
+        not_after=not_after,
+    )
+    store.add_order(order, authzs)
+    return order
+
+
+def start_validation(
+    store: Store, challenge: Challenge, now: dt.datetime, observer: Observer
+) -> bool:
+    """The client asked for ``challenge`` to be validated (RFC 8555 §7.5.1).
+
+    Returns True when a validation must now run; False when the request is a
+    repeat for a challenge already being validated or already valid.
+
+    Raises:
+        Malformed: the authorization is no longer pending, or another of its
+            challenges is already being validated.
+    """
+    authz = store.authz(challenge.authz_id)
+    if challenge.status in (Status.PROCESSING, Status.VALID):
+        return False
+    status = authz.status_at(now)
+    if status != Status.PENDING:
+        raise problems.Malformed(
+            f"the authorization for {authz.identifier.value} is {status.value}, so its "
+            "challenges can no longer be answered; create a new order"
+        )
+    busy = [c for c in authz.challenges if c.status is not Status.PENDING]
+    if busy:
+        raise problems.Malformed(
+            f"the {busy[0].type} challenge of this authorization is already "
+            f"{busy[0].status.value}; only one challenge per authorization may be attempted"
+        )
+    transition(challenge, Event.START, observer)
+    return True
+
+
+def finish_validation(
+    store: Store,
+    challenge: Challenge,
+    error: Optional[problems.Problem],
+    now: dt.datetime,
+    observer: Observer,
+) -> None:
+    """Record a validation result and carry it to the authorization and orders."""
+    authz = store.authz(challenge.authz_id)
+    if challenge.status is not Status.PROCESSING:
+        return  # reset, or forced elsewhere, while the validation ran
+    if authz.status_at(now) is not Status.PENDING:
+        # It expired (or was deactivated) while validating: the result is moot.
+        error = error or problems.Malformed(
+            f"the authorization expired at {authz.expires.isoformat()} before validation ended"
+        )
+        challenge.error = error
+        transition(challenge, Event.FAIL, observer)
+        return
+    if error is None:
+        challenge.validated = now
+        transition(challenge, Event.SUCCEED, observer)
+        transition(authz, Event.VALIDATE, observer)
+        for order in store.orders_of_authz(authz):
+            if can(order, Event.AUTHORIZED) and all(
+                a.status_at(now) is Status.VALID for a in store.authzs_of_order(order)
+            ):
+                transition(order, Event.AUTHORIZED, observer)
+        return
+    error.identifier = authz.identifier.to_json()
+    challenge.error = error
+    transition(challenge, Event.FAIL, observer)
+    transition(authz, Event.FAIL, observer)
+    for order in store.orders_of_authz(authz):
+        if can(order, Event.FAIL):
+            order.error = copy.copy(error)
+            transition(order, Event.FAIL, observer)
+
+
+def deactivate_authorization(
+    store: Store, authz: Authorization, now: dt.datetime, observer: Observer
+) -> None:
+    """The client gave up an authorization (RFC 8555 §7.5.2); orders waiting on it fail."""
+    status = authz.status_at(now)
+    if status not in (Status.PENDING, Status.VALID):
+        raise problems.Malformed(
+            f"the authorization is {status.value}; only pending or valid authorizations "
+            "can be deactivated"
+        )
+    transition(authz, Event.DEACTIVATE, observer)
+    for order in store.orders_of_authz(authz):
+        if order.status in (Status.PENDING, Status.READY):
+            order.error = problems.Unauthorized(
+                f"the authorization for {authz.identifier.value} was deactivated"
+            )
+            transition(order, Event.FAIL, observer)
+
+
+def settle_expiry(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
+    """Store the expiry that reads already show, before a write acts on the order."""
+    for authz in store.authzs_of_order(order):
+        if authz.status_at(now) is Status.EXPIRED and can(authz, Event.EXPIRE):
+            transition(authz, Event.EXPIRE, observer)
+    status = order.status_at(now, store.authz)
+    if status is Status.INVALID and order.status in (Status.PENDING, Status.READY):
+        if now >= order.expires:
+            order.error = problems.Malformed(
+                f"the order expired at {order.expires.isoformat()}; create a new order"
+            )
+            transition(order, Event.EXPIRE, observer)
+        else:
+            transition(order, Event.FAIL, observer)
+
+
+def begin_finalize(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
+    """ready → processing, or :class:`OrderNotReady` saying why not."""
+    settle_expiry(store, order, now, observer)
+    status = order.status_at(now, store.authz)
+    if status is not Status.READY:
+        why = {
+            Status.PENDING: "not every authorization is valid yet",
+            Status.PROCESSING: "it is already being finalized",
+            Status.VALID: "it was already finalized and has a certificate",
+            Status.INVALID: "it is invalid"
+            + (f" ({order.error.detail})" if order.error else "")
+            + "; create a new order",
+        }[status]
+        raise problems.OrderNotReady(f"the order is {status.value}: {why}")
+    transition(order, Event.FINALIZE, observer)
+
+
+def complete_issuance(order: Order, certificate_id: str, observer: Observer) -> None:
+    order.certificate_id = certificate_id
+    transition(order, Event.ISSUE, observer)
+
+
+def fail_order(order: Order, error: problems.Problem, observer: Observer) -> None:
+    """processing → invalid (the CSR or issuance failed), recording ``error``."""
+    order.error = error
+    transition(order, Event.FAIL, observer)

@@ -1,0 +1,178 @@
+"""The ACME objects (RFC 8555 §7.1) as records, and their JSON views.
+
+Records hold facts; statuses change only through :mod:`.states`.  The JSON
+views take the instant to render at, so expiry is applied on read without
+changing anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Protocol
+
+import josepy
+from cryptography import x509
+
+from .identifiers import Identifier
+from .problems import Problem
+from .states import Status, derive_order_status, effective_status
+
+HTTP_01 = "http-01"
+DNS_01 = "dns-01"
+TLS_ALPN_01 = "tls-alpn-01"
+
+
+def rfc3339(when: dt.datetime) -> str:
+    """``2026-04-11T12:00:00Z`` (RFC 3339, UTC, whole seconds)."""
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Urls(Protocol):
+    """Builds the external URL of each object (see :mod:`pytest_acme.web.routes`)."""
+
+    def account(self, id: str) -> str: ...
+    def account_orders(self, id: str) -> str: ...
+    def order(self, id: str) -> str: ...
+    def finalize(self, id: str) -> str: ...
+    def authz(self, id: str) -> str: ...
+    def challenge(self, id: str) -> str: ...
+    def certificate(self, id: str) -> str: ...
+
+
+@dataclass(eq=False)
+class Account:
+    id: str
+    jwk: josepy.JWK
+    thumbprint: str
+    created: dt.datetime
+    contact: List[str] = field(default_factory=list)
+    terms_agreed: bool = False
+    status: Status = Status.VALID
+    order_ids: List[str] = field(default_factory=list)
+    kind = "account"
+
+    def to_json(self, urls: Urls) -> Dict[str, Any]:
+        doc: Dict[str, Any] = {
+            "status": self.status.value,
+            "contact": list(self.contact),
+            "orders": urls.account_orders(self.id),
+            "key": self.jwk.to_partial_json(),
+            "createdAt": rfc3339(self.created),
+        }
+        if self.terms_agreed:
+            doc["termsOfServiceAgreed"] = True
+        return doc
+
+
+@dataclass(eq=False)
+class Challenge:
+    id: str
+    type: str
+    token: str
+    authz_id: str
+    status: Status = Status.PENDING
+    validated: Optional[dt.datetime] = None
+    error: Optional[Problem] = None
+    kind = "challenge"
+
+    def to_json(self, urls: Urls) -> Dict[str, Any]:
+        doc: Dict[str, Any] = {
+            "type": self.type,
+            "url": urls.challenge(self.id),
+            "status": self.status.value,
+            "token": self.token,
+        }
+        if self.validated is not None:
+            doc["validated"] = rfc3339(self.validated)
+        if self.error is not None:
+            doc["error"] = self.error.to_json()
+        return doc
+
+
+@dataclass(eq=False)
+class Authorization:
+    id: str
+    account_id: str
+    identifier: Identifier
+    expires: dt.datetime
+    challenges: List[Challenge]
+    status: Status = Status.PENDING
+    order_ids: List[str] = field(default_factory=list)
+    kind = "authorization"
+
+    @property
+    def wildcard(self) -> bool:
+        return self.identifier.wildcard
+
+    def status_at(self, now: dt.datetime) -> Status:
+        return effective_status(self.kind, self.status, self.expires, now)
+
+    def to_json(self, urls: Urls, now: dt.datetime) -> Dict[str, Any]:
+        status = self.status_at(now)
+        # RFC 8555 §7.1.4: the identifier is the base name; "wildcard": true says why.
+        doc: Dict[str, Any] = {
+            "identifier": {"type": self.identifier.type, "value": self.identifier.base},
+            "status": status.value,
+            "expires": rfc3339(self.expires),
+            "challenges": [c.to_json(urls) for c in self.challenges],
+        }
+        if self.wildcard:
+            doc["wildcard"] = True
+        return doc
+
+
+@dataclass(eq=False)
+class Order:
+    id: str
+    account_id: str
+    identifiers: List[Identifier]
+    authz_ids: List[str]
+    created: dt.datetime
+    expires: dt.datetime
+    not_before: Optional[dt.datetime] = None
+    not_after: Optional[dt.datetime] = None
+    status: Status = Status.PENDING
+    error: Optional[Problem] = None
+    certificate_id: Optional[str] = None
+    kind = "order"
+
+    def status_at(self, now: dt.datetime, authz: Callable[[str], Authorization]) -> Status:
+        return derive_order_status(
+            self.status, self.expires, (authz(a).status_at(now) for a in self.authz_ids), now
+        )
+
+    def to_json(
+        self, urls: Urls, now: dt.datetime, authz: Callable[[str], Authorization]
+    ) -> Dict[str, Any]:
+        doc: Dict[str, Any] = {
+            "status": self.status_at(now, authz).value,
+            "expires": rfc3339(self.expires),
+            "identifiers": [i.to_json() for i in self.identifiers],
+            "authorizations": [urls.authz(a) for a in self.authz_ids],
+            "finalize": urls.finalize(self.id),
+        }
+        if self.not_before is not None:
+            doc["notBefore"] = rfc3339(self.not_before)
+        if self.not_after is not None:
+            doc["notAfter"] = rfc3339(self.not_after)
+        if self.error is not None:
+            doc["error"] = self.error.to_json()
+        if self.certificate_id is not None:
+            doc["certificate"] = urls.certificate(self.certificate_id)
+        return doc
+
+
+@dataclass(eq=False)
+class Certificate:
+    id: str
+    account_id: str
+    order_id: str
+    leaf: x509.Certificate
+    chain_pem: bytes  # leaf first, then the intermediate(s)
+    issued: dt.datetime
+    kind = "certificate"
+
+    @property
+    def serial(self) -> int:
+        return self.leaf.serial_number

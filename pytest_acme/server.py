@@ -1,0 +1,265 @@
+"""AcmeServer: the ACME application served by a threaded Werkzeug server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, List, Optional
+
+import trustme
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .clock import Clock
+from .config import AcmeConfig
+from .web.app import AcmeApp, RequestRecord, TimelineEvent
+from .web.routes import Urls
+
+#: Settings that can only take effect in a new server (they shape the socket or the CA).
+RESTART_SETTINGS = frozenset({"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size"})
+
+
+class ServerStartError(RuntimeError):
+    """The server could not start (most often: the port is taken)."""
+
+
+class AcmeServerError(AssertionError):
+    """Exceptions were raised inside the server; raised by :meth:`AcmeServer.check`."""
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its per-request log lines (the app keeps its own)."""
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        pass
+
+
+class AcmeServer:
+    """An RFC 8555 ACME server running in a background thread.
+
+    Args:
+        config: an :class:`~pytest_acme.AcmeConfig`; keyword arguments override
+            its fields, so ``AcmeServer(order_expiry=60, finalize="async")`` works.
+
+    Example::
+
+        with AcmeServer() as server:
+            client = make_client(server.directory_url, verify=server.ca_bundle)
+            ...
+            server.check()  # re-raise anything that went wrong inside the server
+    """
+
+    def __init__(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:
+        self.config = AcmeConfig.from_kwargs(config, **settings)
+        self.clock = Clock()
+        self.app = AcmeApp(self.config, self.clock)
+        self._httpd: Optional[BaseWSGIServer] = None
+        self._thread: Optional[threading.Thread] = None
+        self._tmpdir: Optional[Path] = None
+        self._tls_ca: Optional[trustme.CA] = None
+        self.port: Optional[int] = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self) -> "AcmeServer":
+        """Bind, and serve in a daemon thread.  Returns self.
+
+        Raises:
+            ServerStartError: the address could not be bound.
+        """
+        if self._httpd is not None:
+            raise RuntimeError("the server is already running")
+        host, port = self.config.host, self.config.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(128)
+        except OSError as e:
+            sock.close()
+            raise ServerStartError(
+                f"pytest-acme cannot listen on {host}:{port}: {e.strerror or e}"
+                + (" (another program uses the port; pass port=0 to pick a free one)"
+                   if port else "")
+            ) from e
+        self._tmpdir = Path(tempfile.mkdtemp(prefix="pytest-acme-"))
+        ssl_context = self._tls_context(host) if self.config.tls else None
+        try:
+            self._httpd = make_server(
+                host, port, self.app, threaded=True, request_handler=_QuietHandler,
+                ssl_context=ssl_context, fd=sock.fileno(),
+            )
+        finally:
+            sock.close()  # the server holds its own duplicate
+        self.port = self._httpd.socket.getsockname()[1]
+        (self._tmpdir / "roots.pem").write_bytes(self.roots_pem)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"pytest-acme:{self.port}", daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def _tls_context(self, host: str) -> ssl.SSLContext:
+        assert self._tmpdir is not None
+        self._tls_ca = trustme.CA(organization_name="pytest-acme HTTPS")
+        names = ["127.0.0.1", "::1", "localhost"]
+        if host not in names and host not in ("0.0.0.0", "::"):
+            names.append(host)
+        leaf = self._tls_ca.issue_cert(*names)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        leaf.configure_cert(ctx)
+        self._tls_ca.cert_pem.write_to_path(str(self._tmpdir / "https-ca.pem"))
+        return ctx
+
+    def stop(self) -> None:
+        """Stop serving (within about 50 ms), finish background work, remove temp files."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._httpd.server_close()
+            self._httpd = None
+        self.app.workers.wait_idle(timeout=5)
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def close(self) -> None:
+        """Stop and release the worker threads; the server cannot be restarted."""
+        self.stop()
+        self.app.workers.shutdown()
+
+    def __enter__(self) -> "AcmeServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    # -- where it is -----------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``https://127.0.0.1:43127``."""
+        if self.port is None:
+            raise RuntimeError("the server is not started; call start() or use it as a context")
+        host = self.config.host
+        if ":" in host:
+            host = f"[{host}]"
+        scheme = "https" if self.config.tls else "http"
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def urls(self) -> Urls:
+        return Urls.for_base(self.url)
+
+    @property
+    def directory_url(self) -> str:
+        """The ACME directory URL to give clients."""
+        return self.urls.directory()
+
+    @property
+    def ca_bundle(self) -> str:
+        """Path of the PEM file clients must trust for the server's HTTPS.
+
+        Pass it as ``verify=`` to requests, ``REQUESTS_CA_BUNDLE``,
+        ``SSL_CERT_FILE`` or ``LEGO_CA_CERTIFICATES``.  Empty for plain HTTP.
+        """
+        if self._tmpdir is None or not self.config.tls:
+            return ""
+        return str(self._tmpdir / "https-ca.pem")
+
+    @property
+    def roots_pem(self) -> bytes:
+        """The issuing root certificate(s) as PEM: what issued certificates chain to."""
+        return self.app.ca.roots_pem
+
+    @property
+    def roots_file(self) -> str:
+        """Path of a PEM file holding :attr:`roots_pem`."""
+        if self._tmpdir is None:
+            raise RuntimeError("the server is not started")
+        return str(self._tmpdir / "roots.pem")
+
+    @property
+    def intermediates_pem(self) -> bytes:
+        return b"".join(i.cert_pem for i in self.app.ca.chain)
+
+    @property
+    def seed(self) -> int:
+        """The seed of every random choice this server makes."""
+        return self.app.seed
+
+    # -- per test --------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget accounts, orders, authorizations, nonces and logs; move the clock back
+        to real time.  The CA, port and configuration stay.  Cheap: call it per test."""
+        self.app.reset()
+
+    def reconfigure(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:
+        """Change settings that do not need a new socket or CA (not host, port, tls,
+        ca_key_type, seed, nonce_pool_size)."""
+        new = AcmeConfig.from_kwargs(config or self.config, **settings)
+        changed = {
+            name for name in RESTART_SETTINGS if getattr(new, name) != getattr(self.config, name)
+        }
+        if changed:
+            raise ValueError(
+                f"{', '.join(sorted(changed))} cannot change on a running server; "
+                "start a new AcmeServer"
+            )
+        self.config = new
+        self.app.reconfigure(new)
+
+    def check(self) -> None:
+        """Re-raise exceptions raised inside the server since the last call.
+
+        Raises:
+            AcmeServerError: with the server-side traceback(s), chained to the first.
+        """
+        errors = self.app.take_errors()
+        if not errors:
+            return
+        text = "\n".join(f"-- in {e.where}:\n{e.traceback}" for e in errors)
+        raise AcmeServerError(
+            f"{len(errors)} exception(s) inside the ACME server:\n{text}"
+        ) from errors[0].exception
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no validation or background issuance is queued or running.
+
+        Raises:
+            TimeoutError: if work is still going on after ``timeout`` seconds.
+        """
+        if not self.app.workers.wait_idle(timeout):
+            raise TimeoutError(
+                f"pytest-acme: {self.app.workers.busy} background job(s) still running "
+                f"after {timeout} s"
+            )
+
+    # -- inspection ------------------------------------------------------------
+
+    @property
+    def events(self) -> List[TimelineEvent]:
+        """The event timeline (creations, validations, transitions), oldest first."""
+        with self.app.store.lock:
+            return list(self.app.events)
+
+    @property
+    def requests(self) -> List[RequestRecord]:
+        """The requests served since the last reset, oldest first."""
+        with self.app.store.lock:
+            return list(self.app.requests)
+
+    def __repr__(self) -> str:
+        where = self.directory_url if self.port else "not started"
+        return f"<AcmeServer {where}>"

@@ -1,0 +1,111 @@
+"""The in-memory store: every ACME object of one server, behind one lock.
+
+The store keeps objects and answers lookups; it makes no protocol decisions.
+Callers hold :attr:`Store.lock` around any sequence of reads and writes that
+must be consistent (a handler takes it once per request).
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import threading
+from collections import deque
+from typing import Deque, Dict, Iterator, List, Optional, TypeVar
+
+from .protocol.resources import Account, Authorization, Certificate, Challenge, Order
+
+T = TypeVar("T")
+
+
+class Store:
+    """Accounts, orders, authorizations, challenges and certificates.
+
+    Args:
+        rng: the generator object ids come from (seeded by the server, so a run
+            can be replayed; it is not reseeded by :meth:`clear`, so ids from an
+            earlier test never come back in a later one).
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.lock = threading.RLock()
+        self._rng = rng
+        self.accounts: Dict[str, Account] = {}
+        self.accounts_by_thumbprint: Dict[str, Account] = {}
+        self.orders: Dict[str, Order] = {}
+        self.authzs: Dict[str, Authorization] = {}
+        self.challenges: Dict[str, Challenge] = {}
+        self.certificates: Dict[str, Certificate] = {}
+        self.certificates_by_serial: Dict[int, Certificate] = {}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.accounts.clear()
+            self.accounts_by_thumbprint.clear()
+            self.orders.clear()
+            self.authzs.clear()
+            self.challenges.clear()
+            self.certificates.clear()
+            self.certificates_by_serial.clear()
+
+    def new_id(self, nbytes: int = 9) -> str:
+        """A short URL-safe random id (12 characters for the default 9 bytes)."""
+        with self.lock:
+            raw = self._rng.getrandbits(nbytes * 8).to_bytes(nbytes, "big")
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    def token(self) -> str:
+        """A challenge token: 128 bits of entropy, base64url (RFC 8555 §8.1)."""
+        return self.new_id(16)
+
+    # -- writes --------------------------------------------------------------
+
+    def add_account(self, account: Account) -> None:
+        with self.lock:
+            self.accounts[account.id] = account
+            self.accounts_by_thumbprint[account.thumbprint] = account
+
+    def add_order(self, order: Order, authzs: List[Authorization]) -> None:
+        with self.lock:
+            self.orders[order.id] = order
+            for authz in authzs:
+                self.authzs[authz.id] = authz
+                for chall in authz.challenges:
+                    self.challenges[chall.id] = chall
+            self.accounts[order.account_id].order_ids.append(order.id)
+
+    def add_certificate(self, cert: Certificate) -> None:
+        with self.lock:
+            self.certificates[cert.id] = cert
+            self.certificates_by_serial[cert.serial] = cert
+
+    # -- reads ---------------------------------------------------------------
+
+    def authz(self, id: str) -> Authorization:
+        return self.authzs[id]
+
+    def orders_of_authz(self, authz: Authorization) -> Iterator[Order]:
+        return (self.orders[o] for o in authz.order_ids if o in self.orders)
+
+    def authzs_of_order(self, order: Order) -> List[Authorization]:
+        return [self.authzs[a] for a in order.authz_ids]
+
+    def find(self, table: Dict[str, T], id: str) -> Optional[T]:
+        return table.get(id)
+
+
+class BoundedLog(Deque[T]):
+    """A deque that counts what it had to drop (logs never grow without bound)."""
+
+    def __init__(self, maxlen: int) -> None:
+        super().__init__(maxlen=maxlen)
+        self.dropped = 0
+
+    def append(self, item: T) -> None:  # type: ignore[override]
+        if self.maxlen is not None and len(self) == self.maxlen:
+            self.dropped += 1
+        super().append(item)
+
+    def clear(self) -> None:
+        super().clear()
+        self.dropped = 0

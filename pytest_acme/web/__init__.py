@@ -1,0 +1,1 @@
+"""The HTTP edge: routes, JWS authentication, nonces, handlers, the WSGI app."""

@@ -1,0 +1,304 @@
+"""The WSGI application: routing, authentication, rendering, and the server's state.
+
+Requests pass one pipeline: match the route, read a bounded body, verify the
+JWS (:mod:`.jws`), call the handler (:mod:`.handlers`), and render.  Every
+problem a handler raises becomes ``application/problem+json`` here and only
+here, always with a fresh ``Replay-Nonce``.  Any other exception is a
+``serverInternal`` for the client *and* is kept for ``AcmeServer.check()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional
+
+import josepy
+from cryptography import x509
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from ..ca import CertificateAuthority
+from ..clock import Clock
+from ..config import AcmeConfig
+from ..protocol import lifecycle, problems
+from ..protocol.identifiers import Identifier
+from ..protocol.resources import Certificate
+from ..protocol.states import Event, Stateful, Status
+from ..store import BoundedLog, Store
+from ..va import ValidationRequest, make_validator
+from ..workers import Workers
+from .handlers import ENDPOINTS, Exchange, Reply
+from .jws import authenticate
+from .nonces import NoncePool
+from .routes import RULES, Urls
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One entry of the server's event log (what happened, to what, when)."""
+
+    time: dt.datetime
+    kind: str
+    id: str
+    reason: str
+    message: str
+    order_ids: tuple = ()
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the server saw it."""
+
+    time: dt.datetime
+    method: str
+    path: str
+    status: int
+    problem: Optional[str] = None
+    account: Optional[str] = None
+    detail: Optional[str] = None
+
+
+@dataclass
+class ServerError:
+    """An exception raised inside the server, kept for ``AcmeServer.check()``."""
+
+    exception: BaseException
+    where: str
+    traceback: str = field(default="")
+
+
+class AcmeApp:
+    """An ACME server as a WSGI application, with all of its state.
+
+    Args:
+        config: the server's configuration.
+        clock: the time source every expiry reads.
+    """
+
+    def __init__(self, config: AcmeConfig, clock: Optional[Clock] = None) -> None:
+        self.config = config
+        self.clock = clock or Clock()
+        self.seed = config.seed if config.seed is not None else random.SystemRandom().getrandbits(32)
+        self.rng = random.Random(self.seed)
+        self.store = Store(self.rng)
+        self.nonces = NoncePool(config.nonce_pool_size)
+        self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now())
+        self.validator = make_validator(config.validation)
+        self.errors: List[ServerError] = []
+        self._errors_lock = threading.Lock()
+        self.workers = Workers(lambda e: self.report_error(e, "background worker"))
+        self.events: BoundedLog[TimelineEvent] = BoundedLog(10000)
+        self.requests: BoundedLog[RequestRecord] = BoundedLog(2000)
+
+    # -- state -----------------------------------------------------------------
+
+    def reconfigure(self, config: AcmeConfig) -> None:
+        """Use ``config`` from the next request on (settings read per request)."""
+        self.validator = make_validator(config.validation)
+        self.config = config
+
+    def reset(self) -> None:
+        """Forget every account, order, nonce, event and request; keep CA and config."""
+        self.workers.wait_idle(timeout=5)
+        with self.store.lock:
+            self.store.clear()
+            self.nonces.clear()
+            self.events.clear()
+            self.requests.clear()
+        self.clock.reset()
+
+    def report_error(self, exc: BaseException, where: str) -> None:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        with self._errors_lock:
+            self.errors.append(ServerError(exc, where, text))
+
+    def take_errors(self) -> List[ServerError]:
+        with self._errors_lock:
+            errors, self.errors = self.errors, []
+        return errors
+
+    def terms_url(self, urls: Urls) -> Optional[str]:
+        terms = self.config.terms_of_service
+        if terms is None:
+            return urls.build("terms")
+        return terms or None
+
+    @staticmethod
+    def thumbprint(jwk: josepy.JWK) -> str:
+        return josepy.b64.b64encode(jwk.thumbprint()).decode("ascii")
+
+    def record(self, obj: Stateful, reason: str, message: str) -> None:
+        """Add an event to the timeline (caller holds the store lock)."""
+        if obj.kind == "order":
+            order_ids: Iterable[str] = (obj.id,)
+        elif obj.kind == "authorization":
+            order_ids = obj.order_ids  # type: ignore[attr-defined]
+        elif obj.kind == "challenge":
+            authz = self.store.authzs.get(obj.authz_id)  # type: ignore[attr-defined]
+            order_ids = authz.order_ids if authz else ()
+        else:
+            order_ids = ()
+        self.events.append(
+            TimelineEvent(self.clock.now(), obj.kind, obj.id, reason, message, tuple(order_ids))
+        )
+
+    def observe(self, obj: Stateful, old: Status, event: Event) -> None:
+        """Every transition lands in the timeline."""
+        error = getattr(obj, "error", None)
+        detail = f": {error.type}: {error.detail}" if error is not None and obj.status in (
+            Status.INVALID,) else ""
+        self.record(
+            obj,
+            f"{obj.kind.title()}{obj.status.value.title()}",
+            f"{obj.kind} {old.value} -> {obj.status.value} ({event.value}){detail}",
+        )
+
+    # -- background work -------------------------------------------------------
+
+    def validate(self, challenge_id: str) -> None:
+        """Run one validation (on a worker thread) and record its result."""
+        store = self.store
+        with store.lock:
+            chall = store.challenges.get(challenge_id)
+            if chall is None or chall.status is not Status.PROCESSING:
+                return
+            authz = store.authz(chall.authz_id)
+            account = store.accounts[authz.account_id]
+            request = ValidationRequest(
+                challenge_type=chall.type,
+                identifier=Identifier(authz.identifier.type, authz.identifier.base),
+                token=chall.token,
+                key_authorization=f"{chall.token}.{account.thumbprint}",
+            )
+        problem = self.validator.validate(request)
+        with store.lock:
+            if store.challenges.get(challenge_id) is chall:
+                lifecycle.finish_validation(store, chall, problem, self.clock.now(), self.observe)
+
+    def issue(self, order_id: str, csr: x509.CertificateSigningRequest) -> None:
+        """Sign the certificate of a processing order and make the order valid."""
+        store = self.store
+        with store.lock:
+            order = store.orders.get(order_id)
+            if order is None or order.status is not Status.PROCESSING:
+                return
+            now = self.clock.now()
+            not_before = order.not_before or now
+            not_after = order.not_after or not_before + dt.timedelta(
+                seconds=self.config.certificate_validity
+            )
+            identifiers = list(order.identifiers)
+            cert_id = store.new_id()
+        leaf, chain = self.ca.issue(csr.public_key(), identifiers, not_before, not_after)
+        with store.lock:
+            if store.orders.get(order_id) is not order:
+                return
+            store.add_certificate(
+                Certificate(cert_id, order.account_id, order.id, leaf, chain, now)
+            )
+            self.record(order, "CertificateIssued", f"certificate serial {leaf.serial_number:x}")
+            lifecycle.complete_issuance(order, cert_id, self.observe)
+
+    # -- WSGI ------------------------------------------------------------------
+
+    def __call__(self, environ: Dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        request.max_content_length = self.config.max_body_bytes
+        adapter = RULES.bind_to_environ(environ)
+        urls = Urls(adapter)
+        ex = Exchange(request, urls)
+        try:
+            endpoint, args = adapter.match()
+            handler, auth = ENDPOINTS[endpoint]
+            if auth is not None:
+                ex.signed = authenticate(
+                    self._body(request),
+                    request.headers.get("Content-Type", ""),
+                    request.url,
+                    key_mode=auth,
+                    urls=urls,
+                    nonces=self.nonces,
+                    algorithms=self.config.algorithms,
+                    find_account=self.store.accounts.get,
+                )
+            reply = handler(self, ex, **args)
+        except problems.Problem as p:
+            reply = self._problem_reply(p)
+        except HTTPException as e:
+            reply = self._problem_reply(self._http_problem(request, e))
+        except Exception as e:  # noqa: BLE001 - reported to the test, answered as 500
+            self.report_error(e, f"{request.method} {request.path}")
+            reply = self._problem_reply(
+                problems.ServerInternal(f"the server failed: {type(e).__name__}: {e}")
+            )
+        response = self._render(reply, urls)
+        self._log(request, reply, ex)
+        return response(environ, start_response)
+
+    def _body(self, request: Request) -> bytes:
+        try:
+            return request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            raise problems.Malformed(
+                f"the request body is larger than {self.config.max_body_bytes} bytes",
+                status=413,
+            ) from None
+
+    @staticmethod
+    def _http_problem(request: Request, e: HTTPException) -> problems.Problem:
+        if isinstance(e, MethodNotAllowed):
+            allowed = ", ".join(sorted(set(e.valid_methods or []) - {"HEAD", "OPTIONS"}))
+            hint = (
+                "; ACME resources are read with POST-as-GET (RFC 8555 §6.3)"
+                if request.method == "GET" else ""
+            )
+            return problems.Malformed(
+                f"{request.method} is not allowed on {request.path} (allowed: {allowed}){hint}",
+                status=405,
+                headers={"Allow": ", ".join(sorted(set(e.valid_methods or [])))},
+            )
+        if isinstance(e, NotFound):
+            return problems.Malformed(f"no resource at {request.path}", status=404)
+        return problems.Malformed(f"{e.name}: {e.description}", status=e.code or 400)
+
+    @staticmethod
+    def _problem_reply(p: problems.Problem) -> Reply:
+        return Reply(
+            p.to_json(), status=p.status, headers=list(p.headers.items()),
+            content_type=PROBLEM_JSON,
+        )
+
+    def _render(self, reply: Reply, urls: Urls) -> Response:
+        body = reply.body
+        if isinstance(body, dict):
+            data = json.dumps(body, indent=2).encode()
+        else:
+            data = body or b""
+        response = Response(data, status=reply.status, content_type=reply.content_type)
+        if reply.status == 204:
+            response.headers.pop("Content-Type", None)
+        for name, value in reply.headers:
+            response.headers.add(name, value)
+        response.headers["Replay-Nonce"] = self.nonces.issue()
+        response.headers.add("Link", f'<{urls.directory()}>;rel="index"')
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _log(self, request: Request, reply: Reply, ex: Exchange) -> None:
+        problem = detail = None
+        if reply.content_type == PROBLEM_JSON and isinstance(reply.body, dict):
+            problem = str(reply.body.get("type", "")).rsplit(":", 1)[-1]
+            detail = reply.body.get("detail")
+        account = ex.signed.account.id if ex.signed and ex.signed.account else None
+        self.requests.append(
+            RequestRecord(self.clock.now(), request.method, request.full_path.rstrip("?"),
+                          reply.status, problem, account, detail)
+        )
+

@@ -1,0 +1,437 @@
+"""One short function per endpoint.
+
+Each handler receives the :class:`~pytest_acme.web.app.AcmeApp`, an
+:class:`Exchange` (the request, its URLs and, for POSTs, the verified
+:class:`~pytest_acme.web.jws.SignedRequest`) and the route's arguments.  It
+returns a :class:`Reply` or raises a :class:`~pytest_acme.protocol.problems.Problem`;
+it never renders errors itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+
+from werkzeug.wrappers import Request
+
+from ..protocol import lifecycle, problems
+from ..protocol.csr import check_csr
+from ..protocol.identifiers import parse_identifiers
+from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
+from ..protocol.states import Event, Status, transition
+from .jws import EITHER, JWK, KID, SignedRequest, b64url_decode
+from .routes import Urls
+
+if TYPE_CHECKING:
+    from .app import AcmeApp
+
+JsonBody = Dict[str, Any]
+
+
+@dataclass
+class Reply:
+    """What a handler answers; the app adds nonce, Link index and cache headers."""
+
+    body: Union[JsonBody, bytes, None] = None
+    status: int = 200
+    headers: List[Tuple[str, str]] = field(default_factory=list)
+    content_type: str = "application/json"
+
+
+@dataclass
+class Exchange:
+    request: Request
+    urls: Urls
+    signed: Optional[SignedRequest] = None
+
+    @property
+    def account(self) -> Account:
+        assert self.signed is not None and self.signed.account is not None
+        return self.signed.account
+
+
+Handler = Callable[..., Reply]
+#: endpoint -> (handler, key mode or None for unsigned GET endpoints)
+ENDPOINTS: Dict[str, Tuple[Handler, Optional[str]]] = {}
+F = TypeVar("F", bound=Handler)
+
+
+def endpoint(name: str, auth: Optional[str] = KID) -> Callable[[F], F]:
+    def register(fn: F) -> F:
+        ENDPOINTS[name] = (fn, auth)
+        return fn
+
+    return register
+
+
+# -- unsigned ----------------------------------------------------------------
+
+
+@endpoint("directory", auth=None)
+def directory(app: "AcmeApp", ex: Exchange) -> Reply:
+    urls = ex.urls
+    meta: JsonBody = {"externalAccountRequired": False}
+    terms = app.terms_url(urls)
+    if terms:
+        meta["termsOfService"] = terms
+    meta.update(app.config.meta)
+    return Reply(
+        {
+            "newNonce": urls.build("new_nonce"),
+            "newAccount": urls.build("new_account"),
+            "newOrder": urls.build("new_order"),
+            "meta": meta,
+        }
+    )
+
+
+@endpoint("terms", auth=None)
+def terms(app: "AcmeApp", ex: Exchange) -> Reply:
+    text = b"pytest-acme test CA: certificates from this server are for tests only.\n"
+    return Reply(text, content_type="text/plain; charset=utf-8")
+
+
+@endpoint("new_nonce", auth=None)
+def new_nonce(app: "AcmeApp", ex: Exchange) -> Reply:
+    # RFC 8555 §7.2: 200 for HEAD, 204 for GET; the app adds the nonce.
+    return Reply(None, status=200 if ex.request.method == "HEAD" else 204)
+
+
+# -- accounts ----------------------------------------------------------------
+
+_MAILTO = re.compile(r"^mailto:([^@\s,?]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,63})$")
+
+
+def _contacts(value: Any) -> List[str]:
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise problems.Malformed("'contact' must be an array of URL strings")
+    for contact in value:
+        if not contact.startswith("mailto:"):
+            raise problems.UnsupportedContact(
+                f"contact {contact[:100]!r} is not supported; only 'mailto:' URLs are"
+            )
+        if not _MAILTO.match(contact):
+            raise problems.InvalidContact(
+                f"contact {contact[:100]!r} is not a single 'mailto:user@example.com' address "
+                "(no header fields, no several addresses)"
+            )
+    return list(value)
+
+
+def _bool(payload: JsonBody, name: str) -> bool:
+    value = payload.get(name, False)
+    if not isinstance(value, bool):
+        raise problems.Malformed(f"'{name}' must be true or false, got {value!r}")
+    return value
+
+
+def _require_payload(ex: Exchange, what: str) -> JsonBody:
+    assert ex.signed is not None
+    if ex.signed.payload is None:
+        raise problems.Malformed(f"{what} needs a JSON object payload, not an empty one")
+    return ex.signed.payload
+
+
+def _account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 200) -> Reply:
+    url = ex.urls.account(account.id)
+    return Reply(account.to_json(ex.urls), status=status, headers=[("Location", url)])
+
+
+@endpoint("new_account", auth=JWK)
+def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
+    payload = _require_payload(ex, "newAccount")
+    assert ex.signed is not None
+    jwk = ex.signed.jwk
+    thumbprint = app.thumbprint(jwk)
+    with app.store.lock:
+        existing = app.store.accounts_by_thumbprint.get(thumbprint)
+        if existing is not None:
+            # RFC 8555 §7.3.1: the key already has an account; say where it is.
+            if existing.status is not Status.VALID:
+                raise problems.Unauthorized(
+                    f"the account for this key is {existing.status.value}; use a new key"
+                )
+            return _account_reply(app, ex, existing)
+        if _bool(payload, "onlyReturnExisting"):
+            raise problems.AccountDoesNotExist(
+                "no account exists for this key (onlyReturnExisting was set)"
+            )
+        contact = _contacts(payload.get("contact", []))
+        agreed = _bool(payload, "termsOfServiceAgreed")
+        terms = app.terms_url(ex.urls)
+        if app.config.require_terms_agreement and terms and not agreed:
+            raise problems.UserActionRequired(
+                f"agree to the terms of service at {terms} by sending "
+                "'termsOfServiceAgreed': true",
+                extra={"instance": terms},
+                headers={"Link": f'<{terms}>;rel="terms-of-service"'},
+            )
+        account = Account(
+            id=app.store.new_id(),
+            jwk=jwk,
+            thumbprint=thumbprint,
+            created=app.clock.now(),
+            contact=contact,
+            terms_agreed=agreed,
+        )
+        app.store.add_account(account)
+        app.record(account, "AccountCreated", f"account {account.id} created")
+        return _account_reply(app, ex, account, status=201)
+
+
+def _own_account(ex: Exchange, id: str) -> Account:
+    account = ex.account
+    if account.id != id:
+        raise problems.Unauthorized(
+            "the account URL does not match the 'kid' that signed this request"
+        )
+    return account
+
+
+@endpoint("account")
+def account(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    acct = _own_account(ex, id)
+    assert ex.signed is not None
+    payload = ex.signed.payload
+    if payload is None:
+        return _account_reply(app, ex, acct)
+    with app.store.lock:
+        status = payload.get("status")
+        if status is not None:
+            if status != "deactivated":
+                raise problems.Malformed(
+                    f"an account's status can only be set to 'deactivated', not {status!r}"
+                )
+            transition(acct, Event.DEACTIVATE, app.observe)
+        if "contact" in payload:
+            acct.contact = _contacts(payload["contact"])
+        if _bool(payload, "termsOfServiceAgreed"):
+            acct.terms_agreed = True
+        return _account_reply(app, ex, acct)
+
+
+@endpoint("account_orders")
+def account_orders(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    acct = _own_account(ex, id)
+    _require_post_as_get(ex)
+    raw = ex.request.args.get("cursor", "0")
+    if not raw.isdigit():
+        raise problems.Malformed(f"'cursor' must be a page number, got {raw[:20]!r}")
+    cursor, size = int(raw), app.config.orders_per_page
+    now = app.clock.now()
+    with app.store.lock:
+        # RFC 8555 §7.1.2.1: include pending orders, leave out invalid ones.
+        ids = [
+            o for o in acct.order_ids
+            if app.store.orders[o].status_at(now, app.store.authz) is not Status.INVALID
+        ]
+    page = ids[cursor * size:(cursor + 1) * size]
+    headers = []
+    if (cursor + 1) * size < len(ids):
+        headers.append(("Link", f'<{ex.urls.account_orders(id, cursor + 1)}>;rel="next"'))
+    return Reply({"orders": [ex.urls.order(o) for o in page]}, headers=headers)
+
+
+# -- orders ------------------------------------------------------------------
+
+
+def _timestamp(payload: JsonBody, name: str) -> Optional[dt.datetime]:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise problems.Malformed(f"'{name}' must be an RFC 3339 timestamp string")
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise problems.Malformed(
+            f"'{name}' {value[:40]!r} is not an RFC 3339 timestamp like 2026-04-11T12:00:00Z"
+        ) from None
+    if when.tzinfo is None:
+        raise problems.Malformed(f"'{name}' {value!r} needs a time zone ('Z' or '+00:00')")
+    return when
+
+
+def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime) -> Tuple[
+    Optional[dt.datetime], Optional[dt.datetime]
+]:
+    """notBefore/notAfter (RFC 8555 §7.4): honoured when sensible, refused otherwise."""
+    not_before, not_after = _timestamp(payload, "notBefore"), _timestamp(payload, "notAfter")
+    if not_before is None and not_after is None:
+        return None, None
+    longest = dt.timedelta(seconds=app.config.certificate_validity)
+    start = not_before or now
+    end = not_after or start + longest
+    if end <= start:
+        raise problems.Malformed("notAfter must be later than notBefore")
+    if end <= now:
+        raise problems.Malformed(f"notAfter {rfc3339(end)} is in the past")
+    if end - start > longest:
+        raise problems.Malformed(
+            f"the requested validity ({end - start}) is longer than this server issues "
+            f"({longest}); ask for less or leave notBefore/notAfter out"
+        )
+    return not_before, not_after
+
+
+def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200) -> Reply:
+    now = app.clock.now()
+    body = order.to_json(ex.urls, now, app.store.authz)
+    headers = [("Location", ex.urls.order(order.id))]
+    if body["status"] in ("pending", "processing"):
+        headers.append(("Retry-After", str(app.config.retry_after)))
+    return Reply(body, status=status, headers=headers)
+
+
+@endpoint("new_order")
+def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
+    payload = _require_payload(ex, "newOrder")
+    identifiers = parse_identifiers(payload.get("identifiers"))
+    profile = payload.get("profile")
+    if profile not in (None, ""):
+        raise problems.InvalidProfile(
+            f"profile {str(profile)[:40]!r} is not offered; this server advertises no profiles"
+        )
+    if "replaces" in payload:
+        raise problems.Malformed(
+            "'replaces' needs ARI, which this server does not advertise (no renewalInfo)"
+        )
+    now = app.clock.now()
+    not_before, not_after = _validity(app, payload, now)
+    with app.store.lock:
+        order = lifecycle.create_order(
+            app.store,
+            ex.account,
+            identifiers,
+            now,
+            order_lifetime=dt.timedelta(seconds=app.config.order_expiry),
+            authz_lifetime=dt.timedelta(seconds=app.config.authorization_lifetime),
+            not_before=not_before,
+            not_after=not_after,
+        )
+        app.record(order, "Created", "order created for " + ", ".join(
+            i.value for i in identifiers))
+        for authz in app.store.authzs_of_order(order):
+            app.record(authz, "Created", f"authorization created for {authz.identifier.value} "
+                       f"offering {', '.join(c.type for c in authz.challenges)}")
+        return _order_reply(app, ex, order, status=201)
+
+
+def _owned(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: str,
+           owner: Callable[[Any], str]) -> Any:
+    obj = table.get(id)
+    if obj is None:
+        raise problems.Malformed(f"no {what} at {ex.request.base_url}", status=404)
+    if owner(obj) != ex.account.id:
+        raise problems.Unauthorized(f"this {what} belongs to another account")
+    return obj
+
+
+def _require_post_as_get(ex: Exchange) -> None:
+    assert ex.signed is not None
+    if ex.signed.payload is not None:
+        raise problems.Malformed(
+            "this resource is read with POST-as-GET: sign an empty payload (RFC 8555 §6.3)"
+        )
+
+
+@endpoint("order")
+def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    _require_post_as_get(ex)
+    with app.store.lock:
+        found = _owned(app, ex, app.store.orders, id, "order", lambda o: o.account_id)
+        return _order_reply(app, ex, found)
+
+
+@endpoint("finalize")
+def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    payload = _require_payload(ex, "finalize")
+    if "csr" not in payload:
+        raise problems.Malformed("finalize needs 'csr': the base64url DER of a PKCS#10 CSR")
+    der = b64url_decode(payload["csr"], "'csr'")
+    store, now = app.store, app.clock.now()
+    with store.lock:
+        found: Order = _owned(app, ex, store.orders, id, "order", lambda o: o.account_id)
+        lifecycle.begin_finalize(store, found, now, app.observe)
+        app.record(found, "FinalizeReceived", "CSR received")
+        try:
+            csr = check_csr(der, found.identifiers, ex.account.jwk.key)
+        except problems.BadCSR as p:
+            lifecycle.fail_order(found, p, app.observe)
+            raise
+    if app.config.finalize == "async":
+        app.workers.submit(app.issue, found.id, csr)
+    else:
+        app.issue(found.id, csr)
+    with store.lock:
+        return _order_reply(app, ex, found)
+
+
+# -- authorizations and challenges ------------------------------------------
+
+
+def _authz_reply(app: "AcmeApp", ex: Exchange, authz: Authorization) -> Reply:
+    body = authz.to_json(ex.urls, app.clock.now())
+    headers = []
+    if body["status"] == "pending":
+        headers.append(("Retry-After", str(app.config.retry_after)))
+    return Reply(body, headers=headers)
+
+
+@endpoint("authz")
+def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    assert ex.signed is not None
+    with app.store.lock:
+        found: Authorization = _owned(
+            app, ex, app.store.authzs, id, "authorization", lambda a: a.account_id
+        )
+        payload = ex.signed.payload
+        if payload is not None:
+            # RFC 8555 §7.5.2: the only update a client may make is deactivation.
+            if payload.get("status") != "deactivated":
+                raise problems.Malformed(
+                    "an authorization can only be updated with {\"status\": \"deactivated\"}"
+                )
+            lifecycle.deactivate_authorization(app.store, found, app.clock.now(), app.observe)
+        return _authz_reply(app, ex, found)
+
+
+@endpoint("challenge")
+def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    assert ex.signed is not None
+    store = app.store
+    with store.lock:
+        found: Challenge = _owned(
+            app, ex, store.challenges, id, "challenge",
+            lambda c: store.authzs[c.authz_id].account_id,
+        )
+        authz_obj = store.authz(found.authz_id)
+        start = False
+        if ex.signed.payload is not None:
+            # RFC 8555 §7.5.1: any JSON object (normally {}) asks for validation.
+            start = lifecycle.start_validation(store, found, app.clock.now(), app.observe)
+        body = found.to_json(ex.urls)
+    if start:
+        app.record(found, "ValidationStarted",
+                   f"{found.type} validation of {authz_obj.identifier.value} started")
+        app.workers.submit(app.validate, found.id)
+    headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
+    if body["status"] in ("pending", "processing"):
+        headers.append(("Retry-After", str(app.config.retry_after)))
+    return Reply(body, headers=headers)
+
+
+# -- certificates ------------------------------------------------------------
+
+
+@endpoint("certificate")
+def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    _require_post_as_get(ex)
+    with app.store.lock:
+        cert = _owned(app, ex, app.store.certificates, id, "certificate", lambda c: c.account_id)
+    return Reply(cert.chain_pem, content_type="application/pem-certificate-chain")
+
+
+__all__ = ["ENDPOINTS", "Exchange", "Reply", "EITHER", "JWK", "KID"]

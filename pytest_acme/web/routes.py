@@ -1,0 +1,80 @@
+"""The one route table.  Every URL the server hands out is built from it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from werkzeug.routing import Map, MapAdapter, Rule
+
+#: Endpoints reached with a plain GET (or HEAD); every other resource is POST-as-GET.
+RULES = Map(
+    [
+        Rule("/directory", endpoint="directory", methods=["GET"]),
+        Rule("/dir", endpoint="directory", methods=["GET"]),  # Pebble's path
+        Rule("/terms", endpoint="terms", methods=["GET"]),
+        Rule("/acme/new-nonce", endpoint="new_nonce", methods=["GET", "HEAD"]),
+        Rule("/acme/new-account", endpoint="new_account", methods=["POST"]),
+        Rule("/acme/new-order", endpoint="new_order", methods=["POST"]),
+        Rule("/acme/acct/<id>", endpoint="account", methods=["POST"]),
+        Rule("/acme/acct/<id>/orders", endpoint="account_orders", methods=["POST"]),
+        Rule("/acme/order/<id>", endpoint="order", methods=["POST"]),
+        Rule("/acme/order/<id>/finalize", endpoint="finalize", methods=["POST"]),
+        Rule("/acme/authz/<id>", endpoint="authz", methods=["POST"]),
+        Rule("/acme/chall/<id>", endpoint="challenge", methods=["POST"]),
+        Rule("/acme/cert/<id>", endpoint="certificate", methods=["POST"]),
+    ],
+    strict_slashes=False,
+)
+
+
+class Urls:
+    """External URLs of the server's resources, for one host name.
+
+    Built from :data:`RULES` bound to a request (so a client that reached the
+    server as ``localhost`` gets ``localhost`` URLs) or to the server's own base URL.
+    """
+
+    def __init__(self, adapter: MapAdapter) -> None:
+        self._adapter = adapter
+        self.base = f"{adapter.url_scheme}://{adapter.server_name}{adapter.script_name.rstrip('/')}"
+        self._account_prefix = self.build("account", id="_")[:-1]
+
+    @classmethod
+    def for_base(cls, base_url: str) -> "Urls":
+        scheme, _, host = base_url.partition("://")
+        return cls(RULES.bind(host, url_scheme=scheme))
+
+    def build(self, endpoint: str, **values: str) -> str:
+        return self._adapter.build(endpoint, values, force_external=True)
+
+    def directory(self) -> str:
+        return self.build("directory")
+
+    def account(self, id: str) -> str:
+        return self.build("account", id=id)
+
+    def account_orders(self, id: str, cursor: Optional[int] = None) -> str:
+        url = self.build("account_orders", id=id)
+        return url if not cursor else f"{url}?cursor={cursor}"
+
+    def order(self, id: str) -> str:
+        return self.build("order", id=id)
+
+    def finalize(self, id: str) -> str:
+        return self.build("finalize", id=id)
+
+    def authz(self, id: str) -> str:
+        return self.build("authz", id=id)
+
+    def challenge(self, id: str) -> str:
+        return self.build("challenge", id=id)
+
+    def certificate(self, id: str) -> str:
+        return self.build("certificate", id=id)
+
+    def account_id_from_kid(self, kid: str) -> Optional[str]:
+        """The account id in a JWS ``kid``, if it is one of this server's account URLs."""
+        if not kid.startswith(self._account_prefix):
+            return None
+        rest = kid[len(self._account_prefix):]
+        return rest if rest and "/" not in rest and "?" not in rest else None

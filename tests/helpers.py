@@ -1,0 +1,99 @@
+"""Helpers shared by the tests: a real ACME client (certbot's ``acme`` library)
+pointed at a pytest-acme server, keys, CSRs, and chain verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from typing import Iterable, List, Optional, Sequence, Union
+
+import josepy
+from acme import client, messages
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
+
+from pytest_acme import AcmeServer
+
+Key = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey]
+
+
+def ec_key(curve: ec.EllipticCurve = ec.SECP256R1()) -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(curve)
+
+
+def account_client(server: AcmeServer, key: Optional[Key] = None, *, register: bool = True,
+                   email: Optional[str] = None) -> client.ClientV2:
+    """A ClientV2 with a fresh (or given) account key, registered unless told not to."""
+    key = key or ec_key()
+    jwk = josepy.JWKEC(key=key) if isinstance(key, ec.EllipticCurvePrivateKey) else josepy.JWKRSA(key=key)
+    alg = josepy.ES256 if isinstance(key, ec.EllipticCurvePrivateKey) else josepy.RS256
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp384r1":
+        alg = josepy.ES384
+    net = client.ClientNetwork(jwk, alg=alg, user_agent="pytest-acme-tests",
+                               verify_ssl=server.ca_bundle or True)
+    directory = client.ClientV2.get_directory(server.directory_url, net)
+    acme = client.ClientV2(directory, net)
+    if register:
+        contact = (f"mailto:{email}",) if email else ()
+        acme.new_account(messages.NewRegistration.from_data(
+            email=email, terms_of_service_agreed=True) if email else
+            messages.NewRegistration(terms_of_service_agreed=True, contact=contact))
+    return acme
+
+
+def make_csr(names: Sequence[str], key: Optional[Key] = None, *, common_name: Optional[str] = None,
+             ca: Optional[bool] = None, san: bool = True) -> bytes:
+    """A PEM CSR for DNS names and IP addresses (strings)."""
+    key = key or ec_key()
+    general: List[x509.GeneralName] = []
+    for name in names:
+        try:
+            general.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            general.append(x509.DNSName(name))
+    subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else []
+    builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(subject))
+    if san:
+        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
+    if ca is not None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def answer_all(acme: client.ClientV2, order: messages.OrderResource) -> None:
+    """Answer one challenge of every authorization (dns-01 for wildcards, else http-01)."""
+    for authz in order.authorizations:
+        wanted = "dns-01" if authz.body.wildcard else "http-01"
+        challb = next(c for c in authz.body.challenges if c.chall.typ == wanted)
+        acme.answer_challenge(challb, challb.chall.response(acme.net.key))
+
+
+def split_chain(pem: Union[str, bytes]) -> List[x509.Certificate]:
+    data = pem.encode() if isinstance(pem, str) else pem
+    return x509.load_pem_x509_certificates(data)
+
+
+def verify_chain(chain: List[x509.Certificate], root_pem: bytes) -> None:
+    """Check each signature up to the server's root (raises on failure)."""
+    roots = x509.load_pem_x509_certificates(root_pem)
+    for child, parent in zip(chain, chain[1:] + roots[:1]):
+        assert child.issuer == parent.subject
+        public = parent.public_key()
+        if isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(child.signature, child.tbs_certificate_bytes,
+                          ec.ECDSA(child.signature_hash_algorithm))
+        else:
+            public.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(),
+                          child.signature_hash_algorithm)
+
+
+def sans(cert: x509.Certificate) -> set:
+    ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return set(ext.get_values_for_type(x509.DNSName)) | {
+        str(i) for i in ext.get_values_for_type(x509.IPAddress)}
+
+
+def deadline(seconds: float = 10) -> dt.datetime:
+    return dt.datetime.now() + dt.timedelta(seconds=seconds)
