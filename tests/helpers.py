@@ -35,6 +35,7 @@ def account_client(server: AcmeServer, key: Optional[Key] = None, *, register: b
                                verify_ssl=server.ca_bundle or True)
     directory = client.ClientV2.get_directory(server.directory_url, net)
     acme = client.ClientV2(directory, net)
+    acme.account_private_key = key  # type: ignore[attr-defined]
     if register:
         contact = (f"mailto:{email}",) if email else ()
         acme.new_account(messages.NewRegistration.from_data(

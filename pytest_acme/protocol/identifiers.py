@@ -145,9 +145,11 @@ def parse_identifier(obj: Any) -> Identifier:
             raise problems.RejectedIdentifier(
                 f"ip identifier {value!r} refused: {e}", identifier=as_json
             ) from None
+    # No "identifier" member here: clients parse it as an ACME identifier, and
+    # certbot's library fails on types it does not know.
     raise problems.UnsupportedIdentifier(
-        f"identifier type {type_!r} is not supported; this server accepts 'dns' and 'ip'",
-        identifier=as_json,
+        f"identifier type {type_[:40]!r} (value {value[:100]!r}) is not supported; "
+        "this server accepts 'dns' and 'ip'"
     )
 
 

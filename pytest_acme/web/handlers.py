@@ -264,10 +264,10 @@ def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime) -> Tuple[
     longest = dt.timedelta(seconds=app.config.certificate_validity)
     start = not_before or now
     end = not_after or start + longest
-    if end <= start:
-        raise problems.Malformed("notAfter must be later than notBefore")
     if end <= now:
         raise problems.Malformed(f"notAfter {rfc3339(end)} is in the past")
+    if end <= start:
+        raise problems.Malformed("notAfter must be later than notBefore")
     if end - start > longest:
         raise problems.Malformed(
             f"the requested validity ({end - start}) is longer than this server issues "

@@ -1,0 +1,119 @@
+"""A bare JWS client for tests that need to send what real clients never would.
+
+It signs with josepy and lets a test choose every protected header member, the
+payload bytes and the body, over werkzeug's test client or over real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Optional, Union
+
+import josepy
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from werkzeug.test import Client, TestResponse
+
+from pytest_acme.web.app import AcmeApp
+
+_OMIT = object()
+
+
+def b64(data: Union[bytes, str]) -> str:
+    if isinstance(data, str):
+        data = data.encode()
+    return josepy.b64.b64encode(data).decode("ascii")
+
+
+def jwk_for(key: Any) -> josepy.JWK:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return josepy.JWKEC(key=key)
+    if isinstance(key, rsa.RSAPrivateKey):
+        return josepy.JWKRSA(key=key)
+    raise TypeError(key)
+
+
+def default_alg(key: Any) -> str:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}[key.curve.name]
+    return "RS256"
+
+
+def sign(
+    key: Any,
+    url: str,
+    payload: Union[bytes, Dict[str, Any], None],
+    *,
+    nonce: Any,
+    kid: Optional[str] = None,
+    alg: Optional[str] = None,
+    protected: Optional[Dict[str, Any]] = None,
+    signing_alg: Optional[str] = None,
+) -> Dict[str, Any]:
+    """A flattened JWS.  ``protected`` overrides or adds header members
+    (use ``_OMIT`` values to drop one); ``payload=None`` is POST-as-GET."""
+    header: Dict[str, Any] = {"alg": alg or default_alg(key), "nonce": nonce, "url": url}
+    if kid is not None:
+        header["kid"] = kid
+    else:
+        header["jwk"] = jwk_for(key).public_key().to_partial_json()
+    for name, value in (protected or {}).items():
+        if value is _OMIT:
+            header.pop(name, None)
+        else:
+            header[name] = value
+    if payload is None:
+        payload_b64 = ""
+    elif isinstance(payload, bytes):
+        payload_b64 = b64(payload)
+    else:
+        payload_b64 = b64(json.dumps(payload))
+    protected_b64 = b64(json.dumps(header))
+    algorithm = josepy.JWASignature.from_json(signing_alg or alg or default_alg(key))
+    signature = algorithm.sign(key, f"{protected_b64}.{payload_b64}".encode())
+    return {"protected": protected_b64, "payload": payload_b64, "signature": b64(signature)}
+
+
+OMIT = _OMIT
+PROBLEM = "urn:ietf:params:acme:error:"
+
+
+def assert_problem(response, type_, status, *detail_words):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers.get("Replay-Nonce"), "problem without a fresh nonce"
+    doc = response.get_json()
+    assert doc["type"] == PROBLEM + type_, doc
+    assert doc["status"] == status
+    for word in detail_words:
+        assert word.lower() in doc["detail"].lower(), doc["detail"]
+    return doc
+
+
+class WsgiAcme:
+    """Drive an :class:`AcmeApp` through werkzeug's test client (no sockets)."""
+
+    base = "http://localhost"
+
+    def __init__(self, app: AcmeApp) -> None:
+        self.app = app
+        self.http = Client(app)
+        self.directory = self.http.get("/directory").get_json()
+
+    def nonce(self) -> str:
+        return self.http.head(self.directory["newNonce"]).headers["Replay-Nonce"]
+
+    def post_raw(self, url: str, body: Union[bytes, str], content_type: str = "application/jose+json"
+                 ) -> TestResponse:
+        return self.http.post(url, data=body, headers={"Content-Type": content_type})
+
+    def post(self, url: str, payload: Union[bytes, Dict[str, Any], None], key: Any,
+             kid: Optional[str] = None, **kw: Any) -> TestResponse:
+        nonce = kw.pop("nonce", None) or self.nonce()
+        jws = sign(key, url, payload, nonce=nonce, kid=kid, **kw)
+        return self.post_raw(url, json.dumps(jws))
+
+    def new_account(self, key: Any, **payload: Any) -> str:
+        payload.setdefault("termsOfServiceAgreed", True)
+        response = self.post(self.directory["newAccount"], payload, key)
+        assert response.status_code in (200, 201), response.get_json()
+        return response.headers["Location"]

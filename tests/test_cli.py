@@ -1,0 +1,111 @@
+"""The ``pytest-acme`` command: in-process through ``main(argv)`` and as a process."""
+
+from __future__ import annotations
+
+import io
+import queue
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+import requests
+
+from pytest_acme.cli import main
+
+
+def _field(banner: str, name: str) -> str:
+    line = next(line for line in banner.splitlines() if line.strip().startswith(name))
+    return line.split(":", 1)[1].split()[0]
+
+
+class _Capture(io.StringIO):
+    """Collects output; signals once the banner is complete."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = threading.Event()
+
+    def write(self, text: str) -> int:
+        n = super().write(text)
+        if "Ctrl-C" in self.getvalue():
+            self.ready.set()
+        return n
+
+
+def test_serve_in_process_prints_what_clients_need_and_stops_on_request():
+    out, stop, result = _Capture(), threading.Event(), []
+    thread = threading.Thread(
+        target=lambda: result.append(main(["serve", "--port", "0", "--order-expiry", "90"],
+                                          stop=stop, out=out)))
+    thread.start()
+    try:
+        assert out.ready.wait(10), out.getvalue()
+        banner = out.getvalue()
+        directory_url = _field(banner, "directory:")
+        bundle = _field(banner, "CA bundle:")
+        assert f"export REQUESTS_CA_BUNDLE={bundle}" in banner
+        assert f"export LEGO_CA_CERTIFICATES={bundle}" in banner
+        directory = requests.get(directory_url, verify=bundle, timeout=5).json()
+        assert directory["newOrder"].startswith(directory_url.rsplit("/", 1)[0])
+    finally:
+        stop.set()
+        thread.join(10)
+    assert result == [0]
+    assert "stopped" in out.getvalue()
+
+
+def test_serve_as_a_process_exits_cleanly_on_sigterm():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_acme", "serve", "--port", "0", "--http"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines: "queue.Queue[str]" = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        seen = ""
+        while "Ctrl-C" not in seen:
+            seen += lines.get(timeout=20)
+        url = _field(seen, "directory:")
+        assert url.startswith("http://127.0.0.1:")
+        assert requests.get(url, timeout=5).json()["newNonce"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_busy_port_is_a_clear_error(capsys):
+    import socket
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    try:
+        code = main(["serve", "--port", str(blocker.getsockname()[1])], stop=threading.Event())
+    finally:
+        blocker.close()
+    assert code == 1
+    assert "cannot listen" in capsys.readouterr().err
+
+
+def test_bad_option_values_are_usage_errors(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--order-expiry", "-5"])
+    assert exc.value.code == 2
+    assert "order_expiry must be a positive number" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "serve" in capsys.readouterr().out
+
+
+def test_help_reads_well(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--port", "--order-expiry", "--finalize", "--seed", "--http"):
+        assert option in text
