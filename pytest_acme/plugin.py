@@ -38,6 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _session_config(config)  # a bad ini setting is a usage error at once, in every mode
     config.addinivalue_line(
         "markers",
         "acme(**settings): pytest-acme server settings for this test, "
@@ -72,7 +73,10 @@ def _session_config(pytestconfig: pytest.Config) -> AcmeConfig:
     seed = pytestconfig.getoption("acme_seed")
     if seed is not None:
         settings["seed"] = seed
-    return AcmeConfig(**settings)
+    try:
+        return AcmeConfig(**settings)
+    except (TypeError, ValueError) as e:
+        raise pytest.UsageError(f"{INI_CONFIG}: {e}") from None
 
 
 _SERVER = pytest.StashKey[AcmeServer]()
@@ -81,12 +85,18 @@ _SERVER = pytest.StashKey[AcmeServer]()
 def _shared_server(config: pytest.Config, acme_config: AcmeConfig) -> AcmeServer:
     """The session's server, started once (and stopped in ``pytest_unconfigure``)."""
     server = config.stash.get(_SERVER, None)
-    if server is None or server.config != acme_config:
-        if server is not None:
-            server.close()
-        server = AcmeServer(acme_config).start()
-        config.stash[_SERVER] = server
+    if server is not None and not _needs_restart(server.config, acme_config):
+        server.reconfigure(acme_config)
+        return server
+    if server is not None:
+        server.close()
+    server = AcmeServer(acme_config).start()
+    config.stash[_SERVER] = server
     return server
+
+
+def _needs_restart(old: AcmeConfig, new: AcmeConfig) -> bool:
+    return any(getattr(old, name) != getattr(new, name) for name in RESTART_SETTINGS)
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
@@ -97,8 +107,12 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
     if _is_xdist_controller(config):
         return ["pytest-acme: each xdist worker runs its own ACME server on its own port"]
     server = _shared_server(config, _session_config(config))
-    return [f"pytest-acme: ACME server {server.directory_url} (seed {server.seed}, "
-            f"CA bundle {server.ca_bundle or 'none: plain HTTP'})"]
+    return [f"pytest-acme: ACME server {_describe(server)}"]
+
+
+def _describe(server: AcmeServer) -> str:
+    return (f"{server.directory_url} (seed {server.seed}, "
+            f"CA bundle {server.ca_bundle or 'none: plain HTTP'})")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -121,12 +135,25 @@ def acme_server_config(pytestconfig: pytest.Config) -> AcmeConfig:
     return _session_config(pytestconfig)
 
 
+def _with_seed_option(pytestconfig: pytest.Config, config: AcmeConfig) -> AcmeConfig:
+    """``--acme-seed`` wins over the seed of an overridden ``acme_server_config``."""
+    seed = pytestconfig.getoption("acme_seed")
+    return config if seed is None else config.replace(seed=seed)
+
+
 @pytest.fixture(scope="session")
 def acme_session_server(
     pytestconfig: pytest.Config, acme_server_config: AcmeConfig
 ) -> AcmeServer:
     """One running server for the whole session (or xdist worker)."""
-    return _shared_server(pytestconfig, acme_server_config)
+    before = pytestconfig.stash.get(_SERVER, None)
+    server = _shared_server(pytestconfig, _with_seed_option(pytestconfig, acme_server_config))
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if before is not None and server is not before and reporter is not None:
+        # The header named the ini-configured server; say which one the tests use.
+        reporter.write_line(f"pytest-acme: acme_server_config needs its own server: "
+                            f"{_describe(server)}")
+    return server
 
 
 @pytest.fixture
@@ -144,12 +171,14 @@ def acme_server(
             raise TypeError("@pytest.mark.acme takes keyword settings only")
         settings.update(marker.kwargs)
     check_names(settings)
+    acme_server_config = _with_seed_option(request.config, acme_server_config)
     config = acme_server_config.replace(**settings)
-    if RESTART_SETTINGS & settings.keys():
+    if _needs_restart(acme_server_config, config):
         # Socket or CA settings: this test gets a server of its own.
         server = AcmeServer(config).start()
         try:
             yield server
+            server.wait_idle()
             server.check()
         finally:
             server.close()
