@@ -58,6 +58,14 @@ def normalise_dns(value: str) -> str:
             "the name is not ASCII; send internationalised names in their A-label "
             "(punycode, 'xn--...') form (RFC 8555 §7.1.4)"
         )
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise ValueError(
+            "this is an IP address; send IP addresses as identifiers of type 'ip' (RFC 8738)"
+        )
     name = value.lower()
     if name.endswith("."):
         name = name[:-1]
@@ -113,6 +121,11 @@ def normalise_ip(value: str) -> str:
         ) from None
     if "%" in value:
         raise ValueError("IPv6 zone identifiers ('%eth0') are not allowed in certificates")
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        raise ValueError(
+            f"this is an IPv4-mapped IPv6 address; send the IPv4 address {addr.ipv4_mapped} "
+            "instead"
+        )
     return str(addr)
 
 

@@ -179,6 +179,12 @@ def settle_expiry(store: Store, order: Order, now: dt.datetime, observer: Observ
             )
             transition(order, Event.EXPIRE, observer)
         else:
+            failed = next(a for a in store.authzs_of_order(order)
+                          if a.status_at(now) not in (Status.PENDING, Status.VALID))
+            order.error = problems.Unauthorized(
+                f"the authorization for {failed.identifier.value} is "
+                f"{failed.status_at(now).value}; create a new order"
+            )
             transition(order, Event.FAIL, observer)
 
 

@@ -92,7 +92,8 @@ class IllegalTransition(RuntimeError):
     """A step the state machine does not allow.  Always a server bug."""
 
     def __init__(self, obj: Stateful, event: Event) -> None:
-        allowed = ", ".join(e.value for e in TRANSITIONS[obj.kind].get(obj.status, {})) or "none"
+        table = TRANSITIONS.get(obj.kind, {})
+        allowed = ", ".join(e.value for e in table.get(obj.status, {})) or "none"
         super().__init__(
             f"{obj.kind} {obj.id} is {obj.status.value}: event {event.value!r} is not allowed "
             f"(allowed from {obj.status.value}: {allowed})"
@@ -106,13 +107,13 @@ Observer = Callable[[Stateful, Status, Event], None]
 
 
 def can(obj: Stateful, event: Event) -> bool:
-    return event in TRANSITIONS[obj.kind].get(obj.status, {})
+    return event in TRANSITIONS.get(obj.kind, {}).get(obj.status, {})
 
 
 def transition(obj: Stateful, event: Event, observer: Optional[Observer] = None) -> Status:
     """Apply ``event`` to ``obj``; the only code that changes a status."""
     try:
-        new = TRANSITIONS[obj.kind][obj.status][event]
+        new = TRANSITIONS.get(obj.kind, {})[obj.status][event]
     except KeyError:
         raise IllegalTransition(obj, event) from None
     old = obj.status

@@ -1,0 +1,273 @@
+"""The finalize CSR rules (pytest_acme.protocol.csr.check_csr)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import List, Optional, Sequence
+
+import josepy
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+from pytest_acme.protocol.csr import check_csr, check_key, load_csr
+from pytest_acme.protocol.identifiers import Identifier
+from pytest_acme.protocol.problems import BadCSR
+
+# Keys are made once per module: RSA generation is the slow part of these tests.
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+EC384_KEY = ec.generate_private_key(ec.SECP384R1())
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+ACCOUNT_KEY = ec.generate_private_key(ec.SECP256R1())
+
+ORDER = [Identifier("dns", "example.com"), Identifier("dns", "www.example.com")]
+
+
+def make_csr(
+    key,
+    dns: Sequence[str] = ("example.com", "www.example.com"),
+    ips: Sequence[str] = (),
+    *,
+    cn: Optional[str] = None,
+    others: Sequence[x509.GeneralName] = (),
+    san: bool = True,
+    ca: Optional[bool] = None,
+) -> bytes:
+    names: List[x509.GeneralName] = [x509.DNSName(d) for d in dns]
+    names += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+    names += list(others)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else [])
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    if san:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    if ca is not None:
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=ca, path_length=None), critical=True
+        )
+    algorithm = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    return builder.sign(key, algorithm).public_bytes(serialization.Encoding.DER)
+
+
+def check(der: bytes, identifiers=ORDER, account_key=None):
+    return check_csr(der, identifiers, account_key or ACCOUNT_KEY.public_key())
+
+
+def refused(der: bytes, identifiers=ORDER, account_key=None) -> str:
+    with pytest.raises(BadCSR) as info:
+        check(der, identifiers, account_key)
+    p = info.value
+    assert p.to_json()["type"] == "urn:ietf:params:acme:error:badCSR"
+    assert p.status == 400
+    return p.detail
+
+
+# -- the good cases ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [EC_KEY, EC384_KEY, RSA_KEY], ids=["p256", "p384", "rsa2048"])
+def test_exact_match_is_accepted(key):
+    der = make_csr(key)
+    csr = check(der)
+    assert isinstance(csr, x509.CertificateSigningRequest)
+    assert csr.public_bytes(serialization.Encoding.DER) == der
+
+
+def test_p521_key_is_accepted():
+    check(make_csr(ec.generate_private_key(ec.SECP521R1())))
+
+
+def test_any_order_and_case_is_accepted():
+    check(make_csr(EC_KEY, ["WWW.Example.COM", "EXAMPLE.com"]))
+
+
+def test_trailing_dot_in_san_is_accepted():
+    check(make_csr(EC_KEY, ["example.com.", "www.example.com"]))
+
+
+def test_ip_sans_are_accepted():
+    order = [Identifier("ip", "192.0.2.1"), Identifier("ip", "2001:db8::1"),
+             Identifier("dns", "example.com")]
+    check(make_csr(EC_KEY, ["example.com"], ["2001:db8::1", "192.0.2.1"]), order)
+
+
+def test_ip_only_csr_without_subject_is_accepted():
+    check(make_csr(EC_KEY, [], ["192.0.2.1"]), [Identifier("ip", "192.0.2.1")])
+
+
+def test_wildcard_sans_are_accepted():
+    order = [Identifier("dns", "*.example.com"), Identifier("dns", "example.com")]
+    check(make_csr(EC_KEY, ["example.com", "*.example.com"], cn="*.example.com"), order)
+
+
+@pytest.mark.parametrize("cn", ["example.com", "www.example.com", "WWW.EXAMPLE.COM"])
+def test_cn_that_is_one_of_the_sans_is_accepted(cn):
+    check(make_csr(EC_KEY, cn=cn))
+
+
+def test_ca_false_is_accepted():
+    check(make_csr(EC_KEY, ca=False))
+
+
+def test_duplicate_san_entries_are_accepted():
+    check(make_csr(EC_KEY, ["example.com", "www.example.com", "Example.com"]))
+
+
+def test_account_key_given_as_a_jwk_key_is_compared_too():
+    # The handler passes ``account.jwk.key`` (a josepy ComparableKey).
+    jwk = josepy.JWKEC(key=ACCOUNT_KEY).public_key()
+    check(make_csr(EC_KEY), account_key=jwk.key)
+
+
+# -- every rule --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "der",
+    [b"", b"garbage", b"\x30\x03\x02\x01\x01", make_csr(EC_KEY)[:-10],
+     make_csr(EC_KEY) + b"\x00",
+     x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
+     .sign(EC_KEY, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)],
+    ids=["empty", "garbage", "integer-sequence", "truncated", "trailing-byte", "pem"],
+)
+def test_garbage_der(der):
+    assert "not a valid PKCS#10 DER structure" in refused(der)
+
+
+@pytest.mark.parametrize("key", [EC_KEY, RSA_KEY], ids=["ec", "rsa"])
+def test_tampered_signature(key):
+    der = bytearray(make_csr(key))
+    # The last byte of the DER is inside the signature BIT STRING (for ECDSA, the
+    # last byte of the INTEGER s): flipping a bit keeps the structure parseable.
+    der[-1] ^= 0x01
+    tampered = bytes(der)
+    parsed = x509.load_der_x509_csr(tampered)
+    assert parsed.subject == x509.Name([])
+    assert parsed.signature != x509.load_der_x509_csr(make_csr(key)).signature
+    assert not parsed.is_signature_valid
+    load_csr(tampered)  # rule 1 passes
+    assert "self-signature does not verify" in refused(tampered)
+
+
+def test_tampered_request_info():
+    # Change a name inside the signed part; the signature no longer matches.
+    der = make_csr(EC_KEY)
+    tampered = der.replace(b"www.example.com", b"www.examplf.com")
+    assert tampered != der
+    x509.load_der_x509_csr(tampered)
+    assert "self-signature does not verify" in refused(
+        tampered, [Identifier("dns", "example.com"), Identifier("dns", "www.examplf.com")]
+    )
+
+
+def test_rsa_1024_key():
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    detail = refused(make_csr(weak))
+    assert "RSA key is 1024 bits" in detail
+    assert "2048 to 8192" in detail
+
+
+def test_unsupported_ec_curve():
+    k1 = ec.generate_private_key(ec.SECP256K1())
+    detail = refused(make_csr(k1))
+    assert "curve secp256k1" in detail
+    assert "P-256, P-384 or P-521" in detail
+
+
+def test_unsupported_key_type_ed25519():
+    der = make_csr(ed25519.Ed25519PrivateKey.generate())
+    detail = refused(der)
+    assert "key type" in detail
+    assert "Ed25519" in detail
+    assert "use RSA or ECDSA" in detail
+
+
+def test_check_key_directly():
+    assert check_key(EC_KEY.public_key()) is not None
+    with pytest.raises(BadCSR, match="key type"):
+        check_key(object())
+
+
+@pytest.mark.parametrize("key", [EC_KEY, RSA_KEY], ids=["ec", "rsa"])
+def test_account_key_reused(key):
+    detail = refused(make_csr(key), account_key=key.public_key())
+    assert "is the account key" in detail
+    assert "RFC 8555 §11.1" in detail
+
+
+def test_account_key_reused_as_jwk():
+    jwk = josepy.JWKEC(key=EC_KEY).public_key()
+    assert "is the account key" in refused(make_csr(EC_KEY), account_key=jwk.key)
+
+
+def test_no_san_extension():
+    detail = refused(make_csr(EC_KEY, cn="example.com", san=False))
+    assert "no subjectAltName extension" in detail
+    assert "example.com, www.example.com" in detail
+
+
+def test_san_with_an_extra_name():
+    detail = refused(make_csr(EC_KEY, ["example.com", "www.example.com", "extra.example.com"]))
+    assert "exactly the order's identifiers" in detail
+    assert "not in the order dns:extra.example.com" in detail
+    assert "missing" not in detail
+
+
+def test_san_with_an_extra_ip():
+    detail = refused(make_csr(EC_KEY, ips=["192.0.2.1"]))
+    assert "not in the order ip:192.0.2.1" in detail
+
+
+def test_san_missing_a_name():
+    detail = refused(make_csr(EC_KEY, ["example.com"]))
+    assert "exactly the order's identifiers" in detail
+    assert "missing dns:www.example.com" in detail
+    assert "not in the order" not in detail
+
+
+def test_san_missing_one_and_adding_another():
+    detail = refused(make_csr(EC_KEY, ["example.com", "other.example.com"]))
+    assert "missing dns:www.example.com" in detail
+    assert "not in the order dns:other.example.com" in detail
+
+
+def test_wildcard_does_not_stand_for_its_base_name():
+    order = [Identifier("dns", "*.example.com")]
+    assert "missing dns:*.example.com" in refused(make_csr(EC_KEY, ["example.com"]), order)
+
+
+def test_cn_not_among_the_sans():
+    detail = refused(make_csr(EC_KEY, cn="other.example.com"))
+    assert "subject CN 'other.example.com'" in detail
+    assert "not one of the order's identifiers" in detail
+
+
+def test_ca_true():
+    detail = refused(make_csr(EC_KEY, ca=True))
+    assert "cA=TRUE" in detail
+    assert "BasicConstraints" in detail
+
+
+@pytest.mark.parametrize(
+    "other",
+    [x509.RFC822Name("admin@example.com"),
+     x509.UniformResourceIdentifier("https://example.com/")],
+    ids=["email", "uri"],
+)
+def test_non_dns_or_ip_san_entries(other):
+    detail = refused(make_csr(EC_KEY, others=[other]))
+    assert "1 entries that are neither DNS names nor IP addresses" in detail
+
+
+def test_invalid_dns_name_in_san():
+    detail = refused(make_csr(EC_KEY, ["example.com", "www.example.com", "bad_name.example.com"]))
+    assert "invalid DNS names: bad_name.example.com" in detail
+
+
+def test_rules_are_applied_in_order():
+    # A CSR breaking several rules is refused for the first one in the list.
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    der = make_csr(weak, ["nothing.example"], ca=True)
+    assert "1024 bits" in refused(der)
+    assert "subjectAltName" in refused(make_csr(EC_KEY, ["nothing.example"], ca=True))
