@@ -39,10 +39,6 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm:
-    return hashes.SHA256()
-
-
 class Issuer:
     """A CA certificate and its key."""
 
@@ -89,7 +85,7 @@ def _ca_cert(
     if issuer is not None:
         builder = builder.add_extension(issuer.aki, critical=False)
     signer = issuer.key if issuer else key
-    return builder.sign(signer, _hash_for(signer))
+    return builder.sign(signer, hashes.SHA256())
 
 
 class CertificateAuthority:
@@ -177,7 +173,7 @@ class CertificateAuthority:
                 critical=False,
             )
             .add_extension(issuer.aki, critical=False)
-            .sign(issuer.key, _hash_for(issuer.key))
+            .sign(issuer.key, hashes.SHA256())
         )
         chain = leaf.public_bytes(serialization.Encoding.PEM) + b"".join(
             i.cert_pem for i in self.chain

@@ -129,6 +129,9 @@ def normalise_ip(value: str) -> str:
     return str(addr)
 
 
+_NORMALISERS = {DNS: normalise_dns, IP: normalise_ip}
+
+
 def parse_identifier(obj: Any) -> Identifier:
     """One identifier object from a request, normalised.
 
@@ -143,20 +146,14 @@ def parse_identifier(obj: Any) -> Identifier:
             f"got {_short(obj)}"
         )
     type_, value = obj["type"], obj["value"]
-    as_json = {"type": type_, "value": value}
-    if type_ == DNS:
+    normalise = _NORMALISERS.get(type_)
+    if normalise is not None:
         try:
-            return Identifier(DNS, normalise_dns(value))
+            return Identifier(type_, normalise(value))
         except ValueError as e:
             raise problems.RejectedIdentifier(
-                f"dns identifier {value!r} refused: {e}", identifier=as_json
-            ) from None
-    if type_ == IP:
-        try:
-            return Identifier(IP, normalise_ip(value))
-        except ValueError as e:
-            raise problems.RejectedIdentifier(
-                f"ip identifier {value!r} refused: {e}", identifier=as_json
+                f"{type_} identifier {value[:300]!r} refused: {e}",
+                identifier={"type": type_, "value": value},
             ) from None
     # No "identifier" member here: clients parse it as an ACME identifier, and
     # certbot's library fails on types it does not know.
