@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional
 import josepy
 import pytest
 import requests
-from acme import messages
+from acme import errors, messages
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import DNSName
@@ -218,9 +218,9 @@ def test_a_failed_challenge_makes_authorization_and_order_invalid_with_the_error
     acme = account_client(acme_server)
     order = ready_order(acme, ["up.example.test", "down.example.test"])
     acme_server.wait_idle()
-    with pytest.raises(Exception) as err:
+    with pytest.raises(errors.ValidationError) as err:
         acme.poll_authorizations(order, deadline())
-    assert "down.example.test" in str(err.value)
+    assert [a.body.identifier.value for a in err.value.failed_authzrs] == ["down.example.test"]
     body = read_order(acme, order.uri)
     assert body["status"] == "invalid"
     assert body["error"]["type"] == PROBLEM + "connection"
