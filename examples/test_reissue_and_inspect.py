@@ -36,21 +36,24 @@ def csr_from_domains(domains):
     return csr.public_bytes(serialization.Encoding.PEM)
 
 
-def issue(server, acme, domains):
+def issue(server, responder, acme, domains):
+    """Order, solve http-01 through the responder fixture, finalize."""
     order = acme.new_order(csr_from_domains(domains))
     for authz in order.authorizations:
         challb = next(c for c in authz.body.challenges if c.chall.typ == "http-01")
-        acme.answer_challenge(challb, challb.chall.response(acme.net.key))
+        response, key_authorization = challb.chall.response_and_validation(acme.net.key)
+        responder.publish(challb.chall.encode("token"), key_authorization)
+        acme.answer_challenge(challb, response)
     server.wait_idle()
     deadline = datetime.datetime.now() + datetime.timedelta(seconds=30)
     return acme.begin_finalization(acme.poll_authorizations(order, deadline))
 
 
-def test_reissue_is_a_new_order_and_both_are_listed(acme_server):
+def test_reissue_is_a_new_order_and_both_are_listed(acme_server, acme_http01_responder):
     acme = new_client(acme_server)
     domains = ["shop.example.test", "www.shop.example.test"]
-    first = issue(acme_server, acme, domains)
-    again = issue(acme_server, acme, domains)
+    first = issue(acme_server, acme_http01_responder, acme, domains)
+    again = issue(acme_server, acme_http01_responder, acme, domains)
     assert first.uri != again.uri
     assert first.body.certificate != again.body.certificate
 
@@ -59,9 +62,9 @@ def test_reissue_is_a_new_order_and_both_are_listed(acme_server):
     assert listed == [first.uri, again.uri]
 
 
-def test_what_happened_to_an_order(acme_server):
+def test_what_happened_to_an_order(acme_server, acme_http01_responder):
     acme = new_client(acme_server)
-    order = issue(acme_server, acme, ["api.example.test"])
+    order = issue(acme_server, acme_http01_responder, acme, ["api.example.test"])
     order_id = order.uri.rsplit("/", 1)[1]
     reasons = [e.reason for e in acme_server.events if order_id in e.order_ids]
     assert reasons[0] == "Created"

@@ -11,6 +11,8 @@ from .protocol import problems
 from .protocol.problems import Problem
 from .protocol.states import Status
 from .server import AcmeServer, AcmeServerError, ServerStartError
+from .va.dns01 import txt_value as dns01_txt
+from .va.zone import Zone
 
 __all__ = [
     "AcmeConfig",
@@ -20,5 +22,7 @@ __all__ = [
     "Problem",
     "ServerStartError",
     "Status",
+    "Zone",
+    "dns01_txt",
     "problems",
 ]

@@ -17,6 +17,8 @@ from .server import AcmeServer, ServerStartError
 
 #: Pebble's ACME port, so Pebble-based setups keep working.
 DEFAULT_PORT = 14000
+#: pebble-challtestsrv's DNS port.
+DEFAULT_DNS_PORT = 8053
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--finalize", choices=FINALIZE_MODES,
                        help="sync: finalize answers 'valid'; async: 'processing', then valid")
     serve.add_argument("--validation", choices=VALIDATION_MODES, help="how challenges are checked")
+    serve.add_argument("--http01-port", type=int, metavar="PORT",
+                       help="port the validator connects to for http-01 (default: 5002)")
+    serve.add_argument("--tlsalpn01-port", type=int, metavar="PORT",
+                       help="port the validator connects to for tls-alpn-01 (default: 5001)")
+    serve.add_argument("--dns-port", type=int, default=DEFAULT_DNS_PORT, metavar="PORT",
+                       help="port of the built-in DNS server, UDP and TCP (default: %(default)s)")
+    serve.add_argument("--dns-server", metavar="HOST:PORT",
+                       help="resolve challenge names with this DNS server instead of the "
+                       "built-in zone")
     serve.add_argument("--ca-key-type", choices=KEY_TYPES, help="key type of the issuing CA")
     serve.add_argument("--retry-after", type=int, metavar="SECONDS",
                        help="Retry-After on pending and processing objects (default: 1)")
@@ -58,7 +69,8 @@ def _settings(args: argparse.Namespace) -> Dict[str, Any]:
     settings: Dict[str, Any] = {"host": args.host, "port": args.port, "tls": not args.http}
     for name in ("order_expiry", "authorization_lifetime", "certificate_validity", "finalize",
                  "validation", "ca_key_type", "retry_after", "orders_per_page", "seed",
-                 "terms_of_service"):
+                 "terms_of_service", "http01_port", "tlsalpn01_port", "dns_port",
+                 "dns_server"):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
@@ -73,6 +85,11 @@ def banner(server: AcmeServer) -> str:
     if server.ca_bundle:
         lines.append(f"  CA bundle:  {server.ca_bundle}   (trust this for the server's HTTPS)")
     lines.append(f"  roots:      {server.roots_file}   (issued certificates chain to this)")
+    if server.dns_address:
+        lines.append(f"  DNS:        {server.dns_address}   (UDP and TCP; every name is 127.0.0.1)")
+    cfg = server.config
+    lines.append(f"  validation: {cfg.validation} (http-01 port {cfg.http01_port}, "
+                 f"tls-alpn-01 port {cfg.tlsalpn01_port})")
     if server.ca_bundle:
         lines += [
             "",

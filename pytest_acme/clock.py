@@ -38,6 +38,8 @@ class Clock:
         self._source = source
         self._offset = dt.timedelta(0)
         self._lock = threading.Lock()
+        self._moved = threading.Condition(self._lock)
+        self._interrupts = 0
 
     def now(self) -> dt.datetime:
         """The current server time, timezone-aware UTC."""
@@ -58,14 +60,38 @@ class Clock:
         delta = _as_timedelta(seconds)
         if delta < dt.timedelta(0):
             raise ValueError(f"the clock only moves forward; got {delta}")
-        with self._lock:
+        with self._moved:
             self._offset += delta
+            self._moved.notify_all()
         return self.now()
+
+    def wait_until(self, when: dt.datetime) -> bool:
+        """Block until server time reaches ``when``: as real time passes, or at once
+        when a test advances the clock past it.
+
+        Returns:
+            True when the time came; False when :meth:`interrupt` was called first.
+        """
+        with self._moved:
+            interrupts = self._interrupts
+            while self._interrupts == interrupts:
+                remaining = (when - self.now()).total_seconds()
+                if remaining <= 0:
+                    return True
+                self._moved.wait(remaining)
+            return False
+
+    def interrupt(self) -> None:
+        """Wake every :meth:`wait_until` with False (the server is resetting or stopping)."""
+        with self._moved:
+            self._interrupts += 1
+            self._moved.notify_all()
 
     def reset(self) -> None:
         """Back to real time (used by ``AcmeServer.reset()`` between tests)."""
-        with self._lock:
+        with self._moved:
             self._offset = dt.timedelta(0)
+            self._moved.notify_all()
 
     def __repr__(self) -> str:
         return f"<Clock {self.now().isoformat()} (real time + {self._offset})>"

@@ -7,11 +7,12 @@ Nothing in pytest-acme reads the environment except the command line
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 FINALIZE_MODES = ("sync", "async")
-VALIDATION_MODES = ("always_valid",)
+VALIDATION_MODES = ("real", "always_valid")
 KEY_TYPES = ("ecdsa", "rsa")
 #: JWS algorithms accepted for account keys (RFC 8555 §6.2; RFC 7518).
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
@@ -45,8 +46,24 @@ class AcmeConfig:
     #: ``"sync"``: finalize answers ``valid`` with the certificate; ``"async"``:
     #: it answers ``processing`` with ``Retry-After`` and issues in the background.
     finalize: str = "sync"
-    #: ``"always_valid"``: every challenge the client answers passes.
-    validation: str = "always_valid"
+    #: ``"real"``: challenges are checked against the client's responders (RFC 8555 §8,
+    #: RFC 8737); ``"always_valid"``: every challenge the client answers passes.
+    validation: str = "real"
+    #: Port the validator connects to for http-01 (Pebble's default).
+    http01_port: int = 5002
+    #: Port the validator connects to for tls-alpn-01 (Pebble's default).
+    tlsalpn01_port: int = 5001
+    #: Seconds each validation connection (and DNS query) may take.
+    validation_timeout: float = 5.0
+    #: Server-clock seconds a challenge stays ``processing`` before it is checked.
+    validation_delay: float = 0.0
+    #: Networks (CIDR) the validator may connect to besides loopback.
+    validation_allow: Tuple[str, ...] = ()
+    #: ``host:port`` of a DNS server the validator asks instead of the in-process zone.
+    dns_server: Optional[str] = None
+    #: Port of the in-process DNS server (UDP and TCP) serving the zone; 0 picks a
+    #: free one; None serves no DNS.
+    dns_port: Optional[int] = 0
     #: Terms-of-service URL for the directory's ``meta``; None serves the server's own
     #: ``/terms`` page; "" advertises none.
     terms_of_service: Optional[str] = None
@@ -79,6 +96,25 @@ class AcmeConfig:
             raise ValueError(f"port must be 0..65535, got {self.port}")
         if self.orders_per_page < 1:
             raise ValueError(f"orders_per_page must be at least 1, got {self.orders_per_page}")
+        for name in ("http01_port", "tlsalpn01_port"):
+            if not 1 <= getattr(self, name) <= 65535:
+                raise ValueError(f"{name} must be 1..65535, got {getattr(self, name)}")
+        if self.dns_port is not None and not 0 <= self.dns_port <= 65535:
+            raise ValueError(f"dns_port must be 0..65535 or None, got {self.dns_port}")
+        if self.validation_timeout <= 0 or self.validation_delay < 0:
+            raise ValueError("validation_timeout must be > 0 and validation_delay >= 0")
+        networks = []
+        for net in self.validation_allow:
+            try:
+                networks.append(str(ipaddress.ip_network(net, strict=False)))
+            except ValueError:
+                raise ValueError(f"validation_allow: {net!r} is not a network like "
+                                 "'192.0.2.0/24' or an address") from None
+        object.__setattr__(self, "validation_allow", tuple(networks))
+        if self.dns_server is not None:
+            host, sep, port = self.dns_server.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"dns_server must be 'host:port', got {self.dns_server!r}")
         if self.retry_after < 0:
             raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
         unknown = set(self.algorithms) - set(ALGORITHMS)

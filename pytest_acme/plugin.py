@@ -7,6 +7,8 @@ reset before each test; small fixtures a project can override.
 * ``acme_directory_url`` / ``acme_ca_bundle``: what a client needs.
 * ``acme_server_config``: the session's :class:`AcmeConfig` (override it).
 * ``@pytest.mark.acme(order_expiry=60, finalize="async")``: settings for one test.
+* ``acme_http01_responder`` / ``acme_tlsalpn01_responder`` / ``acme_dns``: where a
+  client under test publishes its challenge responses so the validator finds them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from .config import AcmeConfig, check_names
+from .responders import Http01Responder, TlsAlpn01Responder
 from .server import RESTART_SETTINGS, AcmeServer
+from .va.zone import Zone
 
 INI_CONFIG = "acme_config"
 
@@ -204,3 +208,58 @@ def acme_directory_url(acme_server: AcmeServer) -> str:
 def acme_ca_bundle(acme_server: AcmeServer) -> str:
     """Path of the PEM file to trust for the server's HTTPS."""
     return acme_server.ca_bundle
+
+
+# -- challenge responders ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def acme_http01_session_responder() -> Iterator[Http01Responder]:
+    """The session's http-01 responder (pytest-httpserver on a free port)."""
+    with Http01Responder() as responder:
+        yield responder
+
+
+@pytest.fixture
+def acme_http01_responder(
+    acme_server: AcmeServer, acme_http01_session_responder: Http01Responder
+) -> Iterator[Http01Responder]:
+    """An http-01 responder the server's validator reaches for every name.
+
+    Hand ``publish`` to the client under test as its http-01 hook::
+
+        acme_http01_responder.publish(token, key_authorization)
+    """
+    responder = acme_http01_session_responder
+    responder.clear()
+    acme_server.reconfigure(http01_port=responder.port)
+    yield responder
+    responder.clear()
+
+
+@pytest.fixture(scope="session")
+def acme_tlsalpn01_session_responder() -> Iterator[TlsAlpn01Responder]:
+    """The session's tls-alpn-01 responder on a free port."""
+    with TlsAlpn01Responder() as responder:
+        yield responder
+
+
+@pytest.fixture
+def acme_tlsalpn01_responder(
+    acme_server: AcmeServer, acme_tlsalpn01_session_responder: TlsAlpn01Responder
+) -> Iterator[TlsAlpn01Responder]:
+    """A tls-alpn-01 responder (RFC 8737) the server's validator reaches::
+
+        acme_tlsalpn01_responder.publish("example.test", key_authorization)
+    """
+    responder = acme_tlsalpn01_session_responder
+    responder.clear()
+    acme_server.reconfigure(tlsalpn01_port=responder.port)
+    yield responder
+    responder.clear()
+
+
+@pytest.fixture
+def acme_dns(acme_server: AcmeServer) -> Zone:
+    """The server's DNS zone: ``acme_dns.set_txt("_acme-challenge.example.test", value)``."""
+    return acme_server.dns

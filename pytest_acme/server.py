@@ -16,10 +16,14 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from .clock import Clock
 from .config import AcmeConfig
 from .web.app import AcmeApp, RequestRecord, TimelineEvent
+from .va.dnsserver import DnsServer
+from .va.zone import Zone
 from .web.routes import Urls
 
 #: Settings that can only take effect in a new server (they shape the socket or the CA).
-RESTART_SETTINGS = frozenset({"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size"})
+RESTART_SETTINGS = frozenset(
+    {"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size", "dns_port"}
+)
 
 
 class ServerStartError(RuntimeError):
@@ -60,6 +64,7 @@ class AcmeServer:
         self._thread: Optional[threading.Thread] = None
         self._tmpdir: Optional[Path] = None
         self._tls_ca: Optional[trustme.CA] = None
+        self._dns_server: Optional[DnsServer] = None
         self.port: Optional[int] = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -97,6 +102,16 @@ class AcmeServer:
             sock.close()  # the server holds its own duplicate
         self.port = self._httpd.socket.getsockname()[1]
         (self._tmpdir / "roots.pem").write_bytes(self.roots_pem)
+        if self.config.dns_port is not None:
+            dns_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            try:
+                self._dns_server = DnsServer(self.app.zone, dns_host, self.config.dns_port).start()
+            except OSError as e:
+                self._httpd.server_close()
+                self._httpd = None
+                raise ServerStartError(
+                    f"pytest-acme cannot serve DNS on {dns_host}:{self.config.dns_port}: {e}"
+                ) from e
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
             name=f"pytest-acme:{self.port}", daemon=True,
@@ -118,6 +133,10 @@ class AcmeServer:
 
     def stop(self) -> None:
         """Stop serving (within about 50 ms), finish background work, remove temp files."""
+        if self._dns_server is not None:
+            self._dns_server.stop()
+            self._dns_server = None
+        self.app.clock.interrupt()
         if self._httpd is not None:
             self._httpd.shutdown()
             if self._thread is not None:
@@ -192,6 +211,25 @@ class AcmeServer:
     @property
     def intermediates_pem(self) -> bytes:
         return b"".join(i.cert_pem for i in self.app.ca.chain)
+
+    @property
+    def dns(self) -> Zone:
+        """The DNS zone the validator resolves names in (and the DNS server serves).
+
+        Every name resolves to 127.0.0.1 unless a test says otherwise::
+
+            server.dns.set_txt("_acme-challenge.example.test", dns01_txt(key_authorization))
+            server.dns.add_a("www.example.test", "127.0.0.2")
+            server.dns.set_servfail("broken.example.test")
+        """
+        return self.app.zone
+
+    @property
+    def dns_address(self) -> Optional[str]:
+        """``host:port`` of the DNS server serving :attr:`dns` (UDP and TCP), if any."""
+        if self._dns_server is None:
+            return None
+        return f"{self._dns_server.host}:{self._dns_server.port}"
 
     @property
     def seed(self) -> int:

@@ -47,7 +47,9 @@ def test_readme_ini_example_configures_the_session(pytester):
 
 
 @pytest.mark.parametrize("name", ["acme_server", "acme_directory_url", "acme_ca_bundle",
-                                  "acme_server_config", "acme_session_server"])
+                                  "acme_server_config", "acme_session_server",
+                                  "acme_http01_responder", "acme_tlsalpn01_responder",
+                                  "acme_dns"])
 def test_readme_fixture_table_matches_the_plugin(pytester, name):
     assert f"`{name}`" in README.read_text()
     pytester.makepyfile(test_f=f"def test_it({name}):\n    assert {name} is not None\n")

@@ -74,6 +74,7 @@ class Challenge:
     status: Status = Status.PENDING
     validated: Optional[dt.datetime] = None
     error: Optional[Problem] = None
+    validation_record: List[Dict[str, Any]] = field(default_factory=list)
     kind = "challenge"
 
     def to_json(self, urls: Urls) -> Dict[str, Any]:
@@ -87,6 +88,8 @@ class Challenge:
             doc["validated"] = rfc3339(self.validated)
         if self.error is not None:
             doc["error"] = self.error.to_json()
+        if self.validation_record:
+            doc["validationRecord"] = [dict(r) for r in self.validation_record]
         return doc
 
 

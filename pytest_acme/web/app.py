@@ -31,6 +31,7 @@ from ..protocol.resources import Certificate
 from ..protocol.states import Event, Stateful, Status
 from ..store import BoundedLog, Store
 from ..va import ValidationRequest, make_validator
+from ..va.zone import Zone
 from ..workers import Workers
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
@@ -90,7 +91,8 @@ class AcmeApp:
         self.store = Store(self.rng)
         self.nonces = NoncePool(config.nonce_pool_size)
         self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now())
-        self.validator = make_validator(config.validation)
+        self.zone = Zone()
+        self.validator = make_validator(config, self.zone)
         self.errors: List[ServerError] = []
         self._errors_lock = threading.Lock()
         self.workers = Workers(lambda e: self.report_error(e, "background worker"))
@@ -101,17 +103,20 @@ class AcmeApp:
 
     def reconfigure(self, config: AcmeConfig) -> None:
         """Use ``config`` from the next request on (settings read per request)."""
-        self.validator = make_validator(config.validation)
+        self.validator = make_validator(config, self.zone)
         self.config = config
 
     def reset(self) -> None:
-        """Forget every account, order, nonce, event and request; keep CA and config."""
+        """Forget every account, order, nonce, DNS record, event and request; keep
+        CA and config."""
+        self.clock.interrupt()  # delayed validations give up at once
         self.workers.wait_idle(timeout=5)
         with self.store.lock:
             self.store.clear()
             self.nonces.clear()
             self.events.clear()
             self.requests.clear()
+        self.zone.reset()
         self.clock.reset()
 
     def report_error(self, exc: BaseException, where: str) -> None:
@@ -177,9 +182,13 @@ class AcmeApp:
                 token=chall.token,
                 key_authorization=f"{chall.token}.{account.thumbprint}",
             )
+        delay = self.config.validation_delay
+        if delay and not self.clock.wait_until(self.clock.now() + dt.timedelta(seconds=delay)):
+            return  # reset while waiting
         problem = self.validator.validate(request)
         with store.lock:
             if store.challenges.get(challenge_id) is chall:
+                chall.validation_record = request.records
                 lifecycle.finish_validation(store, chall, problem, self.clock.now(), self.observe)
 
     def issue(self, order_id: str, csr: x509.CertificateSigningRequest) -> None:

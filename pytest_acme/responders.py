@@ -1,0 +1,502 @@
+"""The client side of a challenge: listeners that answer the validator's checks.
+
+A test of an ACME client usually needs something for the server's validation
+authority to connect to.  Two responders play that part, each on its own free
+port of ``127.0.0.1``:
+
+* :class:`Http01Responder` answers HTTP-01 (RFC 8555 §8.3): a plain HTTP
+  server (pytest-httpserver) where ``GET /.well-known/acme-challenge/<token>``
+  returns the key authorization::
+
+      with Http01Responder() as http:
+          http.publish(token, key_authorization)
+          ...                                   # the validator fetches it
+          http.requests                         # [("GET", "/.well-known/...", "example.test")]
+
+* :class:`TlsAlpn01Responder` answers TLS-ALPN-01 (RFC 8737): a TLS server
+  that speaks only ``acme-tls/1`` and, chosen by the SNI name, presents a
+  self-signed certificate carrying the key authorization's digest::
+
+      with TlsAlpn01Responder() as tls:
+          tls.publish("example.test", key_authorization)
+          tls.publish("127.0.0.1", key_authorization)   # an IP identifier (RFC 8738)
+          ...                                            # the validator connects
+          tls.handshakes                                 # [("example.test", "acme-tls/1"), ...]
+
+Both can also give *wrong* answers on purpose (:meth:`Http01Responder.respond`,
+:meth:`Http01Responder.redirect`, :meth:`TlsAlpn01Responder.publish_certificate`),
+so a test can check that the server rejects them.  Every method may be called
+from the test thread while the responder serves on its own threads.
+
+The module level helpers :func:`tls_alpn01_certificate` (the certificate a
+TLS-ALPN-01 responder presents) and :func:`reverse_dns_name` (the SNI name for
+an IP identifier) are usable on their own.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import ipaddress
+import os
+import re
+import selectors
+import socket
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+#: The ALPN protocol name of TLS-ALPN-01 (RFC 8737 §6.2).
+ACME_TLS_1 = "acme-tls/1"
+
+#: id-pe-acmeIdentifier (RFC 8737 §6.1): the extension holding the digest.
+ACME_IDENTIFIER_OID = ObjectIdentifier("1.3.6.1.5.5.7.1.31")
+
+#: The path prefix of HTTP-01 (RFC 8555 §8.3).
+CHALLENGE_PATH = "/.well-known/acme-challenge/"
+
+# A key authorization is ``token.thumbprint``; both are base64url, but tests
+# may publish anything, so the pattern takes any single path segment.
+_CHALLENGE_RE = re.compile(r"^/\.well-known/acme-challenge/[^/]+$")
+
+
+def reverse_dns_name(ip: str) -> str:
+    """The reverse-DNS name of an IP address: the SNI name for an IP identifier.
+
+    RFC 8738 §6: a TLS-ALPN-01 validation of an IP address sends, as the SNI
+    name, the address's name under ``in-addr.arpa`` or ``ip6.arpa``::
+
+        reverse_dns_name("127.0.0.1")   # '1.0.0.127.in-addr.arpa'
+        reverse_dns_name("::1")         # '1.0.0.0. ... .0.ip6.arpa' (32 nibbles)
+
+    Raises:
+        ValueError: ``ip`` is not an IP address.
+    """
+    return ipaddress.ip_address(ip).reverse_pointer
+
+
+def _ip_or_none(name: str) -> Optional[Union[ipaddress.IPv4Address, ipaddress.IPv6Address]]:
+    """``name`` as an IP address, or ``None`` when it is a DNS name."""
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
+def _sni_key(name: str) -> str:
+    """The SNI name under which a certificate for identifier ``name`` is looked up.
+
+    DNS names are compared in lower case without a trailing dot; an IP
+    address is looked up by its reverse-DNS name (see :func:`reverse_dns_name`).
+    """
+    ip = _ip_or_none(name)
+    if ip is not None:
+        return ip.reverse_pointer
+    return name.rstrip(".").lower()
+
+
+def tls_alpn01_certificate(
+    name: str, key_authorization: str
+) -> Tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """Build the self-signed TLS-ALPN-01 certificate for one identifier (RFC 8737 §3).
+
+    The certificate has a fresh EC P-256 key and:
+
+    * exactly one subjectAltName: a DNSName, or an IPAddress when ``name`` is
+      an IP address (RFC 8738 §6);
+    * the critical extension id-pe-acmeIdentifier, whose value is the DER
+      OCTET STRING holding SHA-256 of the key authorization.
+
+    It is valid from a day ago for ten years, so a validator whose clock a
+    test moved forward still finds it in date.
+
+    Returns:
+        ``(certificate, private_key)``.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    ip = _ip_or_none(name)
+    san: x509.GeneralName = x509.IPAddress(ip) if ip is not None else x509.DNSName(name)
+    digest = hashlib.sha256(key_authorization.encode("utf-8")).digest()
+    # DER: tag 0x04 (OCTET STRING), length 0x20 (32), then the digest.
+    acme_identifier = b"\x04\x20" + digest
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pytest-acme TLS-ALPN-01 responder")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.SubjectAlternativeName([san]), critical=False)
+        .add_extension(x509.UnrecognizedExtension(ACME_IDENTIFIER_OID, acme_identifier), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+# --------------------------------------------------------------------------- HTTP-01
+
+
+@dataclass(frozen=True)
+class _HttpAnswer:
+    """What :class:`Http01Responder` answers for one token."""
+
+    status: int
+    body: bytes
+    content_type: str
+    location: Optional[str] = None
+
+
+class Http01Responder:
+    """An HTTP server that answers HTTP-01 challenges (RFC 8555 §8.3).
+
+    Built on pytest-httpserver's :class:`~pytest_httpserver.HTTPServer`
+    (``.httpserver``), with one permanent handler for every challenge path and
+    a catch-all one after it, so an unknown token or path is a plain ``404``
+    and never a "no handler" assertion in ``httpserver.check_assertions()``.
+    The answers live in a dict under a lock, so a test may publish and remove
+    tokens while the server thread reads them.
+
+    Attributes:
+        httpserver: the underlying pytest-httpserver ``HTTPServer``.
+        requests: ``(method, path, host header)`` of every request received, in order.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        from pytest_httpserver import HTTPServer  # an optional dependency: import it only when used
+        from pytest_httpserver.httpserver import HandlerType
+
+        self.httpserver = HTTPServer(host=host, port=port, threaded=True)
+        self.requests: List[Tuple[str, str, Optional[str]]] = []
+        self._answers: Dict[str, _HttpAnswer] = {}
+        self._lock = threading.Lock()
+        self.httpserver.expect_request(_CHALLENGE_RE, handler_type=HandlerType.PERMANENT).respond_with_handler(
+            self._answer
+        )
+        # Registered last, so it only sees what the challenge handler did not match.
+        self.httpserver.expect_request(re.compile(r""), handler_type=HandlerType.PERMANENT).respond_with_handler(
+            self._not_found
+        )
+
+    # -- lifecycle
+
+    def start(self) -> "Http01Responder":
+        """Start serving on a thread; returns ``self``."""
+        self.httpserver.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port (a no-op when not running)."""
+        if self.httpserver.is_running():
+            self.httpserver.stop()
+
+    def __enter__(self) -> "Http01Responder":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the real one once started with ``port=0``)."""
+        return int(self.httpserver.port)
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:40123``."""
+        return f"http://{self.httpserver.host}:{self.port}"
+
+    # -- what it answers
+
+    def publish(self, token: str, key_authorization: str) -> None:
+        """Answer ``GET /.well-known/acme-challenge/<token>`` with ``200`` and the key authorization."""
+        self.respond(token, key_authorization)
+
+    def respond(self, token: str, body: Union[str, bytes], status: int = 200, content_type: str = "text/plain") -> None:
+        """Answer the token's path with any status and body (e.g. a wrong key authorization)."""
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        self._set(token, _HttpAnswer(status, data, content_type))
+
+    def redirect(self, token: str, location: str, status: int = 302) -> None:
+        """Answer the token's path with a redirect to ``location`` (RFC 8555 §8.3 lets validators follow it)."""
+        self._set(token, _HttpAnswer(status, b"", "text/plain", location))
+
+    def remove(self, token: str) -> None:
+        """Forget one token: its path answers ``404`` again (a no-op for an unknown token)."""
+        with self._lock:
+            self._answers.pop(token, None)
+
+    def clear(self) -> None:
+        """Forget every token (the request log is kept)."""
+        with self._lock:
+            self._answers.clear()
+
+    def _set(self, token: str, answer: _HttpAnswer) -> None:
+        if not token or "/" in token:
+            raise ValueError(f"a token is one path segment, got {token!r}")
+        with self._lock:
+            self._answers[token] = answer
+
+    # -- the handlers (on the server's threads)
+
+    def _log(self, request: Any) -> None:
+        with self._lock:
+            self.requests.append((request.method, request.path, request.headers.get("Host")))
+
+    def _answer(self, request: Any) -> Any:
+        from werkzeug.wrappers import Response
+
+        self._log(request)
+        token = request.path[len(CHALLENGE_PATH):]
+        with self._lock:
+            answer = self._answers.get(token)
+        if answer is None or request.method not in ("GET", "HEAD"):
+            return Response("not found\n", status=404, content_type="text/plain")
+        response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+        if answer.location is not None:
+            response.headers["Location"] = answer.location
+            response.autocorrect_location_header = False
+        return response
+
+    def _not_found(self, request: Any) -> Any:
+        from werkzeug.wrappers import Response
+
+        self._log(request)
+        return Response("not found\n", status=404, content_type="text/plain")
+
+
+# --------------------------------------------------------------------------- TLS-ALPN-01
+
+
+class TlsAlpn01Responder:
+    """A TLS server that answers TLS-ALPN-01 challenges (RFC 8737), for DNS names and IPs.
+
+    It listens on a daemon thread; each connection gets one handshake (with a
+    timeout) on a thread of its own, and is then closed.  The SNI name picks
+    the certificate, through ``ssl.SSLContext.sni_callback``: one context per
+    published name, each offering only ALPN ``acme-tls/1``.
+
+    A handshake fails (alert ``unrecognized_name``; the server thread carries
+    on) when no certificate was published for the SNI name, or there is no SNI.
+    A client that does not offer ``acme-tls/1`` completes the handshake with no
+    ALPN protocol (Python's ``ssl`` cannot refuse it); the log shows it.
+
+    Attributes:
+        handshakes: ``(sni, alpn)`` of every handshake, in order: the SNI name
+            (or ``None``) and the negotiated protocol (``"acme-tls/1"``, or
+            ``None`` when none was negotiated or the handshake failed).
+        timeout: seconds one connection may take for its handshake.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, timeout: float = 5.0) -> None:
+        self.host = host
+        self.timeout = timeout
+        self.handshakes: List[Tuple[Optional[str], Optional[str]]] = []
+        self._requested_port = port
+        self._contexts: Dict[str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+        self._default_context = self._new_context()
+        self._default_context.sni_callback = self._choose_context
+        self._listener: Optional[socket.socket] = None
+        self._wakeup: Optional[Tuple[socket.socket, socket.socket]] = None
+        self._thread: Optional[threading.Thread] = None
+        self._connections: Dict[threading.Thread, socket.socket] = {}
+        self._stopping = threading.Event()
+        self._sni = threading.local()  # the ClientHello of the connection this thread serves
+
+    # -- lifecycle
+
+    def start(self) -> "TlsAlpn01Responder":
+        """Listen and serve on a daemon thread; returns ``self``."""
+        if self._thread is not None:
+            raise RuntimeError("the TLS-ALPN-01 responder is already running")
+        family = socket.AF_INET6 if _ip_or_none(self.host) and ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((self.host, self._requested_port))
+            listener.listen(64)
+            listener.setblocking(False)
+        except OSError:
+            listener.close()
+            raise
+        self._listener = listener
+        self._wakeup = socket.socketpair()
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._serve, name="tls-alpn-01 responder", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop at once: wake the server thread, close the sockets, join the threads."""
+        if self._thread is None:
+            return
+        assert self._wakeup is not None and self._listener is not None
+        self._stopping.set()
+        self._wakeup[1].send(b"x")
+        self._thread.join()
+        with self._lock:
+            connections = list(self._connections.items())
+        for _thread, conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)  # wakes a handshake blocked in recv
+            except OSError:
+                pass
+        for thread, _conn in connections:
+            thread.join()
+        self._listener.close()
+        for sock in self._wakeup:
+            sock.close()
+        self._listener = self._wakeup = self._thread = None
+
+    def __enter__(self) -> "TlsAlpn01Responder":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the real one once started with ``port=0``)."""
+        if self._listener is None:
+            return self._requested_port
+        return int(self._listener.getsockname()[1])
+
+    # -- what it answers
+
+    def publish(self, name: str, key_authorization: str) -> None:
+        """Serve the TLS-ALPN-01 certificate of ``key_authorization`` for identifier ``name``.
+
+        ``name`` is a DNS name or an IP address; an IP address is served for
+        the SNI name :func:`reverse_dns_name` gives (RFC 8738 §6).
+        """
+        cert, key = tls_alpn01_certificate(name, key_authorization)
+        cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        self.publish_certificate(name, cert_pem, key_pem)
+
+    def publish_certificate(self, name: str, cert_pem: bytes, key_pem: bytes) -> None:
+        """Serve any certificate (chain) and key, in PEM, for identifier ``name`` (e.g. a wrong one)."""
+        context = self._new_context()
+        # SSLContext only loads certificates from files: write them, load them, delete them.
+        with tempfile.TemporaryDirectory(prefix="pytest-acme-tls-alpn-") as tmp:
+            cert_file, key_file = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+            with open(cert_file, "wb") as f:
+                f.write(cert_pem)
+            with open(key_file, "wb") as f:
+                f.write(key_pem)
+            context.load_cert_chain(cert_file, key_file)
+        with self._lock:
+            self._contexts[_sni_key(name)] = context
+
+    def remove(self, name: str) -> None:
+        """Stop serving identifier ``name``: its handshakes fail again (a no-op for an unknown name)."""
+        with self._lock:
+            self._contexts.pop(_sni_key(name), None)
+
+    def clear(self) -> None:
+        """Stop serving every name (the handshake log is kept)."""
+        with self._lock:
+            self._contexts.clear()
+
+    # -- the server (on its threads)
+
+    @staticmethod
+    def _new_context() -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2  # RFC 8737 §3
+        context.set_alpn_protocols([ACME_TLS_1])
+        if hasattr(context, "num_tickets"):
+            context.num_tickets = 0  # the connection closes right after the handshake
+        return context
+
+    def _serve(self) -> None:
+        assert self._listener is not None and self._wakeup is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wakeup[0], selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                for key, _events in selector.select():
+                    if key.fileobj is not self._listener or self._stopping.is_set():
+                        continue
+                    try:
+                        conn, _address = self._listener.accept()
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        continue
+                    thread = threading.Thread(target=self._handle, args=(conn,), daemon=True,
+                                              name="tls-alpn-01 connection")
+                    with self._lock:
+                        self._connections[thread] = conn
+                    thread.start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        """One connection: the handshake, then close.
+
+        The handshake runs on an ``SSLObject`` over memory buffers rather than
+        an ``SSLSocket``, so that a failed handshake still sends its alert.
+        Python's ``ssl`` cannot refuse a client over ALPN (without a common
+        protocol OpenSSL carries on with none), so a client that does not
+        offer ``acme-tls/1`` completes the handshake and is logged with
+        ``None``; an ACME validator always offers it.
+        """
+        try:
+            conn.settimeout(self.timeout)
+            self._sni.value = None
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = self._default_context.wrap_bio(incoming, outgoing, server_side=True)
+            while True:
+                try:
+                    tls.do_handshake()
+                except ssl.SSLWantReadError:
+                    conn.sendall(outgoing.read())
+                    data = conn.recv(16 * 1024)
+                    if not data:
+                        return
+                    incoming.write(data)
+                    continue
+                except ssl.SSLError:
+                    self._log_handshake(None)  # logged before the client can see the end
+                    conn.sendall(outgoing.read())  # the alert that ends the handshake
+                    return
+                self._log_handshake(tls.selected_alpn_protocol())
+                conn.sendall(outgoing.read())
+                return
+        except Exception:  # noqa: BLE001 - a reset, a timeout, bytes that are not TLS: the server goes on
+            pass
+        finally:
+            try:
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            conn.close()
+            with self._lock:
+                self._connections.pop(threading.current_thread(), None)
+
+    def _log_handshake(self, alpn: Optional[str]) -> None:
+        with self._lock:
+            self.handshakes.append((getattr(self._sni, "value", None), alpn))
+
+    def _choose_context(self, tls: ssl.SSLObject, server_name: Optional[str], _context: ssl.SSLContext) -> Optional[int]:
+        """``sni_callback``: swap in the context of the SNI name, or end the handshake with an alert."""
+        self._sni.value = server_name
+        if server_name is None:
+            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+        with self._lock:
+            context = self._contexts.get(server_name.rstrip(".").lower())
+        if context is None:
+            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+        tls.context = context
+        return None

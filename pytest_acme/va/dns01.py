@@ -1,0 +1,37 @@
+"""dns-01 (RFC 8555 §8.4): a TXT record at ``_acme-challenge.<name>``.
+
+Some TXT value there must be base64url(SHA-256(key authorization)); other
+values may sit beside it (several challenges for one name, e.g. a wildcard and
+its base).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import josepy
+
+from ..protocol import problems
+from .base import Network, ValidationRequest
+
+
+def txt_value(key_authorization: str) -> str:
+    """The TXT record value that proves a dns-01 challenge."""
+    digest = hashlib.sha256(key_authorization.encode("ascii")).digest()
+    return josepy.b64.b64encode(digest).decode("ascii")
+
+
+def validate(net: Network, request: ValidationRequest) -> None:
+    name = "_acme-challenge." + request.identifier.value
+    request.records.append({"hostname": request.identifier.value})
+    values = net.resolver.lookup(name, "TXT")
+    expected = txt_value(request.key_authorization)
+    if expected in values:
+        return
+    if not values:
+        raise problems.Unauthorized(
+            f"no TXT record found at {name} (looked up in {net.resolver}); "
+            f"expected one with value {expected!r}")
+    found = ", ".join(repr(v[:100]) for v in values[:5])
+    raise problems.IncorrectResponse(
+        f"incorrect TXT record at {name}: expected {expected!r}, found {found}")

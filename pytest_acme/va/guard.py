@@ -1,0 +1,52 @@
+"""The network guard: the validator reaches loopback and nothing else unless told.
+
+A test server must never become a way to reach the outside network from a
+test machine, whatever a client (or a DNS answer, or a redirect) says.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import List, Sequence
+
+from ..protocol import problems
+
+
+def check_address(address: str, allowed: Sequence[str], what: str) -> None:
+    """Raise a ``connection`` problem unless ``address`` is loopback or allowed.
+
+    Args:
+        address: an IP address the validator is about to connect to.
+        allowed: extra networks (CIDR strings) from ``validation_allow``.
+        what: the target as a person would name it, for the detail.
+    """
+    ip = ipaddress.ip_address(address)
+    if ip.is_loopback or any(ip in ipaddress.ip_network(net) for net in allowed):
+        return
+    raise problems.Connection(
+        f"refusing to connect to {address} for {what}: the validator only reaches "
+        "loopback addresses; allow more with validation_allow=['"
+        f"{address}/{ip.max_prefixlen}']"
+    )
+
+
+def allowed_addresses(net: "object", resolved: Sequence[str], what: str) -> List[str]:
+    """The addresses of ``resolved`` the guard lets through, in order.
+
+    Raises:
+        problems.Connection: none of them is allowed (the detail names the first).
+    """
+    allowed = getattr(net, "allowed")
+    out: List[str] = []
+    refusal = None
+    for address in resolved:
+        try:
+            check_address(address, allowed, what)
+        except problems.Connection as p:
+            refusal = refusal or p
+            continue
+        out.append(address)
+    if not out:
+        assert refusal is not None
+        raise refusal
+    return out

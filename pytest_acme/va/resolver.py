@@ -1,0 +1,98 @@
+"""Name resolution for the validation authority.
+
+Two resolvers with one interface: :class:`ZoneResolver` reads the in-process
+:class:`~pytest_acme.va.zone.Zone` (the default), :class:`DnsResolver` asks a
+DNS server (``dns_server="127.0.0.1:8053"``, e.g. a pebble-challtestsrv) with
+dnslib.  Both raise :class:`~pytest_acme.protocol.problems.DNS` problems whose
+detail says what was asked and what came back.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import List, Protocol
+
+from dnslib import QTYPE, RCODE, DNSRecord
+
+from ..protocol import problems
+from .zone import Zone, ZoneError
+
+
+class Resolver(Protocol):
+    def lookup(self, name: str, rtype: str) -> List[str]:
+        """The ``rtype`` ("A", "AAAA", "TXT") records of ``name``; [] if none.
+
+        Raises:
+            problems.DNS: the lookup failed (SERVFAIL, NXDOMAIN, timeout).
+        """
+
+
+class ZoneResolver:
+    """Answers from the in-process zone."""
+
+    def __init__(self, zone: Zone) -> None:
+        self.zone = zone
+
+    def lookup(self, name: str, rtype: str) -> List[str]:
+        try:
+            return [str(r) for r in self.zone.lookup(name, rtype).records]
+        except ZoneError as e:
+            raise problems.DNS(f"DNS problem looking up {rtype} for {name}: {e}") from None
+
+    def __str__(self) -> str:
+        return "the in-process zone"
+
+
+class DnsResolver:
+    """Asks the DNS server at ``host:port`` (UDP, then TCP when truncated)."""
+
+    def __init__(self, address: str, timeout: float) -> None:
+        host, _, port = address.rpartition(":")
+        self.host, self.port, self.timeout = host.strip("[]"), int(port), timeout
+
+    def lookup(self, name: str, rtype: str) -> List[str]:
+        question = DNSRecord.question(name, rtype)
+        try:
+            reply = DNSRecord.parse(question.send(self.host, self.port, timeout=self.timeout))
+            if reply.header.tc:
+                reply = DNSRecord.parse(
+                    question.send(self.host, self.port, tcp=True, timeout=self.timeout))
+        except (socket.timeout, OSError) as e:
+            raise problems.DNS(
+                f"DNS problem: query for {rtype} {name} to {self} failed: {e or 'timeout'}"
+            ) from None
+        except Exception as e:  # dnslib raises its own parse errors
+            raise problems.DNS(
+                f"DNS problem: unreadable answer to {rtype} {name} from {self}: {e}"
+            ) from None
+        rcode = reply.header.rcode
+        if rcode == RCODE.NXDOMAIN:
+            raise problems.DNS(f"DNS problem: NXDOMAIN looking up {rtype} for {name} at {self}")
+        if rcode != RCODE.NOERROR:
+            raise problems.DNS(
+                f"DNS problem: {RCODE.get(rcode)} looking up {rtype} for {name} at {self}")
+        wanted = getattr(QTYPE, rtype)
+        out = []
+        for rr in reply.rr:
+            if rr.rtype != wanted:
+                continue
+            if rtype == "TXT":
+                out.append(b"".join(rr.rdata.data).decode("utf-8", "replace"))
+            else:
+                out.append(str(rr.rdata))
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def addresses(resolver: Resolver, name: str) -> List[str]:
+    """IPv6 then IPv4 addresses of ``name`` (Let's Encrypt tries IPv6 first).
+
+    Raises:
+        problems.DNS: the lookups failed, or found no address at all.
+    """
+    found = resolver.lookup(name, "AAAA") + resolver.lookup(name, "A")
+    if not found:
+        raise problems.DNS(f"DNS problem: no A or AAAA record for {name} in {resolver}")
+    return found
