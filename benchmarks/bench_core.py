@@ -6,7 +6,8 @@ Prints medians (and p95 where it matters) of:
   * start-up: AcmeServer().start() until the first good directory response (HTTPS);
   * reset(): on a server holding 50 orders;
   * one full order over HTTPS with certbot's acme library: newOrder, answer the
-    challenge, poll the authorization, finalize (synchronous), download.
+    challenge, poll the authorization, finalize (synchronous), download; once
+    with validation="always_valid" and once with real http-01 validation.
     The library's own 1 s sleep in poll_finalization is avoided by reading the
     finalize response, so this measures the server and the HTTPS transport.
 """
@@ -14,6 +15,7 @@ Prints medians (and p95 where it matters) of:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -26,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 from helpers import account_client, answer_all, deadline, ec_key, make_csr  # noqa: E402
 
 from pytest_acme import AcmeServer  # noqa: E402
+from pytest_acme.responders import Http01Responder  # noqa: E402
 
 
 def _ms(values):
@@ -46,10 +49,18 @@ def startup(rounds: int) -> list:
     return times
 
 
-def full_order(server: AcmeServer, acme) -> None:
+def full_order(server: AcmeServer, acme, responder=None) -> None:
+    """One order; with ``responder`` its http-01 challenge is really validated."""
     key = ec_key()
     order = acme.new_order(make_csr(["bench.example.test"], key))
-    answer_all(acme, order)
+    if responder is None:
+        answer_all(acme, order)
+    else:
+        for authz in order.authorizations:
+            challb = next(c for c in authz.body.challenges if c.chall.typ == "http-01")
+            response, key_authorization = challb.chall.response_and_validation(acme.net.key)
+            responder.publish(challb.chall.encode("token"), key_authorization)
+            acme.answer_challenge(challb, response)
     server.wait_idle()
     order = acme.poll_authorizations(order, deadline())
     order = acme.begin_finalization(order)
@@ -61,10 +72,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the responder's access log
 
     print(f"start-up (in-process, to first directory response): {_ms(startup(args.rounds))}")
 
-    with AcmeServer() as server:
+    with AcmeServer(validation="always_valid") as server:
         acme = account_client(server)
         full_order(server, acme)  # warm-up
         orders = []
@@ -74,6 +86,17 @@ def main(argv=None) -> int:
             orders.append(time.perf_counter() - t0)
         print(f"one full order over HTTPS (acme library):        {_ms(orders)}")
         print(f"  requests per order: {len(server.requests) // (args.rounds + 1)}")
+
+    with AcmeServer() as server, Http01Responder() as responder:
+        server.reconfigure(http01_port=responder.port)
+        acme = account_client(server)
+        full_order(server, acme, responder)
+        orders = []
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            full_order(server, acme, responder)
+            orders.append(time.perf_counter() - t0)
+        print(f"  the same with real http-01 validation:         {_ms(orders)}")
 
         resets = []
         for _ in range(args.rounds):

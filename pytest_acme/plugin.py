@@ -14,7 +14,7 @@ reset before each test; small fixtures a project can override.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, TypeVar
 
 import pytest
 
@@ -212,6 +212,17 @@ def acme_ca_bundle(acme_server: AcmeServer) -> str:
 
 # -- challenge responders ------------------------------------------------------
 
+R = TypeVar("R", Http01Responder, TlsAlpn01Responder)
+
+
+def _wired(responder: R, server: AcmeServer, port_setting: str) -> Iterator[R]:
+    """A session responder, emptied, with the server's validator pointed at it."""
+    responder.clear()
+    server.reconfigure(**{port_setting: responder.port})
+    yield responder
+    responder.clear()
+
+
 
 @pytest.fixture(scope="session")
 def acme_http01_session_responder() -> Iterator[Http01Responder]:
@@ -230,11 +241,7 @@ def acme_http01_responder(
 
         acme_http01_responder.publish(token, key_authorization)
     """
-    responder = acme_http01_session_responder
-    responder.clear()
-    acme_server.reconfigure(http01_port=responder.port)
-    yield responder
-    responder.clear()
+    yield from _wired(acme_http01_session_responder, acme_server, "http01_port")
 
 
 @pytest.fixture(scope="session")
@@ -252,11 +259,7 @@ def acme_tlsalpn01_responder(
 
         acme_tlsalpn01_responder.publish("example.test", key_authorization)
     """
-    responder = acme_tlsalpn01_session_responder
-    responder.clear()
-    acme_server.reconfigure(tlsalpn01_port=responder.port)
-    yield responder
-    responder.clear()
+    yield from _wired(acme_tlsalpn01_session_responder, acme_server, "tlsalpn01_port")
 
 
 @pytest.fixture
