@@ -174,12 +174,15 @@ def acme_server(
         if marker.args:
             raise TypeError("@pytest.mark.acme takes keyword settings only")
         settings.update(marker.kwargs)
+    faults = settings.pop("faults", ())
     check_names(settings)
     acme_server_config = _with_seed_option(request.config, acme_server_config)
     config = acme_server_config.replace(**settings)
     if _needs_restart(acme_server_config, config):
         # Socket or CA settings: this test gets a server of its own.
         server = AcmeServer(config).start()
+        request.node.stash[_ITEM_SERVER] = server
+        _arm(server, request, faults)
         try:
             yield server
             server.wait_idle()
@@ -190,12 +193,58 @@ def acme_server(
     server = request.getfixturevalue("acme_session_server")
     server.reconfigure(config)
     server.reset()
+    request.node.stash[_ITEM_SERVER] = server
+    _arm(server, request, faults)
     try:
         yield server
         server.wait_idle()
         server.check()
     finally:
         server.reconfigure(acme_server_config)
+
+
+def _arm(server: AcmeServer, request: pytest.FixtureRequest, faults: Any) -> None:
+    """Seed chance faults per test (same seed + same test = same draws, in any
+    order or xdist worker) and arm the marker's ``faults=[...]``."""
+    server.faults.reseed(f"{server.seed}:{request.node.nodeid}")
+    if faults:
+        server.faults.add(*faults)
+
+
+#: The server a test's ``acme_server`` gave it, for the failure report section.
+_ITEM_SERVER = pytest.StashKey[AcmeServer]()
+
+
+def report_section(server: AcmeServer, last_requests: int = 20) -> str:
+    """The "ACME server" section of a failed test's report: where the server is,
+    ``describe()`` of each of its orders, and the last requests."""
+    parts = [f"Directory:    {server.directory_url}\nSeed:         {server.seed} "
+             f"(replay with --acme-seed={server.seed})"]
+    if server.orders():
+        parts.append(server.describe())
+    else:
+        parts.append("No orders on the server.")
+    parts.append(server.describe_requests(last=last_requests))
+    return "\n\n".join(parts)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    """A failed test that used ``acme_server`` gets an "ACME server" report section."""
+    outcome = yield
+    report = outcome.get_result()
+    server = item.stash.get(_ITEM_SERVER, None)
+    if server is None:
+        return
+    if report.when == "teardown":
+        del item.stash[_ITEM_SERVER]  # do not keep a dedicated server's state alive
+    if not report.failed:
+        return
+    try:
+        text = report_section(server)
+    except Exception as e:  # noqa: BLE001 - never break pytest's reporting
+        text = f"pytest-acme could not describe the server: {type(e).__name__}: {e}"
+    report.sections.append(("ACME server", text))
 
 
 @pytest.fixture

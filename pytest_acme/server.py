@@ -8,12 +8,14 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Union
 
 import trustme
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from . import inspect as _inspect
 from .clock import Clock
+from .faults import FaultPlan
 from .config import AcmeConfig
 from .web.app import AcmeApp, RequestRecord, TimelineEvent
 from .va.dnsserver import DnsServer
@@ -137,6 +139,7 @@ class AcmeServer:
             self._dns_server.stop()
             self._dns_server = None
         self.app.clock.interrupt()
+        self.app.faults.interrupt()
         if self._httpd is not None:
             self._httpd.shutdown()
             if self._thread is not None:
@@ -211,6 +214,12 @@ class AcmeServer:
     @property
     def intermediates_pem(self) -> bytes:
         return b"".join(i.cert_pem for i in self.app.ca.chain)
+
+    @property
+    def faults(self) -> FaultPlan:
+        """Fault injection: ``server.faults.fail_challenge("a.example.test")``,
+        ``server.faults.bad_nonce(times=2)``, ... (see :mod:`pytest_acme.faults`)."""
+        return self.app.faults
 
     @property
     def dns(self) -> Zone:
@@ -297,6 +306,60 @@ class AcmeServer:
         """The requests served since the last reset, oldest first."""
         with self.app.store.lock:
             return list(self.app.requests)
+
+    def orders(self) -> List["_inspect.OrderInfo"]:
+        """Snapshots of every order, in creation order, with effective statuses at
+        the server clock (see :mod:`pytest_acme.inspect`)."""
+        return _inspect.orders(self.app, self.urls)
+
+    def accounts(self) -> List["_inspect.AccountInfo"]:
+        """Snapshots of every account, in creation order."""
+        return _inspect.accounts(self.app, self.urls)
+
+    def order(self, url_or_id: str) -> "_inspect.OrderInfo":
+        """The snapshot of one order, by its URL (or finalize URL) or id.
+
+        Raises:
+            KeyError: no such order on this server.
+        """
+        info = _inspect.find(self.app, self.urls, url_or_id)
+        if not isinstance(info, _inspect.OrderInfo):
+            raise KeyError(f"no order at {url_or_id!r} on this server "
+                           f"({len(self.app.store.orders)} order(s))")
+        return info
+
+    def lookup(self, url: str) -> "_inspect.Info":
+        """The snapshot of the object at any order, authorization, challenge, account
+        or certificate URL (or with that id).
+
+        Raises:
+            KeyError: nothing of this server is there.
+        """
+        info = _inspect.find(self.app, self.urls, url)
+        if info is None:
+            raise KeyError(f"no object at {url!r} on this server")
+        return info
+
+    def describe(self, order: Union["_inspect.Info", str, None] = None) -> str:
+        """``kubectl describe``-like text: State, URL, authorizations, challenges and
+        an Events table.  Of one order (an OrderInfo, URL or id; also any snapshot or
+        other object URL), or of every order when ``order`` is None."""
+        now = self.clock.now()
+        if order is None:
+            infos = self.orders()
+            if not infos:
+                return "No orders on this server."
+            return "\n\n".join(_inspect.describe(i, now) for i in infos)
+        info = self.lookup(order) if isinstance(order, str) else order
+        return _inspect.describe(info, now)
+
+    def describe_requests(self, last: int = 20) -> str:
+        """A table of the last ``last`` requests: time, age, method, path, status,
+        account and problem type (with its detail)."""
+        with self.app.store.lock:
+            records = list(self.app.requests)
+            dropped = self.app.requests.dropped
+        return _inspect.describe_requests(records, self.clock.now(), last=last, dropped=dropped)
 
     def __repr__(self) -> str:
         where = self.directory_url if self.port else "not started"

@@ -21,18 +21,24 @@ def test_readme_has_the_two_setup_commands_first():
     assert "python -m pytest -n 2" in first[1]
 
 
-def test_readme_pytest_example_passes(pytester):
-    example = blocks("python")[0]
-    assert "def test_" in example
-    pytester.makepyfile(test_readme=example)
+PYTHON = blocks("python")
+
+
+@pytest.mark.parametrize("index", [i for i, b in enumerate(PYTHON) if "def test_" in b])
+def test_readme_pytest_examples_pass(pytester, index):
+    pytester.makepyfile(test_readme=PYTHON[index])
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=PYTHON[index].count("def test_"))
 
 
-def test_readme_server_example_runs():
-    snippet = blocks("python")[1]
-    assert "AcmeServer" in snippet
-    exec(compile(snippet, "README.md", "exec"), {})
+@pytest.mark.parametrize("index", [i for i, b in enumerate(PYTHON) if "def test_" not in b])
+def test_readme_snippets_run(index):
+    exec(compile(PYTHON[index], "README.md", "exec"), {})
+
+
+def test_readme_has_a_test_example_and_a_server_snippet():
+    assert "def test_" in PYTHON[0]
+    assert any("with AcmeServer" in b for b in PYTHON)
 
 
 def test_readme_ini_example_configures_the_session(pytester):

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.wrappers import Request, Response
 
 from ..ca import CertificateAuthority
+from ..faults import Fault, FaultPlan
 from ..clock import Clock
 from ..config import AcmeConfig
 from ..protocol import lifecycle, problems
@@ -96,6 +97,7 @@ class AcmeApp:
         self.errors: List[ServerError] = []
         self._errors_lock = threading.Lock()
         self.workers = Workers(lambda e: self.report_error(e, "background worker"))
+        self.faults = FaultPlan(self, self.seed)
         self.events: BoundedLog[TimelineEvent] = BoundedLog(10000)
         self.requests: BoundedLog[RequestRecord] = BoundedLog(2000)
 
@@ -110,6 +112,8 @@ class AcmeApp:
         """Forget every account, order, nonce, DNS record, event and request; keep
         CA and config."""
         self.clock.interrupt()  # delayed validations give up at once
+        self.faults.clear()  # and injected latencies end
+        self.faults.reseed(self.seed)
         self.workers.wait_idle(timeout=5)
         with self.store.lock:
             self.store.clear()
@@ -154,6 +158,12 @@ class AcmeApp:
             TimelineEvent(self.clock.now(), obj.kind, obj.id, reason, message, tuple(order_ids))
         )
 
+    def record_fault(self, fault: Fault, where: str, order_id: Optional[str]) -> None:
+        """A fault fired: into the timeline (takes no lock; a deque append is atomic)."""
+        self.events.append(TimelineEvent(
+            self.clock.now(), "fault", fault.kind, "FaultFired",
+            f"{fault.describe()} at {where}", (order_id,) if order_id else ()))
+
     def observe(self, obj: Stateful, old: Status, event: Event) -> None:
         """Every transition lands in the timeline."""
         error = getattr(obj, "error", None)
@@ -176,6 +186,7 @@ class AcmeApp:
                 return
             authz = store.authz(chall.authz_id)
             account = store.accounts[authz.account_id]
+            order_ids = tuple(authz.order_ids)
             request = ValidationRequest(
                 challenge_type=chall.type,
                 identifier=Identifier(authz.identifier.type, authz.identifier.base),
@@ -185,7 +196,11 @@ class AcmeApp:
         delay = self.config.validation_delay
         if delay and not self.clock.wait_until(self.clock.now() + dt.timedelta(seconds=delay)):
             return  # reset while waiting
-        problem = self.validator.validate(request)
+        problem = self.faults.challenge_problem(chall.type, authz.identifier.value, order_ids)
+        if problem is None and authz.identifier.wildcard:
+            problem = self.faults.challenge_problem(chall.type, authz.identifier.base, order_ids)
+        if problem is None:
+            problem = self.validator.validate(request)
         with store.lock:
             if store.challenges.get(challenge_id) is chall:
                 chall.validation_record = request.records
@@ -205,6 +220,10 @@ class AcmeApp:
             )
             identifiers = list(order.identifiers)
             cert_id = store.new_id()
+            failure = self.faults.issuance_problem(order_id)
+            if failure is not None:
+                lifecycle.fail_order(order, failure, self.observe)
+                return
         leaf, chain = self.ca.issue(csr.public_key(), identifiers, not_before, not_after)
         with store.lock:
             if store.orders.get(order_id) is not order:
@@ -223,9 +242,16 @@ class AcmeApp:
         adapter = RULES.bind_to_environ(environ)
         urls = Urls(adapter)
         ex = Exchange(request, urls)
+        endpoint = None
         try:
             endpoint, args = adapter.match()
             handler, auth = ENDPOINTS[endpoint]
+            delay = self.faults.latency_for(endpoint)
+            if delay:
+                self.faults.sleep(delay)
+            injected = self.faults.request_problem(endpoint, signed=auth is not None)
+            if injected is not None:
+                raise injected
             if auth is not None:
                 ex.signed = authenticate(
                     self._body(request),
@@ -247,7 +273,8 @@ class AcmeApp:
             reply = self._problem_reply(
                 problems.ServerInternal(f"the server failed: {type(e).__name__}: {e}")
             )
-        response = self._render(reply, urls)
+        omit_nonce = endpoint is not None and self.faults.should_omit_nonce(endpoint)
+        response = self._render(reply, urls, nonce=not omit_nonce)
         self._log(request, reply, ex)
         return response(environ, start_response)
 
@@ -284,7 +311,7 @@ class AcmeApp:
             content_type=PROBLEM_JSON,
         )
 
-    def _render(self, reply: Reply, urls: Urls) -> Response:
+    def _render(self, reply: Reply, urls: Urls, nonce: bool = True) -> Response:
         body = reply.body
         if isinstance(body, dict):
             data = json.dumps(body, indent=2).encode()
@@ -295,7 +322,8 @@ class AcmeApp:
             response.headers.pop("Content-Type", None)
         for name, value in reply.headers:
             response.headers.add(name, value)
-        response.headers["Replay-Nonce"] = self.nonces.issue()
+        if nonce:
+            response.headers["Replay-Nonce"] = self.nonces.issue()
         response.headers.add("Link", f'<{urls.directory()}>;rel="index"')
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -276,12 +276,20 @@ def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime) -> Tuple[
     return not_before, not_after
 
 
-def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200) -> Reply:
+def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
+                 poll: bool = False) -> Reply:
+    """The order as JSON; ``poll`` when this is a client's read (faults count those)."""
     now = app.clock.now()
     body = order.to_json(ex.urls, now, app.store.authz)
+    retry_after = str(app.config.retry_after)
+    view = app.faults.order_view(order.id, Status(body["status"]), now, poll)
+    if view is not None:
+        body["status"] = view.status.value
+        body.pop("certificate", None)
+        retry_after = view.retry_after or retry_after
     headers = [("Location", ex.urls.order(order.id))]
     if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", str(app.config.retry_after)))
+        headers.append(("Retry-After", retry_after))
     return Reply(body, status=status, headers=headers)
 
 
@@ -342,7 +350,7 @@ def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     _require_post_as_get(ex)
     with app.store.lock:
         found = _owned(app, ex, app.store.orders, id, "order", lambda o: o.account_id)
-        return _order_reply(app, ex, found)
+        return _order_reply(app, ex, found, poll=True)
 
 
 @endpoint("finalize")
@@ -354,13 +362,20 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     store, now = app.store, app.clock.now()
     with store.lock:
         found: Order = _owned(app, ex, store.orders, id, "order", lambda o: o.account_id)
+        if app.faults.race(found.id, found.status_at(now, store.authz), finalize=True):
+            raise problems.OrderNotReady(
+                "the order is pending: not every authorization is valid yet")
+        app.record(found, "FinalizeReceived", "finalize request with a CSR")
         lifecycle.begin_finalize(store, found, now, app.observe)
-        app.record(found, "FinalizeReceived", "CSR received")
         try:
+            injected = app.faults.csr_problem(found.id)
+            if injected is not None:
+                raise injected
             csr = check_csr(der, found.identifiers, ex.account.jwk.key)
         except problems.BadCSR as p:
             lifecycle.fail_order(found, p, app.observe)
             raise
+        app.faults.on_finalize(found.id, now)
     if app.config.finalize == "async":
         app.workers.submit(app.issue, found.id, csr)
     else:

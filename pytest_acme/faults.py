@@ -1,0 +1,574 @@
+"""Faults: what a real CA does rarely, on demand, counted and recorded.
+
+Each fault is a small object made by one of the functions below, handed to
+``server.faults.add(...)`` or to the marker::
+
+    server.faults.add(fail_challenge("a.example.test", problem="dns"))
+    server.faults.bad_nonce(times=2)                 # the same, as a method
+    @pytest.mark.acme(faults=[bad_nonce(rate=0.3)])  # for one test
+
+A fault fires at most ``times`` times (``None``: every time it applies).  Each
+firing is counted on the fault (``fault.fired``), listed in
+``server.faults.fired`` and written to the event timeline as ``Fault...``.
+Faults that involve chance (``bad_nonce(rate=...)``) draw from a generator
+seeded from the server's seed (and, in pytest, the test's id), so a failing
+run replays exactly with the same ``--acme-seed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, TypeVar, Union
+
+from .protocol import problems
+from .protocol.states import Status
+
+if TYPE_CHECKING:
+    from .web.app import AcmeApp
+
+#: Endpoint names (as in :mod:`pytest_acme.web.routes`), with the directory's names
+#: accepted too.
+ENDPOINTS = ("directory", "new_nonce", "new_account", "new_order", "account",
+             "account_orders", "order", "finalize", "authz", "challenge", "certificate")
+_ALIASES = {"newNonce": "new_nonce", "newAccount": "new_account", "newOrder": "new_order",
+            "authorization": "authz", "chall": "challenge", "cert": "certificate"}
+
+
+def _endpoint(name: Optional[str]) -> Optional[str]:
+    if name is None:
+        return None
+    name = _ALIASES.get(name, name)
+    if name not in ENDPOINTS:
+        raise ValueError(f"unknown endpoint {name!r}; use one of {', '.join(ENDPOINTS)}")
+    return name
+
+
+def _times(times: Optional[int]) -> Optional[int]:
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise ValueError(f"times must be a positive whole number or None (always), got {times!r}")
+    return times
+
+
+@dataclass(eq=False)
+class Fault:
+    """A fault: ``times`` firings at most (None: always); ``fired`` so far."""
+
+    times: Optional[int] = 1
+    fired: int = field(default=0, init=False)
+    kind = "fault"
+
+    @property
+    def active(self) -> bool:
+        return self.times is None or self.fired < self.times
+
+    def describe(self) -> str:
+        limit = "always" if self.times is None else f"{self.fired}/{self.times} fired"
+        return f"{self.kind}({self._args()}; {limit})"
+
+    def _args(self) -> str:
+        return ""
+
+
+@dataclass(eq=False)
+class FailChallenge(Fault):
+    identifier: Optional[str] = None
+    challenge_type: Optional[str] = None
+    problem: str = "connection"
+    detail: Optional[str] = None
+    kind = "fail_challenge"
+
+    def matches(self, challenge_type: str, identifier: str) -> bool:
+        return ((self.identifier is None or self.identifier == identifier)
+                and (self.challenge_type is None or self.challenge_type == challenge_type))
+
+    def _args(self) -> str:
+        return f"{self.identifier or 'any name'}, {self.challenge_type or 'any type'}, {self.problem}"
+
+
+@dataclass(eq=False)
+class RejectCsr(Fault):
+    detail: str = "the CSR was refused by an injected fault"
+    kind = "reject_csr"
+
+
+@dataclass(eq=False)
+class FailIssuance(Fault):
+    problem: str = "serverInternal"
+    detail: str = "issuance failed (injected fault)"
+    kind = "fail_issuance"
+
+
+@dataclass(eq=False)
+class HoldProcessing(Fault):
+    polls: Optional[int] = None
+    seconds: Optional[float] = None
+    retry_after: int = 1
+    http_date: bool = False
+    kind = "hold_processing"
+
+    def _args(self) -> str:
+        return f"polls={self.polls}, seconds={self.seconds}, retry_after={self.retry_after}"
+
+
+@dataclass(eq=False)
+class PendingRace(Fault):
+    polls: int = 1
+    kind = "pending_race"
+
+    def _args(self) -> str:
+        return f"polls={self.polls}"
+
+
+@dataclass(eq=False)
+class BadNonce(Fault):
+    rate: Optional[float] = None
+    kind = "bad_nonce"
+
+    def _args(self) -> str:
+        return f"rate={self.rate}" if self.rate is not None else ""
+
+
+@dataclass(eq=False)
+class EndpointError(Fault):
+    endpoint: Optional[str] = None
+    status: int = 429
+    retry_after: Optional[int] = None
+    kind = "endpoint_error"
+
+    def _args(self) -> str:
+        return f"{self.endpoint or 'any endpoint'}, HTTP {self.status}"
+
+
+@dataclass(eq=False)
+class OmitNonce(Fault):
+    endpoint: Optional[str] = None
+    kind = "omit_nonce"
+
+    def _args(self) -> str:
+        return self.endpoint or "any endpoint"
+
+
+@dataclass(eq=False)
+class Latency(Fault):
+    seconds: float = 1.0
+    endpoint: Optional[str] = None
+    kind = "latency"
+
+    def _args(self) -> str:
+        return f"{self.seconds} s, {self.endpoint or 'any endpoint'}"
+
+
+# -- the constructors ------------------------------------------------------------
+
+
+def fail_challenge(identifier: Optional[str] = None, *, type: Optional[str] = None,
+                   problem: str = "connection", detail: Optional[str] = None,
+                   times: Optional[int] = 1) -> FailChallenge:
+    """Fail the validation of challenges for ``identifier`` (any when None) and/or of
+    ``type`` ("http-01", ...), with problem type ``problem``.
+
+    Example: ``fail_challenge("a.example.test", problem="dns", times=None)``.
+    """
+    problems.from_type(problem, "check")  # refuse unknown problem types now
+    return FailChallenge(times=_times(times), identifier=identifier, challenge_type=type,
+                         problem=problem, detail=detail)
+
+
+def reject_csr(detail: str = "the CSR was refused by an injected fault",
+               times: Optional[int] = 1) -> RejectCsr:
+    """Refuse the next finalize with ``badCSR`` (the order goes processing -> invalid).
+
+    Example: ``reject_csr("key too weak for this CA")``.
+    """
+    return RejectCsr(times=_times(times), detail=detail)
+
+
+def fail_issuance(problem: str = "serverInternal", detail: str = "issuance failed (injected fault)",
+                  times: Optional[int] = 1) -> FailIssuance:
+    """Accept the CSR, then fail signing: the order goes processing -> invalid with ``error``.
+
+    Example: ``fail_issuance(detail="HSM unavailable")``.
+    """
+    problems.from_type(problem, "check")
+    return FailIssuance(times=_times(times), problem=problem, detail=detail)
+
+
+def hold_processing(polls: Optional[int] = None, seconds: Optional[float] = None, *,
+                    retry_after: int = 1, http_date: bool = False,
+                    times: Optional[int] = 1) -> HoldProcessing:
+    """Report the next finalized order as ``processing`` (no certificate yet) for
+    ``polls`` reads and/or until ``seconds`` pass on the server clock, with
+    ``Retry-After`` in seconds or, with ``http_date=True``, as an HTTP-date.
+
+    Example: ``hold_processing(polls=3, retry_after=2)``.
+    """
+    if polls is None and seconds is None:
+        raise ValueError("hold_processing needs polls=N, seconds=S, or both")
+    return HoldProcessing(times=_times(times), polls=polls, seconds=seconds,
+                          retry_after=retry_after, http_date=http_date)
+
+
+def pending_race(polls: int = 1, times: Optional[int] = 1) -> PendingRace:
+    """Report a ready order as ``pending`` for ``polls`` reads or finalize attempts
+    (finalize gets ``orderNotReady``): the race clients meet after the last
+    authorization becomes valid.
+
+    Example: ``pending_race(polls=2)``.
+    """
+    return PendingRace(times=_times(times), polls=polls)
+
+
+def bad_nonce(times: Optional[int] = 1, rate: Optional[float] = None) -> BadNonce:
+    """Refuse signed requests with ``badNonce``: the next ``times`` of them, or
+    (with ``rate``) each with that probability from the seeded generator.
+
+    Example: ``bad_nonce(times=2)``; ``bad_nonce(rate=0.2, times=None)``.
+    """
+    if rate is not None and not 0 < rate <= 1:
+        raise ValueError(f"rate must be in (0, 1], got {rate}")
+    return BadNonce(times=_times(times), rate=rate)
+
+
+def rate_limited(endpoint: Optional[str] = None, times: Optional[int] = 1,
+                 retry_after: int = 60) -> EndpointError:
+    """Answer ``rateLimited`` (429) with ``Retry-After`` on ``endpoint`` (any when None).
+
+    Example: ``rate_limited("new_order", retry_after=3600)``.
+    """
+    return EndpointError(times=_times(times), endpoint=_endpoint(endpoint), status=429,
+                         retry_after=retry_after)
+
+
+def server_error(endpoint: Optional[str] = None, status: int = 500, times: Optional[int] = 1,
+                 retry_after: Optional[int] = None) -> EndpointError:
+    """Answer ``serverInternal`` with HTTP 500 or 503 on ``endpoint``.
+
+    Example: ``server_error("finalize", status=503, retry_after=10)``.
+    """
+    if status not in (500, 502, 503, 504):
+        raise ValueError(f"status must be 500, 502, 503 or 504, got {status}")
+    return EndpointError(times=_times(times), endpoint=_endpoint(endpoint), status=status,
+                         retry_after=retry_after)
+
+
+def omit_nonce(endpoint: Optional[str] = None, times: Optional[int] = 1) -> OmitNonce:
+    """Send the next response (of ``endpoint``) without ``Replay-Nonce``.
+
+    Example: ``omit_nonce("new_account")``.
+    """
+    return OmitNonce(times=_times(times), endpoint=_endpoint(endpoint))
+
+
+def latency(seconds: float, endpoint: Optional[str] = None,
+            times: Optional[int] = None) -> Latency:
+    """Delay responses (of ``endpoint``) by ``seconds`` of real time, for client
+    timeout tests.
+
+    Example: ``latency(2.0, "finalize", times=1)``.
+    """
+    if seconds <= 0:
+        raise ValueError(f"seconds must be positive, got {seconds}")
+    return Latency(times=_times(times), seconds=seconds, endpoint=_endpoint(endpoint))
+
+
+F = TypeVar("F", bound=Fault)
+
+CONSTRUCTORS = (fail_challenge, reject_csr, fail_issuance, hold_processing, pending_race,
+                bad_nonce, rate_limited, server_error, omit_nonce, latency)
+
+
+@dataclass(frozen=True)
+class Fired:
+    """One firing of a fault."""
+
+    time: dt.datetime
+    fault: Fault
+    where: str
+    order_id: Optional[str] = None
+
+
+@dataclass
+class _Hold:
+    polls: Optional[int]
+    until: Optional[dt.datetime]
+    retry_after: int
+    http_date: bool
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """How a fault makes an order read: its status and Retry-After value."""
+
+    status: Status
+    retry_after: Optional[str]
+
+
+class FaultPlan:
+    """The faults of one server (``server.faults``) and the record of their firings."""
+
+    def __init__(self, app: "AcmeApp", seed: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+        self._seed = seed
+        self._wake = threading.Condition(self._lock)
+        self._interrupts = 0
+        self.faults: List[Fault] = []
+        self.fired: List[Fired] = []
+        self._holds: Dict[str, _Hold] = {}
+        self._races: Dict[str, int] = {}
+
+    # -- setting up -------------------------------------------------------------
+
+    def add(self, *faults: Fault) -> Union[Fault, Tuple[Fault, ...]]:
+        """Arm ``faults``; returns the fault (or the tuple of them)."""
+        for fault in faults:
+            if not isinstance(fault, Fault):
+                raise TypeError(f"not a fault: {fault!r}; make one with pytest_acme.faults.*")
+        with self._lock:
+            self.faults.extend(faults)
+        return faults[0] if len(faults) == 1 else faults
+
+    def clear(self) -> None:
+        """Disarm every fault and forget the record (``reset()`` does this)."""
+        with self._lock:
+            self.faults.clear()
+            self.fired.clear()
+            self._holds.clear()
+            self._races.clear()
+            self._interrupts += 1
+            self._wake.notify_all()
+
+    def reseed(self, seed: Any) -> None:
+        """Restart the chance generator from ``seed`` (the plugin uses seed + test id)."""
+        with self._lock:
+            self._rng = random.Random(seed)
+            self._seed = seed
+
+    def interrupt(self) -> None:
+        """End every injected latency now (the server is stopping)."""
+        with self._lock:
+            self._interrupts += 1
+            self._wake.notify_all()
+
+    # server.faults.bad_nonce(times=2) is server.faults.add(faults.bad_nonce(times=2)).
+
+    def fail_challenge(self, *args: Any, **kwargs: Any) -> FailChallenge:
+        return self._arm(fail_challenge(*args, **kwargs))
+
+    def reject_csr(self, *args: Any, **kwargs: Any) -> RejectCsr:
+        return self._arm(reject_csr(*args, **kwargs))
+
+    def fail_issuance(self, *args: Any, **kwargs: Any) -> FailIssuance:
+        return self._arm(fail_issuance(*args, **kwargs))
+
+    def hold_processing(self, *args: Any, **kwargs: Any) -> HoldProcessing:
+        return self._arm(hold_processing(*args, **kwargs))
+
+    def pending_race(self, *args: Any, **kwargs: Any) -> PendingRace:
+        return self._arm(pending_race(*args, **kwargs))
+
+    def bad_nonce(self, *args: Any, **kwargs: Any) -> BadNonce:
+        return self._arm(bad_nonce(*args, **kwargs))
+
+    def rate_limited(self, *args: Any, **kwargs: Any) -> EndpointError:
+        return self._arm(rate_limited(*args, **kwargs))
+
+    def server_error(self, *args: Any, **kwargs: Any) -> EndpointError:
+        return self._arm(server_error(*args, **kwargs))
+
+    def omit_nonce(self, *args: Any, **kwargs: Any) -> OmitNonce:
+        return self._arm(omit_nonce(*args, **kwargs))
+
+    def latency(self, *args: Any, **kwargs: Any) -> Latency:
+        return self._arm(latency(*args, **kwargs))
+
+    def _arm(self, fault: F) -> F:
+        self.add(fault)
+        return fault
+
+    # -- immediate actions --------------------------------------------------------
+
+    def expire_order(self, order: Any) -> None:
+        """Make ``order`` (URL, id or record) expire now, as if its time had come."""
+        app = self._app
+        with app.store.lock:
+            found = self._order(order)
+            now = app.clock.now()
+            found.expires = min(found.expires, now)
+            self._record(now, Fault(times=None), "expire_order", found.id)
+            from .protocol import lifecycle
+            lifecycle.settle_expiry(app.store, found, now, app.observe)
+
+    def invalidate_order(self, order: Any, problem: Optional[problems.Problem] = None) -> None:
+        """Make ``order`` invalid now (from pending, ready or processing), with ``error``."""
+        app = self._app
+        with app.store.lock:
+            found = self._order(order)
+            now = app.clock.now()
+            self._record(now, Fault(times=None), "invalidate_order", found.id)
+            from .protocol import lifecycle
+            lifecycle.fail_order(found, problem or problems.ServerInternal(
+                "the order was invalidated by an injected fault"), app.observe)
+
+    def _order(self, order: Any) -> Any:
+        key = getattr(order, "id", order)
+        key = str(key).rstrip("/").rsplit("/", 1)[-1]
+        try:
+            return self._app.store.orders[key]
+        except KeyError:
+            raise KeyError(f"no order {order!r} on this server") from None
+
+    # -- hooks the server calls ------------------------------------------------------
+
+    def _take(self, fault: Fault, where: str, order_id: Optional[str] = None) -> None:
+        fault.fired += 1
+        self._record(self._app.clock.now(), fault, where, order_id)
+
+    def _record(self, now: dt.datetime, fault: Fault, where: str, order_id: Optional[str]) -> None:
+        self.fired.append(Fired(now, fault, where, order_id))
+        self._app.record_fault(fault, where, order_id)
+
+    def request_problem(self, endpoint: str, signed: bool) -> Optional[problems.Problem]:
+        """An endpoint error or a bad nonce for this request, if one fires."""
+        with self._lock:
+            for fault in self.faults:
+                if isinstance(fault, EndpointError) and fault.active and fault.endpoint in (
+                        None, endpoint):
+                    self._take(fault, endpoint)
+                    headers = ({"Retry-After": str(fault.retry_after)}
+                               if fault.retry_after is not None else {})
+                    if fault.status == 429:
+                        return problems.RateLimited(
+                            f"too many requests to {endpoint} (injected fault); retry after "
+                            f"{fault.retry_after} s", headers=headers)
+                    return problems.ServerInternal(
+                        f"the server failed on {endpoint} (injected fault, HTTP {fault.status})",
+                        headers=headers, status=fault.status)
+            if not signed:
+                return None
+            for fault in self.faults:
+                if isinstance(fault, BadNonce) and fault.active:
+                    if fault.rate is not None and self._rng.random() >= fault.rate:
+                        continue
+                    self._take(fault, endpoint)
+                    return problems.BadNonce(
+                        "the nonce was refused (injected fault); retry with the Replay-Nonce "
+                        "of this response")
+        return None
+
+    def latency_for(self, endpoint: str) -> float:
+        with self._lock:
+            for fault in self.faults:
+                if isinstance(fault, Latency) and fault.active and fault.endpoint in (None, endpoint):
+                    self._take(fault, endpoint)
+                    return fault.seconds
+        return 0.0
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of real time, unless the server resets or stops first."""
+        with self._wake:
+            interrupts = self._interrupts
+            self._wake.wait_for(lambda: self._interrupts != interrupts, timeout=seconds)
+
+    def should_omit_nonce(self, endpoint: str) -> bool:
+        with self._lock:
+            for fault in self.faults:
+                if isinstance(fault, OmitNonce) and fault.active and fault.endpoint in (
+                        None, endpoint):
+                    self._take(fault, endpoint)
+                    return True
+        return False
+
+    def challenge_problem(self, challenge_type: str, identifier: str,
+                          order_ids: Tuple[str, ...]) -> Optional[problems.Problem]:
+        with self._lock:
+            for fault in self.faults:
+                if isinstance(fault, FailChallenge) and fault.active and fault.matches(
+                        challenge_type, identifier):
+                    self._take(fault, f"{challenge_type} {identifier}",
+                               order_ids[0] if order_ids else None)
+                    detail = fault.detail or (f"{challenge_type} validation of {identifier} "
+                                              "failed (injected fault)")
+                    return problems.from_type(fault.problem, detail)
+        return None
+
+    def csr_problem(self, order_id: str) -> Optional[problems.Problem]:
+        with self._lock:
+            for fault in self.faults:
+                if isinstance(fault, RejectCsr) and fault.active:
+                    self._take(fault, "finalize", order_id)
+                    return problems.BadCSR(fault.detail)
+        return None
+
+    def issuance_problem(self, order_id: str) -> Optional[problems.Problem]:
+        with self._lock:
+            for fault in self.faults:
+                if isinstance(fault, FailIssuance) and fault.active:
+                    self._take(fault, "issuance", order_id)
+                    return problems.from_type(fault.problem, fault.detail)
+        return None
+
+    def on_finalize(self, order_id: str, now: dt.datetime) -> None:
+        """Bind an armed hold_processing fault to the order being finalized."""
+        with self._lock:
+            for fault in self.faults:
+                if isinstance(fault, HoldProcessing) and fault.active:
+                    self._take(fault, "finalize", order_id)
+                    until = now + dt.timedelta(seconds=fault.seconds) if fault.seconds else None
+                    self._holds[order_id] = _Hold(fault.polls, until, fault.retry_after,
+                                                  fault.http_date)
+                    return
+
+    def race(self, order_id: str, status: Status, *, finalize: bool = False) -> bool:
+        """True when a pending_race makes this ready order read as pending (this time)."""
+        if status is not Status.READY:
+            return False
+        with self._lock:
+            left = self._races.get(order_id)
+            if left is None:
+                fault = next((f for f in self.faults
+                              if isinstance(f, PendingRace) and f.active), None)
+                if fault is None:
+                    return False
+                self._take(fault, "finalize" if finalize else "order", order_id)
+                left = fault.polls
+            if left <= 0:
+                return False
+            self._races[order_id] = left - 1
+            return True
+
+    def order_view(self, order_id: str, status: Status, now: dt.datetime,
+                   poll: bool) -> Optional[OrderView]:
+        """How faults make an order read right now (None: as it is)."""
+        if status in (Status.PROCESSING, Status.VALID):
+            with self._lock:
+                hold = self._holds.get(order_id)
+                if hold is None:
+                    return None
+                polls_left = hold.polls is not None and hold.polls > 0
+                waiting = hold.until is not None and now < hold.until
+                if not (polls_left or waiting):
+                    del self._holds[order_id]
+                    return None
+                if poll and hold.polls is not None and hold.polls > 0:
+                    hold.polls -= 1
+                if hold.http_date:
+                    when = now + dt.timedelta(seconds=hold.retry_after)
+                    retry = email.utils.format_datetime(when.astimezone(dt.timezone.utc),
+                                                        usegmt=True)
+                else:
+                    retry = str(hold.retry_after)
+                return OrderView(Status.PROCESSING, retry)
+        if poll and self.race(order_id, status):
+            return OrderView(Status.PENDING, None)
+        return None
+
+    def __repr__(self) -> str:
+        with self._lock:
+            armed = ", ".join(f.describe() for f in self.faults) or "none"
+        return f"<FaultPlan armed: {armed}; fired {len(self.fired)}>"

@@ -1,0 +1,328 @@
+"""Every fault, seen by a real client (certbot's ``acme`` library, or raw HTTP
+where the library hides the effect) and in the server's record of events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from typing import Any, Dict, List
+
+import pytest
+import requests
+from acme import errors, messages
+
+from helpers import account_client, answer_all, deadline, make_csr
+from pytest_acme import faults
+from pytest_acme.faults import bad_nonce, fail_challenge
+
+# Challenges pass unless a fault says otherwise.
+pytestmark = pytest.mark.acme(validation="always_valid")
+
+PROBLEM = "urn:ietf:params:acme:error:"
+
+
+def read(acme, url: str) -> Dict[str, Any]:
+    return acme.net.post(url, None).json()
+
+
+def fault_events(server, order_uri: str = "") -> List[str]:
+    order_id = order_uri.rsplit("/", 1)[-1]
+    return [e.message for e in server.events
+            if e.reason == "FaultFired" and (not order_uri or order_id in e.order_ids)]
+
+
+def ready(server, acme, names):
+    order = acme.new_order(make_csr(names))
+    answer_all(acme, order)
+    server.wait_idle()
+    return order
+
+
+# -- challenges -----------------------------------------------------------------
+
+
+def test_fail_challenge_of_one_identifier_once(acme_server):
+    fault = acme_server.faults.fail_challenge("down.example.test", problem="dns",
+                                              detail="SERVFAIL looking up down.example.test")
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["up.example.test", "down.example.test"])
+    with pytest.raises(errors.ValidationError):
+        acme.poll_authorizations(order, deadline())
+    body = read(acme, order.uri)
+    assert body["status"] == "invalid"
+    assert body["error"]["type"] == PROBLEM + "dns"
+    assert body["error"]["detail"] == "SERVFAIL looking up down.example.test"
+    assert fault.fired == 1 and not fault.active
+    assert fault_events(acme_server, order.uri) == [
+        "fail_challenge(down.example.test, any type, dns; 1/1 fired) at http-01 down.example.test"]
+    # Once only: a new order for the same names validates.
+    again = ready(acme_server, acme, ["up.example.test", "down.example.test"])
+    assert read(acme, again.uri)["status"] == "ready"
+
+
+def test_fail_challenge_of_a_type_always(acme_server):
+    acme_server.faults.fail_challenge(type="http-01", problem="connection", times=None)
+    acme = account_client(acme_server)
+    for _ in range(2):
+        order = ready(acme_server, acme, ["h.example.test"])  # answers http-01
+        assert read(acme, order.uri)["error"]["type"] == PROBLEM + "connection"
+    wild = ready(acme_server, acme, ["*.w.example.test"])  # answers dns-01
+    assert read(acme, wild.uri)["status"] == "ready"
+    assert acme_server.faults.faults[0].fired == 2
+
+
+def test_fail_challenge_matches_a_wildcard_by_its_base_name(acme_server):
+    acme_server.faults.add(fail_challenge("w.example.test", problem="incorrectResponse"))
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["*.w.example.test"])
+    assert read(acme, order.uri)["error"]["type"] == PROBLEM + "incorrectResponse"
+
+
+# -- finalize and issuance ------------------------------------------------------------
+
+
+def test_reject_csr(acme_server):
+    acme_server.faults.reject_csr("this CA wants a P-384 key")
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["csr.example.test"])
+    with pytest.raises(messages.Error) as err:
+        acme.begin_finalization(order)
+    assert err.value.typ == PROBLEM + "badCSR"
+    assert err.value.detail == "this CA wants a P-384 key"
+    body = read(acme, order.uri)
+    assert (body["status"], body["error"]["type"]) == ("invalid", PROBLEM + "badCSR")
+    assert "reject_csr" in fault_events(acme_server, order.uri)[0]
+
+
+def test_fail_issuance_makes_processing_invalid(acme_server):
+    acme_server.faults.fail_issuance(detail="the HSM is on fire")
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["hsm.example.test"])
+    finalized = acme.begin_finalization(order)
+    assert finalized.body.status == messages.STATUS_INVALID
+    assert finalized.body.error.detail == "the HSM is on fire"
+    reasons = [e.reason for e in acme_server.events
+               if order.uri.rsplit("/", 1)[1] in e.order_ids]
+    assert reasons[-4:] == ["FinalizeReceived", "OrderProcessing", "FaultFired", "OrderInvalid"]
+
+
+@pytest.mark.acme(finalize="async")
+def test_fail_issuance_in_async_mode_is_seen_by_polling(acme_server):
+    acme_server.faults.fail_issuance(problem="serverInternal")
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["async.example.test"])
+    acme.begin_finalization(order)
+    acme_server.wait_idle()
+    with pytest.raises(errors.IssuanceError):
+        acme.poll_finalization(order, deadline())
+
+
+def test_hold_processing_for_polls(acme_server):
+    acme_server.faults.hold_processing(polls=2, retry_after=3)
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["held.example.test"])
+    finalized = acme.begin_finalization(order)
+    assert finalized.body.status == messages.STATUS_PROCESSING
+    assert finalized.body.certificate is None
+    seen = []
+    for _ in range(3):
+        response = acme.net.post(order.uri, None)
+        seen.append((response.json()["status"], response.headers.get("Retry-After")))
+    assert seen == [("processing", "3"), ("processing", "3"), ("valid", None)]
+    assert read(acme, order.uri)["certificate"]
+
+
+def test_hold_processing_on_the_clock_with_an_http_date(acme_server):
+    acme_server.faults.hold_processing(seconds=600, retry_after=30, http_date=True)
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["date.example.test"])
+    acme.begin_finalization(order)
+    response = acme.net.post(order.uri, None)
+    assert response.json()["status"] == "processing"
+    when = email.utils.parsedate_to_datetime(response.headers["Retry-After"])
+    expected = acme_server.clock.now() + dt.timedelta(seconds=30)
+    assert abs((when - expected).total_seconds()) < 5
+    acme_server.clock.advance(599)
+    assert read(acme, order.uri)["status"] == "processing"
+    acme_server.clock.advance(1)
+    assert read(acme, order.uri)["status"] == "valid"
+
+
+def test_pending_race_is_survived_by_the_client(acme_server):
+    """The acme library catches orderNotReady at finalize and polls again."""
+    acme_server.faults.pending_race(polls=1)
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["race.example.test"])
+    order = acme.poll_authorizations(order, deadline())
+    assert all(a.body.status == messages.STATUS_VALID for a in order.authorizations)
+    done = acme.finalize_order(order, deadline(30))
+    assert done.body.status == messages.STATUS_VALID
+    fired = acme_server.faults.fired
+    assert [f.where for f in fired] == ["finalize"]
+
+
+def test_pending_race_on_reads(acme_server):
+    acme_server.faults.pending_race(polls=2)
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["reads.example.test"])
+    statuses = [read(acme, order.uri)["status"] for _ in range(3)]
+    assert statuses == ["pending", "pending", "ready"]
+    assert [read(acme, a.uri)["status"] for a in order.authorizations] == ["valid"]
+
+
+# -- requests ---------------------------------------------------------------------------
+
+
+def test_bad_nonce_once_is_retried_by_the_client(acme_server):
+    fault = acme_server.faults.bad_nonce(times=1)
+    acme = account_client(acme_server)  # newAccount: refused once, retried
+    assert fault.fired == 1
+    assert [(r.path, r.problem) for r in acme_server.requests if r.problem] == [
+        ("/acme/new-account", "badNonce")]
+    assert acme.net.account.uri
+
+
+def test_bad_nonce_twice_reaches_the_client(acme_server):
+    acme = account_client(acme_server)
+    acme_server.faults.add(bad_nonce(times=2))
+    with pytest.raises(messages.Error) as err:
+        acme.new_order(make_csr(["n.example.test"]))
+    assert err.value.code == "badNonce"
+    assert "injected fault" in err.value.detail
+    acme.new_order(make_csr(["n.example.test"]))  # the fault is spent
+
+
+def _rejections(server, acme, n=30):
+    rejected = []
+    for i in range(n):
+        try:
+            acme.net._post_once(acme.net.account.uri, None)
+        except messages.Error as e:
+            assert e.code == "badNonce"
+            rejected.append(i)
+    return rejected
+
+
+def test_bad_nonce_at_a_seeded_rate_replays_exactly(acme_server):
+    acme = account_client(acme_server)
+    acme_server.faults.reseed("replay-me")
+    acme_server.faults.bad_nonce(rate=0.3, times=None)
+    first = _rejections(acme_server, acme)
+    acme_server.faults.reseed("replay-me")
+    assert _rejections(acme_server, acme) == first
+    assert 0 < len(first) < 30
+    acme_server.faults.reseed("another seed")
+    assert _rejections(acme_server, acme) != first
+
+
+def test_rate_limited_endpoint(acme_server):
+    acme = account_client(acme_server)
+    acme_server.faults.rate_limited("newOrder", retry_after=3600)
+    with pytest.raises(messages.Error) as err:
+        acme.new_order(make_csr(["rl.example.test"]))
+    assert err.value.code == "rateLimited"
+    last = acme_server.requests[-1]
+    assert (last.status, last.problem) == (429, "rateLimited")
+    acme.new_order(make_csr(["rl.example.test"]))  # once
+
+
+def test_rate_limited_carries_retry_after(acme_server, acme_ca_bundle):
+    acme_server.faults.rate_limited("directory", retry_after=3600)
+    response = requests.get(acme_server.directory_url, verify=acme_ca_bundle, timeout=5)
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "3600"
+    assert response.json()["type"] == PROBLEM + "rateLimited"
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_server_error_with_retry_after(acme_server, acme_ca_bundle, status):
+    acme_server.faults.server_error("directory", status=status, retry_after=10)
+    response = requests.get(acme_server.directory_url, verify=acme_ca_bundle, timeout=5)
+    assert response.status_code == status
+    assert response.headers["Retry-After"] == "10"
+    assert response.json()["type"] == PROBLEM + "serverInternal"
+    assert response.headers["Replay-Nonce"]
+    assert requests.get(acme_server.directory_url, verify=acme_ca_bundle,
+                        timeout=5).status_code == 200
+
+
+def test_omit_nonce(acme_server):
+    acme = account_client(acme_server, register=False)
+    acme_server.faults.omit_nonce("new_account")
+    with pytest.raises(errors.MissingNonce):
+        acme.new_account(messages.NewRegistration(terms_of_service_agreed=True))
+    assert "omit_nonce" in fault_events(acme_server)[0]
+
+
+def test_latency_makes_a_client_time_out(acme_server, acme_ca_bundle):
+    acme_server.faults.latency(5, "directory", times=1)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(acme_server.directory_url, verify=acme_ca_bundle, timeout=0.3)
+    # The next request is not delayed; the delayed one ends at reset or stop.
+    assert requests.get(acme_server.directory_url, verify=acme_ca_bundle,
+                        timeout=5).status_code == 200
+    acme_server.faults.interrupt()
+
+
+# -- orders, now --------------------------------------------------------------------------
+
+
+def test_expire_order_now(acme_server):
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["soon.example.test"])
+    acme_server.faults.expire_order(order.uri)
+    assert read(acme, order.uri)["status"] == "invalid"
+    with pytest.raises(messages.Error) as err:
+        acme.begin_finalization(order)
+    assert err.value.code == "orderNotReady" and "expired" in err.value.detail
+    assert "expire_order" in fault_events(acme_server, order.uri)[0]
+
+
+def test_invalidate_order_now(acme_server):
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["gone.example.test"]))
+    acme_server.faults.invalidate_order(order.uri)
+    body = read(acme, order.uri)
+    assert body["status"] == "invalid"
+    assert body["error"]["type"] == PROBLEM + "serverInternal"
+
+
+# -- from the marker, and the API itself ---------------------------------------------------
+
+
+@pytest.mark.acme(faults=[faults.rate_limited("new_order"), bad_nonce(times=1)])
+def test_faults_from_the_marker(acme_server):
+    acme = account_client(acme_server)
+    with pytest.raises(messages.Error) as err:
+        acme.new_order(make_csr(["m.example.test"]))
+    assert err.value.code == "rateLimited"
+    assert [f.fault.kind for f in acme_server.faults.fired] == ["bad_nonce", "endpoint_error"]
+
+
+def test_reset_disarms_faults(acme_server):
+    acme_server.faults.bad_nonce(times=None)
+    acme_server.reset()
+    assert acme_server.faults.faults == [] and acme_server.faults.fired == []
+    account_client(acme_server)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: faults.fail_challenge(problem="nonsense"), "unknown ACME problem type"),
+    (lambda: faults.rate_limited("nowhere"), "unknown endpoint"),
+    (lambda: faults.bad_nonce(rate=2), "rate must be"),
+    (lambda: faults.bad_nonce(times=0), "times must be"),
+    (lambda: faults.hold_processing(), "needs polls"),
+    (lambda: faults.server_error(status=418), "status must be"),
+    (lambda: faults.latency(0), "positive"),
+])
+def test_fault_arguments_are_checked(make, words):
+    with pytest.raises(ValueError, match=words):
+        make()
+
+
+def test_faults_describe_themselves(acme_server):
+    fault = acme_server.faults.fail_challenge("x.example.test", times=None)
+    assert fault.describe() == "fail_challenge(x.example.test, any type, connection; always)"
+    assert "fail_challenge" in repr(acme_server.faults)
+    with pytest.raises(TypeError, match="not a fault"):
+        acme_server.faults.add("bad_nonce")
