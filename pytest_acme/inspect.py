@@ -124,6 +124,8 @@ class CertificateInfo:
     issued: dt.datetime
     certificate: x509.Certificate
     chain_pem: bytes
+    #: notAfter has passed on the server clock (move it with ``clock.advance``).
+    expired: bool = False
 
 
 Info = Union[OrderInfo, AuthorizationInfo, ChallengeInfo, AccountInfo, CertificateInfo]
@@ -187,8 +189,28 @@ def _order(app: "AcmeApp", o: Order, urls: Urls, now: dt.datetime) -> OrderInfo:
         certificate_url=urls.certificate(o.certificate_id) if o.certificate_id else None,
         certificate=cert.leaf if cert is not None else None,
         authorizations=[_authz(a, urls, now) for a in store.authzs_of_order(o)],
-        events=[e for e in app.events if o.id in e.order_ids],
+        events=_with_expiry(app, o, [e for e in app.events if o.id in e.order_ids], now),
     )
+
+
+def _with_expiry(app: "AcmeApp", o: Order, events: List["TimelineEvent"],
+                 now: dt.datetime) -> List["TimelineEvent"]:
+    """The stored events plus the expiries the clock has passed (derived at read
+    time, as expiry itself is: nothing is stored by looking)."""
+    from .web.app import TimelineEvent
+
+    derived = []
+    if o.status in (Status.PENDING, Status.READY) and now >= o.expires:
+        derived.append(TimelineEvent(o.expires, "order", o.id, "OrderExpired",
+                                     f"order expired at {rfc3339(o.expires)}; it reads invalid",
+                                     (o.id,)))
+    for a in app.store.authzs_of_order(o):
+        if a.status in (Status.PENDING, Status.VALID) and now >= a.expires:
+            derived.append(TimelineEvent(
+                a.expires, "authorization", a.id, "AuthorizationExpired",
+                f"authorization for {a.identifier.value} expired at {rfc3339(a.expires)}",
+                (o.id,)))
+    return sorted(events + derived, key=lambda e: e.time)
 
 
 def _account(app: "AcmeApp", a: Account, urls: Urls) -> AccountInfo:
@@ -203,7 +225,7 @@ def _account(app: "AcmeApp", a: Account, urls: Urls) -> AccountInfo:
     )
 
 
-def _certificate(c: Certificate, urls: Urls) -> CertificateInfo:
+def _certificate(c: Certificate, urls: Urls, now: dt.datetime) -> CertificateInfo:
     return CertificateInfo(
         id=c.id,
         url=urls.certificate(c.id),
@@ -215,6 +237,7 @@ def _certificate(c: Certificate, urls: Urls) -> CertificateInfo:
         issued=c.issued,
         certificate=c.leaf,
         chain_pem=c.chain_pem,
+        expired=now >= _not_after(c.leaf),
     )
 
 
@@ -276,7 +299,7 @@ def find(app: "AcmeApp", urls: Urls, url_or_id: str) -> Optional[Info]:
             if kind == "account" and id in store.accounts:
                 return _account(app, store.accounts[id], urls)
             if kind == "certificate" and id in store.certificates:
-                return _certificate(store.certificates[id], urls)
+                return _certificate(store.certificates[id], urls, now)
     return None
 
 

@@ -260,3 +260,22 @@ def test_event_type_and_truncate():
         assert event_type(reason) == "Normal"
     assert truncate("x" * 200, 20) == "x" * 17 + "..."
     assert truncate("a\nb  c") == "a b c"
+
+
+@pytest.mark.acme(validation="always_valid")
+def test_expiry_shows_in_the_events_and_certificates_read_expired(acme_server):
+    """Expiry is derived when read: the clock passing ``expires`` adds OrderExpired
+    and AuthorizationExpired events; a certificate past notAfter reads expired."""
+    acme = account_client(acme_server)
+    pending = acme.new_order(make_csr(["late.example.test"]))
+    done = acme.new_order(make_csr(["done.example.test"]))
+    answer_all(acme, done)
+    acme_server.wait_idle()
+    done = acme.begin_finalization(done)
+    assert not acme_server.lookup(done.body.certificate).expired
+    acme_server.clock.advance(acme_server.config.certificate_validity)
+    reasons = [e.reason for e in acme_server.order(pending.uri).events]
+    assert reasons[-2:] == ["OrderExpired", "AuthorizationExpired"]
+    assert "OrderExpired" in acme_server.describe(pending.uri)
+    assert acme_server.lookup(done.body.certificate).expired
+    assert acme_server.order(done.uri).status.value == "valid"
