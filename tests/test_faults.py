@@ -326,3 +326,57 @@ def test_faults_describe_themselves(acme_server):
     assert "fail_challenge" in repr(acme_server.faults)
     with pytest.raises(TypeError, match="not a fault"):
         acme_server.faults.add("bad_nonce")
+
+
+def test_every_firing_is_in_the_timeline(acme_server):
+    acme_server.faults.bad_nonce(times=1)
+    acme_server.faults.pending_race(polls=1)
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["t.example.test"])
+    read(acme, order.uri)
+    fired = acme_server.faults.fired
+    assert [f.fault.kind for f in fired] == ["bad_nonce", "pending_race"]
+    assert len([e for e in acme_server.events if e.reason == "FaultFired"]) == len(fired)
+
+
+SEEDED = '''
+import json, os
+import josepy
+import pytest
+from acme import client, messages
+from cryptography.hazmat.primitives.asymmetric import ec
+from pytest_acme import faults
+
+@pytest.mark.acme(faults=[faults.bad_nonce(rate=0.3, times=None)])
+def test_draws(acme_server):
+    key = josepy.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+    net = client.ClientNetwork(key, alg=josepy.ES256, verify_ssl=acme_server.ca_bundle)
+    acme = client.ClientV2(client.ClientV2.get_directory(acme_server.directory_url, net), net)
+    for _ in range(5):
+        try:
+            acme.new_account(messages.NewRegistration(terms_of_service_agreed=True))
+            break
+        except messages.Error:
+            pass
+    rejected = []
+    for i in range(25):
+        try:
+            acme.net._post_once(acme.net.account.uri, None)
+        except messages.Error:
+            rejected.append(i)
+    with open(os.environ["DRAWS"], "a") as f:
+        f.write(json.dumps(rejected) + "\\n")
+'''
+
+
+def test_a_seeded_random_fault_replays_identically_run_to_run(pytester, monkeypatch):
+    """Two runs with the same --acme-seed refuse the same requests; another seed differs."""
+    draws = pytester.path / "draws.txt"
+    monkeypatch.setenv("DRAWS", str(draws))
+    pytester.makepyfile(test_seeded=SEEDED)
+    for seed in ("42", "42", "43"):
+        pytester.runpytest_subprocess("--acme-seed", seed, "-p", "no:cacheprovider"
+                                      ).assert_outcomes(passed=1)
+    first, second, third = draws.read_text().splitlines()
+    assert first == second
+    assert first != third
