@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import requests
 
 import josepy
 from acme import client, messages
@@ -98,3 +100,21 @@ def sans(cert: x509.Certificate) -> set:
 
 def deadline(seconds: float = 10) -> dt.datetime:
     return dt.datetime.now() + dt.timedelta(seconds=seconds)
+
+
+class _Raw(josepy.JSONDeSerializable):
+    """Any JSON payload, sent through the real client's JWS and nonce handling."""
+
+    def __init__(self, payload: Dict[str, Any]) -> None:
+        self.payload = payload
+
+    def to_partial_json(self) -> Dict[str, Any]:
+        return self.payload
+
+    @classmethod
+    def from_json(cls, jobj: Any) -> "_Raw":
+        return cls(jobj)
+
+
+def post(acme, url: str, payload: Optional[Dict[str, Any]]) -> requests.Response:
+    return acme.net.post(url, _Raw(payload) if payload is not None else None)

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import DNSName
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from helpers import (account_client, answer_all, deadline, ec_key, make_csr, sans, split_chain,
-                     verify_chain)
+from helpers import (account_client, answer_all, deadline, ec_key, make_csr, post, sans,
+                     split_chain, verify_chain)
 from pytest_acme import problems
 from pytest_acme.va import ValidationRequest
 
@@ -27,24 +27,6 @@ PROBLEM = "urn:ietf:params:acme:error:"
 # tests/va covers real validation.
 pytestmark = pytest.mark.acme(validation="always_valid")
 
-
-
-class _Raw(josepy.JSONDeSerializable):
-    """Any JSON payload, sent through the real client's JWS and nonce handling."""
-
-    def __init__(self, payload: Dict[str, Any]) -> None:
-        self.payload = payload
-
-    def to_partial_json(self) -> Dict[str, Any]:
-        return self.payload
-
-    @classmethod
-    def from_json(cls, jobj: Any) -> "_Raw":
-        return cls(jobj)
-
-
-def post(acme, url: str, payload: Optional[Dict[str, Any]]) -> requests.Response:
-    return acme.net.post(url, _Raw(payload) if payload is not None else None)
 
 
 def read_order(acme, url: str) -> Dict[str, Any]:

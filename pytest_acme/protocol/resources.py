@@ -174,6 +174,8 @@ class Certificate:
     leaf: x509.Certificate
     chain_pem: bytes  # leaf first, then the intermediate(s)
     issued: dt.datetime
+    revoked_at: Optional[dt.datetime] = None
+    revocation_reason: Optional[int] = None
     kind = "certificate"
 
     @property

@@ -22,6 +22,7 @@ RULES = Map(
         Rule("/acme/authz/<id>", endpoint="authz", methods=["POST"]),
         Rule("/acme/chall/<id>", endpoint="challenge", methods=["POST"]),
         Rule("/acme/cert/<id>", endpoint="certificate", methods=["POST"]),
+        Rule("/acme/revoke-cert", endpoint="revoke_cert", methods=["POST"]),
     ],
     strict_slashes=False,
 )

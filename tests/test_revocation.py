@@ -1,0 +1,114 @@
+"""Revocation (RFC 8555 §7.6): by the issuing account, by the certificate's own key,
+and by another account that holds valid authorizations for every name."""
+
+from __future__ import annotations
+
+import josepy
+import pytest
+import trustme
+from acme import client, messages
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from helpers import account_client, answer_all, deadline, ec_key, make_csr, post, split_chain
+
+pytestmark = pytest.mark.acme(validation="always_valid")
+
+PROBLEM = "urn:ietf:params:acme:error:"
+
+
+def issue(server, acme, names, key=None):
+    key = key or ec_key()
+    order = acme.new_order(make_csr(names, key))
+    answer_all(acme, order)
+    server.wait_idle()
+    order = acme.begin_finalization(acme.poll_authorizations(order, deadline()))
+    return split_chain(acme.net.post(order.body.certificate, None).content)[0], key
+
+
+def status(server, cert: x509.Certificate):
+    record = server.app.store.certificates_by_serial[cert.serial_number]
+    return record.revoked_at, record.revocation_reason
+
+
+def test_the_directory_names_revoke_cert(acme_server):
+    acme = account_client(acme_server)
+    assert acme.directory["revokeCert"].endswith("/acme/revoke-cert")
+
+
+def test_revoke_by_the_issuing_account_with_a_reason(acme_server):
+    acme = account_client(acme_server)
+    cert, _ = issue(acme_server, acme, ["r.example.test"])
+    acme.revoke(cert, 4)
+    revoked_at, reason = status(acme_server, cert)
+    assert revoked_at is not None and reason == 4
+    with pytest.raises(messages.Error) as err:
+        acme.revoke(cert, 0)
+    assert err.value.typ == PROBLEM + "alreadyRevoked"
+    assert "CertificateRevoked" in [e.reason for e in acme_server.events]
+
+
+def test_revoke_with_the_certificate_key(acme_server):
+    acme = account_client(acme_server)
+    cert, key = issue(acme_server, acme, ["k.example.test"])
+    net = client.ClientNetwork(josepy.JWKEC(key=key), alg=josepy.ES256,
+                               verify_ssl=acme_server.ca_bundle)
+    by_key = client.ClientV2(acme.directory, net)  # no account: signs with 'jwk'
+    by_key.revoke(cert, 1)
+    assert status(acme_server, cert)[1] == 1
+
+
+def test_another_key_cannot_revoke_with_jwk(acme_server):
+    acme = account_client(acme_server)
+    cert, _ = issue(acme_server, acme, ["j.example.test"])
+    net = client.ClientNetwork(josepy.JWKEC(key=ec_key()), alg=josepy.ES256,
+                               verify_ssl=acme_server.ca_bundle)
+    with pytest.raises(messages.Error) as err:
+        client.ClientV2(acme.directory, net).revoke(cert, 0)
+    assert err.value.typ == PROBLEM + "unauthorized"
+    assert "certificate's key" in err.value.detail
+    assert status(acme_server, cert) == (None, None)
+
+
+def test_an_account_holding_the_authorizations_may_revoke(acme_server):
+    issuer = account_client(acme_server)
+    cert, _ = issue(acme_server, issuer, ["a.example.test", "b.example.test"])
+    other = account_client(acme_server)
+    # Without authorizations: refused, naming what is missing.
+    with pytest.raises(messages.Error) as err:
+        other.revoke(cert, 0)
+    assert err.value.typ == PROBLEM + "unauthorized"
+    assert "dns:a.example.test" in err.value.detail and "dns:b.example.test" in err.value.detail
+    # With valid authorizations for both names (Pebble lacks this path).
+    order = other.new_order(make_csr(["a.example.test", "b.example.test"]))
+    answer_all(other, order)
+    acme_server.wait_idle()
+    other.revoke(cert, 0)
+    assert status(acme_server, cert)[0] is not None
+
+
+def der_b64(cert: x509.Certificate) -> str:
+    return josepy.b64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+
+
+@pytest.mark.parametrize("reason", [7, 11, -1, "1", True])
+def test_bad_reasons_are_refused(acme_server, reason):
+    acme = account_client(acme_server)
+    cert, _ = issue(acme_server, acme, ["bad.example.test"])
+    with pytest.raises(messages.Error) as err:
+        post(acme, acme.directory["revokeCert"], {"certificate": der_b64(cert), "reason": reason})
+    assert err.value.typ == PROBLEM + "badRevocationReason"
+    assert "7 is unused" in err.value.detail
+    assert status(acme_server, cert) == (None, None)
+
+
+def test_unknown_and_garbage_certificates(acme_server):
+    acme = account_client(acme_server)
+    with pytest.raises(messages.Error) as err:
+        post(acme, acme.directory["revokeCert"], {"certificate": "AAAA"})
+    assert err.value.typ == PROBLEM + "malformed" and "DER X.509" in err.value.detail
+    foreign = x509.load_pem_x509_certificate(
+        trustme.CA().issue_cert("x.example.test").cert_chain_pems[0].bytes())
+    with pytest.raises(messages.Error) as err:
+        post(acme, acme.directory["revokeCert"], {"certificate": der_b64(foreign)})
+    assert "not issued by this server" in err.value.detail
