@@ -7,9 +7,8 @@ import datetime as dt
 import ipaddress
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
-import requests
-
 import josepy
+import requests
 from acme import client, messages
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
