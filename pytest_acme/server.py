@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any, List, Optional, Union
 
 import trustme
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import inspect as _inspect
 from .clock import Clock
-from .faults import FaultPlan
 from .config import AcmeConfig
-from .web.app import AcmeApp, RequestRecord, TimelineEvent
+from .faults import FaultPlan
+from .httpd import ServerStartError, WsgiThread
 from .va.dnsserver import DnsServer
 from .va.zone import Zone
+from .web.app import AcmeApp, RequestRecord, TimelineEvent
 from .web.routes import Urls
 
 #: Settings that can only take effect in a new server (they shape the socket or the CA).
@@ -28,19 +26,8 @@ RESTART_SETTINGS = frozenset(
 )
 
 
-class ServerStartError(RuntimeError):
-    """The server could not start (most often: the port is taken)."""
-
-
 class AcmeServerError(AssertionError):
     """Exceptions were raised inside the server; raised by :meth:`AcmeServer.check`."""
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Werkzeug's handler without its per-request log lines (the app keeps its own)."""
-
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        pass
 
 
 class AcmeServer:
@@ -62,8 +49,8 @@ class AcmeServer:
         self.config = AcmeConfig.from_kwargs(config, **settings)
         self.clock = Clock()
         self.app = AcmeApp(self.config, self.clock)
-        self._httpd: Optional[BaseWSGIServer] = None
-        self._thread: Optional[threading.Thread] = None
+        self._httpd: Optional[WsgiThread] = None
+        self.ssl_context: Optional[ssl.SSLContext] = None
         self._tmpdir: Optional[Path] = None
         self._tls_ca: Optional[trustme.CA] = None
         self._dns_server: Optional[DnsServer] = None
@@ -79,46 +66,27 @@ class AcmeServer:
         """
         if self._httpd is not None:
             raise RuntimeError("the server is already running")
-        host, port = self.config.host, self.config.port
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-            sock.listen(128)
-        except OSError as e:
-            sock.close()
-            raise ServerStartError(
-                f"pytest-acme cannot listen on {host}:{port}: {e.strerror or e}"
-                + (" (another program uses the port; pass port=0 to pick a free one)"
-                   if port else "")
-            ) from e
+        host = self.config.host
         self._tmpdir = Path(tempfile.mkdtemp(prefix="pytest-acme-"))
         ssl_context = self._tls_context(host) if self.config.tls else None
         try:
-            self._httpd = make_server(
-                host, port, self.app, threaded=True, request_handler=_QuietHandler,
-                ssl_context=ssl_context, fd=sock.fileno(),
-            )
-        finally:
-            sock.close()  # the server holds its own duplicate
-        self.port = self._httpd.socket.getsockname()[1]
+            httpd = WsgiThread(self.app, host, self.config.port, ssl_context).start()
+        except ServerStartError:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+            raise
+        self._httpd, self.port = httpd, httpd.port
+        self.ssl_context = ssl_context
         (self._tmpdir / "roots.pem").write_bytes(self.roots_pem)
         if self.config.dns_port is not None:
             dns_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             try:
                 self._dns_server = DnsServer(self.app.zone, dns_host, self.config.dns_port).start()
             except OSError as e:
-                self._httpd.server_close()
-                self._httpd = None
+                self.stop()
                 raise ServerStartError(
                     f"pytest-acme cannot serve DNS on {dns_host}:{self.config.dns_port}: {e}"
                 ) from e
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"pytest-acme:{self.port}", daemon=True,
-        )
-        self._thread.start()
         return self
 
     def _tls_context(self, host: str) -> ssl.SSLContext:
@@ -141,10 +109,7 @@ class AcmeServer:
         self.app.clock.interrupt()
         self.app.faults.interrupt()
         if self._httpd is not None:
-            self._httpd.shutdown()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._httpd.server_close()
+            self._httpd.stop()
             self._httpd = None
         self.app.workers.wait_idle(timeout=5)
         if self._tmpdir is not None:

@@ -57,7 +57,7 @@ def test_start_and_stop_methods():
     try:
         with pytest.raises(RuntimeError, match="already running"):
             server.start()
-        thread = server._thread
+        thread = server._httpd._thread
     finally:
         server.stop()
     assert thread is not None and not thread.is_alive()
