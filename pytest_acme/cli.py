@@ -1,24 +1,34 @@
 """The ``pytest-acme`` command.
 
 ``pytest-acme serve`` runs the server in the foreground until SIGINT or
-SIGTERM, for clients in any language, tox runs and manual testing.
+SIGTERM, for clients in any language, tox runs and manual testing.  It is a
+drop-in for Pebble + pebble-challtestsrv: Pebble's flags (``-config``,
+``-strict``, ``-dnsserver``), config file, environment variables and default
+ports work, and both management APIs are served.  This module is the only
+place that reads the environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
-from typing import Any, Dict, List, Optional, TextIO
+from contextlib import ExitStack
+from typing import Any, Dict, List, Mapping, Optional, TextIO
 
 from .config import FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig
-from .server import AcmeServer, ServerStartError
+from .httpd import ServerStartError, WsgiThread
+from .server import AcmeServer
+from .standalone.pebble import from_pebble, read_config
 
-#: Pebble's ACME port, so Pebble-based setups keep working.
+#: Pebble's ports, so Pebble-based setups keep working.
 DEFAULT_PORT = 14000
-#: pebble-challtestsrv's DNS port.
+DEFAULT_MANAGEMENT_PORT = 15000
+#: pebble-challtestsrv's DNS and management ports.
 DEFAULT_DNS_PORT = 8053
+DEFAULT_CHALLTESTSRV_PORT = 8055
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,65 +40,123 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve",
         help="run the ACME server in the foreground",
-        description="Run an ACME server until interrupted. It prints the directory URL "
-        "and the CA bundle clients must trust.",
+        description="Run an ACME server until interrupted, with Pebble's and "
+        "pebble-challtestsrv's management APIs. It prints the directory URL, the CA "
+        "bundle clients must trust, and the management URLs.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT,
-                       help="ACME port; 0 picks a free one (default: %(default)s, as Pebble)")
-    serve.add_argument("--http", action="store_true", help="serve plain HTTP instead of HTTPS")
-    serve.add_argument("--order-expiry", type=float, metavar="SECONDS",
-                       help="seconds until an order expires (default: 86400)")
-    serve.add_argument("--authorization-lifetime", type=float, metavar="SECONDS",
-                       help="seconds until an authorization expires (default: 604800)")
-    serve.add_argument("--certificate-validity", type=float, metavar="SECONDS",
-                       help="lifetime of issued certificates (default: 90 days)")
-    serve.add_argument("--finalize", choices=FINALIZE_MODES,
-                       help="sync: finalize answers 'valid'; async: 'processing', then valid")
-    serve.add_argument("--validation", choices=VALIDATION_MODES, help="how challenges are checked")
-    serve.add_argument("--http01-port", type=int, metavar="PORT",
-                       help="port the validator connects to for http-01 (default: 5002)")
-    serve.add_argument("--tlsalpn01-port", type=int, metavar="PORT",
-                       help="port the validator connects to for tls-alpn-01 (default: 5001)")
-    serve.add_argument("--dns-port", type=int, default=DEFAULT_DNS_PORT, metavar="PORT",
-                       help="port of the built-in DNS server, UDP and TCP (default: %(default)s)")
-    serve.add_argument("--dns-server", metavar="HOST:PORT",
-                       help="resolve challenge names with this DNS server instead of the "
-                       "built-in zone")
-    serve.add_argument("--ca-key-type", choices=KEY_TYPES, help="key type of the issuing CA")
-    serve.add_argument("--retry-after", type=int, metavar="SECONDS",
-                       help="Retry-After on pending and processing objects (default: 1)")
-    serve.add_argument("--orders-per-page", type=int, help="page size of account order lists")
-    serve.add_argument("--seed", type=int, help="seed for every random choice (default: random)")
-    serve.add_argument("--terms-of-service", metavar="URL",
-                       help="terms-of-service URL in the directory ('' for none)")
+    where = serve.add_argument_group("where")
+    where.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    where.add_argument("--port", type=int,
+                       help=f"ACME port; 0 picks a free one (default: {DEFAULT_PORT}, as Pebble)")
+    where.add_argument("--http", action="store_true", help="serve plain HTTP instead of HTTPS")
+    where.add_argument("--management-port", type=int,
+                       help="Pebble management API and pytest-acme's JSON API "
+                       f"(default: {DEFAULT_MANAGEMENT_PORT}; -1: off)")
+    where.add_argument("--challtestsrv-port", type=int, default=DEFAULT_CHALLTESTSRV_PORT,
+                       help="pebble-challtestsrv-compatible API (default: %(default)s; -1: off)")
+    where.add_argument("--dns-port", type=int, default=DEFAULT_DNS_PORT, metavar="PORT",
+                       help="built-in DNS server, UDP and TCP (default: %(default)s)")
+    behave = serve.add_argument_group("behaviour")
+    behave.add_argument("--order-expiry", type=float, metavar="SECONDS",
+                        help="seconds until an order expires (default: 86400)")
+    behave.add_argument("--authorization-lifetime", type=float, metavar="SECONDS",
+                        help="seconds until an authorization expires (default: 604800)")
+    behave.add_argument("--certificate-validity", type=float, metavar="SECONDS",
+                        help="lifetime of issued certificates (default: 90 days)")
+    behave.add_argument("--finalize", choices=FINALIZE_MODES,
+                        help="sync: finalize answers 'valid'; async: 'processing', then valid")
+    behave.add_argument("--validation", choices=VALIDATION_MODES,
+                        help="real (default): check challenges; always_valid: pass them all")
+    behave.add_argument("--http01-port", type=int, metavar="PORT",
+                        help="port the validator connects to for http-01 (default: 5002)")
+    behave.add_argument("--tlsalpn01-port", type=int, metavar="PORT",
+                        help="port the validator connects to for tls-alpn-01 (default: 5001)")
+    behave.add_argument("--http01-responder", action="store_true",
+                        help="serve challtestsrv's /add-http01 answers on the http-01 port")
+    behave.add_argument("--tlsalpn01-responder", action="store_true",
+                        help="serve challtestsrv's /add-tlsalpn01 answers on the tls-alpn-01 port")
+    behave.add_argument("--dns-server", metavar="HOST:PORT",
+                        help="resolve challenge names with this DNS server instead of the "
+                        "built-in zone")
+    behave.add_argument("--ca-key-type", choices=KEY_TYPES, help="key type of the issuing CA")
+    behave.add_argument("--retry-after", type=int, metavar="SECONDS",
+                        help="Retry-After on pending and processing objects (default: 1)")
+    behave.add_argument("--orders-per-page", type=int, help="page size of account order lists")
+    behave.add_argument("--seed", type=int, help="seed for every random choice (default: random)")
+    behave.add_argument("--terms-of-service", metavar="URL",
+                        help="terms-of-service URL in the directory ('' for none)")
+    log = serve.add_argument_group("output")
+    log.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
+    log.add_argument("-v", "--verbose", action="store_true",
+                     help="also log each problem's detail")
+    pebble = serve.add_argument_group(
+        "Pebble compatibility",
+        "Pebble's own flags; PEBBLE_VA_ALWAYS_VALID, PEBBLE_VA_NOSLEEP, "
+        "PEBBLE_WFE_NONCEREJECT, PEBBLE_WFE_ORDERS_PER_PAGE, PEBBLE_AUTHZREUSE, "
+        "PEBBLE_CHAIN_LENGTH and PEBBLE_ALTERNATE_ROOTS are read too.")
+    pebble.add_argument("-config", dest="pebble_config", metavar="FILE",
+                        help="a Pebble JSON config file ({\"pebble\": {...}})")
+    pebble.add_argument("-strict", dest="pebble_strict", nargs="?", const="true",
+                        metavar="BOOL", help="accepted; pytest-acme is always strict")
+    pebble.add_argument("-dnsserver", dest="pebble_dnsserver", metavar="HOST:PORT",
+                        help="same as --dns-server")
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Dict[str, Any]:
-    settings: Dict[str, Any] = {"host": args.host, "port": args.port, "tls": not args.http}
-    for name in ("order_expiry", "authorization_lifetime", "certificate_validity", "finalize",
-                 "validation", "ca_key_type", "retry_after", "orders_per_page", "seed",
-                 "terms_of_service", "http01_port", "tlsalpn01_port", "dns_port",
-                 "dns_server"):
-        value = getattr(args, name)
+_PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity", "finalize",
+                "validation", "ca_key_type", "retry_after", "orders_per_page", "seed",
+                "terms_of_service", "http01_port", "tlsalpn01_port", "dns_server", "host",
+                "port")
+
+
+def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
+    """Everything ``serve`` will start: settings, management ports, faults, warnings."""
+    pebble = from_pebble(read_config(args.pebble_config) if args.pebble_config else None, env)
+    settings: Dict[str, Any] = {"host": "127.0.0.1", "port": DEFAULT_PORT}
+    settings.update(pebble.settings)
+    if args.pebble_dnsserver:
+        settings["dns_server"] = args.pebble_dnsserver
+    for name in _PASSTHROUGH:
+        value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
-    return settings
+    if args.http:
+        settings["tls"] = False
+    settings["dns_port"] = args.dns_port
+    if settings.get("dns_server") == f"127.0.0.1:{args.dns_port}":
+        settings.pop("dns_server")  # that is this server's own zone: ask it directly
+    management = pebble.management or (settings["host"], DEFAULT_MANAGEMENT_PORT)
+    if args.management_port is not None:
+        management = (management[0], args.management_port)
+    warnings = list(pebble.warnings)
+    if args.pebble_strict not in (None, "false", "0"):
+        warnings.append("-strict: pytest-acme always behaves strictly (POST-as-GET only, "
+                        "exact JWS checks); nothing changes")
+    return {"settings": settings, "management": management, "faults": pebble.faults,
+            "warnings": warnings}
 
 
-def banner(server: AcmeServer) -> str:
+def banner(server: AcmeServer, management: Optional[str] = None,
+           challtestsrv: Optional[str] = None) -> str:
     lines = [
         f"pytest-acme: ACME server running (seed {server.seed})",
-        f"  directory:  {server.directory_url}",
+        f"  directory:    {server.directory_url}",
     ]
     if server.ca_bundle:
-        lines.append(f"  CA bundle:  {server.ca_bundle}   (trust this for the server's HTTPS)")
-    lines.append(f"  roots:      {server.roots_file}   (issued certificates chain to this)")
+        lines.append(f"  CA bundle:    {server.ca_bundle}   (trust this for the server's HTTPS)")
+    elif server.config.tls_certificate:
+        lines.append(f"  HTTPS cert:   {server.config.tls_certificate}   (trust its issuer)")
+    lines.append(f"  roots:        {server.roots_file}   (issued certificates chain to this)")
+    if management:
+        lines.append(f"  management:   {management}/roots/0 (Pebble), {management}/pytest-acme/")
+    if challtestsrv:
+        lines.append(f"  challtestsrv: {challtestsrv}/set-txt, /clear-txt, ... "
+                     "(pebble-challtestsrv API)")
     if server.dns_address:
-        lines.append(f"  DNS:        {server.dns_address}   (UDP and TCP; every name is 127.0.0.1)")
+        lines.append(f"  DNS:          {server.dns_address}   (UDP and TCP; every name is "
+                     "127.0.0.1)")
     cfg = server.config
-    lines.append(f"  validation: {cfg.validation} (http-01 port {cfg.http01_port}, "
+    lines.append(f"  validation:   {cfg.validation} (http-01 port {cfg.http01_port}, "
                  f"tls-alpn-01 port {cfg.tlsalpn01_port})")
     if server.ca_bundle:
         lines += [
@@ -101,36 +169,85 @@ def banner(server: AcmeServer) -> str:
     return "\n".join(lines)
 
 
-def serve(config: AcmeConfig, out: TextIO, stop: threading.Event) -> int:
-    try:
-        server = AcmeServer(config).start()
-    except ServerStartError as e:
-        print(f"pytest-acme: {e}", file=sys.stderr)
-        return 1
-    try:
-        print(banner(server), file=out, flush=True)
+def _request_line(record: Any, verbose: bool) -> str:
+    line = f"{record.method} {record.path} {record.status}"
+    if record.problem:
+        line += f" {record.problem}"
+        if verbose and record.detail:
+            line += f": {record.detail}"
+    return line
+
+
+def serve(args: argparse.Namespace, planned: Dict[str, Any], out: TextIO,
+          stop: threading.Event) -> int:
+    from .responders import Http01Responder, TlsAlpn01Responder
+    from .standalone.challtestsrv import make_challtestsrv_app
+    from .standalone.management import make_management_app
+
+    for warning in planned["warnings"]:
+        print(f"pytest-acme: warning: {warning}", file=sys.stderr, flush=True)
+    with ExitStack() as stack:
+        try:
+            server = AcmeServer(AcmeConfig(**planned["settings"])).start()
+            stack.callback(server.close)
+            server.faults.add(*planned["faults"])
+            host = server.config.host
+            management = challtestsrv = None
+            mhost, mport = planned["management"]
+            if mport >= 0:
+                mgmt = WsgiThread(make_management_app(server), mhost, mport,
+                                  server.ssl_context, "management API").start()
+                stack.callback(mgmt.stop)
+                scheme = "https" if server.ssl_context else "http"
+                management = f"{scheme}://{_show(mhost)}:{mgmt.port}"
+            http01 = tlsalpn01 = None
+            if args.http01_responder:
+                http01 = stack.enter_context(Http01Responder(host, server.config.http01_port))
+            if args.tlsalpn01_responder:
+                tlsalpn01 = stack.enter_context(
+                    TlsAlpn01Responder(host, server.config.tlsalpn01_port))
+            if args.challtestsrv_port >= 0:
+                chall = WsgiThread(make_challtestsrv_app(server.dns, http01, tlsalpn01), host,
+                                   args.challtestsrv_port, None, "challtestsrv API").start()
+                stack.callback(chall.stop)
+                challtestsrv = f"http://{_show(host)}:{chall.port}"
+        except (ServerStartError, OSError) as e:
+            print(f"pytest-acme: {e}", file=sys.stderr)
+            return 1
+        if not args.quiet:
+            lock = threading.Lock()
+
+            def log(record: Any) -> None:
+                with lock:
+                    print(_request_line(record, args.verbose), file=out, flush=True)
+
+            server.app.request_listeners.append(log)
+        print(banner(server, management, challtestsrv), file=out, flush=True)
         stop.wait()
-    finally:
-        server.close()
     print("pytest-acme: stopped", file=out, flush=True)
     return 0
 
 
+def _show(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def main(argv: Optional[List[str]] = None, *, stop: Optional[threading.Event] = None,
-         out: Optional[TextIO] = None) -> int:
-    """Run the command line.  ``stop`` lets a caller end ``serve`` without a signal."""
+         out: Optional[TextIO] = None, env: Optional[Mapping[str, str]] = None) -> int:
+    """Run the command line.  ``stop`` ends ``serve`` without a signal; ``env``
+    replaces ``os.environ`` (for tests)."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command != "serve":
         parser.print_help()
         return 2
     try:
-        config = AcmeConfig(**_settings(args))
+        planned = plan(args, os.environ if env is None else env)
+        AcmeConfig(**planned["settings"])
     except (TypeError, ValueError) as e:
         parser.error(str(e))
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())  # type: ignore[union-attr]
-    return serve(config, out or sys.stdout, stop)
-
+    return serve(args, planned, out or sys.stdout, stop)

@@ -35,6 +35,10 @@ class AcmeConfig:
     port: int = 0
     #: Serve HTTPS (with a certificate from a private trustme CA) or plain HTTP.
     tls: bool = True
+    #: PEM files of the HTTPS certificate (chain) and key to serve instead of a
+    #: trustme one (Pebble's ``certificate`` / ``privateKey``).
+    tls_certificate: Optional[str] = None
+    tls_private_key: Optional[str] = None
     #: Seconds from creation until an order expires (seed 003: ``order_expiry_secs``).
     order_expiry: float = DAY
     #: Seconds from creation until an authorization expires.
@@ -115,6 +119,8 @@ class AcmeConfig:
             host, sep, port = self.dns_server.rpartition(":")
             if not sep or not host or not port.isdigit():
                 raise ValueError(f"dns_server must be 'host:port', got {self.dns_server!r}")
+        if (self.tls_certificate is None) != (self.tls_private_key is None):
+            raise ValueError("tls_certificate and tls_private_key go together")
         if self.retry_after < 0:
             raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
         unknown = set(self.algorithms) - set(ALGORITHMS)

@@ -22,7 +22,8 @@ from .web.routes import Urls
 
 #: Settings that can only take effect in a new server (they shape the socket or the CA).
 RESTART_SETTINGS = frozenset(
-    {"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size", "dns_port"}
+    {"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size", "dns_port",
+     "tls_certificate", "tls_private_key"}
 )
 
 
@@ -68,8 +69,8 @@ class AcmeServer:
             raise RuntimeError("the server is already running")
         host = self.config.host
         self._tmpdir = Path(tempfile.mkdtemp(prefix="pytest-acme-"))
-        ssl_context = self._tls_context(host) if self.config.tls else None
         try:
+            ssl_context = self._tls_context(host) if self.config.tls else None
             httpd = WsgiThread(self.app, host, self.config.port, ssl_context).start()
         except ServerStartError:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -91,6 +92,15 @@ class AcmeServer:
 
     def _tls_context(self, host: str) -> ssl.SSLContext:
         assert self._tmpdir is not None
+        if self.config.tls_certificate:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                ctx.load_cert_chain(self.config.tls_certificate, self.config.tls_private_key)
+            except (OSError, ssl.SSLError) as e:
+                raise ServerStartError(
+                    f"cannot load the HTTPS certificate {self.config.tls_certificate} / key "
+                    f"{self.config.tls_private_key}: {e}") from e
+            return ctx
         self._tls_ca = trustme.CA(organization_name="pytest-acme HTTPS")
         names = ["127.0.0.1", "::1", "localhost"]
         if host not in names and host not in ("0.0.0.0", "::"):
@@ -160,8 +170,8 @@ class AcmeServer:
         Pass it as ``verify=`` to requests, ``REQUESTS_CA_BUNDLE``,
         ``SSL_CERT_FILE`` or ``LEGO_CA_CERTIFICATES``.  Empty for plain HTTP.
         """
-        if self._tmpdir is None or not self.config.tls:
-            return ""
+        if self._tmpdir is None or not self.config.tls or self.config.tls_certificate:
+            return ""  # plain HTTP, or a certificate whose issuer the user knows
         return str(self._tmpdir / "https-ca.pem")
 
     @property

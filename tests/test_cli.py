@@ -36,9 +36,9 @@ class _Capture(io.StringIO):
 
 def test_serve_in_process_prints_what_clients_need_and_stops_on_request():
     out, stop, result = _Capture(), threading.Event(), []
-    thread = threading.Thread(
-        target=lambda: result.append(main(["serve", "--port", "0", "--dns-port", "0", "--order-expiry", "90"],
-                                          stop=stop, out=out)))
+    argv = ["serve", "--port", "0", "--dns-port", "0", "--management-port", "0",
+            "--challtestsrv-port", "0", "--order-expiry", "90"]
+    thread = threading.Thread(target=lambda: result.append(main(argv, stop=stop, out=out)))
     thread.start()
     try:
         assert out.ready.wait(10), out.getvalue()
@@ -49,8 +49,8 @@ def test_serve_in_process_prints_what_clients_need_and_stops_on_request():
         assert f"export LEGO_CA_CERTIFICATES={bundle}" in banner
         directory = requests.get(directory_url, verify=bundle, timeout=5).json()
         assert directory["newOrder"].startswith(directory_url.rsplit("/", 1)[0])
-        assert "DNS:        127.0.0.1:" in banner
-        assert "validation: real (http-01 port 5002, tls-alpn-01 port 5001)" in banner
+        assert "DNS:          127.0.0.1:" in banner
+        assert "validation:   real (http-01 port 5002, tls-alpn-01 port 5001)" in banner
     finally:
         stop.set()
         thread.join(10)
@@ -60,7 +60,8 @@ def test_serve_in_process_prints_what_clients_need_and_stops_on_request():
 
 def test_serve_as_a_process_exits_cleanly_on_sigterm():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest_acme", "serve", "--port", "0", "--dns-port", "0", "--http"],
+        [sys.executable, "-m", "pytest_acme", "serve", "--port", "0", "--dns-port", "0",
+         "--management-port", "0", "--challtestsrv-port", "0", "--http"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     lines: "queue.Queue[str]" = queue.Queue()
@@ -86,7 +87,9 @@ def test_busy_port_is_a_clear_error(capsys):
     blocker.bind(("127.0.0.1", 0))
     blocker.listen(1)
     try:
-        code = main(["serve", "--port", str(blocker.getsockname()[1])], stop=threading.Event())
+        code = main(["serve", "--port", str(blocker.getsockname()[1]), "--dns-port", "0",
+                     "--management-port", "0", "--challtestsrv-port", "0"],
+                    stop=threading.Event())
     finally:
         blocker.close()
     assert code == 1

@@ -15,7 +15,7 @@ import random
 import threading
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import josepy
 from cryptography import x509
@@ -100,6 +100,8 @@ class AcmeApp:
         self.faults = FaultPlan(self, self.seed)
         self.events: BoundedLog[TimelineEvent] = BoundedLog(10000)
         self.requests: BoundedLog[RequestRecord] = BoundedLog(2000)
+        #: Called with every RequestRecord (``pytest-acme serve`` prints them).
+        self.request_listeners: List[Callable[[RequestRecord], None]] = []
 
     # -- state -----------------------------------------------------------------
 
@@ -334,8 +336,10 @@ class AcmeApp:
             problem = str(reply.body.get("type", "")).rsplit(":", 1)[-1]
             detail = reply.body.get("detail")
         account = ex.signed.account.id if ex.signed and ex.signed.account else None
-        self.requests.append(
-            RequestRecord(self.clock.now(), request.method, request.full_path.rstrip("?"),
-                          reply.status, problem, account, detail)
-        )
+        record = RequestRecord(self.clock.now(), request.method,
+                               request.full_path.rstrip("?"), reply.status, problem, account,
+                               detail)
+        self.requests.append(record)
+        for listener in self.request_listeners:
+            listener(record)
 

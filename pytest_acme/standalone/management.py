@@ -1,0 +1,571 @@
+"""The management port: Pebble's management API and pytest-acme's own JSON API.
+
+:func:`make_management_app` returns one WSGI application serving two APIs:
+
+* **Pebble's management interface** (the paths and shapes of Pebble's
+  ``wfe/wfe.go``), so tooling written for Pebble keeps working:
+
+  ==================================  =================================================
+  ``GET /roots/0``                    the root certificate, PEM
+  ``GET /root-keys/0``                its private key, PEM
+  ``GET /intermediates/0``            the intermediate certificate, PEM
+  ``GET /intermediate-keys/0``        its private key, PEM
+  ``GET /cert-status-by-serial/<hex>`` ``{"Status", "Serial", "Certificate", "Reason",
+                                      "RevokedAt"}``
+  ``POST /set-renewal-info/``         501: ARI is not implemented yet
+  ==================================  =================================================
+
+* **pytest-acme's JSON API** under ``/pytest-acme/``: what happened (orders,
+  accounts, describe text, the event timeline, the request log, faults) and
+  what to do next (arm faults, expire or invalidate an order, move the clock,
+  reset).  ``GET /pytest-acme/`` lists the endpoints.
+
+Errors are JSON ``{"error": "..."}`` with a 4xx status; bad input never gets a 500.
+Times are RFC 3339 UTC strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from cryptography.hazmat.primitives import serialization
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from .. import faults as _faults
+from .. import inspect as _inspect
+from ..protocol import problems
+from ..protocol.states import Event, can
+
+__all__ = ["make_management_app", "ManagementApp", "ENDPOINTS"]
+
+#: Pebble's content types (wfe.go: handleCert, handleKey, writeJSONResponse).
+PEM_CHAIN = "application/pem-certificate-chain; charset=utf-8"
+PEM_KEY = "application/x-pem-file; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+
+#: Fault constructors that ``POST /pytest-acme/faults`` may call, by name.
+FAULT_CONSTRUCTORS: Dict[str, Callable[..., _faults.Fault]] = {
+    f.__name__: f for f in _faults.CONSTRUCTORS
+}
+
+_HEX = re.compile(r"[0-9a-fA-F]{1,256}")
+
+#: (method, path, what it does): the index at ``GET /pytest-acme/``.
+ENDPOINTS: Tuple[Tuple[str, str, str], ...] = (
+    ("GET", "/roots/0", "Pebble: the root certificate (PEM)"),
+    ("GET", "/root-keys/0", "Pebble: the root's private key (PEM)"),
+    ("GET", "/intermediates/0", "Pebble: the intermediate certificate (PEM)"),
+    ("GET", "/intermediate-keys/0", "Pebble: the intermediate's private key (PEM)"),
+    ("GET", "/cert-status-by-serial/<hex serial>",
+     "Pebble: {Status, Serial, Certificate, Reason, RevokedAt} of an issued certificate"),
+    ("POST", "/set-renewal-info/", "Pebble: ARI override (not implemented: 501)"),
+    ("GET", "/pytest-acme/", "this index"),
+    ("GET", "/pytest-acme/orders", "every order: status, identifiers, authorizations, ..."),
+    ("GET", "/pytest-acme/accounts", "every account"),
+    ("GET", "/pytest-acme/describe?order=<url or id>",
+     "kubectl-describe-like text of one order (or any object), or of all orders"),
+    ("GET", "/pytest-acme/describe.json?order=<url or id>",
+     "the same as JSON: one object, or every order"),
+    ("GET", "/pytest-acme/events?order=<url or id>", "the event timeline (of one order)"),
+    ("GET", "/pytest-acme/requests?last=N", "the request log (the last N requests)"),
+    ("GET", "/pytest-acme/faults", "armed faults and the firings so far"),
+    ("POST", "/pytest-acme/faults",
+     'arm a fault: {"fault": "bad_nonce", "args": {"times": 2}}'),
+    ("DELETE", "/pytest-acme/faults", "disarm every fault and forget the firings"),
+    ("POST", "/pytest-acme/orders/expire", 'expire an order now: {"order": "<url or id>"}'),
+    ("POST", "/pytest-acme/orders/invalidate",
+     'make an order invalid now: {"order": "<url or id>", "problem": "serverInternal", '
+     '"detail": "..."} (problem and detail optional)'),
+    ("GET", "/pytest-acme/clock", "the server clock: {now, offset_seconds}"),
+    ("POST", "/pytest-acme/clock/advance", 'move the server clock forward: {"seconds": N}'),
+    ("POST", "/pytest-acme/reset", "forget accounts, orders, events, requests and faults"),
+)
+
+
+class BadInput(Exception):
+    """The request is wrong: answered with this status and ``{"error": message}``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# -- JSON shapes -------------------------------------------------------------------
+
+
+def timestamp(when: Optional[dt.datetime]) -> Optional[str]:
+    """RFC 3339 UTC: ``2026-04-11T12:00:00Z``, with microseconds when there are any."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    when = when.astimezone(dt.timezone.utc)
+    text = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if when.microsecond:
+        text += f".{when.microsecond:06d}"
+    return text + "Z"
+
+
+def _challenge_json(c: _inspect.ChallengeInfo) -> Dict[str, Any]:
+    return {
+        "id": c.id,
+        "url": c.url,
+        "type": c.type,
+        "status": c.status.value,
+        "token": c.token,
+        "validated": timestamp(c.validated),
+        "error": c.error,
+        "validation_record": c.validation_record,
+    }
+
+
+def _authz_json(a: _inspect.AuthorizationInfo) -> Dict[str, Any]:
+    return {
+        "id": a.id,
+        "url": a.url,
+        "account": a.account_url,
+        "identifier": a.identifier.to_json(),
+        "wildcard": a.wildcard,
+        "status": a.status.value,
+        "stored_status": a.stored_status.value,
+        "expires": timestamp(a.expires),
+        "orders": list(a.order_urls),
+        "challenges": [_challenge_json(c) for c in a.challenges],
+    }
+
+
+def event_json(e: Any) -> Dict[str, Any]:
+    return {
+        "time": timestamp(e.time),
+        "type": _inspect.event_type(e.reason),
+        "kind": e.kind,
+        "id": e.id,
+        "reason": e.reason,
+        "message": e.message,
+        "order_ids": list(e.order_ids),
+    }
+
+
+def order_json(o: _inspect.OrderInfo, *, events: bool = False) -> Dict[str, Any]:
+    doc: Dict[str, Any] = {
+        "id": o.id,
+        "url": o.url,
+        "account": o.account_url,
+        "status": o.status.value,
+        "stored_status": o.stored_status.value,
+        "identifiers": [i.to_json() for i in o.identifiers],
+        "created": timestamp(o.created),
+        "expires": timestamp(o.expires),
+        "not_before": timestamp(o.not_before),
+        "not_after": timestamp(o.not_after),
+        "error": o.error,
+        "finalize": o.finalize_url,
+        "certificate": o.certificate_url,
+        "certificate_serial": (f"{o.certificate.serial_number:x}"
+                               if o.certificate is not None else None),
+        "authorizations": [_authz_json(a) for a in o.authorizations],
+    }
+    if events:
+        doc["events"] = [event_json(e) for e in o.events]
+    return doc
+
+
+def account_json(a: _inspect.AccountInfo, *, events: bool = False) -> Dict[str, Any]:
+    doc: Dict[str, Any] = {
+        "id": a.id,
+        "url": a.url,
+        "status": a.status.value,
+        "contact": list(a.contact),
+        "created": timestamp(a.created),
+        "orders": list(a.order_urls),
+    }
+    if events:
+        doc["events"] = [event_json(e) for e in a.events]
+    return doc
+
+
+def _certificate_json(c: _inspect.CertificateInfo) -> Dict[str, Any]:
+    return {
+        "id": c.id,
+        "url": c.url,
+        "account": c.account_url,
+        "order": c.order_url,
+        "serial": f"{c.serial:x}",
+        "issued": timestamp(c.issued),
+        "not_before": timestamp(c.not_before),
+        "not_after": timestamp(c.not_after),
+        "expired": c.expired,
+    }
+
+
+def info_json(info: _inspect.Info) -> Dict[str, Any]:
+    """Any snapshot as JSON, with ``kind`` saying what it is."""
+    if isinstance(info, _inspect.OrderInfo):
+        return {"kind": "order", **order_json(info, events=True)}
+    if isinstance(info, _inspect.AuthorizationInfo):
+        return {"kind": "authorization", **_authz_json(info)}
+    if isinstance(info, _inspect.ChallengeInfo):
+        return {"kind": "challenge", "authorization": info.authz_url, **_challenge_json(info)}
+    if isinstance(info, _inspect.AccountInfo):
+        return {"kind": "account", **account_json(info, events=True)}
+    return {"kind": "certificate", **_certificate_json(info)}
+
+
+def request_json(r: Any) -> Dict[str, Any]:
+    return {
+        "time": timestamp(r.time),
+        "method": r.method,
+        "path": r.path,
+        "status": r.status,
+        "problem": r.problem,
+        "detail": r.detail,
+        "account": r.account,
+    }
+
+
+def fault_json(f: _faults.Fault) -> Dict[str, Any]:
+    return {
+        "kind": f.kind,
+        "describe": f.describe(),
+        "times": f.times,
+        "fired": f.fired,
+        "active": f.active,
+    }
+
+
+# -- the application -----------------------------------------------------------------
+
+
+def _rules() -> List[Rule]:
+    return [
+        # Pebble (wfe.go: RootCertPath, rootKeyPath, intermediateCertPath,
+        # intermediateKeyPath, certStatusBySerial, set-renewal-info)
+        Rule("/roots/<no>", endpoint="root", methods=["GET"]),
+        Rule("/root-keys/<no>", endpoint="root_key", methods=["GET"]),
+        Rule("/intermediates/<no>", endpoint="intermediate", methods=["GET"]),
+        Rule("/intermediate-keys/<no>", endpoint="intermediate_key", methods=["GET"]),
+        Rule("/cert-status-by-serial/<serial>", endpoint="cert_status", methods=["GET"]),
+        Rule("/set-renewal-info/", endpoint="set_renewal_info", methods=["POST"]),
+        # pytest-acme
+        Rule("/pytest-acme/", endpoint="index", methods=["GET"]),
+        Rule("/pytest-acme/orders", endpoint="orders", methods=["GET"]),
+        Rule("/pytest-acme/orders/expire", endpoint="expire_order", methods=["POST"]),
+        Rule("/pytest-acme/orders/invalidate", endpoint="invalidate_order", methods=["POST"]),
+        Rule("/pytest-acme/accounts", endpoint="accounts", methods=["GET"]),
+        Rule("/pytest-acme/describe", endpoint="describe", methods=["GET"]),
+        Rule("/pytest-acme/describe.json", endpoint="describe_json", methods=["GET"]),
+        Rule("/pytest-acme/events", endpoint="events", methods=["GET"]),
+        Rule("/pytest-acme/requests", endpoint="requests", methods=["GET"]),
+        Rule("/pytest-acme/faults", endpoint="faults", methods=["GET"]),
+        Rule("/pytest-acme/faults", endpoint="arm_fault", methods=["POST"]),
+        Rule("/pytest-acme/faults", endpoint="clear_faults", methods=["DELETE"]),
+        Rule("/pytest-acme/clock", endpoint="clock", methods=["GET"]),
+        Rule("/pytest-acme/clock/advance", endpoint="advance_clock", methods=["POST"]),
+        Rule("/pytest-acme/reset", endpoint="reset", methods=["POST"]),
+    ]
+
+
+def _json_response(doc: Any, status: int = 200, headers: Optional[Dict[str, str]] = None
+                   ) -> Response:
+    body = json.dumps(doc, indent=2, default=str) + "\n"
+    return Response(body, status=status, content_type=JSON, headers=headers)
+
+
+def _error(message: str, status: int, headers: Optional[Iterable[Tuple[str, str]]] = None
+           ) -> Response:
+    response = _json_response({"error": message}, status)
+    for name, value in headers or ():
+        response.headers[name] = value
+    return response
+
+
+class ManagementApp:
+    """The WSGI application of the management port (see the module docstring).
+
+    Args:
+        server: the :class:`~pytest_acme.AcmeServer` to manage and inspect.
+    """
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.url_map = Map(_rules())
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except MethodNotAllowed as e:
+            allowed = ", ".join(sorted(e.valid_methods or ()))
+            return _error(f"{request.method} is not allowed on {request.path}; use {allowed}",
+                          405, [("Allow", allowed)])
+        except HTTPException as e:
+            if e.code is not None and 300 <= e.code < 400:  # a redirect (trailing slash)
+                return e.get_response(request.environ)  # type: ignore[return-value]
+            if e.code == 404:
+                return _error(f"nothing at {request.path} on the management port; "
+                              "GET /pytest-acme/ lists the endpoints", 404)
+            return _error(e.description or str(e), e.code or 400)
+        try:
+            return getattr(self, "on_" + endpoint)(request, **args)
+        except BadInput as e:
+            return _error(str(e), e.status)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    @staticmethod
+    def _body(request: Request, *, required: bool = True) -> Dict[str, Any]:
+        raw = request.get_data(cache=True)
+        if not raw.strip():
+            if required:
+                raise BadInput("the request needs a JSON object body")
+            return {}
+        try:
+            doc = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise BadInput(f"the body is not JSON: {e}") from None
+        if not isinstance(doc, dict):
+            raise BadInput(f"the body must be a JSON object, got {type(doc).__name__}")
+        return doc
+
+    def _order(self, key: Any) -> _inspect.OrderInfo:
+        if not isinstance(key, str) or not key.strip():
+            raise BadInput('"order" must be an order URL or id (a non-empty string)')
+        try:
+            return self.server.order(key)
+        except KeyError:
+            raise BadInput(f"no order {key!r} on this server", 404) from None
+
+    def _order_param(self, request: Request) -> Optional[str]:
+        value = request.args.get("order")
+        if value is None:
+            return None
+        if not value.strip():
+            raise BadInput("order= needs an order URL or id")
+        return value
+
+    # -- Pebble ------------------------------------------------------------------------
+
+    @staticmethod
+    def _index(no: str) -> int:
+        # Pebble: strconv.Atoi(path) or 404
+        if not re.fullmatch(r"[0-9]{1,9}", no):
+            raise BadInput(f"{no!r} is not a certificate index; there is only 0", 404)
+        return int(no)
+
+    def _issuer(self, kind: str, no: str) -> Any:
+        index = self._index(no)
+        ca = self.server.app.ca
+        issuers = [ca.root] if kind == "root" else list(ca.chain)
+        if index >= len(issuers):
+            raise BadInput(f"no {kind} {index}: this CA has {len(issuers)} "
+                           f"({', '.join(str(i) for i in range(len(issuers)))})", 404)
+        return issuers[index]
+
+    def on_root(self, request: Request, no: str) -> Response:
+        return Response(self._issuer("root", no).cert_pem, content_type=PEM_CHAIN)
+
+    def on_intermediate(self, request: Request, no: str) -> Response:
+        return Response(self._issuer("intermediate", no).cert_pem, content_type=PEM_CHAIN)
+
+    @staticmethod
+    def _key_pem(issuer: Any) -> bytes:
+        # Pebble writes PKCS#1 ("RSA PRIVATE KEY"); the traditional OpenSSL format is
+        # that for RSA and SEC 1 ("EC PRIVATE KEY") for the ECDSA keys pytest-acme uses.
+        return issuer.key.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.TraditionalOpenSSL,
+                                        serialization.NoEncryption())
+
+    def on_root_key(self, request: Request, no: str) -> Response:
+        return Response(self._key_pem(self._issuer("root", no)), content_type=PEM_KEY)
+
+    def on_intermediate_key(self, request: Request, no: str) -> Response:
+        return Response(self._key_pem(self._issuer("intermediate", no)), content_type=PEM_KEY)
+
+    def on_cert_status(self, request: Request, serial: str) -> Response:
+        if not _HEX.fullmatch(serial):
+            raise BadInput(f"{serial!r} is not a hexadecimal serial number (no 0x prefix)")
+        number = int(serial, 16)
+        store = self.server.app.store
+        with store.lock:
+            cert = store.certificates_by_serial.get(number)
+            if cert is None:
+                raise BadInput(f"no certificate with serial {number:x} on this server", 404)
+            revoked_at = getattr(cert, "revoked_at", None)
+            reason = getattr(cert, "revocation_reason", None)
+            leaf_pem = cert.leaf.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        # Pebble's struct, in its field order: Reason and RevokedAt only when revoked.
+        doc: Dict[str, Any] = {
+            "Status": "Revoked" if revoked_at is not None else "Valid",
+            "Serial": f"{number:x}",
+            "Certificate": leaf_pem,
+        }
+        if revoked_at is not None:
+            if reason is not None:
+                doc["Reason"] = int(reason)
+            doc["RevokedAt"] = timestamp(revoked_at)
+        return _json_response(doc)
+
+    def on_set_renewal_info(self, request: Request) -> Response:
+        return Response(
+            "pytest-acme does not implement ACME Renewal Information (ARI, RFC 9773) yet: "
+            "there is no renewalInfo endpoint, so POST /set-renewal-info/ cannot set "
+            "anything. Nothing was changed.\n",
+            status=501, content_type=TEXT)
+
+    # -- pytest-acme: reading -----------------------------------------------------------
+
+    def on_index(self, request: Request) -> Response:
+        server = self.server
+        return _json_response({
+            "server": "pytest-acme",
+            "directory": server.directory_url if server.port is not None else None,
+            "now": timestamp(server.clock.now()),
+            "endpoints": [{"method": m, "path": p, "description": d} for m, p, d in ENDPOINTS],
+            "faults": sorted(FAULT_CONSTRUCTORS),
+        })
+
+    def on_orders(self, request: Request) -> Response:
+        return _json_response([order_json(o) for o in self.server.orders()])
+
+    def on_accounts(self, request: Request) -> Response:
+        return _json_response([account_json(a) for a in self.server.accounts()])
+
+    def _lookup(self, key: str) -> _inspect.Info:
+        try:
+            return self.server.lookup(key)
+        except KeyError:
+            raise BadInput(f"no order (or other object) {key!r} on this server", 404) from None
+
+    def on_describe(self, request: Request) -> Response:
+        key = self._order_param(request)
+        text = self.server.describe(self._lookup(key) if key is not None else None)
+        return Response(text + "\n", content_type=TEXT)
+
+    def on_describe_json(self, request: Request) -> Response:
+        key = self._order_param(request)
+        if key is not None:
+            return _json_response(info_json(self._lookup(key)))
+        return _json_response([order_json(o, events=True) for o in self.server.orders()])
+
+    def on_events(self, request: Request) -> Response:
+        key = self._order_param(request)
+        events = self._order(key).events if key is not None else self.server.events
+        return _json_response([event_json(e) for e in events])
+
+    def on_requests(self, request: Request) -> Response:
+        records = self.server.requests
+        last = request.args.get("last")
+        if last is not None:
+            if not re.fullmatch(r"[0-9]{1,9}", last.strip()):
+                raise BadInput(f"last= must be a whole number of requests, got {last!r}")
+            n = int(last)
+            records = records[-n:] if n else []
+        return _json_response([request_json(r) for r in records])
+
+    def on_faults(self, request: Request) -> Response:
+        plan = self.server.faults
+        return _json_response({
+            "armed": [fault_json(f) for f in list(plan.faults)],
+            "fired": [{"time": timestamp(f.time), "kind": f.fault.kind,
+                       "describe": f.fault.describe(), "where": f.where,
+                       "order_id": f.order_id} for f in list(plan.fired)],
+        })
+
+    def on_clock(self, request: Request) -> Response:
+        clock = self.server.clock
+        return _json_response({"now": timestamp(clock.now()),
+                               "offset_seconds": clock.offset.total_seconds()})
+
+    # -- pytest-acme: acting ---------------------------------------------------------------
+
+    def on_arm_fault(self, request: Request) -> Response:
+        body = self._body(request)
+        name = body.get("fault")
+        if not isinstance(name, str) or name not in FAULT_CONSTRUCTORS:
+            raise BadInput(f"unknown fault {name!r}; use one of "
+                           f"{', '.join(sorted(FAULT_CONSTRUCTORS))}")
+        args = body.get("args", {})
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise BadInput('"args" must be a JSON object of keyword arguments')
+        unknown = set(body) - {"fault", "args"}
+        if unknown:
+            raise BadInput(f"unknown field(s) {', '.join(sorted(unknown))}; "
+                           'send {"fault": name, "args": {...}}')
+        try:
+            fault = FAULT_CONSTRUCTORS[name](**args)
+        except Exception as e:  # TypeError, ValueError, ...: the arguments are wrong
+            raise BadInput(f"{name}(**{json.dumps(args)}): {e}") from None
+        self.server.faults.add(fault)
+        return _json_response(fault_json(fault), 201)
+
+    def on_clear_faults(self, request: Request) -> Response:
+        plan = self.server.faults
+        count = len(plan.faults)
+        plan.clear()
+        return _json_response({"cleared": count})
+
+    def on_expire_order(self, request: Request) -> Response:
+        info = self._order(self._body(request).get("order"))
+        self.server.faults.expire_order(info.id)
+        return _json_response(order_json(self.server.order(info.id)))
+
+    def on_invalidate_order(self, request: Request) -> Response:
+        body = self._body(request)
+        info = self._order(body.get("order"))
+        problem_type = body.get("problem", "serverInternal")
+        detail = body.get("detail", "the order was invalidated through the management API")
+        if not isinstance(problem_type, str) or not isinstance(detail, str):
+            raise BadInput('"problem" and "detail" must be strings')
+        try:
+            problem = problems.from_type(problem_type, detail)
+        except ValueError as e:
+            raise BadInput(str(e)) from None
+        store = self.server.app.store
+        with store.lock:  # reentrant: invalidate_order takes it again
+            record = store.orders.get(info.id)
+            if record is None:
+                raise BadInput(f"no order {info.id!r} on this server", 404)
+            if not can(record, Event.FAIL):
+                raise BadInput(f"order {info.url} is {record.status.value}; only a pending, "
+                               "ready or processing order can be invalidated", 409)
+            self.server.faults.invalidate_order(info.id, problem)
+        return _json_response(order_json(self.server.order(info.id)))
+
+    def on_advance_clock(self, request: Request) -> Response:
+        seconds = self._body(request).get("seconds")
+        if (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                or not math.isfinite(seconds) or seconds < 0):
+            raise BadInput(f'"seconds" must be a finite number >= 0, got {seconds!r}')
+        clock = self.server.clock
+        try:  # refuse what would push the clock past year 9999 (every read would fail)
+            delta = dt.timedelta(seconds=seconds)
+            clock.now() + delta + dt.timedelta(days=3650)
+        except OverflowError:
+            raise BadInput(f"{seconds} seconds is too far ahead for the server clock") from None
+        now = clock.advance(delta)
+        return _json_response({"now": timestamp(now),
+                               "offset_seconds": clock.offset.total_seconds()})
+
+    def on_reset(self, request: Request) -> Response:
+        self.server.reset()
+        return _json_response({"reset": True, "now": timestamp(self.server.clock.now())})
+
+
+def make_management_app(server: Any) -> ManagementApp:
+    """The WSGI application of the management port for ``server`` (an AcmeServer):
+    Pebble's management API and pytest-acme's JSON API under ``/pytest-acme/``."""
+    return ManagementApp(server)

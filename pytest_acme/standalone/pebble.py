@@ -1,0 +1,107 @@
+"""Pebble compatibility: its JSON config file and its environment variables.
+
+:func:`from_pebble` turns them into pytest-acme settings, the management
+address, faults to arm, and a list of warnings for every option that cannot be
+honoured (printed at start-up: nothing is ignored silently).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ..faults import Fault, bad_nonce
+
+
+@dataclass
+class PebbleSettings:
+    settings: Dict[str, Any] = field(default_factory=dict)
+    management: Optional[Tuple[str, int]] = None
+    faults: List[Fault] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+
+
+def _address(value: str, what: str) -> Tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"{what} must be 'host:port', got {value!r}")
+    return (host.strip("[]") or "0.0.0.0"), int(port)
+
+
+def read_config(path: str) -> Mapping[str, Any]:
+    """The ``pebble`` object of a Pebble JSON config file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read Pebble config {path}: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("pebble"), dict):
+        raise ValueError(f"{path} is not a Pebble config: expected {{\"pebble\": {{...}}}}")
+    return doc["pebble"]
+
+
+def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> PebbleSettings:
+    """Translate Pebble's config file (the ``pebble`` object) and environment."""
+    out = PebbleSettings()
+    s, warn = out.settings, out.warnings
+    for key, value in (config or {}).items():
+        if key == "listenAddress":
+            s["host"], s["port"] = _address(value, key)
+        elif key == "managementListenAddress":
+            out.management = _address(value, key)
+        elif key == "certificate":
+            s["tls_certificate"] = value
+        elif key == "privateKey":
+            s["tls_private_key"] = value
+        elif key == "httpPort":
+            s["http01_port"] = int(value)
+        elif key == "tlsPort":
+            s["tlsalpn01_port"] = int(value)
+        elif key == "retryAfter" and isinstance(value, dict):
+            values = [int(v) for v in value.values() if isinstance(v, (int, float))]
+            if values:
+                s["retry_after"] = max(values)
+                if len(set(values)) > 1:
+                    warn.append(f"retryAfter {value}: one Retry-After value serves "
+                                f"authorizations and orders here; using {s['retry_after']}")
+        elif key == "keyAlgorithm":
+            s["ca_key_type"] = "rsa" if str(value).lower().startswith("rsa") else "ecdsa"
+        elif key == "ocspResponderURL":
+            if value:
+                warn.append("ocspResponderURL is ignored: pytest-acme has no OCSP responder")
+        elif key in ("externalAccountBindingRequired",):
+            if value:
+                warn.append("externalAccountBindingRequired cannot be honoured: external "
+                            "account binding is not implemented yet")
+        elif key in ("externalAccountMACKeys", "domainBlocklist", "profiles", "caaIdentities"):
+            if value:
+                warn.append(f"{key} is not supported yet and is ignored")
+        else:
+            warn.append(f"unknown Pebble option {key!r} ignored")
+
+    if env.get("PEBBLE_VA_ALWAYS_VALID", "0") not in ("", "0", "false"):
+        s["validation"] = "always_valid"
+    # PEBBLE_VA_NOSLEEP needs nothing: pytest-acme never sleeps before validating.
+    reject = env.get("PEBBLE_WFE_NONCEREJECT")
+    if reject not in (None, "", "0"):
+        try:
+            rate = int(reject) / 100
+        except ValueError:
+            raise ValueError(f"PEBBLE_WFE_NONCEREJECT must be a percentage, got {reject!r}") \
+                from None
+        if rate > 0:
+            out.faults.append(bad_nonce(rate=min(rate, 1.0), times=None))
+    per_page = env.get("PEBBLE_WFE_ORDERS_PER_PAGE")
+    if per_page:
+        s["orders_per_page"] = int(per_page)
+    for name, meaning in (("PEBBLE_AUTHZREUSE", "authorization reuse"),
+                          ("PEBBLE_ALTERNATE_ROOTS", "alternate roots")):
+        value = env.get(name)
+        if value not in (None, "", "0"):
+            warn.append(f"{name}={value} cannot be honoured: {meaning} is not implemented yet")
+    chain = env.get("PEBBLE_CHAIN_LENGTH")
+    if chain not in (None, "", "2"):
+        warn.append(f"PEBBLE_CHAIN_LENGTH={chain} cannot be honoured: the chain is always "
+                    "root + one intermediate (length 2)")
+    return out
