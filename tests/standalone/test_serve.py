@@ -1,0 +1,226 @@
+"""``pytest-acme serve`` as a Pebble + pebble-challtestsrv drop-in: Pebble's config
+file, flags and environment; the management APIs over real sockets; a real
+client (certbot's ``acme`` library) solving dns-01 through the challtestsrv API."""
+
+from __future__ import annotations
+
+import io
+import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+import requests
+import trustme
+
+from helpers import account_client, deadline, ec_key, make_csr, split_chain, verify_chain
+from pytest_acme.cli import _parser, main, plan
+
+#: The sample configuration from Pebble's documentation (test/config/pebble-config.json).
+PEBBLE_DOC_CONFIG = {
+    "pebble": {
+        "listenAddress": "0.0.0.0:14000",
+        "managementListenAddress": "0.0.0.0:15000",
+        "certificate": "test/certs/localhost/cert.pem",
+        "privateKey": "test/certs/localhost/key.pem",
+        "httpPort": 5002,
+        "tlsPort": 5001,
+        "ocspResponderURL": "",
+        "externalAccountBindingRequired": False,
+        "domainBlocklist": ["blocked-domain.example"],
+        "retryAfter": {"authz": 3, "order": 5},
+        "profiles": {
+            "default": {"description": "The profile you know and love",
+                        "validityPeriod": 7776000},
+            "shortlived": {"description": "A short-lived cert profile, without actual "
+                           "enforcement", "validityPeriod": 518400},
+        },
+    }
+}
+
+FREE_PORTS = ["--port", "0", "--management-port", "0", "--challtestsrv-port", "0",
+              "--dns-port", "0"]
+
+
+class Capture(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = threading.Event()
+
+    def write(self, text: str) -> int:
+        n = super().write(text)
+        if "Ctrl-C" in self.getvalue():
+            self.ready.set()
+        return n
+
+
+def field(banner: str, name: str) -> str:
+    line = next(line for line in banner.splitlines() if line.strip().startswith(name))
+    return line.split(":", 1)[1].split()[0]
+
+
+@pytest.fixture
+def serve(capsys) -> Iterator:
+    """Run ``main(argv)`` in a thread; yields a starter returning the banner."""
+    runs: List = []
+
+    def start(argv: List[str], env: Dict[str, str]) -> str:
+        out, stop = Capture(), threading.Event()
+        result: List[int] = []
+        thread = threading.Thread(target=lambda: result.append(
+            main(["serve", *argv], stop=stop, out=out, env=env)))
+        thread.start()
+        runs.append((stop, thread, result))
+        assert out.ready.wait(15), out.getvalue() + capsys.readouterr().err
+        start.out = out  # type: ignore[attr-defined]
+        return out.getvalue()
+
+    yield start
+    for stop, thread, result in runs:
+        stop.set()
+        thread.join(10)
+        assert result == [0]
+
+
+def test_pebbles_documented_config_starts_unchanged(serve, tmp_path, monkeypatch, capsys):
+    ca = trustme.CA()
+    leaf = ca.issue_cert("localhost", "127.0.0.1")
+    certs = tmp_path / "test" / "certs" / "localhost"
+    certs.mkdir(parents=True)
+    leaf.cert_chain_pems[0].write_to_path(str(certs / "cert.pem"))
+    leaf.private_key_pem.write_to_path(str(certs / "key.pem"))
+    config = tmp_path / "pebble-config.json"
+    config.write_text(json.dumps(PEBBLE_DOC_CONFIG))
+    monkeypatch.chdir(tmp_path)  # the config's certificate paths are relative
+    banner = serve(["-config", str(config), "-strict", "-dnsserver", "127.0.0.1:8053",
+                    *FREE_PORTS], {})
+    warnings = capsys.readouterr().err
+    # What cannot be honoured is said at start-up, never silently ignored.
+    assert "domainBlocklist is not supported yet" in warnings
+    assert "profiles is not supported yet" in warnings
+    assert "retryAfter" in warnings and "-strict" in warnings
+    directory_url = field(banner, "directory:")
+    assert directory_url.startswith("https://0.0.0.0:")  # listenAddress's host
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    url = directory_url.replace("0.0.0.0", "127.0.0.1").replace("/directory", "/dir")
+    directory = requests.get(url, verify=str(bundle), timeout=5).json()  # Pebble's cert
+    assert directory["newOrder"].startswith("https://127.0.0.1:")
+    assert "validation:   real (http-01 port 5002, tls-alpn-01 port 5001)" in banner
+
+
+def test_plan_reads_pebbles_environment():
+    args = _parser().parse_args(["serve"])
+    planned = plan(args, {"PEBBLE_VA_ALWAYS_VALID": "1", "PEBBLE_VA_NOSLEEP": "1",
+                          "PEBBLE_WFE_NONCEREJECT": "20", "PEBBLE_WFE_ORDERS_PER_PAGE": "7",
+                          "PEBBLE_AUTHZREUSE": "50", "PEBBLE_CHAIN_LENGTH": "3",
+                          "PEBBLE_ALTERNATE_ROOTS": "2"})
+    settings = planned["settings"]
+    assert settings["validation"] == "always_valid"
+    assert settings["orders_per_page"] == 7
+    assert (settings["port"], planned["management"]) == (14000, ("127.0.0.1", 15000))
+    (fault,) = planned["faults"]
+    assert (fault.kind, fault.rate, fault.times) == ("bad_nonce", 0.2, None)
+    text = " ".join(planned["warnings"])
+    for name in ("PEBBLE_AUTHZREUSE=50", "PEBBLE_CHAIN_LENGTH=3", "PEBBLE_ALTERNATE_ROOTS=2"):
+        assert name in text
+
+
+def test_explicit_flags_win_over_the_config_file(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"pebble": {"listenAddress": "127.0.0.1:1234",
+                                             "httpPort": 8080}}))
+    args = _parser().parse_args(["serve", "-config", str(config), "--http01-port", "9090"])
+    settings = plan(args, {})["settings"]
+    assert (settings["port"], settings["http01_port"]) == (1234, 9090)
+
+
+@pytest.mark.parametrize("content, words", [
+    ("{not json", "cannot read Pebble config"),
+    (json.dumps({"other": {}}), "is not a Pebble config"),
+])
+def test_bad_config_files_are_usage_errors(tmp_path, capsys, content, words):
+    config = tmp_path / "c.json"
+    config.write_text(content)
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "-config", str(config)])
+    assert exc.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_real_client_through_the_challtestsrv_api(serve):
+    """dns-01 for a wildcard: the client publishes TXT records over HTTP, as with
+    pebble-challtestsrv; the certificate chains to /roots/0 of the management API."""
+    banner = serve(FREE_PORTS, {})
+    directory_url, bundle = field(banner, "directory:"), field(banner, "CA bundle:")
+    challtestsrv = field(banner, "challtestsrv:").rsplit("/set-txt", 1)[0].rstrip(",")
+    management = field(banner, "management:").rsplit("/roots/0", 1)[0]
+    acme = account_client(_Coordinates(directory_url, bundle))
+    key = ec_key()
+    order = acme.new_order(make_csr(["*.cli.example.test", "cli.example.test"], key))
+    for authz in order.authorizations:
+        challb = next(c for c in authz.body.challenges if c.chall.typ == "dns-01")
+        response, value = challb.chall.response_and_validation(acme.net.key)
+        r = requests.post(f"{challtestsrv}/set-txt", timeout=5, json={
+            "host": "_acme-challenge.cli.example.test.", "value": value})
+        assert r.status_code == 200
+        acme.answer_challenge(challb, response)
+    order = acme.poll_authorizations(order, deadline(30))
+    order = acme.begin_finalization(order)
+    chain = split_chain(acme.net.post(order.body.certificate, None).content)
+    root = requests.get(f"{management}/roots/0", verify=bundle, timeout=5).content
+    verify_chain(chain, root)
+    status = requests.get(f"{management}/cert-status-by-serial/{chain[0].serial_number:x}",
+                          verify=bundle, timeout=5).json()
+    assert status["Status"] == "Valid"
+    orders = requests.get(f"{management}/pytest-acme/orders", verify=bundle, timeout=5).json()
+    assert [o["status"] for o in orders] == ["valid"]
+    # One log line per request: method, path, status.
+    assert "POST /acme/new-order 201" in serve.out.getvalue()  # type: ignore[attr-defined]
+
+
+class _Coordinates:
+    """What ``account_client`` needs of a server: its directory URL and CA bundle."""
+
+    def __init__(self, directory_url: str, ca_bundle: str) -> None:
+        self.directory_url, self.ca_bundle = directory_url, ca_bundle
+
+
+def test_serve_as_a_subprocess_with_its_management_apis():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_acme", "serve", *FREE_PORTS, "-v"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"PATH": "/usr/bin:/bin", "PEBBLE_VA_ALWAYS_VALID": "1",
+             "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    lines: "queue.Queue[str]" = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        seen = ""
+        while "Ctrl-C" not in seen:
+            seen += lines.get(timeout=20)
+        bundle = field(seen, "CA bundle:")
+        management = field(seen, "management:").rsplit("/roots/0", 1)[0]
+        challtestsrv = field(seen, "challtestsrv:").rsplit("/set-txt", 1)[0]
+        assert "validation:   always_valid" in seen  # PEBBLE_VA_ALWAYS_VALID
+        root = requests.get(f"{management}/roots/0", verify=bundle, timeout=5)
+        assert root.text.startswith("-----BEGIN CERTIFICATE-----")
+        clock = requests.post(f"{management}/pytest-acme/clock/advance", json={"seconds": 60},
+                              verify=bundle, timeout=5).json()
+        assert clock["offset_seconds"] == 60
+        assert requests.post(f"{challtestsrv}/add-a", timeout=5, json={
+            "host": "x.example.test", "addresses": ["127.0.0.9"]}).status_code == 200
+        directory = requests.get(field(seen, "directory:"), verify=bundle, timeout=5)
+        assert directory.status_code == 200
+        assert lines.get(timeout=10).strip() == "GET /directory 200"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
