@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="serve challtestsrv's /add-http01 answers on the http-01 port")
     behave.add_argument("--tlsalpn01-responder", action="store_true",
                         help="serve challtestsrv's /add-tlsalpn01 answers on the tls-alpn-01 port")
+    behave.add_argument("--validation-timeout", type=float, metavar="SECONDS",
+                        help="seconds per validation connection or DNS query (default: 5)")
+    behave.add_argument("--validation-delay", type=float, metavar="SECONDS",
+                        help="server-clock seconds a challenge stays processing (default: 0)")
+    behave.add_argument("--validation-allow", action="append", metavar="CIDR",
+                        help="a network the validator may reach besides loopback (repeatable)")
+    behave.add_argument("--require-terms-agreement", action="store_true", default=None,
+                        help="refuse newAccount without termsOfServiceAgreed")
     behave.add_argument("--dns-server", metavar="HOST:PORT",
                         help="resolve challenge names with this DNS server instead of the "
                         "built-in zone")
@@ -106,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
 _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity", "finalize",
                 "validation", "ca_key_type", "retry_after", "orders_per_page", "seed",
                 "terms_of_service", "http01_port", "tlsalpn01_port", "dns_server", "host",
-                "port")
+                "port", "validation_timeout", "validation_delay", "validation_allow",
+                "require_terms_agreement")
 
 
 def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:

@@ -58,8 +58,8 @@ Where pytest-acme differs from challtestsrv:
 * The request history is built from the responders' own logs: HTTP events
   carry the path without the query string; TLS-ALPN events list the
   *negotiated* ALPN protocol (if any) as ``SupportedProtos``, not every
-  protocol the client offered.  The built-in DNS server keeps no query log,
-  so the DNS history is always empty.
+  protocol the client offered.  DNS events come from the zone's query log
+  (the last 1000 queries the DNS server received).
 """
 
 from __future__ import annotations
@@ -110,6 +110,8 @@ EXAMPLES: Dict[str, str] = {
 
 #: The ``type`` values of ``/clear-request-history``.
 HISTORY_TYPES = ("http", "dns", "tlsalpn")
+#: DNS type numbers, as Go's miekg/dns reports them in the history.
+_QTYPES = {"A": 1, "CNAME": 5, "TXT": 16, "AAAA": 28, "CAA": 257}
 
 _HTTP01_OFF = (
     "the built-in HTTP-01 responder is off: start `pytest-acme serve` with "
@@ -466,8 +468,9 @@ class ChalltestsrvApp:
         return self._http_events(_key(body.host()))
 
     def _dns_history(self, body: _Body) -> list:
-        body.host()
-        return []  # pytest-acme's DnsServer keeps no query log
+        host = _key(body.host())
+        return [{"Question": {"Name": host + ".", "Qtype": _QTYPES.get(rtype, 0), "Qclass": 1}}
+                for rtype in self.zone.queries(host)]
 
     def _tlsalpn_history(self, body: _Body) -> list:
         return self._tlsalpn_events(_key(body.host()))
@@ -491,7 +494,8 @@ class ChalltestsrvApp:
                 self.tlsalpn01.handshakes[:] = [
                     entry for entry in self.tlsalpn01.handshakes if entry[0] is None or _key(entry[0]) != host
                 ]
-        # "dns": nothing is logged, so nothing to clear
+        else:
+            self.zone.clear_queries(host)
 
 
 def make_challtestsrv_app(zone: Any, http01: Any = None, tlsalpn01: Any = None) -> ChalltestsrvApp:

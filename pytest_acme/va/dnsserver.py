@@ -54,6 +54,7 @@ class ZoneResolver(BaseResolver):
         reply = request.reply()
         qname = request.q.qname
         qtype = QTYPE.get(request.q.qtype)
+        self.zone.record_query(str(qname), str(qtype))
         try:
             if qtype == "CNAME":
                 target = self.zone.cname(str(qname))

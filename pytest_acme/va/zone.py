@@ -128,6 +128,7 @@ class Zone:
 
     def __init__(self, default_ipv4: str = "127.0.0.1", default_ipv6: Optional[str] = None) -> None:
         self._lock = threading.RLock()
+        self._queries: List[Tuple[str, str]] = []
         self._default_ipv4 = _ip(default_ipv4, 4)
         self._default_ipv6 = None if default_ipv6 is None else _ip(default_ipv6, 6)
         self._a: Dict[str, List[str]] = {}
@@ -224,9 +225,30 @@ class Zone:
         with self._lock:
             self._servfail.discard(normalise(name))
 
-    def reset(self) -> None:
-        """Forget every record and SERVFAIL and restore the default addresses."""
+    # -- the query log (what the DNS server was asked) -------------------------
+
+    def record_query(self, name: str, rtype: str) -> None:
+        """Note a query the DNS server received (the last 1000 are kept)."""
         with self._lock:
+            self._queries.append((normalise(name), rtype))
+            del self._queries[:-1000]
+
+    def queries(self, name: str) -> List[str]:
+        """The record types asked for ``name``, oldest first."""
+        key = normalise(name)
+        with self._lock:
+            return [rtype for owner, rtype in self._queries if owner == key]
+
+    def clear_queries(self, name: str) -> None:
+        key = normalise(name)
+        with self._lock:
+            self._queries[:] = [q for q in self._queries if q[0] != key]
+
+    def reset(self) -> None:
+        """Forget every record, SERVFAIL and logged query, and restore the default
+        addresses."""
+        with self._lock:
+            self._queries.clear()
             self._default_ipv4 = "127.0.0.1"
             self._default_ipv6 = None
             for table in (self._a, self._aaaa, self._cname, self._txt, self._caa):

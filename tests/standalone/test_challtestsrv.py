@@ -414,11 +414,26 @@ def test_tlsalpn01_request_history(zone: Zone, tlsalpn01: TlsAlpn01Responder) ->
 # -- DNS history and clearing
 
 
-def test_dns_request_history_is_an_empty_list(client: Client) -> None:
-    response = ok(client, "/dns-request-history", {"host": "example.com"})
+def test_dns_request_history_lists_the_queries_the_dns_server_got(client: Client,
+                                                                  zone: Zone) -> None:
+    import dns.message
+    import dns.query
+
+    from pytest_acme.va.dnsserver import DnsServer
+
+    assert ok(client, "/dns-request-history", {"host": "example.com"}).get_json() == []
+    with DnsServer(zone) as server:
+        for rtype in ("A", "TXT"):
+            dns.query.udp(dns.message.make_query("Example.com.", rtype), "127.0.0.1",
+                          port=server.port, timeout=5)
+    response = ok(client, "/dns-request-history", {"host": "example.com."})
     assert response.mimetype == "application/json"
-    assert response.get_json() == []
+    assert response.get_json() == [
+        {"Question": {"Name": "example.com.", "Qtype": 1, "Qclass": 1}},
+        {"Question": {"Name": "example.com.", "Qtype": 16, "Qclass": 1}},
+    ]
     ok(client, "/clear-request-history", {"host": "example.com", "type": "dns"})
+    assert ok(client, "/dns-request-history", {"host": "example.com"}).get_json() == []
 
 
 def test_clear_request_history_errors(client: Client) -> None:

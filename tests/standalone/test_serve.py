@@ -131,6 +131,18 @@ def test_plan_reads_pebbles_environment():
         assert name in text
 
 
+def test_every_validation_setting_has_a_flag():
+    args = _parser().parse_args([
+        "serve", "--validation-timeout", "2", "--validation-delay", "3",
+        "--validation-allow", "192.0.2.0/24", "--validation-allow", "198.51.100.7",
+        "--require-terms-agreement", "--certificate-validity", "600"])
+    settings = plan(args, {})["settings"]
+    assert (settings["validation_timeout"], settings["validation_delay"]) == (2, 3)
+    assert settings["validation_allow"] == ["192.0.2.0/24", "198.51.100.7"]
+    assert settings["require_terms_agreement"] is True
+    assert settings["certificate_validity"] == 600
+
+
 def test_explicit_flags_win_over_the_config_file(tmp_path):
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"pebble": {"listenAddress": "127.0.0.1:1234",
