@@ -4,7 +4,9 @@ pointed at a pytest-acme server, keys, CSRs, and chain verification."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import ipaddress
+import threading
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import josepy
@@ -117,3 +119,24 @@ class _Raw(josepy.JSONDeSerializable):
 
 def post(acme, url: str, payload: Optional[Dict[str, Any]]) -> requests.Response:
     return acme.net.post(url, _Raw(payload) if payload is not None else None)
+
+
+def banner_field(banner: str, name: str) -> str:
+    """The first word after ``name:`` in ``pytest-acme serve``'s banner."""
+    line = next(line for line in banner.splitlines() if line.strip().startswith(name))
+    return line.split(":", 1)[1].split()[0]
+
+
+class BannerCapture(io.StringIO):
+    """Output of ``main(["serve", ...], out=...)``; ``ready`` is set once the
+    banner is complete."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = threading.Event()
+
+    def write(self, text: str) -> int:
+        n = super().write(text)
+        if "Ctrl-C" in self.getvalue():
+            self.ready.set()
+        return n

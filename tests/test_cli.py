@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import queue
 import signal
 import subprocess
@@ -12,30 +11,12 @@ import threading
 import pytest
 import requests
 
+from helpers import BannerCapture, banner_field
 from pytest_acme.cli import main
 
 
-def _field(banner: str, name: str) -> str:
-    line = next(line for line in banner.splitlines() if line.strip().startswith(name))
-    return line.split(":", 1)[1].split()[0]
-
-
-class _Capture(io.StringIO):
-    """Collects output; signals once the banner is complete."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ready = threading.Event()
-
-    def write(self, text: str) -> int:
-        n = super().write(text)
-        if "Ctrl-C" in self.getvalue():
-            self.ready.set()
-        return n
-
-
 def test_serve_in_process_prints_what_clients_need_and_stops_on_request():
-    out, stop, result = _Capture(), threading.Event(), []
+    out, stop, result = BannerCapture(), threading.Event(), []
     argv = ["serve", "--port", "0", "--dns-port", "0", "--management-port", "0",
             "--challtestsrv-port", "0", "--order-expiry", "90"]
     thread = threading.Thread(target=lambda: result.append(main(argv, stop=stop, out=out)))
@@ -43,8 +24,8 @@ def test_serve_in_process_prints_what_clients_need_and_stops_on_request():
     try:
         assert out.ready.wait(10), out.getvalue()
         banner = out.getvalue()
-        directory_url = _field(banner, "directory:")
-        bundle = _field(banner, "CA bundle:")
+        directory_url = banner_field(banner, "directory:")
+        bundle = banner_field(banner, "CA bundle:")
         assert f"export REQUESTS_CA_BUNDLE={bundle}" in banner
         assert f"export LEGO_CA_CERTIFICATES={bundle}" in banner
         directory = requests.get(directory_url, verify=bundle, timeout=5).json()
@@ -70,7 +51,7 @@ def test_serve_as_a_process_exits_cleanly_on_sigterm():
         seen = ""
         while "Ctrl-C" not in seen:
             seen += lines.get(timeout=20)
-        url = _field(seen, "directory:")
+        url = banner_field(seen, "directory:")
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(url, timeout=5).json()["newNonce"]
         proc.send_signal(signal.SIGTERM)

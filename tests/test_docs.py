@@ -64,31 +64,21 @@ def test_readme_fixture_table_matches_the_plugin(pytester, name):
 
 def test_readme_curl_example_describes_the_servers_orders(tmp_path):
     """The README's management-API example, against a server on the default ports."""
-    import io
     import subprocess
     import threading
 
+    from helpers import BannerCapture, banner_field
     from pytest_acme.cli import main
 
     (command,) = [b for b in blocks("sh") if "curl" in b]
 
-    class Out(io.StringIO):
-        ready = threading.Event()
-
-        def write(self, text):
-            n = super().write(text)
-            if "Ctrl-C" in self.getvalue():
-                self.ready.set()
-            return n
-
-    out, stop, result = Out(), threading.Event(), []
+    out, stop, result = BannerCapture(), threading.Event(), []
     thread = threading.Thread(target=lambda: result.append(main(
         ["serve", "-q", "--dns-port", "0", "--challtestsrv-port", "0"], stop=stop, out=out)))
     thread.start()
     try:
         assert out.ready.wait(15), out.getvalue()
-        bundle = next(line for line in out.getvalue().splitlines() if "CA bundle:" in line)
-        bundle = bundle.split(":", 1)[1].split()[0]
+        bundle = banner_field(out.getvalue(), "CA bundle:")
         run = subprocess.run(["bash", "-c", command], env={"CA_BUNDLE": bundle, "PATH": "/usr/bin:/bin"},
                              capture_output=True, text=True, timeout=30)
     finally:

@@ -4,7 +4,6 @@ client (certbot's ``acme`` library) solving dns-01 through the challtestsrv API.
 
 from __future__ import annotations
 
-import io
 import json
 import queue
 import signal
@@ -18,7 +17,8 @@ import pytest
 import requests
 import trustme
 
-from helpers import account_client, deadline, ec_key, make_csr, split_chain, verify_chain
+from helpers import (BannerCapture, account_client, banner_field, deadline, ec_key, make_csr,
+                     split_chain, verify_chain)
 from pytest_acme.cli import _parser, main, plan
 
 #: The sample configuration from Pebble's documentation (test/config/pebble-config.json).
@@ -47,30 +47,13 @@ FREE_PORTS = ["--port", "0", "--management-port", "0", "--challtestsrv-port", "0
               "--dns-port", "0"]
 
 
-class Capture(io.StringIO):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ready = threading.Event()
-
-    def write(self, text: str) -> int:
-        n = super().write(text)
-        if "Ctrl-C" in self.getvalue():
-            self.ready.set()
-        return n
-
-
-def field(banner: str, name: str) -> str:
-    line = next(line for line in banner.splitlines() if line.strip().startswith(name))
-    return line.split(":", 1)[1].split()[0]
-
-
 @pytest.fixture
 def serve(capsys) -> Iterator:
     """Run ``main(argv)`` in a thread; yields a starter returning the banner."""
     runs: List = []
 
     def start(argv: List[str], env: Dict[str, str]) -> str:
-        out, stop = Capture(), threading.Event()
+        out, stop = BannerCapture(), threading.Event()
         result: List[int] = []
         thread = threading.Thread(target=lambda: result.append(
             main(["serve", *argv], stop=stop, out=out, env=env)))
@@ -104,7 +87,7 @@ def test_pebbles_documented_config_starts_unchanged(serve, tmp_path, monkeypatch
     assert "domainBlocklist is not supported yet" in warnings
     assert "profiles is not supported yet" in warnings
     assert "retryAfter" in warnings and "-strict" in warnings
-    directory_url = field(banner, "directory:")
+    directory_url = banner_field(banner, "directory:")
     assert directory_url.startswith("https://0.0.0.0:")  # listenAddress's host
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
@@ -169,9 +152,9 @@ def test_a_real_client_through_the_challtestsrv_api(serve):
     """dns-01 for a wildcard: the client publishes TXT records over HTTP, as with
     pebble-challtestsrv; the certificate chains to /roots/0 of the management API."""
     banner = serve(FREE_PORTS, {})
-    directory_url, bundle = field(banner, "directory:"), field(banner, "CA bundle:")
-    challtestsrv = field(banner, "challtestsrv:").rsplit("/set-txt", 1)[0].rstrip(",")
-    management = field(banner, "management:").rsplit("/roots/0", 1)[0]
+    directory_url, bundle = banner_field(banner, "directory:"), banner_field(banner, "CA bundle:")
+    challtestsrv = banner_field(banner, "challtestsrv:").rsplit("/set-txt", 1)[0].rstrip(",")
+    management = banner_field(banner, "management:").rsplit("/roots/0", 1)[0]
     acme = account_client(_Coordinates(directory_url, bundle))
     key = ec_key()
     order = acme.new_order(make_csr(["*.cli.example.test", "cli.example.test"], key))
@@ -216,9 +199,9 @@ def test_serve_as_a_subprocess_with_its_management_apis():
         seen = ""
         while "Ctrl-C" not in seen:
             seen += lines.get(timeout=20)
-        bundle = field(seen, "CA bundle:")
-        management = field(seen, "management:").rsplit("/roots/0", 1)[0]
-        challtestsrv = field(seen, "challtestsrv:").rsplit("/set-txt", 1)[0]
+        bundle = banner_field(seen, "CA bundle:")
+        management = banner_field(seen, "management:").rsplit("/roots/0", 1)[0]
+        challtestsrv = banner_field(seen, "challtestsrv:").rsplit("/set-txt", 1)[0]
         assert "validation:   always_valid" in seen  # PEBBLE_VA_ALWAYS_VALID
         root = requests.get(f"{management}/roots/0", verify=bundle, timeout=5)
         assert root.text.startswith("-----BEGIN CERTIFICATE-----")
@@ -227,7 +210,7 @@ def test_serve_as_a_subprocess_with_its_management_apis():
         assert clock["offset_seconds"] == 60
         assert requests.post(f"{challtestsrv}/add-a", timeout=5, json={
             "host": "x.example.test", "addresses": ["127.0.0.9"]}).status_code == 200
-        directory = requests.get(field(seen, "directory:"), verify=bundle, timeout=5)
+        directory = requests.get(banner_field(seen, "directory:"), verify=bundle, timeout=5)
         assert directory.status_code == 200
         assert lines.get(timeout=10).strip() == "GET /directory 200"
         proc.send_signal(signal.SIGTERM)
