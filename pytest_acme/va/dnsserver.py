@@ -30,7 +30,7 @@ import threading
 from types import TracebackType
 from typing import Any, List, Optional, Tuple, Type
 
-from dnslib import AAAA, CAA, CNAME, QTYPE, RCODE, RR, TXT, A, DNSRecord
+from dnslib import AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSHandler
 
 from .zone import CaaRecord, Zone, ZoneError
@@ -54,8 +54,16 @@ class ZoneResolver(BaseResolver):
         reply = request.reply()
         qname = request.q.qname
         qtype = QTYPE.get(request.q.qtype)
+        if not str(qname).strip("."):
+            reply.header.rcode = RCODE.REFUSED  # the root: not ours to answer
+            return reply
         self.zone.record_query(str(qname), str(qtype))
         try:
+            if qtype == "SOA":
+                # Every name is served here, so every name is its own zone apex:
+                # clients that look for the zone (lego's propagation check) find it.
+                reply.add_answer(_soa(qname))
+                return reply
             if qtype == "CNAME":
                 target = self.zone.cname(str(qname))
                 if target is not None:
@@ -71,7 +79,15 @@ class ZoneResolver(BaseResolver):
         except ZoneError:
             reply = request.reply()
             reply.header.rcode = RCODE.SERVFAIL
+            return reply
+        if not reply.rr:
+            reply.add_auth(_soa(qname))  # NODATA: the SOA says who is authoritative
         return reply
+
+
+def _soa(name: Any) -> RR:
+    return RR(name, QTYPE.SOA, ttl=TTL, rdata=SOA(
+        "ns.pytest-acme.test.", "hostmaster.pytest-acme.test.", (1, 3600, 600, 86400, TTL)))
 
 
 def _rdata(qtype: str, record: Any) -> Any:

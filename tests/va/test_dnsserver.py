@@ -174,3 +174,21 @@ def test_port_in_use_is_an_error(zone):
     with DnsServer(zone) as first:
         with pytest.raises(OSError):
             DnsServer(zone, port=first.port).start()
+
+
+def test_soa_for_any_name_and_in_the_authority_of_empty_answers():
+    """Every name is its own apex (lego's propagation check looks for the SOA)."""
+    with DnsServer(Zone()) as server:
+        reply = dns.query.udp(dns.message.make_query("_acme-challenge.a.example.test", "SOA"),
+                              "127.0.0.1", port=server.port, timeout=5)
+        assert reply.answer[0].rdtype == dns.rdatatype.SOA
+        empty = dns.query.udp(dns.message.make_query("a.example.test", "TXT"), "127.0.0.1",
+                              port=server.port, timeout=5)
+        assert not empty.answer and empty.authority[0].rdtype == dns.rdatatype.SOA
+
+
+def test_a_query_for_the_root_is_refused_not_dropped():
+    with DnsServer(Zone()) as server:
+        reply = dns.query.udp(dns.message.make_query(".", "SOA"), "127.0.0.1",
+                              port=server.port, timeout=5)
+        assert reply.rcode() == dns.rcode.REFUSED

@@ -1,0 +1,115 @@
+"""certbot (run as its own process) completes real orders against ``acme_server``:
+http-01 via ``--standalone``, dns-01 via ``--manual`` hooks posting to a
+challtestsrv API, revocation and renewal.  Each test checks the certificate
+certbot wrote: chain to the server's root, exact SANs, certbot's own key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+import pytest
+from cryptography import x509
+
+from certbot_helpers import (Challtestsrv, check_certificate, free_port, hook_calls,
+                             require_tool, run_client, write_dns_hook)
+
+INSTALL = "sudo apt-get install certbot   (or: python -m pip install certbot)"
+CERT_NAME = "pytest-acme"
+
+
+class Certbot:
+    def __init__(self, acme_server, tmp_path: Path) -> None:
+        self.exe = require_tool("certbot", INSTALL)
+        self.server = acme_server
+        self.dirs = {name: tmp_path / name for name in ("config", "work", "logs")}
+        self.live = self.dirs["config"] / "live" / CERT_NAME
+        self.env = {"REQUESTS_CA_BUNDLE": acme_server.ca_bundle}
+
+    def common(self) -> List[str]:
+        return ["--non-interactive",
+                "--config-dir", str(self.dirs["config"]), "--work-dir", str(self.dirs["work"]),
+                "--logs-dir", str(self.dirs["logs"]), "--server", self.server.directory_url]
+
+    def run(self, label: str, *args: str):
+        return run_client([self.exe, *args], label=label, env=self.env,
+                          log_files=[self.dirs["logs"] / "letsencrypt.log"])
+
+    def certonly(self, label: str, names: List[str], plugin: List[str], *extra: str):
+        ids = [arg for name in names for arg in ("-d", name)]
+        return self.run(label, "certonly", *self.common(), "--agree-tos",
+                        "--register-unsafely-without-email", "--cert-name", CERT_NAME,
+                        "--key-type", "ecdsa", "--no-random-sleep-on-renew",
+                        *plugin, *extra, *ids)
+
+    def standalone(self) -> List[str]:
+        port = free_port()
+        self.server.reconfigure(http01_port=port)
+        return ["--standalone", "--preferred-challenges", "http",
+                "--http-01-port", str(port), "--http-01-address", "127.0.0.1"]
+
+    def check(self, names: List[str]) -> x509.Certificate:
+        return check_certificate(self.live / "fullchain.pem", self.live / "privkey.pem",
+                                 self.server.roots_pem, names)
+
+
+@pytest.fixture
+def certbot(acme_server, tmp_path) -> Certbot:
+    return Certbot(acme_server, tmp_path)
+
+
+def test_http01_one_name(certbot, acme_server):
+    names = ["certbot.example.test"]
+    certbot.certonly("certbot http-01 (1 name)", names, certbot.standalone())
+    certbot.check(names)
+    assert len(acme_server.app.store.certificates_by_serial) == 1
+
+
+def test_http01_three_names(certbot):
+    names = ["certbot.example.test", "www.certbot.example.test", "api.certbot.example.test"]
+    certbot.certonly("certbot http-01 (3 names)", names, certbot.standalone())
+    certbot.check(names)
+
+
+def test_dns01_wildcard_and_base(certbot, acme_server, tmp_path):
+    names = ["*.certbot.example.test", "certbot.example.test"]
+    api = Challtestsrv(acme_server.dns)
+    try:
+        hook = write_dns_hook(tmp_path / "dns-hook", api.url)
+        certbot.certonly("certbot dns-01 (wildcard + base)", names,
+                         ["--manual", "--preferred-challenges", "dns",
+                          "--manual-auth-hook", f"{hook} set",
+                          "--manual-cleanup-hook", f"{hook} clear"])
+    finally:
+        api.stop()
+    certbot.check(names)
+    calls = hook_calls(hook)
+    # certbot passes the wildcard's base name: both authorizations use the same TXT name
+    assert sorted(calls) == ["clear certbot.example.test"] * 2 + ["set certbot.example.test"] * 2
+    assert acme_server.dns.txt("_acme-challenge.certbot.example.test") == []
+
+
+def test_revoke_keycompromise(certbot, acme_server):
+    names = ["revoke.certbot.example.test"]
+    certbot.certonly("certbot http-01 (before revoke)", names, certbot.standalone())
+    leaf = certbot.check(names)
+    certbot.run("certbot revoke", "revoke", *certbot.common(),
+                "--cert-path", str(certbot.live / "cert.pem"),
+                "--reason", "keycompromise", "--no-delete-after-revoke")
+    stored = acme_server.app.store.certificates_by_serial[leaf.serial_number]
+    assert stored.revoked_at is not None
+    assert stored.revocation_reason == 1  # RFC 5280 keyCompromise
+
+
+def test_renewal_is_a_new_order(certbot, acme_server):
+    names = ["renew.certbot.example.test"]
+    certbot.certonly("certbot http-01 (first issuance)", names, certbot.standalone())
+    first = certbot.check(names)
+    # the renewal configuration remembers the standalone port the server validates on
+    certbot.run("certbot renew --force-renewal", "renew", *certbot.common(),
+                "--cert-name", CERT_NAME, "--force-renewal", "--no-random-sleep-on-renew")
+    second = certbot.check(names)
+    assert second.serial_number != first.serial_number
+    assert set(acme_server.app.store.certificates_by_serial) == {first.serial_number,
+                                                                second.serial_number}
+    assert len(acme_server.app.store.orders) == 2
