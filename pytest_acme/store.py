@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import random
 import threading
-from collections import deque
 from typing import Deque, Dict, Iterator, List, Optional, TypeVar
 
 from .protocol.resources import Account, Authorization, Certificate, Challenge, Order

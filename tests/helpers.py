@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import ipaddress
 import threading
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import josepy
 import requests

@@ -9,7 +9,6 @@ from typing import Any, Dict, Optional
 
 import josepy
 import pytest
-import requests
 from acme import errors, messages
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding

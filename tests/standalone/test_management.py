@@ -5,7 +5,6 @@ by certbot's ``acme`` library."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, List, Tuple
 
 import pytest

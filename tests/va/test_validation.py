@@ -10,7 +10,6 @@ from typing import Any, Dict, List
 import josepy
 import pytest
 import trustme
-from acme import messages
 from cryptography.hazmat.primitives import serialization
 
 from helpers import account_client, deadline, ec_key, make_csr, sans, split_chain, verify_chain
