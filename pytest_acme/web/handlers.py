@@ -23,7 +23,7 @@ from ..protocol.csr import check_csr
 from ..protocol.identifiers import parse_identifiers
 from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
 from ..protocol.states import Event, Status, transition
-from .jws import EITHER, JWK, KID, SignedRequest, b64url_decode
+from .jws import EITHER, JWK, KID, SignedRequest, b64url_decode, parse_jwk, verify_inner
 from .routes import Urls
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ def directory(app: "AcmeApp", ex: Exchange) -> Reply:
             "newAccount": urls.build("new_account"),
             "newOrder": urls.build("new_order"),
             "revokeCert": urls.build("revoke_cert"),
+            "keyChange": urls.build("key_change"),
             "meta": meta,
         }
     )
@@ -523,3 +524,42 @@ def _may_revoke(app: "AcmeApp", ex: Exchange, cert: Any, now: dt.datetime) -> No
 
 def _spki(key: Any) -> bytes:
     return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+# -- key rollover (RFC 8555 §7.3.5) ---------------------------------------------
+
+
+@endpoint("key_change")
+def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
+    """Replace the account key: the outer JWS is signed by the old key (``kid``),
+    the inner one, its payload, by the new key."""
+    payload = _require_payload(ex, "keyChange")
+    assert ex.signed is not None
+    new_key, change = verify_inner(payload, ex.signed.url, app.config.algorithms)
+    account = ex.account
+    account_url = ex.urls.account(account.id)
+    if change.get("account") != account_url:
+        raise problems.Malformed(
+            f"the key-change 'account' must be the URL of the account that signs the outer "
+            f"JWS, {account_url}")
+    try:
+        old_key = parse_jwk(change.get("oldKey"))
+    except problems.Problem as p:
+        raise problems.Malformed(f"the key-change 'oldKey' is not a usable JWK: {p.detail}") \
+            from None
+    if app.thumbprint(old_key) != account.thumbprint:
+        raise problems.Malformed("the key-change 'oldKey' is not the account's current key")
+    thumbprint = app.thumbprint(new_key)
+    with app.store.lock:
+        owner = app.store.accounts_by_thumbprint.get(thumbprint)
+        if owner is not None:
+            # §7.3.5: 409 Conflict, with the Location of the account that has the key.
+            raise problems.Malformed(
+                "the new key already belongs to an account" if owner is not account
+                else "the new key is the account's current key",
+                status=409, headers={"Location": ex.urls.account(owner.id)})
+        del app.store.accounts_by_thumbprint[account.thumbprint]
+        account.jwk, account.thumbprint = new_key, thumbprint
+        app.store.accounts_by_thumbprint[thumbprint] = account
+        app.record(account, "AccountKeyChanged", f"account {account.id} has a new key")
+    return _account_reply(app, ex, account)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import josepy
 from josepy import jwa
@@ -97,32 +97,9 @@ def authenticate(
             status=415,
         )
     jws = parse_json(body, "the request body")
-    if not isinstance(jws, dict):
-        raise problems.Malformed("the request body must be a JWS object in flattened JSON form")
-    if "signatures" in jws:
-        raise problems.Malformed(
-            "the JWS uses the general JSON serialization; RFC 8555 §6.2 requires the "
-            "flattened form ({protected, payload, signature}) with one signature"
-        )
-    if "header" in jws:
-        raise problems.Malformed("the JWS has an unprotected header; RFC 8555 §6.2 forbids it")
-    missing = [k for k in ("protected", "payload", "signature") if k not in jws]
-    if missing:
-        raise problems.Malformed(f"the JWS lacks {', '.join(missing)}")
-    extra = sorted(set(jws) - {"protected", "payload", "signature"})
-    if extra:
-        raise problems.Malformed(f"the JWS has unexpected members: {', '.join(extra)}")
-
+    _check_flattened(jws, "the JWS")
     protected_b64 = jws["protected"]
-    protected = parse_json(b64url_decode(protected_b64, "the protected header"),
-                           "the protected header")
-    if not isinstance(protected, dict):
-        raise problems.Malformed("the protected header must be a JSON object")
-    alg = _check_alg(protected.get("alg"), algorithms)
-    for forbidden, why in (("crit", "no JWS extensions are supported"),
-                           ("b64", "the unencoded payload option is forbidden (RFC 8555 §6.2)")):
-        if forbidden in protected:
-            raise problems.Malformed(f"the protected header has '{forbidden}': {why}")
+    protected, alg = _protected(jws, algorithms)
     nonce = protected.get("nonce")
     url = protected.get("url")
     if not isinstance(url, str):
@@ -276,3 +253,66 @@ def _verify(alg: jwa.JWASignature, key: josepy.JWK, message: bytes, signature: b
         return alg.verify(key.key, message, signature) is True
     except Exception:
         return False
+
+
+def _check_flattened(jws: Any, what: str) -> None:
+    """RFC 8555 §6.2: flattened JSON serialization, one signature, no unprotected header."""
+    if not isinstance(jws, dict):
+        raise problems.Malformed(f"{what} must be a JWS object in flattened JSON form")
+    if "signatures" in jws:
+        raise problems.Malformed(
+            f"{what} uses the general JSON serialization; RFC 8555 §6.2 requires the "
+            "flattened form ({protected, payload, signature}) with one signature"
+        )
+    if "header" in jws:
+        raise problems.Malformed(f"{what} has an unprotected header; RFC 8555 §6.2 forbids it")
+    missing = [k for k in ("protected", "payload", "signature") if k not in jws]
+    if missing:
+        raise problems.Malformed(f"{what} lacks {', '.join(missing)}")
+    extra = sorted(set(jws) - {"protected", "payload", "signature"})
+    if extra:
+        raise problems.Malformed(f"{what} has unexpected members: {', '.join(extra)}")
+
+
+def _protected(jws: Dict[str, Any], algorithms: Sequence[str]) -> Tuple[Dict[str, Any],
+                                                                        jwa.JWASignature]:
+    """The decoded protected header and its checked algorithm."""
+    protected = parse_json(b64url_decode(jws["protected"], "the protected header"),
+                           "the protected header")
+    if not isinstance(protected, dict):
+        raise problems.Malformed("the protected header must be a JSON object")
+    alg = _check_alg(protected.get("alg"), algorithms)
+    for forbidden, why in (("crit", "no JWS extensions are supported"),
+                           ("b64", "the unencoded payload option is forbidden (RFC 8555 §6.2)")):
+        if forbidden in protected:
+            raise problems.Malformed(f"the protected header has '{forbidden}': {why}")
+    return protected, alg
+
+
+def verify_inner(jws: Any, outer_url: str, algorithms: Sequence[str]
+                 ) -> Tuple[josepy.JWK, Dict[str, Any]]:
+    """The inner JWS of a key change (RFC 8555 §7.3.5): signed by the new key, given
+    as ``jwk``, with the outer JWS's ``url`` and no ``nonce``.  Returns the new key
+    and the key-change object."""
+    _check_flattened(jws, "the inner JWS (the keyChange payload)")
+    protected, alg = _protected(jws, algorithms)
+    if "nonce" in protected:
+        raise problems.Malformed("the inner JWS must not carry a 'nonce' (RFC 8555 §7.3.5)")
+    if "jwk" not in protected or "kid" in protected:
+        raise problems.Malformed("the inner JWS must carry the new key as 'jwk', and no 'kid'")
+    if protected.get("url") != outer_url:
+        raise problems.Malformed(
+            f"the inner JWS 'url' {str(protected.get('url'))[:200]!r} must equal the outer "
+            f"one, {outer_url!r}")
+    key = parse_jwk(protected["jwk"])
+    _check_key_fits_alg(key, alg)
+    signature = b64url_decode(jws["signature"], "the inner JWS signature")
+    payload_bytes = b64url_decode(jws["payload"], "the inner JWS payload")
+    message = jws["protected"].encode("ascii") + b"." + jws["payload"].encode("ascii")
+    if not _verify(alg, key, message, signature):
+        raise problems.Malformed("the inner JWS signature does not verify with its 'jwk' "
+                                 "(the new key)")
+    payload = parse_json(payload_bytes, "the inner JWS payload")
+    if not isinstance(payload, dict):
+        raise problems.Malformed("the key-change object must be a JSON object")
+    return key, payload

@@ -23,6 +23,7 @@ RULES = Map(
         Rule("/acme/chall/<id>", endpoint="challenge", methods=["POST"]),
         Rule("/acme/cert/<id>", endpoint="certificate", methods=["POST"]),
         Rule("/acme/revoke-cert", endpoint="revoke_cert", methods=["POST"]),
+        Rule("/acme/key-change", endpoint="key_change", methods=["POST"]),
     ],
     strict_slashes=False,
 )
