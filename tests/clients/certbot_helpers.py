@@ -1,56 +1,17 @@
-"""Helpers for the tests that drive real ACME client programs (certbot, dehydrated)
-against the ``acme_server`` fixture: finding the tool, running it as a process with
-a timeout, hook scripts for dns-01, a static http-01 responder, and checks of the
-certificate and key the client wrote."""
+"""Challenge plumbing for the hook-driven clients (certbot, dehydrated): a
+challtestsrv API on a free port, the dns-01 hook script that posts to it, and a
+static http-01 responder for webroot directories.  Running clients and checking
+their certificates is in :mod:`clientlib`."""
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import List
 
-import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
-from clientlib import free_port, require_tool  # noqa: F401 - shared by the client tests
-from helpers import sans, split_chain, verify_chain
 from pytest_acme.httpd import WsgiThread
 from pytest_acme.standalone.challtestsrv import make_challtestsrv_app
-
-CLIENT_TIMEOUT = 180.0
-
-
-def run_client(argv: Sequence[str], *, label: str, env: Optional[Dict[str, str]] = None,
-               timeout: float = CLIENT_TIMEOUT, log_files: Iterable[Path] = (),
-               check: bool = True) -> subprocess.CompletedProcess:
-    """Run one client command as its own process; print how long it took; on a
-    non-zero exit fail with its output (and the tail of any log files)."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    started = time.monotonic()
-    try:
-        proc = subprocess.run(list(argv), env=full_env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{label}: no exit after {timeout:.0f} s: {' '.join(argv)}\n"
-                    f"stdout:\n{exc.stdout}\nstderr:\n{exc.stderr}", pytrace=False)
-    elapsed = time.monotonic() - started
-    print(f"[client] {label}: {elapsed:.2f} s (exit {proc.returncode})")
-    if check and proc.returncode != 0:
-        logs = []
-        for log in log_files:
-            if log.is_file():
-                logs.append(f"--- {log} (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-60:]))
-        pytest.fail(f"{label} exited {proc.returncode}: {' '.join(argv)}\n"
-                    f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\n" + "\n".join(logs),
-                    pytrace=False)
-    return proc
-
 
 class Challtestsrv:
     """A pebble-challtestsrv-compatible API on a free port editing the server's zone."""
@@ -135,18 +96,3 @@ class WebrootServer:
 
     def stop(self) -> None:
         self.thread.stop()
-
-
-def check_certificate(fullchain: Path, key_file: Path, roots_pem: bytes,
-                      names: Iterable[str]) -> x509.Certificate:
-    """The chain in ``fullchain`` verifies to ``roots_pem``, the leaf's SANs are exactly
-    ``names`` and its public key is the one in ``key_file``; returns the leaf."""
-    chain = split_chain(fullchain.read_bytes())
-    assert len(chain) >= 2, f"{fullchain}: expected leaf + intermediate, got {len(chain)} cert(s)"
-    verify_chain(chain, roots_pem)
-    leaf = chain[0]
-    assert sans(leaf) == set(names)
-    key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    assert leaf.public_key().public_bytes(*spki) == key.public_key().public_bytes(*spki)
-    return leaf

@@ -46,10 +46,10 @@ def names(prefix: str, count: int = 1, domain: str = "example.test") -> List[str
 
 
 def run_client(label: str, cmd: Sequence[str], *, env: Optional[Dict[str, str]] = None,
-               cwd: Optional[Path] = None,
-               timeout: float = CLIENT_TIMEOUT) -> subprocess.CompletedProcess:
+               cwd: Optional[Path] = None, timeout: float = CLIENT_TIMEOUT,
+               log_files: Sequence[Path] = ()) -> subprocess.CompletedProcess:
     """Run a client to completion (with a timeout), print how long it took, and fail
-    the test with its output if it exits non-zero."""
+    the test with its output (and the tail of ``log_files``) if it exits non-zero."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     start = time.monotonic()
@@ -62,8 +62,11 @@ def run_client(label: str, cmd: Sequence[str], *, env: Optional[Dict[str, str]] 
     seconds = time.monotonic() - start
     print(f"{label}: {seconds:.2f} s (exit {proc.returncode})")
     if proc.returncode != 0:
+        logs = [f"--- {log} (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-60:])
+                for log in log_files if log.is_file()]
         pytest.fail(f"{label} exited {proc.returncode}: {' '.join(cmd)}\n"
-                    f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}", pytrace=False)
+                    f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\n" + "\n".join(logs),
+                    pytrace=False)
     return proc
 
 

@@ -14,8 +14,8 @@ from typing import List
 import pytest
 from cryptography import x509
 
-from certbot_helpers import (Challtestsrv, check_certificate, free_port, hook_calls,
-                             require_tool, run_client, write_dns_hook)
+from certbot_helpers import Challtestsrv, hook_calls, write_dns_hook
+from clientlib import check_certificate, free_port, require_tool, run_client
 
 INSTALL = "sudo apt-get install certbot   (or: python -m pip install certbot)"
 CERT_NAME = "pytest-acme"
@@ -43,7 +43,7 @@ class Certbot:
                 "--logs-dir", str(self.dirs["logs"]), "--server", self.server.directory_url]
 
     def run(self, label: str, *args: str):
-        return run_client([self.exe, *args], label=label, env=self.env,
+        return run_client(label, [self.exe, *args], env=self.env,
                           log_files=[self.dirs["logs"] / "letsencrypt.log"])
 
     def certonly(self, label: str, names: List[str], plugin: List[str], *extra: str):
@@ -61,8 +61,8 @@ class Certbot:
                 "--http-01-port", str(port), "--http-01-address", "127.0.0.1"]
 
     def check(self, names: List[str]) -> x509.Certificate:
-        return check_certificate(self.live / "fullchain.pem", self.live / "privkey.pem",
-                                 self.server.roots_pem, names)
+        return check_certificate(self.server, (self.live / "fullchain.pem").read_bytes(),
+                                 self.live / "privkey.pem", names)
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import List, Optional
 import pytest
 from cryptography import x509
 
-from certbot_helpers import (Challtestsrv, WebrootServer, check_certificate, hook_calls,
-                             require_tool, run_client, write_dns_hook)
+from certbot_helpers import Challtestsrv, WebrootServer, hook_calls, write_dns_hook
+from clientlib import check_certificate, require_tool, run_client
 
 INSTALL = "sudo apt-get install dehydrated   (or put https://github.com/dehydrated-io/dehydrated on PATH)"
 
@@ -44,7 +44,7 @@ class Dehydrated:
         self.config.write_text("\n".join(lines) + "\n")
 
     def run(self, label: str, *args: str):
-        return run_client([self.exe, *args, "-f", str(self.config)], label=label)
+        return run_client(label, [self.exe, *args, "-f", str(self.config)])
 
     def register(self) -> None:
         self.run("dehydrated --register", "--register", "--accept-terms")
@@ -58,8 +58,8 @@ class Dehydrated:
 
     def check(self, names: List[str]) -> x509.Certificate:
         d = self.cert_dir(names)
-        return check_certificate(d / "fullchain.pem", d / "privkey.pem",
-                                 self.server.roots_pem, names)
+        return check_certificate(self.server, (d / "fullchain.pem").read_bytes(),
+                                 d / "privkey.pem", names)
 
 
 @pytest.fixture
