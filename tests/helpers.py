@@ -140,3 +140,31 @@ class BannerCapture(io.StringIO):
         if "Ctrl-C" in self.getvalue():
             self.ready.set()
         return n
+
+
+class ServeProcess:
+    """``python -m pytest_acme serve ARGS`` as a process; :attr:`banner` once it is up,
+    :meth:`line` for the request log lines that follow."""
+
+    def __init__(self, args: List[str], env: Optional[Dict[str, str]] = None) -> None:
+        import queue
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "pytest_acme", "serve", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=env)
+        self._lines: "queue.Queue[str]" = queue.Queue()
+        threading.Thread(target=lambda: [self._lines.put(x) for x in self.proc.stdout],
+                         daemon=True).start()
+        self.banner = ""
+        while "Ctrl-C" not in self.banner:
+            self.banner += self._lines.get(timeout=20)
+
+    def line(self, timeout: float = 10) -> str:
+        return self._lines.get(timeout=timeout).strip()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

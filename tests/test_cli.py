@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import queue
 import signal
-import subprocess
-import sys
 import threading
 
 import pytest
 import requests
 
-from helpers import BannerCapture, banner_field
+from helpers import BannerCapture, ServeProcess, banner_field
 from pytest_acme.cli import main
 
 
@@ -40,26 +37,16 @@ def test_serve_in_process_prints_what_clients_need_and_stops_on_request():
 
 
 def test_serve_as_a_process_exits_cleanly_on_sigterm():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest_acme", "serve", "--port", "0", "--dns-port", "0",
-         "--management-port", "0", "--challtestsrv-port", "0", "--http"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    lines: "queue.Queue[str]" = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    serve = ServeProcess(["--port", "0", "--dns-port", "0", "--management-port", "0",
+                          "--challtestsrv-port", "0", "--http"])
     try:
-        seen = ""
-        while "Ctrl-C" not in seen:
-            seen += lines.get(timeout=20)
-        url = banner_field(seen, "directory:")
+        url = banner_field(serve.banner, "directory:")
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(url, timeout=5).json()["newNonce"]
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        serve.proc.send_signal(signal.SIGTERM)
+        assert serve.proc.wait(timeout=10) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        serve.close()
 
 
 def test_busy_port_is_a_clear_error(capsys):

@@ -5,10 +5,7 @@ client (certbot's ``acme`` library) solving dns-01 through the challtestsrv API.
 from __future__ import annotations
 
 import json
-import queue
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Dict, Iterator, List
@@ -17,8 +14,8 @@ import pytest
 import requests
 import trustme
 
-from helpers import (BannerCapture, account_client, banner_field, deadline, ec_key, make_csr,
-                     split_chain, verify_chain)
+from helpers import (BannerCapture, ServeProcess, account_client, banner_field, deadline,
+                     ec_key, make_csr, split_chain, verify_chain)
 from pytest_acme.cli import _parser, main, plan
 
 #: The sample configuration from Pebble's documentation (test/config/pebble-config.json).
@@ -187,18 +184,11 @@ class _Coordinates:
 
 
 def test_serve_as_a_subprocess_with_its_management_apis():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest_acme", "serve", *FREE_PORTS, "-v"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={"PATH": "/usr/bin:/bin", "PEBBLE_VA_ALWAYS_VALID": "1",
-             "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
-    lines: "queue.Queue[str]" = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    serve = ServeProcess([*FREE_PORTS, "-v"], env={
+        "PATH": "/usr/bin:/bin", "PEBBLE_VA_ALWAYS_VALID": "1",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     try:
-        seen = ""
-        while "Ctrl-C" not in seen:
-            seen += lines.get(timeout=20)
+        seen = serve.banner
         bundle = banner_field(seen, "CA bundle:")
         management = banner_field(seen, "management:").rsplit("/roots/0", 1)[0]
         challtestsrv = banner_field(seen, "challtestsrv:").rsplit("/set-txt", 1)[0]
@@ -212,10 +202,8 @@ def test_serve_as_a_subprocess_with_its_management_apis():
             "host": "x.example.test", "addresses": ["127.0.0.9"]}).status_code == 200
         directory = requests.get(banner_field(seen, "directory:"), verify=bundle, timeout=5)
         assert directory.status_code == 200
-        assert lines.get(timeout=10).strip() == "GET /directory 200"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        assert serve.line() == "GET /directory 200"
+        serve.proc.send_signal(signal.SIGTERM)
+        assert serve.proc.wait(timeout=10) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        serve.close()
