@@ -105,7 +105,7 @@ def new_nonce(app: "AcmeApp", ex: Exchange) -> Reply:
 
 # -- accounts ----------------------------------------------------------------
 
-_MAILTO = re.compile(r"^mailto:([^@\s,?]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,63})$")
+_MAILTO = re.compile(r"^mailto:([^@\s,?]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,63})\Z")
 
 
 def _contacts(value: Any) -> List[str]:

@@ -28,7 +28,7 @@ from .routes import Urls
 
 JOSE_JSON = "application/jose+json"
 
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _CURVE_FOR_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 _MIN_RSA_BITS, _MAX_RSA_BITS = 2048, 8192
 
