@@ -84,8 +84,13 @@ CASES = [
     case("account-missing", lambda w: roll(w, body={"oldKey": old_key(w)}), "malformed", 400,
          "'account'"),
     case("account-of-someone-else", lambda w: roll(
-        w, body={"account": w.who("alice").kid, "oldKey": old_key(w)}), "malformed", 400,
-         "'account'"),
+        w, body={"account": w.who("alice").kid, "oldKey": old_key(w)}), "unauthorized", 403,
+         "another account"),
+    case("account-unknown", lambda w: roll(
+        w, body={"account": "http://localhost/acme/acct/nobody", "oldKey": old_key(w)}),
+         "malformed", 400, "'account'"),
+    case("account-number", lambda w: roll(w, body={"account": 1, "oldKey": old_key(w)}),
+         "malformed", 400, "'account'"),
     case("old-key-missing", lambda w: roll(w, body={"account": w.who("kc").kid}),
          "malformed", 400, "oldKey"),
     case("old-key-wrong", lambda w: roll(w, body={
