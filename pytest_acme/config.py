@@ -85,6 +85,9 @@ class AcmeConfig:
     max_body_bytes: int = 64 * 1024
     #: How many unused nonces are remembered; the oldest are forgotten first.
     nonce_pool_size: int = 10000
+    #: Server-clock seconds a nonce stays usable (older ones get ``badNonce``);
+    #: None: nonces never expire.
+    nonce_lifetime: Optional[float] = 3600.0
     #: Extra ``meta`` members for the directory (``website``, ``caaIdentities``...).
     meta: Mapping[str, Any] = field(default_factory=dict)
 
@@ -121,6 +124,9 @@ class AcmeConfig:
                 raise ValueError(f"dns_server must be 'host:port', got {self.dns_server!r}")
         if (self.tls_certificate is None) != (self.tls_private_key is None):
             raise ValueError("tls_certificate and tls_private_key go together")
+        if self.nonce_lifetime is not None and not self.nonce_lifetime > 0:
+            raise ValueError(f"nonce_lifetime must be > 0 seconds or None, got "
+                             f"{self.nonce_lifetime!r}")
         if self.retry_after < 0:
             raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
         unknown = set(self.algorithms) - set(ALGORITHMS)

@@ -90,7 +90,8 @@ class AcmeApp:
         self.seed = config.seed if config.seed is not None else random.SystemRandom().getrandbits(32)
         self.rng = random.Random(self.seed)
         self.store = Store(self.rng)
-        self.nonces = NoncePool(config.nonce_pool_size)
+        self.nonces = NoncePool(config.nonce_pool_size, self.clock.now,
+                                lambda: self.config.nonce_lifetime)
         self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now())
         self.zone = Zone()
         self.validator = make_validator(config, self.zone)

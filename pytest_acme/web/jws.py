@@ -23,7 +23,7 @@ from josepy import jwa
 from ..protocol import problems
 from ..protocol.resources import Account
 from ..protocol.states import Status
-from .nonces import NoncePool
+from .nonces import EXPIRED, OK, NoncePool
 from .routes import Urls
 
 JOSE_JSON = "application/jose+json"
@@ -142,7 +142,11 @@ def authenticate(
     if not isinstance(nonce, str) or not nonce:
         raise problems.BadNonce("the protected header has no 'nonce'; get one from newNonce "
                                 "or any response's Replay-Nonce header")
-    if not nonces.consume(nonce):
+    found = nonces.take(nonce)
+    if found == EXPIRED:
+        raise problems.BadNonce(
+            f"nonce {nonce[:40]!r} has expired; retry with the Replay-Nonce of this response")
+    if found != OK:
         raise problems.BadNonce(
             f"nonce {nonce[:40]!r} is unknown or already used; retry with the Replay-Nonce "
             "of this response"
