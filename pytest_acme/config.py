@@ -88,6 +88,10 @@ class AcmeConfig:
     #: Server-clock seconds a nonce stays usable (older ones get ``badNonce``);
     #: None: nonces never expire.
     nonce_lifetime: Optional[float] = 3600.0
+    #: Entries kept in the event timeline and in the request log; the oldest are
+    #: dropped first, and the logs count what they dropped.
+    event_log_size: int = 10000
+    request_log_size: int = 2000
     #: Extra ``meta`` members for the directory (``website``, ``caaIdentities``...).
     meta: Mapping[str, Any] = field(default_factory=dict)
 
@@ -124,6 +128,9 @@ class AcmeConfig:
                 raise ValueError(f"dns_server must be 'host:port', got {self.dns_server!r}")
         if (self.tls_certificate is None) != (self.tls_private_key is None):
             raise ValueError("tls_certificate and tls_private_key go together")
+        for name in ("event_log_size", "request_log_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.nonce_lifetime is not None and not self.nonce_lifetime > 0:
             raise ValueError(f"nonce_lifetime must be > 0 seconds or None, got "
                              f"{self.nonce_lifetime!r}")

@@ -99,8 +99,8 @@ class AcmeApp:
         self._errors_lock = threading.Lock()
         self.workers = Workers(lambda e: self.report_error(e, "background worker"))
         self.faults = FaultPlan(self, self.seed)
-        self.events: BoundedLog[TimelineEvent] = BoundedLog(10000)
-        self.requests: BoundedLog[RequestRecord] = BoundedLog(2000)
+        self.events: BoundedLog[TimelineEvent] = BoundedLog(config.event_log_size)
+        self.requests: BoundedLog[RequestRecord] = BoundedLog(config.request_log_size)
         #: Called with every RequestRecord (``pytest-acme serve`` prints them).
         self.request_listeners: List[Callable[[RequestRecord], None]] = []
 
@@ -109,6 +109,11 @@ class AcmeApp:
     def reconfigure(self, config: AcmeConfig) -> None:
         """Use ``config`` from the next request on (settings read per request)."""
         self.validator = make_validator(config, self.zone)
+        with self.store.lock:
+            if config.event_log_size != self.events.maxlen:
+                self.events = self.events.resized(config.event_log_size)
+            if config.request_log_size != self.requests.maxlen:
+                self.requests = self.requests.resized(config.request_log_size)
         self.config = config
 
     def reset(self) -> None:
@@ -282,13 +287,20 @@ class AcmeApp:
         return response(environ, start_response)
 
     def _body(self, request: Request) -> bytes:
+        limit = self.config.max_body_bytes
+        too_large = problems.Malformed(f"the request body is larger than {limit} bytes",
+                                       status=413)
+        if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+            # A chunked body has no length to check up front, and werkzeug's limited
+            # stream would silently cut it at the limit: read one byte past it instead.
+            data = request.environ["wsgi.input"].read(limit + 1)
+            if len(data) > limit:
+                raise too_large
+            return data
         try:
             return request.get_data(cache=False)
         except RequestEntityTooLarge:
-            raise problems.Malformed(
-                f"the request body is larger than {self.config.max_body_bytes} bytes",
-                status=413,
-            ) from None
+            raise too_large from None
 
     @staticmethod
     def _http_problem(request: Request, e: HTTPException) -> problems.Problem:
