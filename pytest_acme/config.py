@@ -126,6 +126,7 @@ class AcmeConfig:
             host, sep, port = self.dns_server.rpartition(":")
             if not sep or not host or not port.isdigit():
                 raise ValueError(f"dns_server must be 'host:port', got {self.dns_server!r}")
+            _check_dns_server(host.strip("[]"), networks)
         if (self.tls_certificate is None) != (self.tls_private_key is None):
             raise ValueError("tls_certificate and tls_private_key go together")
         for name in ("event_log_size", "request_log_size"):
@@ -165,6 +166,21 @@ def check_names(changes: Mapping[str, Any]) -> None:
             f"unknown pytest-acme setting(s) {', '.join(unknown)}; "
             f"known: {', '.join(FIELD_NAMES)}"
         )
+
+
+def _check_dns_server(host: str, allowed: "list[str]") -> None:
+    """The validator's DNS server is an address it may reach: loopback, or in
+    ``validation_allow`` (a host name would need the system's resolver, which
+    could send queries anywhere)."""
+    try:
+        ip = ipaddress.ip_address("127.0.0.1" if host == "localhost" else host)
+    except ValueError:
+        raise ValueError(f"dns_server must be an IP address and port like '127.0.0.1:8053', "
+                         f"not the host name {host!r}") from None
+    if not ip.is_loopback and not any(ip in ipaddress.ip_network(n) for n in allowed):
+        raise ValueError(f"dns_server {host} is not a loopback address; the validator only "
+                         f"reaches loopback unless validation_allow includes it "
+                         f"(e.g. validation_allow=['{ip}/{ip.max_prefixlen}'])")
 
 
 def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> None:

@@ -60,7 +60,8 @@ class RealValidator:
 def make_validator(config: AcmeConfig, zone: Zone) -> Validator:
     if config.validation == "always_valid":
         return AlwaysValid()
-    resolver = (DnsResolver(config.dns_server, config.validation_timeout)
+    resolver = (DnsResolver(config.dns_server, config.validation_timeout,
+                            config.validation_allow)
                 if config.dns_server else ZoneResolver(zone))
     return RealValidator(Network(
         resolver=resolver,
