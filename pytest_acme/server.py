@@ -256,8 +256,9 @@ class AcmeServer:
             until the plugin's next test (or the next :meth:`reconfigure`).
         """
         if mac_key is None:
-            mac_key = josepy.b64.b64encode(
-                self.app.rng.getrandbits(256).to_bytes(32, "big")).decode("ascii")
+            with self.app.store.lock:  # the store draws its ids from the same generator
+                raw = self.app.rng.getrandbits(256).to_bytes(32, "big")
+            mac_key = josepy.b64.b64encode(raw).decode("ascii")
         self.reconfigure(eab_keys={**self.config.eab_keys, kid: mac_key})
         return mac_key
 

@@ -481,7 +481,6 @@ __all__ = ["ENDPOINTS", "Exchange", "Reply", "EITHER", "JWK", "KID"]
 # Imported last: they register more endpoints and use the helpers above.
 from .authorizations import identical_order, reuse_for  # noqa: E402
 from .eab import external_account  # noqa: E402
-from . import plain_get  # noqa: E402,F401
 
 
 # -- revocation (RFC 8555 §7.6) ----------------------------------------------
