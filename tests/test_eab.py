@@ -223,3 +223,15 @@ def test_serve_flags_set_eab():
 def test_config_refuses_unusable_keys(keys):
     with pytest.raises(ValueError, match="eab_keys"):
         AcmeConfig(eab_keys=keys)
+
+
+def test_the_management_api_shows_the_binding(acme_server):
+    from werkzeug.test import Client
+
+    from pytest_acme.standalone.management import make_management_app
+
+    bound, plain = (account_client(acme_server, register=False) for _ in range(2))
+    register(bound, binding(bound))
+    register(plain)
+    accounts = Client(make_management_app(acme_server)).get("/pytest-acme/accounts").get_json()
+    assert [a["externalAccount"] for a in accounts] == ["kid-1", None]
