@@ -70,11 +70,13 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
         elif key == "ocspResponderURL":
             if value:
                 warn.append("ocspResponderURL is ignored: pytest-acme has no OCSP responder")
-        elif key in ("externalAccountBindingRequired",):
-            if value:
-                warn.append("externalAccountBindingRequired cannot be honoured: external "
-                            "account binding is not implemented yet")
-        elif key in ("externalAccountMACKeys", "domainBlocklist", "profiles", "caaIdentities"):
+        elif key == "externalAccountBindingRequired":
+            s["eab_required"] = bool(value)
+        elif key == "externalAccountMACKeys":
+            if not isinstance(value, dict):
+                raise ValueError("externalAccountMACKeys must map key ids to base64url MAC keys")
+            s["eab_keys"] = dict(value)
+        elif key in ("domainBlocklist", "profiles", "caaIdentities"):
             if value:
                 warn.append(f"{key} is not supported yet and is ignored")
         else:
@@ -95,8 +97,16 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
     per_page = env.get("PEBBLE_WFE_ORDERS_PER_PAGE")
     if per_page:
         s["orders_per_page"] = int(per_page)
-    for name, meaning in (("PEBBLE_AUTHZREUSE", "authorization reuse"),
-                          ("PEBBLE_ALTERNATE_ROOTS", "alternate roots")):
+    reuse = env.get("PEBBLE_AUTHZREUSE")
+    if reuse not in (None, ""):
+        # Pebble reuses that percentage of valid authorizations; here the draws come
+        # from the seeded generator, so a run replays with the same --seed.
+        try:
+            percent = int(reuse)
+        except ValueError:
+            raise ValueError(f"PEBBLE_AUTHZREUSE must be a percentage, got {reuse!r}") from None
+        s["authz_reuse_valid"] = min(max(percent, 0), 100) / 100
+    for name, meaning in (("PEBBLE_ALTERNATE_ROOTS", "alternate roots"),):
         value = env.get(name)
         if value not in (None, "", "0"):
             warn.append(f"{name}={value} cannot be honoured: {meaning} is not implemented yet")

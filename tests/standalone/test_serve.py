@@ -106,9 +106,11 @@ def test_plan_reads_pebbles_environment():
     assert (settings["port"], planned["management"]) == (14000, ("127.0.0.1", 15000))
     (fault,) = planned["faults"]
     assert (fault.kind, fault.rate, fault.times) == ("bad_nonce", 0.2, None)
+    assert settings["authz_reuse_valid"] == 0.5
     text = " ".join(planned["warnings"])
-    for name in ("PEBBLE_AUTHZREUSE=50", "PEBBLE_CHAIN_LENGTH=3", "PEBBLE_ALTERNATE_ROOTS=2"):
+    for name in ("PEBBLE_CHAIN_LENGTH=3", "PEBBLE_ALTERNATE_ROOTS=2"):
         assert name in text
+    assert "AUTHZREUSE" not in text
 
 
 def test_every_validation_setting_has_a_flag():
