@@ -78,6 +78,7 @@ PAYLOADS = {
                        reason=st.one_of(st.integers(-2, 12), scalars)),
     "keyChange": st.one_of(json_values, some(protected=scalars, payload=scalars,
                                              signature=scalars)),
+    "newAuthz": some({"identifier": st.one_of(good_identifier, json_values)}),
     "orders": st.just(None),
     "order": st.just(None),
     "certificate": st.just(None),
@@ -101,13 +102,17 @@ def world():
           "outcomes: " + ", ".join(f"{s} {t}: {n}" for (s, t), n in OUTCOMES.most_common()))
 
 
+MAC_KEY = b"\x05" * 32
+
+
 def _world():
-    w = World(seed=31337)
+    w = World(seed=31337, eab_keys={"kid-1": b64(MAC_KEY)})
     alice = w.who("alice")
     issued = w.issued(alice, "fuzz.test")
     authz = issued.body["authorizations"][0]
     w.targets = {  # type: ignore[attr-defined]
         "newAccount": w.directory["newAccount"], "newOrder": w.directory["newOrder"],
+        "newAuthz": w.directory["newAuthz"],
         "revokeCert": w.directory["revokeCert"], "keyChange": w.directory["keyChange"],
         "account": alice.kid, "orders": alice.kid + "/orders", "order": issued.url,
         "finalize": w.ready_order(alice, "fuzz.test")[1]["finalize"], "authz": authz,
@@ -245,5 +250,62 @@ def test_garbage_envelopes(world, endpoint):
         url = world.targets[endpoint]
         response = world.post_raw(url, materialise(world, url, body), content_type)
         check_response(world, response)
+
+    run()
+
+
+EAB_HEADER = {
+    "alg": st.one_of(st.sampled_from(["HS256", "HS512", "ES256", "none"]), scalars),
+    "kid": st.one_of(st.just("kid-1"), scalars),
+    "url": st.one_of(st.just("URL"), scalars),
+    "nonce": scalars,
+}
+
+
+@st.composite
+def bindings(draw):
+    """An external account binding, most often almost right."""
+    header = {"alg": "HS256", "kid": "kid-1", "url": "URL"}
+    name = draw(st.sampled_from(sorted(EAB_HEADER)))
+    if draw(st.booleans()):
+        header.pop(name, None)
+    else:
+        header[name] = draw(EAB_HEADER[name])
+    jws = {"protected": header, "payload": draw(st.one_of(st.just("JWK"), json_values)),
+           "signature": "MAC"}
+    if draw(st.booleans()):
+        part = draw(st.sampled_from(sorted(jws)))
+        jws[part] = draw(st.one_of(st.text(max_size=20), scalars))
+    return jws
+
+
+def materialise_binding(world, key, jws):
+    """Encode the parts and MAC the binding over the account key, where asked."""
+    import josepy
+
+    jws = dict(jws)
+    if isinstance(jws["protected"], dict):
+        header = {k: (world.directory["newAccount"] if v == "URL" else v)
+                  for k, v in jws["protected"].items()}
+        jws["protected"] = b64(json.dumps(header))
+    if jws["payload"] == "JWK":
+        jws["payload"] = b64(json.dumps(jwk_for(key).public_key().to_partial_json()))
+    elif not isinstance(jws["payload"], str):
+        jws["payload"] = b64(json.dumps(jws["payload"]))
+    if jws["signature"] == "MAC" and isinstance(jws["protected"], str):
+        message = f"{jws['protected']}.{jws['payload']}".encode()
+        jws["signature"] = b64(josepy.JWASignature.from_json("HS256").sign(MAC_KEY, message))
+    return jws
+
+
+def test_external_account_bindings(world):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    @given(binding=bindings())
+    def run(binding):
+        key = ec.generate_private_key(ec.SECP256R1())
+        payload = {"termsOfServiceAgreed": True,
+                   "externalAccountBinding": materialise_binding(world, key, binding)}
+        check_response(world, world.post(world.directory["newAccount"], payload, key))
 
     run()
