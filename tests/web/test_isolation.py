@@ -111,3 +111,19 @@ def test_orders_for_the_same_name_get_their_own_authorizations(world, cast):
     assert set(mine["authorizations"]).isdisjoint(theirs["authorizations"])
     orders_of_b = world.signed(b, b.kid + "/orders", None).get_json()["orders"]
     assert all(url not in orders_of_b for url in (cast["pending_url"], cast["ready_url"]))
+
+
+def test_isolation_over_https_with_a_real_client(acme_server):
+    """The same refusal through the threaded HTTPS server and certbot's library."""
+    from acme import messages
+
+    from helpers import account_client, post
+
+    a, b = account_client(acme_server), account_client(acme_server)
+    order = a.new_order(make_csr(["https-a.test"]))
+    for url in (order.uri, order.authorizations[0].uri, a.net.account.uri + "/orders",
+                a.net.account.uri):
+        with pytest.raises(messages.Error) as info:
+            post(b, url, None)
+        assert info.value.typ == "urn:ietf:params:acme:error:unauthorized", url
+    assert post(a, order.uri, None).json()["status"] == "pending"
