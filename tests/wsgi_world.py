@@ -11,15 +11,14 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Sequence, Tuple
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from werkzeug.test import TestResponse
 
 from helpers import make_csr
-from jws_client import WsgiAcme, assert_problem, sign
+from jws_client import WsgiAcme, assert_problem
 from pytest_acme import AcmeConfig
-from pytest_acme.protocol.states import Status
 from pytest_acme.web.app import AcmeApp
 
 
@@ -191,5 +190,4 @@ def resign(jws: Dict[str, Any], key: Any, alg: str = "ES256") -> Dict[str, Any]:
     return jws
 
 
-__all__ = ["Actor", "World", "case", "run_case", "raw_jws", "resign", "sign", "der_b64",
-           "csr_b64", "Status", "List", "Optional"]
+__all__ = ["Actor", "World", "case", "run_case", "raw_jws", "resign", "der_b64", "csr_b64"]

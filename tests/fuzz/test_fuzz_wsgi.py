@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jws_client import PROBLEM, b64, jwk_for, sign
+from jws_client import PROBLEM, b64, jwk_for
 from wsgi_world import World, csr_b64, der_b64
 from helpers import make_csr
 

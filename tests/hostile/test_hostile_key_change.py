@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from jws_client import OMIT, b64, jwk_for, sign
+from jws_client import OMIT, jwk_for, sign
 from wsgi_world import case, resign, run_case
 
 
