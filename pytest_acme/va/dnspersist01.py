@@ -80,6 +80,8 @@ def validate(net: Network, request: ValidationRequest) -> None:
             continue  # a record for another CA
         try:
             parsed = parse_issue_value(value, unique=True)
+            if not parsed.parameters.get("accounturi"):
+                raise CaaSyntaxError("the accounturi parameter is required")
             until = parsed.parameters.get("persistuntil")
             if until is not None and not until.isdigit():
                 raise CaaSyntaxError(f"persistUntil {until!r} is not Unix seconds")
@@ -104,9 +106,7 @@ def validate(net: Network, request: ValidationRequest) -> None:
 
 
 def _refusal(parameters: dict, request: ValidationRequest) -> Optional[str]:
-    uri = parameters.get("accounturi")
-    if not uri:
-        return "it has no accounturi parameter, which is required"
+    uri = parameters["accounturi"]
     if uri != request.account_url:
         # The draft: simple string comparison, no normalisation.
         return f"accounturi is {uri}, but the account asking is {request.account_url}"
