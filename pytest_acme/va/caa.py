@@ -174,11 +174,11 @@ class CaaPolicy:
             why = self._refusal(record, account_url, method)
             if why is None:
                 return None
-            reasons.append(f"{_show(record)}: {why}")
+            reasons.append(f"{_show(record)} at {where}: {why}")
         return problems.CAA(
-            f"CAA record for {identifier.value} prevents issuance: the {tag} records at "
-            f"{where} do not authorize this CA ({', '.join(self.identities)}) for account "
-            f"{account_url} by {method}: " + "; ".join(reasons))
+            f"CAA record for {identifier.value} prevents issuance: " + "; ".join(reasons)
+            + f" (this CA is {', '.join(self.identities)}; account {account_url}; "
+            f"validated by {method})")
 
     def _refusal(self, record: CaaRecord, account_url: str, method: str) -> Optional[str]:
         """Why ``record`` does not authorize this issuance; None if it does."""

@@ -11,7 +11,7 @@ import pytest
 from helpers import (account_client, account_url, answer_and_wait, challenge_json, deadline,
                      ec_key, finalize_problem, key_authorization_for, make_csr, read, sans,
                      split_chain)
-from pytest_acme import AcmeServer, dns01_txt
+from pytest_acme import AcmeServer, dns01_txt, dns_account01_name
 from pytest_acme.protocol.identifiers import Identifier
 from pytest_acme.va.caa import CaaPolicy, CaaSyntaxError, parse_issue_value
 from pytest_acme.va.resolver import ZoneResolver
@@ -174,18 +174,19 @@ def test_accounturi_must_be_this_account(acme_server, acme_dns):
                        account_url(other))
 
 
-def test_validationmethods_must_include_the_method_used(acme_server, acme_dns,
-                                                        acme_http01_responder):
-    acme_dns.add_caa("m.example.test", 0, "issue", f"{US}; validationmethods=http-01,tls-alpn-01")
+def test_validationmethods_must_include_the_method_used(acme_server, acme_dns):
+    acme_dns.add_caa("m.example.test", 0, "issue",
+                     f"{US}; validationmethods=http-01,dns-account-01")
     acme, order, chall = validate_one(acme_server, acme_dns, "m.example.test")
     assert_caa_refused(acme, order, chall,
-                       "validationmethods http-01,tls-alpn-01 does not include dns-01")
-    # The same record lets http-01 through.
+                       "validationmethods http-01,dns-account-01 does not include dns-01")
+    # The same record lets dns-account-01 through.
     acme, order, _ = new_order(acme_server, ["m.example.test"])
     (authz,) = order.authorizations
-    http = challenge_json(acme, authz.uri, "http-01")
-    acme_http01_responder.publish(http["token"], key_authorization_for(acme, http["token"]))
-    assert answer_and_wait(acme, acme_server, http["url"])["status"] == "valid"
+    chall = challenge_json(acme, authz.uri, "dns-account-01")
+    acme_dns.set_txt(dns_account01_name(account_url(acme), "m.example.test"),
+                     dns01_txt(key_authorization_for(acme, chall["token"])))
+    assert answer_and_wait(acme, acme_server, chall["url"])["status"] == "valid"
 
 
 # -- lookup failures, configuration ---------------------------------------------------
@@ -291,4 +292,4 @@ def test_relevant_set_reaches_the_top_label():
     zone.add_caa("test", 0, "issue", "other-ca.test")
     policy = CaaPolicy([US], ZoneResolver(zone))
     problem = policy.check(Identifier("dns", "deep.a.b.test"), "https://x/acct/1", "dns-01")
-    assert problem is not None and "at test " in problem.detail
+    assert problem is not None and "at test:" in problem.detail
