@@ -293,3 +293,27 @@ def test_relevant_set_reaches_the_top_label():
     policy = CaaPolicy([US], ZoneResolver(zone))
     problem = policy.check(Identifier("dns", "deep.a.b.test"), "https://x/acct/1", "dns-01")
     assert problem is not None and "at test:" in problem.detail
+
+
+def test_caa_through_an_external_dns_server(acme_server):
+    """With ``dns_server``, CAA (and the challenge's TXT record) come over the wire:
+    dnslib's CAA records, CNAMEs in the answer, NXDOMAIN-free climbing."""
+    from pytest_acme.va.dnsserver import DnsServer
+
+    zone = Zone()
+    with DnsServer(zone) as dns:
+        acme_server.reconfigure(dns_server=f"127.0.0.1:{dns.port}")
+        zone.set_cname("ext.example.test", "target.elsewhere.test")
+        zone.add_caa("target.elsewhere.test", 128, "issue", "other-ca.test")
+        acme, order, chall = validate_one(acme_server, zone, "ext.example.test")
+        assert_caa_refused(acme, order, chall, '128 issue "other-ca.test"',
+                           "at ext.example.test (alias of target.elsewhere.test)")
+        zone.clear_caa("target.elsewhere.test")
+        zone.add_caa("example.test", 0, "issue", f"{US.upper()}; accounturi")  # malformed
+        zone.add_caa("example.test", 0, "issue", US)
+        assert validate_one(acme_server, zone, "ok.example.test")[2]["status"] == "valid"
+        assert "CAA" in zone.queries("example.test")  # climbed over the wire
+        zone.set_servfail("example.test")
+        acme, order, chall = validate_one(acme_server, zone, "sf.example.test")
+        assert chall["error"]["type"] == PROBLEM + "dns"
+        assert "SERVFAIL" in chall["error"]["detail"]
