@@ -151,18 +151,19 @@ class CaaPolicy:
         try:
             found = relevant_set(self.resolver, name)
         except problems.DNS as p:
-            return problems.DNS(f"while processing CAA for {identifier.value}: {p.detail}")
+            return problems.DNS(f"While processing CAA for {identifier.value}: {p.detail}")
         return self._decide(identifier, found, account_url, method)
 
     def _decide(self, identifier: Identifier, found: RelevantSet, account_url: str,
                 method: str) -> Optional[problems.Problem]:
-        where = found.where()
+        # Let's Encrypt's wording: the identifier, then the name the records are at.
+        refusal = (f"While processing CAA for {identifier.value}: CAA record for "
+                   f"{found.where()} prevents issuance: ")
         for record in found.records:
             if record.flags & CRITICAL and record.tag not in KNOWN_TAGS:
                 return problems.CAA(
-                    f"CAA record for {identifier.value} prevents issuance: {_show(record)} at "
-                    f"{where} is critical and its tag {record.tag!r} is unknown to this CA "
-                    "(RFC 8659 §4.1)")
+                    f"{refusal}{_show(record)} is critical and its tag {record.tag!r} is "
+                    "unknown to this CA (RFC 8659 §4.1)")
         tag = "issue"
         if identifier.wildcard and any(r.tag == "issuewild" for r in found.records):
             tag = "issuewild"
@@ -174,9 +175,9 @@ class CaaPolicy:
             why = self._refusal(record, account_url, method)
             if why is None:
                 return None
-            reasons.append(f"{_show(record)} at {where}: {why}")
+            reasons.append(f"{_show(record)}: {why}")
         return problems.CAA(
-            f"CAA record for {identifier.value} prevents issuance: " + "; ".join(reasons)
+            refusal + "; ".join(reasons)
             + f" (this CA is {', '.join(self.identities)}; account {account_url}; "
             f"validated by {method})")
 

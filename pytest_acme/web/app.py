@@ -28,7 +28,7 @@ from ..clock import Clock
 from ..config import AcmeConfig
 from ..protocol import lifecycle, problems
 from ..protocol.identifiers import Identifier
-from ..protocol.resources import Certificate
+from ..protocol.resources import Certificate, rfc3339
 from ..protocol.states import Event, Stateful, Status
 from ..store import BoundedLog, Store
 from ..va import ValidationRequest, make_caa_policy, make_validator
@@ -229,9 +229,10 @@ class AcmeApp:
         rechecks after 7).  The lookups run outside the store lock.
 
         Raises:
-            problems.CAA: CAA now forbids issuance for some identifier (one
-                subproblem per identifier); the order is left as it was, so a
-                client may fix its records and finalize again.
+            problems.CAA: CAA now forbids issuance for some identifier, or its
+                lookup failed (one subproblem per identifier when several
+                fail); the order is left as it was, so a client may fix its
+                records and finalize again.
         """
         caa = self.caa
         if caa is None:
@@ -241,7 +242,8 @@ class AcmeApp:
         stale = []
         with self.store.lock:
             order = self.store.orders.get(order_id)
-            if order is None or order.account_id != account_id:
+            if (order is None or order.account_id != account_id
+                    or order.status_at(now, self.store.authz) is not Status.READY):
                 return  # the handler answers that
             for authz in self.store.authzs_of_order(order):
                 done = next((c for c in authz.challenges if c.validated is not None), None)
@@ -251,16 +253,18 @@ class AcmeApp:
         for identifier, method, validated in stale:
             problem = caa.check(identifier, account_url, method)
             if problem is not None:
-                problem.identifier = identifier.to_json()
-                problem.detail += f" (rechecked at finalization: last checked {validated.isoformat()})"
-                failures.append(problem)
+                # Let's Encrypt answers any recheck failure, a lookup one too, as caa.
+                failures.append(problems.CAA(
+                    f"rechecking CAA (last checked {rfc3339(validated)}): {problem.detail}",
+                    identifier=identifier.to_json()))
         if not failures:
             return
-        if len(failures) == 1:
-            raise failures[0]
-        raise problems.CAA(
+        problem = failures[0] if len(failures) == 1 else problems.CAA(
             f"rechecking CAA for {len(failures)} identifiers failed; see subproblems",
             subproblems=failures)
+        with self.store.lock:
+            self.record(order, "CAARecheckFailed", f"finalize refused: {problem.detail}")
+        raise problem
 
     def issue(self, order_id: str, csr: x509.CertificateSigningRequest) -> None:
         """Sign the certificate of a processing order and make the order valid."""

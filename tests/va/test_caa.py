@@ -73,9 +73,9 @@ def test_a_record_naming_this_ca_at_a_parent_lets_the_order_through(acme_server,
 def test_a_record_naming_another_ca_refuses_naming_record_and_place(acme_server, acme_dns):
     acme_dns.add_caa("example.test", 0, "issue", "other-ca.test")
     acme, order, chall = validate_one(acme_server, acme_dns, "a.b.example.test")
-    detail = assert_caa_refused(acme, order, chall, 'CAA record for a.b.example.test',
-                                '0 issue "other-ca.test"', "at example.test",
-                                "names another CA, other-ca.test", US)
+    detail = assert_caa_refused(acme, order, chall, "While processing CAA for a.b.example.test: "
+                                'CAA record for example.test prevents issuance: '
+                                '0 issue "other-ca.test": names another CA, other-ca.test', US)
     assert chall["error"]["status"] == 403
     assert "dns-01" in detail
 
@@ -90,7 +90,8 @@ def test_the_closest_name_with_records_decides(acme_server, acme_dns):
     acme_dns.add_caa("example.test", 0, "issue", US)
     acme_dns.add_caa("no.example.test", 0, "issue", ";")
     acme, order, chall = validate_one(acme_server, acme_dns, "no.example.test")
-    assert_caa_refused(acme, order, chall, '0 issue ";"', "names no CA", "at no.example.test")
+    assert_caa_refused(acme, order, chall, 'CAA record for no.example.test prevents issuance: '
+                       '0 issue ";": names no CA')
 
 
 def test_records_only_for_other_tags_allow_anyone(acme_server, acme_dns):
@@ -103,8 +104,8 @@ def test_a_critical_unknown_tag_refuses(acme_server, acme_dns):
     acme_dns.add_caa("example.test", 0, "issue", US)
     acme_dns.add_caa("example.test", 128, "futuretag", "whatever")
     acme, order, chall = validate_one(acme_server, acme_dns, "x.example.test")
-    assert_caa_refused(acme, order, chall, '128 futuretag "whatever"', "critical",
-                       "at example.test")
+    assert_caa_refused(acme, order, chall, "CAA record for example.test prevents issuance",
+                       '128 futuretag "whatever" is critical')
 
 
 def test_a_malformed_issue_value_authorizes_no_one(acme_server, acme_dns):
@@ -120,8 +121,8 @@ def test_a_cname_is_followed_and_the_detail_names_the_alias(acme_server, acme_dn
     acme_dns.set_cname("alias.example.test", "target.elsewhere.test")
     acme_dns.add_caa("target.elsewhere.test", 0, "issue", "other-ca.test")
     acme, order, chall = validate_one(acme_server, acme_dns, "alias.example.test")
-    assert_caa_refused(acme, order, chall,
-                       "at alias.example.test (alias of target.elsewhere.test)")
+    assert_caa_refused(acme, order, chall, "CAA record for alias.example.test (alias of "
+                       "target.elsewhere.test) prevents issuance")
 
 
 def test_the_cname_targets_parents_are_not_climbed(acme_server, acme_dns):
@@ -197,7 +198,7 @@ def test_servfail_while_climbing_is_a_dns_problem(acme_server, acme_dns):
     acme, order, chall = validate_one(acme_server, acme_dns, "h.s.example.test")
     assert chall["status"] == "invalid"
     assert chall["error"]["type"] == PROBLEM + "dns"
-    assert "while processing CAA for h.s.example.test" in chall["error"]["detail"]
+    assert "While processing CAA for h.s.example.test" in chall["error"]["detail"]
     assert "s.example.test" in chall["error"]["detail"]
 
 
@@ -232,10 +233,13 @@ def test_finalize_rechecks_caa_for_authorizations_older_than_seven_hours(acme_se
     acme_server.clock.advance(7 * 3600 + 1)
     error = finalize_problem(acme, order.uri, csr)
     assert (error["type"], error["status"]) == (PROBLEM + "caa", 403)
-    assert "rechecked at finalization" in error["detail"]
-    assert '0 issue "other-ca.test"' in error["detail"] and "at example.test" in error["detail"]
+    assert error["detail"].startswith("rechecking CAA (last checked ")
+    assert 'CAA record for example.test prevents issuance: 0 issue "other-ca.test"' in \
+        error["detail"]
+    assert error["identifier"] == {"type": "dns", "value": "late.example.test"}
     # The order waits: fix the records and finalize again.
     assert read(acme, order.uri)["status"] == "ready"
+    assert "CAARecheckFailed" in acme_server.describe(order.uri)
     acme_dns.clear_caa("example.test")
     order = acme.poll_and_finalize(acme.poll_authorizations(order, deadline()), deadline())
     assert sans(split_chain(order.fullchain_pem)[0]) == {"late.example.test"}
@@ -292,7 +296,7 @@ def test_relevant_set_reaches_the_top_label():
     zone.add_caa("test", 0, "issue", "other-ca.test")
     policy = CaaPolicy([US], ZoneResolver(zone))
     problem = policy.check(Identifier("dns", "deep.a.b.test"), "https://x/acct/1", "dns-01")
-    assert problem is not None and "at test:" in problem.detail
+    assert problem is not None and "CAA record for test prevents" in problem.detail
 
 
 def test_caa_through_an_external_dns_server(acme_server):
@@ -306,8 +310,8 @@ def test_caa_through_an_external_dns_server(acme_server):
         zone.set_cname("ext.example.test", "target.elsewhere.test")
         zone.add_caa("target.elsewhere.test", 128, "issue", "other-ca.test")
         acme, order, chall = validate_one(acme_server, zone, "ext.example.test")
-        assert_caa_refused(acme, order, chall, '128 issue "other-ca.test"',
-                           "at ext.example.test (alias of target.elsewhere.test)")
+        assert_caa_refused(acme, order, chall, "CAA record for ext.example.test (alias of "
+                           'target.elsewhere.test) prevents issuance: 128 issue "other-ca.test"')
         zone.clear_caa("target.elsewhere.test")
         zone.add_caa("example.test", 0, "issue", f"{US.upper()}; accounturi")  # malformed
         zone.add_caa("example.test", 0, "issue", US)
