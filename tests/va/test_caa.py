@@ -321,3 +321,13 @@ def test_caa_through_an_external_dns_server(acme_server):
         acme, order, chall = validate_one(acme_server, zone, "sf.example.test")
         assert chall["error"]["type"] == PROBLEM + "dns"
         assert "SERVFAIL" in chall["error"]["detail"]
+
+
+@pytest.mark.acme(validation="always_valid")
+def test_always_valid_skips_caa_like_every_other_lookup(acme_server, acme_dns):
+    acme_dns.add_caa("example.test", 0, "issue", "other-ca.test")
+    acme_dns.set_servfail("example.test")
+    acme, order, _ = new_order(acme_server, ["av.example.test"])
+    (authz,) = order.authorizations
+    chall = challenge_json(acme, authz.uri, "dns-01")
+    assert answer_and_wait(acme, acme_server, chall["url"])["status"] == "valid"
