@@ -12,6 +12,8 @@ from .protocol.problems import Problem
 from .protocol.states import Status
 from .server import AcmeServer, AcmeServerError, ServerStartError
 from .va.dns01 import txt_value as dns01_txt
+from .va.dnsaccount01 import dns_account01_name
+from .va.dnspersist01 import dns_persist01_name, dns_persist01_txt
 from .va.zone import Zone
 
 __all__ = [
@@ -24,5 +26,8 @@ __all__ = [
     "Status",
     "Zone",
     "dns01_txt",
+    "dns_account01_name",
+    "dns_persist01_name",
+    "dns_persist01_txt",
     "problems",
 ]

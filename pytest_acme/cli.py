@@ -110,6 +110,18 @@ def _parser() -> argparse.ArgumentParser:
     proto.add_argument("--eab-key", action="append", metavar="KID=MACKEY",
                        help="accept external account bindings under this key id and "
                        "base64url MAC key (repeatable)")
+    va = serve.add_argument_group("challenges and CAA")
+    va.add_argument("--challenge-type", dest="challenge_types", action="append",
+                    metavar="TYPE", help="offer this challenge type (repeat, in order; "
+                    "default: http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01)")
+    va.add_argument("--caa-identity", dest="caa_identities", action="append", metavar="DOMAIN",
+                    help="an issuer domain name of this CA in CAA and dns-persist-01 records "
+                    "(repeat; default: pytest-acme.test)")
+    va.add_argument("--no-caa", dest="caa", action="store_false", default=None,
+                    help="do not check CAA records")
+    va.add_argument("--caa-recheck-after", type=float, metavar="SECONDS",
+                    help="finalization rechecks CAA of authorizations validated longer ago "
+                    "(default: 25200, 7 hours)")
     log = serve.add_argument_group("output")
     log.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
     log.add_argument("-v", "--verbose", action="store_true",
@@ -146,6 +158,9 @@ def _rate_arg(text: str) -> Any:
             f"{text!r} is not 'never', 'always' or a rate like 0.5") from None
 
 
+_VA_PASSTHROUGH = ("challenge_types", "caa_identities", "caa", "caa_recheck_after")
+
+
 def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
     """Everything ``serve`` will start: settings, management ports, faults, warnings."""
     pebble = from_pebble(read_config(args.pebble_config) if args.pebble_config else None, env)
@@ -165,6 +180,10 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
                 raise ValueError(f"--eab-key wants KID=MACKEY, got {item!r}")
             keys[kid] = key
         settings["eab_keys"] = keys
+    for name in _VA_PASSTHROUGH:
+        value = getattr(args, name, None)
+        if value is not None:
+            settings[name] = value
     if args.http:
         settings["tls"] = False
     settings["dns_port"] = args.dns_port

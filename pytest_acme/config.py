@@ -19,6 +19,9 @@ KEY_TYPES = ("ecdsa", "rsa")
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
 DAY = 86400.0
+HOUR = 3600.0
+#: Challenge types the server can check, in the order offered (Pebble's set).
+CHALLENGE_TYPES = ("http-01", "dns-01", "tls-alpn-01", "dns-account-01", "dns-persist-01")
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,18 @@ class AcmeConfig:
     eab_required: bool = False
     #: External account key ids and their MAC keys (base64url, RFC 8555 §7.3.4).
     eab_keys: Mapping[str, str] = field(default_factory=dict)
+    #: Challenge types offered, in this order, where they can prove the identifier
+    #: (wildcards: the DNS ones; IP addresses: http-01 and tls-alpn-01).
+    challenge_types: Tuple[str, ...] = CHALLENGE_TYPES
+    #: Check CAA records (RFC 8659, RFC 8657) after a successful challenge and at
+    #: finalization (with ``validation="real"``).
+    caa: bool = True
+    #: The issuer domain names that mean this CA in CAA records and dns-persist-01
+    #: records; advertised as ``meta.caaIdentities``.
+    caa_identities: Tuple[str, ...] = ("pytest-acme.test",)
+    #: Finalization checks CAA again for authorizations validated longer ago than
+    #: this many seconds (Let's Encrypt: 7 hours); 0 rechecks every time.
+    caa_recheck_after: float = 7 * HOUR
 
     def __post_init__(self) -> None:
         _choice("finalize", self.finalize, FINALIZE_MODES)
@@ -168,6 +183,20 @@ class AcmeConfig:
             if not _B64_KEY.match(key) or len(key.rstrip("=")) % 4 == 1 or not key.rstrip("="):
                 raise ValueError(f"eab_keys[{kid!r}] is not a base64url MAC key: {key[:40]!r}")
         object.__setattr__(self, "eab_keys", keys)
+        types = tuple(self.challenge_types)
+        unknown = [t for t in types if t not in CHALLENGE_TYPES]
+        if unknown or not types or len(set(types)) != len(types):
+            raise ValueError(
+                f"challenge_types must be distinct names from {', '.join(CHALLENGE_TYPES)}; "
+                f"got {', '.join(map(repr, types)) or 'nothing'}")
+        object.__setattr__(self, "challenge_types", types)
+        if isinstance(self.caa_identities, str) or not self.caa_identities or not all(
+                isinstance(i, str) and i and i == i.strip() for i in self.caa_identities):
+            raise ValueError("caa_identities must be a non-empty list of domain names, "
+                             f"got {self.caa_identities!r}")
+        object.__setattr__(self, "caa_identities", tuple(i.lower() for i in self.caa_identities))
+        if self.caa_recheck_after < 0:
+            raise ValueError(f"caa_recheck_after must be >= 0 seconds, got {self.caa_recheck_after}")
 
     def effective(self, name: str) -> Any:
         """The value of a Boulder-dependent setting: its own, or the mode's default."""

@@ -168,3 +168,55 @@ class ServeProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+# -- challenges as JSON (for types certbot's library does not model) ------------------
+
+
+def read(acme, url: str) -> Dict[str, Any]:
+    """POST-as-GET ``url`` and return the JSON body."""
+    return acme.net.post(url, None).json()
+
+
+def account_url(acme) -> str:
+    return acme.net.account.uri
+
+
+def challenge_json(acme, authz_url: str, typ: str) -> Dict[str, Any]:
+    """The ``typ`` challenge of the authorization at ``authz_url``, as JSON."""
+    return next(c for c in read(acme, authz_url)["challenges"] if c["type"] == typ)
+
+
+def key_authorization_for(acme, token: str) -> str:
+    """``token + "." + base64url(thumbprint of the account key)`` (RFC 8555 §8.1)."""
+    thumbprint = josepy.b64.b64encode(acme.net.key.public_key().thumbprint()).decode()
+    return f"{token}.{thumbprint}"
+
+
+def answer_and_wait(acme, server: AcmeServer, chall_url: str) -> Dict[str, Any]:
+    """POST ``{}`` to a challenge, wait for the server's validation, return the challenge."""
+    post(acme, chall_url, {})
+    server.wait_idle()
+    return read(acme, chall_url)
+
+
+def post_unchecked(acme, url: str, payload: Optional[Dict[str, Any]]) -> requests.Response:
+    """POST through the client's JWS and nonce handling, returning the response as it
+    is, problem documents included (the library would raise them, dropping members
+    such as ``subproblems`` that older releases do not model)."""
+    net = acme.net
+    jws = net._wrap_in_jws(_Raw(payload) if payload is not None else None,
+                           net._get_nonce(url, acme.directory["newNonce"]), url)
+    response = net._send_request("POST", url, data=jws,
+                                 headers={"Content-Type": net.JOSE_CONTENT_TYPE})
+    net._add_nonce(response)
+    return response
+
+
+def finalize_problem(acme, order_url: str, csr_pem: bytes) -> Dict[str, Any]:
+    """POST the finalize request of an order and return the problem document it answers."""
+    der = x509.load_pem_x509_csr(csr_pem).public_bytes(serialization.Encoding.DER)
+    finalize_url = read(acme, order_url)["finalize"]
+    response = post_unchecked(acme, finalize_url, {"csr": josepy.b64.b64encode(der).decode()})
+    assert response.headers["Content-Type"] == "application/problem+json", response.text
+    return response.json()

@@ -76,6 +76,8 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
             if not isinstance(value, dict):
                 raise ValueError("externalAccountMACKeys must map key ids to base64url MAC keys")
             s["eab_keys"] = dict(value)
+        elif key == "caaIdentities" and value:
+            s["caa_identities"] = tuple(value)
         elif key in ("domainBlocklist", "profiles", "caaIdentities"):
             if value:
                 warn.append(f"{key} is not supported yet and is ignored")

@@ -78,6 +78,7 @@ def directory(app: "AcmeApp", ex: Exchange) -> Reply:
     terms = app.terms_url(urls)
     if terms:
         meta["termsOfService"] = terms
+    meta["caaIdentities"] = list(app.config.caa_identities)  # RFC 8555 §7.1.1
     meta.update(app.config.meta)
     return Reply(
         {
@@ -341,6 +342,8 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
             not_after=not_after,
             reuse=reuse_for(app, ex.account, now),
             observer=app.observe,
+            offered=app.config.challenge_types,
+            issuer_domain_names=app.config.caa_identities,
         )
         app.record(order, "Created", "order created for " + ", ".join(
             i.value for i in identifiers))
@@ -386,6 +389,7 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     if "csr" not in payload:
         raise problems.Malformed("finalize needs 'csr': the base64url DER of a PKCS#10 CSR")
     der = b64url_decode(payload["csr"], "'csr'")
+    app.recheck_caa(id, ex.account.id, ex.urls.account(ex.account.id))
     store, now = app.store, app.clock.now()
     with store.lock:
         found: Order = _owned(app, ex, store.orders, id, "order", lambda o: o.account_id)
@@ -458,7 +462,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     if start:
         app.record(found, "ValidationStarted",
                    f"{found.type} validation of {authz_obj.identifier.value} started")
-        app.workers.submit(app.validate, found.id)
+        app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id))
     headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
     if body["status"] in ("pending", "processing"):
         headers.append(("Retry-After", str(app.config.retry_after)))

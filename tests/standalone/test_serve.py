@@ -209,3 +209,27 @@ def test_serve_as_a_subprocess_with_its_management_apis():
         assert serve.proc.wait(timeout=10) == 0
     finally:
         serve.close()
+
+
+def test_challenge_and_caa_flags_and_pebbles_caa_identities(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"pebble": {"caaIdentities": ["ca.example.net"]}}))
+    args = _parser().parse_args(["serve", "-config", str(config)])
+    settings = plan(args, {})["settings"]
+    assert settings["caa_identities"] == ("ca.example.net",)
+    assert not plan(args, {})["warnings"]
+    args = _parser().parse_args([
+        "serve", "--challenge-type", "dns-01", "--challenge-type", "dns-persist-01",
+        "--caa-identity", "a.example.net", "--caa-identity", "b.example.net", "--no-caa",
+        "--caa-recheck-after", "60"])
+    settings = plan(args, {})["settings"]
+    picked = {k: settings[k] for k in ("challenge_types", "caa_identities", "caa",
+                                       "caa_recheck_after")}
+    assert picked == {"challenge_types": ["dns-01", "dns-persist-01"],
+                      "caa_identities": ["a.example.net", "b.example.net"],
+                      "caa": False, "caa_recheck_after": 60}
+    from pytest_acme import AcmeConfig
+
+    cfg = AcmeConfig(**picked)
+    assert cfg.challenge_types == ("dns-01", "dns-persist-01") and cfg.caa is False
+    assert "caa" not in plan(_parser().parse_args(["serve"]), {})["settings"]
