@@ -123,7 +123,8 @@ def new_authorization(store: Store, account: Account, ident: Identifier,
     challenges = [
         Challenge(id=store.new_id(), type=t, token=store.token(), authz_id=authz_id,
                   issuer_domain_names=tuple(issuer_domain_names) if t == DNS_PERSIST_01
-                  else ())
+                  else (),
+                  account_id=account.id if t == DNS_PERSIST_01 else None)
         for t in challenge_types(ident, offered)
     ]
     return Authorization(id=authz_id, account_id=account.id, identifier=ident,

@@ -85,6 +85,8 @@ class Challenge:
     validation_record: List[Dict[str, Any]] = field(default_factory=list)
     #: dns-persist-01 only: the CA names a record may use.
     issuer_domain_names: Tuple[str, ...] = ()
+    #: dns-persist-01 only: the account the record must name (its ``accounturi``).
+    account_id: Optional[str] = None
     kind = "challenge"
 
     def to_json(self, urls: Urls) -> Dict[str, Any]:
@@ -96,6 +98,9 @@ class Challenge:
         if self.type == DNS_PERSIST_01:
             # The draft's challenge has no token: the record names CA and account.
             doc["issuer-domain-names"] = list(self.issuer_domain_names)
+            if self.account_id is not None:
+                # draft-ietf-acme-dns-persist-01 §3.1: the value for accounturi=.
+                doc["accounturi"] = urls.account(self.account_id)
         else:
             doc["token"] = self.token
         if self.validated is not None:

@@ -39,11 +39,12 @@ def refused(chall: Dict[str, Any], type_: str, *words: str) -> str:
     return chall["error"]["detail"]
 
 
-def test_the_challenge_names_the_issuer_and_has_no_token(acme_server):
+def test_the_challenge_names_the_issuer_and_account_and_has_no_token(acme_server):
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["p.example.test"]))
     chall = challenge_json(acme, order.authorizations[0].uri, "dns-persist-01")
     assert chall["issuer-domain-names"] == [US]
+    assert chall["accounturi"] == acme.net.account.uri
     assert "token" not in chall and chall["status"] == "pending"
 
 
