@@ -85,3 +85,28 @@ def test_serve_with_pebbles_chain_variables(tmp_path):
         assert lifetime(chain[0]) == dt.timedelta(seconds=7776000)  # "default", not random
     finally:
         serve.close()
+
+
+def test_readme_serve_example_shows_the_alternate_root_and_the_crl():
+    """The README's curl lines for chains and CRLs, against such a server."""
+    import re
+    import subprocess
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (command,) = [b for b in re.findall(r"```sh\n(.*?)```", readme, flags=re.S)
+                  if "/crl/0" in b]
+    serve = ServeProcess([*FREE_PORTS, "-q"], env={
+        "PATH": "/usr/bin:/bin", "PEBBLE_CHAIN_LENGTH": "2", "PEBBLE_ALTERNATE_ROOTS": "1",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    try:
+        banner = serve.banner
+        env = {"PATH": "/usr/bin:/bin", "CA_BUNDLE": banner_field(banner, "CA bundle:"),
+               "ACME": banner_field(banner, "directory:").rsplit("/directory", 1)[0],
+               "MGMT": banner_field(banner, "management:").rsplit("/roots/0", 1)[0]}
+        run = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True,
+                             timeout=30)
+    finally:
+        serve.close()
+    assert run.returncode == 0, run.stderr
+    assert "-----BEGIN CERTIFICATE-----" in run.stdout
+    assert "Certificate Revocation List" in run.stdout and "pytest-acme intermediate" in run.stdout
