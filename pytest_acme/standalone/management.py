@@ -62,10 +62,11 @@ _HEX = re.compile(r"[0-9a-fA-F]{1,256}")
 
 #: (method, path, what it does): the index at ``GET /pytest-acme/``.
 ENDPOINTS: Tuple[Tuple[str, str, str], ...] = (
-    ("GET", "/roots/0", "Pebble: the root certificate (PEM)"),
-    ("GET", "/root-keys/0", "Pebble: the root's private key (PEM)"),
-    ("GET", "/intermediates/0", "Pebble: the intermediate certificate (PEM)"),
-    ("GET", "/intermediate-keys/0", "Pebble: the intermediate's private key (PEM)"),
+    ("GET", "/roots/0", "Pebble: the root certificate (PEM); /roots/N: alternate chain N's"),
+    ("GET", "/root-keys/0", "Pebble: the root's private key (PEM); /root-keys/N likewise"),
+    ("GET", "/intermediates/0",
+     "Pebble: the issuing intermediate (PEM); /intermediates/N: chain N's certificate of it"),
+    ("GET", "/intermediate-keys/0", "Pebble: the issuing intermediate's private key (PEM)"),
     ("GET", "/cert-status-by-serial/<hex serial>",
      "Pebble: {Status, Serial, Certificate, Reason, RevokedAt} of an issued certificate"),
     ("POST", "/set-renewal-info/",

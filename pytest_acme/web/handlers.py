@@ -314,7 +314,7 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     not_before, not_after = _validity(app, payload, now, profile)
     with app.store.lock:
         replaces = None
-        if payload.get("replaces") is not None:  # RFC 9773 §5
+        if payload.get("replaces") not in (None, ""):  # RFC 9773 §5
             replaces = check_replacement(app.store, [i.key_id for i in app.ca.issuers],
                                          ex.account.id, payload["replaces"], identifiers, now)
         order = lifecycle.create_order(
