@@ -110,3 +110,13 @@ def test_readme_serve_example_shows_the_alternate_root_and_the_crl():
     assert run.returncode == 0, run.stderr
     assert "-----BEGIN CERTIFICATE-----" in run.stdout
     assert "Certificate Revocation List" in run.stdout and "pytest-acme intermediate" in run.stdout
+
+
+def test_chain_and_profile_flags():
+    from pytest_acme.cli import _parser, plan
+
+    args = _parser().parse_args(["serve", "--chain-length", "2", "--alternate-roots", "3",
+                                 "--default-profile", "shortlived"])
+    settings = plan(args, {"PEBBLE_CHAIN_LENGTH": "5"})["settings"]
+    assert (settings["chain_length"], settings["alternate_roots"]) == (2, 3)  # flags win
+    assert settings["default_profile"] == "shortlived"
