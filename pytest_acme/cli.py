@@ -100,6 +100,23 @@ def _parser() -> argparse.ArgumentParser:
     behave.add_argument("--seed", type=int, help="seed for every random choice (default: random)")
     behave.add_argument("--terms-of-service", metavar="URL",
                         help="terms-of-service URL in the directory ('' for none)")
+    proto = serve.add_argument_group("protocol")
+    proto.add_argument("--boulder", action="store_true", default=None,
+                       help="behave like Let's Encrypt's Boulder where it differs from RFC "
+                       "8555: plain GET, identical orders and authorizations reused, no "
+                       "account 'orders', notBefore/notAfter refused, no newAuthz")
+    proto.add_argument("--no-new-authz", dest="new_authz", action="store_false", default=None,
+                       help="do not offer pre-authorization (newAuthz)")
+    proto.add_argument("--authz-reuse-valid", metavar="RATE", type=_rate_arg,
+                       help="reuse valid authorizations: never, always or a rate 0..1 "
+                       "(seeded; default: never)")
+    proto.add_argument("--authz-reuse-pending", metavar="RATE", type=_rate_arg,
+                       help="reuse pending authorizations: never, always or a rate 0..1")
+    proto.add_argument("--eab-required", action="store_true", default=None,
+                       help="require external account binding for newAccount")
+    proto.add_argument("--eab-key", action="append", metavar="KID=MACKEY",
+                       help="accept external account bindings under this key id and "
+                       "base64url MAC key (repeatable)")
     log = serve.add_argument_group("output")
     log.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
     log.add_argument("-v", "--verbose", action="store_true",
@@ -122,7 +139,19 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "validation", "ca_key_type", "retry_after", "orders_per_page", "seed",
                 "terms_of_service", "http01_port", "tlsalpn01_port", "dns_server", "host",
                 "port", "validation_timeout", "validation_delay", "validation_allow",
-                "require_terms_agreement", "chain_length", "alternate_roots", "default_profile")
+                "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
+                "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
+                "default_profile")
+
+
+def _rate_arg(text: str) -> Any:
+    if text in ("never", "always"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not 'never', 'always' or a rate like 0.5") from None
 
 
 def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
@@ -136,6 +165,14 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
+    if args.eab_key:
+        keys = dict(settings.get("eab_keys", {}))
+        for item in args.eab_key:
+            kid, sep, key = item.partition("=")
+            if not sep or not kid or not key:
+                raise ValueError(f"--eab-key wants KID=MACKEY, got {item!r}")
+            keys[kid] = key
+        settings["eab_keys"] = keys
     if args.http:
         settings["tls"] = False
     settings["dns_port"] = args.dns_port
@@ -181,6 +218,11 @@ def banner(server: AcmeServer, management: Optional[str] = None,
     cfg = server.config
     lines.append(f"  validation:   {cfg.validation} (http-01 port {cfg.http01_port}, "
                  f"tls-alpn-01 port {cfg.tlsalpn01_port})")
+    if cfg.boulder:
+        lines.append("  mode:         Boulder-compatible (see the README's list of differences)")
+    if cfg.eab_required or cfg.eab_keys:
+        lines.append(f"  EAB:          {'required' if cfg.eab_required else 'optional'}; "
+                     f"key ids: {', '.join(sorted(cfg.eab_keys)) or '(none)'}")
     if server.ca_bundle:
         lines += [
             "",

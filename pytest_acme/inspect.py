@@ -77,6 +77,8 @@ class AuthorizationInfo:
     expires: dt.datetime
     challenges: List[ChallengeInfo]
     order_urls: List[str]
+    #: Made through newAuthz (pre-authorization, RFC 8555 §7.4.1), not by an order.
+    preauthorized: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class AccountInfo:
     created: dt.datetime
     order_urls: List[str]
     events: List["TimelineEvent"] = field(default_factory=list)
+    #: The external account key id bound at creation (RFC 8555 §7.3.4), if any.
+    external_account: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,7 @@ def _authz(a: Authorization, urls: Urls, now: dt.datetime) -> AuthorizationInfo:
         expires=a.expires,
         challenges=[_challenge(c, urls) for c in a.challenges],
         order_urls=[urls.order(o) for o in a.order_ids],
+        preauthorized=a.preauthorized,
     )
 
 
@@ -235,6 +240,7 @@ def _account(app: "AcmeApp", a: Account, urls: Urls) -> AccountInfo:
         created=a.created,
         order_urls=[urls.order(o) for o in a.order_ids],
         events=[e for e in app.events if e.kind == "account" and e.id == a.id],
+        external_account=a.eab_kid,
     )
 
 
@@ -508,6 +514,8 @@ def _describe_authz(info: AuthorizationInfo, now: dt.datetime) -> List[str]:
         _field("State", _state(info, now)),
         _field("Expires", _when(info.expires, now)),
         _field("Orders", ", ".join(info.order_urls) or "(none)"),
+        _field("Created by", "newAuthz (pre-authorization)" if info.preauthorized
+               else "newOrder"),
         "Challenges:",
     ]
     for c in info.challenges:
@@ -540,6 +548,8 @@ def _describe_account(info: AccountInfo, now: dt.datetime) -> List[str]:
         _field("Created", _when(info.created, now)),
         _field("Orders", len(info.order_urls)),
     ]
+    if info.external_account:
+        lines.insert(3, _field("EAB key id", info.external_account))
     lines += [f"  {u}" for u in info.order_urls]
     return lines + events_table(info.events, now)
 

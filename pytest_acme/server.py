@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, List, Optional, Union
 
+import josepy
 import trustme
 
 from . import inspect as _inspect
@@ -303,6 +304,25 @@ class AcmeServer:
             )
         self.config = new
         self.app.reconfigure(new)
+
+    def add_eab_key(self, kid: str, mac_key: Optional[str] = None) -> str:
+        """Accept external account bindings (RFC 8555 §7.3.4) under key id ``kid``.
+
+        Args:
+            kid: the key id a client names in its binding.
+            mac_key: the MAC key in base64url; None makes a 256-bit one from the
+                server's seeded generator.
+
+        Returns:
+            the base64url MAC key to give the client.  Like every setting, it lasts
+            until the plugin's next test (or the next :meth:`reconfigure`).
+        """
+        if mac_key is None:
+            with self.app.store.lock:  # the store draws its ids from the same generator
+                raw = self.app.rng.getrandbits(256).to_bytes(32, "big")
+            mac_key = josepy.b64.b64encode(raw).decode("ascii")
+        self.reconfigure(eab_keys={**self.config.eab_keys, kid: mac_key})
+        return mac_key
 
     def check(self) -> None:
         """Re-raise exceptions raised inside the server since the last call.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from . import problems
 from .identifiers import IP, Identifier
@@ -42,26 +42,23 @@ def create_order(
     authz_lifetime: dt.timedelta,
     not_before: Optional[dt.datetime] = None,
     not_after: Optional[dt.datetime] = None,
+    reuse: Optional[Callable[[Identifier], Optional[Authorization]]] = None,
+    observer: Optional[Observer] = None,
 ) -> Order:
-    """A new pending order with one new authorization per identifier."""
+    """A new order with one authorization per identifier: an existing one that
+    ``reuse`` offers, or a new pending one.  An order whose authorizations are all
+    valid already is ready."""
     order_id = store.new_id()
     authzs: List[Authorization] = []
     for ident in identifiers:
-        authz_id = store.new_id()
-        challenges = [
-            Challenge(id=store.new_id(), type=t, token=store.token(), authz_id=authz_id)
-            for t in challenge_types(ident)
-        ]
-        authzs.append(
-            Authorization(
-                id=authz_id,
-                account_id=account.id,
-                identifier=ident,
-                expires=now + authz_lifetime,
-                challenges=challenges,
-                order_ids=[order_id],
-            )
-        )
+        existing = reuse(ident) if reuse is not None else None
+        if existing is not None:
+            existing.order_ids.append(order_id)
+            authzs.append(existing)
+            continue
+        authz = new_authorization(store, account, ident, now + authz_lifetime)
+        authz.order_ids.append(order_id)
+        authzs.append(authz)
     order = Order(
         id=order_id,
         account_id=account.id,
@@ -74,7 +71,21 @@ def create_order(
         not_after=not_after,
     )
     store.add_order(order, authzs)
+    if all(a.status_at(now) is Status.VALID for a in authzs):
+        transition(order, Event.AUTHORIZED, observer)
     return order
+
+
+def new_authorization(store: Store, account: Account, ident: Identifier,
+                      expires: dt.datetime) -> Authorization:
+    """A pending authorization with its challenges (not yet in the store)."""
+    authz_id = store.new_id()
+    challenges = [
+        Challenge(id=store.new_id(), type=t, token=store.token(), authz_id=authz_id)
+        for t in challenge_types(ident)
+    ]
+    return Authorization(id=authz_id, account_id=account.id, identifier=ident,
+                         expires=expires, challenges=challenges)
 
 
 def start_validation(

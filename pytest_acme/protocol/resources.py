@@ -50,6 +50,8 @@ class Account:
     terms_agreed: bool = False
     status: Status = Status.VALID
     order_ids: List[str] = field(default_factory=list)
+    #: The external account key id bound at creation (RFC 8555 §7.3.4), if any.
+    eab_kid: Optional[str] = None
     kind = "account"
 
     def to_json(self, urls: Urls) -> Dict[str, Any]:
@@ -102,6 +104,8 @@ class Authorization:
     challenges: List[Challenge]
     status: Status = Status.PENDING
     order_ids: List[str] = field(default_factory=list)
+    #: Created through newAuthz (RFC 8555 §7.4.1) rather than by an order.
+    preauthorized: bool = False
     kind = "authorization"
 
     @property

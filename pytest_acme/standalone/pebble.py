@@ -70,13 +70,15 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
         elif key == "ocspResponderURL":
             if value:
                 warn.append("ocspResponderURL is ignored: pytest-acme has no OCSP responder")
-        elif key in ("externalAccountBindingRequired",):
-            if value:
-                warn.append("externalAccountBindingRequired cannot be honoured: external "
-                            "account binding is not implemented yet")
+        elif key == "externalAccountBindingRequired":
+            s["eab_required"] = bool(value)
+        elif key == "externalAccountMACKeys":
+            if not isinstance(value, dict):
+                raise ValueError("externalAccountMACKeys must map key ids to base64url MAC keys")
+            s["eab_keys"] = dict(value)
         elif key == "profiles":
             s["profiles"], s["default_profile"] = _profiles(value, warn)
-        elif key in ("externalAccountMACKeys", "domainBlocklist", "caaIdentities"):
+        elif key in ("domainBlocklist", "caaIdentities"):
             if value:
                 warn.append(f"{key} is not supported yet and is ignored")
         else:
@@ -97,10 +99,15 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
     per_page = env.get("PEBBLE_WFE_ORDERS_PER_PAGE")
     if per_page:
         s["orders_per_page"] = int(per_page)
-    value = env.get("PEBBLE_AUTHZREUSE")
-    if value not in (None, "", "0"):
-        warn.append(f"PEBBLE_AUTHZREUSE={value} cannot be honoured: authorization reuse is "
-                    "not implemented yet")
+    reuse = env.get("PEBBLE_AUTHZREUSE")
+    if reuse not in (None, ""):
+        # Pebble reuses that percentage of valid authorizations; here the draws come
+        # from the seeded generator, so a run replays with the same --seed.
+        try:
+            percent = int(reuse)
+        except ValueError:
+            raise ValueError(f"PEBBLE_AUTHZREUSE must be a percentage, got {reuse!r}") from None
+        s["authz_reuse_valid"] = min(max(percent, 0), 100) / 100
     # Pebble: the number of intermediates (default and minimum 1), and extra roots.
     for name, setting, low in (("PEBBLE_CHAIN_LENGTH", "chain_length", 1),
                                ("PEBBLE_ALTERNATE_ROOTS", "alternate_roots", 0)):

@@ -96,6 +96,7 @@ def account_json(a: _inspect.AccountInfo, *, events: bool = False) -> Dict[str, 
         "contact": list(a.contact),
         "created": timestamp(a.created),
         "orders": list(a.order_urls),
+        "externalAccount": a.external_account,
     }
     if events:
         doc["events"] = [event_json(e) for e in a.events]

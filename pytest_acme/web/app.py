@@ -36,6 +36,7 @@ from ..va import ValidationRequest, make_validator
 from ..va.zone import Zone
 from ..workers import Workers
 from . import certs as _certs  # noqa: F401  (registers the ARI, CRL and chain endpoints)
+from . import plain_get
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
 from .nonces import NoncePool
@@ -258,6 +259,8 @@ class AcmeApp:
         try:
             endpoint, args = adapter.match()
             handler, auth = ENDPOINTS[endpoint]
+            if request.method in ("GET", "HEAD") and auth is not None:
+                handler, auth = plain_get.route(self, request, endpoint)
             delay = self.faults.latency_for(endpoint)
             if delay:
                 self.faults.sleep(delay)

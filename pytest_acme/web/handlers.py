@@ -76,7 +76,7 @@ def endpoint(name: str, auth: Optional[str] = KID) -> Callable[[F], F]:
 @endpoint("directory", auth=None)
 def directory(app: "AcmeApp", ex: Exchange) -> Reply:
     urls = ex.urls
-    meta: JsonBody = {"externalAccountRequired": False}
+    meta: JsonBody = {"externalAccountRequired": app.config.eab_required}
     terms = app.terms_url(urls)
     if terms:
         meta["termsOfService"] = terms
@@ -90,6 +90,9 @@ def directory(app: "AcmeApp", ex: Exchange) -> Reply:
             "newOrder": urls.build("new_order"),
             "revokeCert": urls.build("revoke_cert"),
             "keyChange": urls.build("key_change"),
+            # RFC 8555 §7.1.1: newAuthz only when pre-authorization is offered.
+            **({"newAuthz": urls.build("new_authz")} if app.config.effective("new_authz")
+               else {}),
             "renewalInfo": urls.build("renewal_info_base"),  # RFC 9773 §3
             "meta": meta,
         }
@@ -145,7 +148,10 @@ def _require_payload(ex: Exchange, what: str) -> JsonBody:
 
 def _account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 200) -> Reply:
     url = ex.urls.account(account.id)
-    return Reply(account.to_json(ex.urls), status=status, headers=[("Location", url)])
+    body = account.to_json(ex.urls)
+    if not app.config.effective("account_orders_field"):
+        del body["orders"]  # Boulder leaves it out (its acme-divergences.md, §7.1.2)
+    return Reply(body, status=status, headers=[("Location", url)])
 
 
 @endpoint("new_account", auth=JWK)
@@ -168,6 +174,7 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
                 "no account exists for this key (onlyReturnExisting was set)"
             )
         contact = _contacts(payload.get("contact", []))
+        eab_kid = external_account(app, ex, payload)
         agreed = _bool(payload, "termsOfServiceAgreed")
         terms = app.terms_url(ex.urls)
         if app.config.require_terms_agreement and terms and not agreed:
@@ -184,9 +191,11 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
             created=app.clock.now(),
             contact=contact,
             terms_agreed=agreed,
+            eab_kid=eab_kid,
         )
         app.store.add_account(account)
-        app.record(account, "AccountCreated", f"account {account.id} created")
+        app.record(account, "AccountCreated", f"account {account.id} created"
+                   + (f", bound to external account {eab_kid}" if eab_kid else ""))
         return _account_reply(app, ex, account, status=201)
 
 
@@ -311,8 +320,16 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     profile = choose_profile(app.config.profiles, app.config.profile_default,
                              payload.get("profile"))
     now = app.clock.now()
+    if not app.config.effective("order_validity_fields") and (
+            payload.get("notBefore") or payload.get("notAfter")):
+        # Boulder's acme-divergences.md, §7.4: the fields are refused, not ignored.
+        raise problems.Malformed("NotBefore and NotAfter are not supported: this server "
+                                 "sets the validity itself; leave them out of newOrder")
     not_before, not_after = _validity(app, payload, now, profile)
     with app.store.lock:
+        existing = identical_order(app, ex.account, identifiers, profile, now)
+        if existing is not None and existing.replaces == (payload.get("replaces") or None):
+            return _order_reply(app, ex, existing, status=201)
         replaces = None
         if payload.get("replaces") not in (None, ""):  # RFC 9773 §5
             replaces = check_replacement(app.store, [i.key_id for i in app.ca.issuers],
@@ -326,6 +343,8 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
             authz_lifetime=dt.timedelta(seconds=app.config.authorization_lifetime),
             not_before=not_before,
             not_after=not_after,
+            reuse=reuse_for(app, ex.account, now),
+            observer=app.observe,
         )
         order.profile, order.replaces = profile, replaces
         app.record(order, "Created", "order created for " + ", ".join(
@@ -333,6 +352,10 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
         if replaces is not None:
             app.record(order, "Replaces", f"the order replaces certificate {replaces}")
         for authz in app.store.authzs_of_order(order):
+            if authz.order_ids[0] != order.id or authz.preauthorized:
+                app.record(authz, "Reused", f"authorization for {authz.identifier.value} "
+                           f"({authz.status_at(now).value}) reused by order {order.id}")
+                continue
             app.record(authz, "Created", f"authorization created for {authz.identifier.value} "
                        f"offering {', '.join(c.type for c in authz.challenges)}")
         return _order_reply(app, ex, order, status=201)
@@ -464,6 +487,10 @@ def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
 
 
 __all__ = ["ENDPOINTS", "Exchange", "Reply", "EITHER", "JWK", "KID"]
+
+# Imported last: they register more endpoints and use the helpers above.
+from .authorizations import identical_order, reuse_for  # noqa: E402
+from .eab import external_account  # noqa: E402
 
 
 # -- revocation (RFC 8555 §7.6) ----------------------------------------------

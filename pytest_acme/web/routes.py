@@ -7,6 +7,8 @@ from typing import Optional
 from werkzeug.routing import Map, MapAdapter, Rule
 
 #: Endpoints reached with a plain GET (or HEAD); every other resource is POST-as-GET.
+#: Orders, authorizations, challenges and certificates also route GET, which is
+#: answered only when ``plain_get`` is on (Boulder) and refused with 405 otherwise.
 RULES = Map(
     [
         Rule("/directory", endpoint="directory", methods=["GET"]),
@@ -17,13 +19,14 @@ RULES = Map(
         Rule("/acme/new-order", endpoint="new_order", methods=["POST"]),
         Rule("/acme/acct/<id>", endpoint="account", methods=["POST"]),
         Rule("/acme/acct/<id>/orders", endpoint="account_orders", methods=["POST"]),
-        Rule("/acme/order/<id>", endpoint="order", methods=["POST"]),
+        Rule("/acme/order/<id>", endpoint="order", methods=["POST", "GET"]),
         Rule("/acme/order/<id>/finalize", endpoint="finalize", methods=["POST"]),
-        Rule("/acme/authz/<id>", endpoint="authz", methods=["POST"]),
-        Rule("/acme/chall/<id>", endpoint="challenge", methods=["POST"]),
-        Rule("/acme/cert/<id>", endpoint="certificate", methods=["POST"]),
+        Rule("/acme/authz/<id>", endpoint="authz", methods=["POST", "GET"]),
+        Rule("/acme/chall/<id>", endpoint="challenge", methods=["POST", "GET"]),
+        Rule("/acme/cert/<id>", endpoint="certificate", methods=["POST", "GET"]),
         Rule("/acme/revoke-cert", endpoint="revoke_cert", methods=["POST"]),
         Rule("/acme/key-change", endpoint="key_change", methods=["POST"]),
+        Rule("/acme/new-authz", endpoint="new_authz", methods=["POST"]),
         Rule("/acme/cert/<id>/alternate/<int:n>", endpoint="certificate_alternate",
              methods=["POST"]),
         Rule("/acme/renewal-info", endpoint="renewal_info_base", methods=["GET"]),

@@ -112,9 +112,10 @@ def test_plan_reads_pebbles_environment():
     (fault,) = planned["faults"]
     assert (fault.kind, fault.rate, fault.times) == ("bad_nonce", 0.2, None)
     assert (settings["chain_length"], settings["alternate_roots"]) == (3, 2)
+    assert settings["authz_reuse_valid"] == 0.5
     text = " ".join(planned["warnings"])
-    assert "PEBBLE_AUTHZREUSE=50" in text
     assert "PEBBLE_CHAIN_LENGTH" not in text and "PEBBLE_ALTERNATE_ROOTS" not in text
+    assert "AUTHZREUSE" not in text
 
 
 @pytest.mark.parametrize("env", [{"PEBBLE_CHAIN_LENGTH": "0"}, {"PEBBLE_CHAIN_LENGTH": "x"},
