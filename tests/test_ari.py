@@ -230,3 +230,15 @@ def test_replacement_rules(acme_server):
         new_order(acme, ["mine.example.test"], replaces=aki + ".AQ")
     assert err.value.code == "malformed" and "no certificate" in err.value.detail
     assert acme_server.lookup(acme_server.orders()[0].certificate_url).replaced_by == []
+
+
+@pytest.mark.acme(reuse_identical_orders=True)
+def test_boulders_identical_order_reuse_keeps_the_replacement(acme_server):
+    acme = account_client(acme_server)
+    leaf = issue_leaf(acme_server, acme, ["same.example.test"])
+    first = new_order(acme, ["same.example.test"], replaces=cert_id(leaf))
+    again = new_order(acme, ["same.example.test"], replaces=cert_id(leaf))
+    assert again.uri == first.uri  # the same pending order, not alreadyReplaced
+    other = post_unchecked(acme, acme.directory["newOrder"], {
+        "identifiers": [{"type": "dns", "value": "same.example.test"}]})
+    assert other.status_code == 201 and other.headers["Location"] != first.uri
