@@ -11,12 +11,14 @@ from typing import Any, List, Optional, Union
 
 import josepy
 import trustme
+from cryptography import x509
 
 from . import inspect as _inspect
 from .clock import Clock
 from .config import AcmeConfig
 from .faults import FaultPlan
 from .httpd import ServerStartError, WsgiThread
+from .protocol import ari, problems
 from .va.dnsserver import DnsServer
 from .va.zone import Zone
 from .web.app import AcmeApp, RequestRecord, TimelineEvent
@@ -215,8 +217,6 @@ class AcmeServer:
             KeyError: this server did not issue that certificate.
             ValueError: the window is empty (``end`` not after ``start``).
         """
-        from .protocol import ari
-
         window = None
         if start is not None or end is not None:
             if start is None or end is None:
@@ -228,16 +228,12 @@ class AcmeServer:
             return ari.cert_id_of(record.leaf)
 
     def _certificate_record(self, certificate: Any) -> Any:
-        from cryptography import x509
-
-        from .protocol import ari, problems
-
+        """The store's record of a certificate given in any of the forms above."""
         store = self.app.store
-        if isinstance(certificate, (bytes, str)) and "BEGIN CERTIFICATE" in (
-                certificate.decode("ascii", "replace") if isinstance(certificate, bytes)
-                else certificate):
-            raw = certificate.encode() if isinstance(certificate, str) else certificate
-            certificate = x509.load_pem_x509_certificate(raw)
+        if isinstance(certificate, bytes):
+            certificate = certificate.decode("ascii", "replace")
+        if isinstance(certificate, str) and "BEGIN CERTIFICATE" in certificate:
+            certificate = x509.load_pem_x509_certificate(certificate.encode())
         if isinstance(certificate, x509.Certificate):
             certificate = certificate.serial_number
         if isinstance(certificate, str) and "/" in certificate:

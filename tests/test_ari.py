@@ -242,3 +242,19 @@ def test_boulders_identical_order_reuse_keeps_the_replacement(acme_server):
     other = post_unchecked(acme, acme.directory["newOrder"], {
         "identifiers": [{"type": "dns", "value": "same.example.test"}]})
     assert other.status_code == 201 and other.headers["Location"] != first.uri
+
+
+def test_set_renewal_info_takes_pem_url_cert_id_and_refuses_strangers(acme_server):
+    acme = account_client(acme_server)
+    leaf = issue_leaf(acme_server, acme, ["forms.example.test"])
+    start = dt.datetime(2032, 1, 1, tzinfo=dt.timezone.utc)
+    url = acme_server.orders()[0].certificate_url
+    for form in (leaf.public_bytes(Encoding.PEM), leaf.public_bytes(Encoding.PEM).decode(),
+                 url, cert_id(leaf), leaf.serial_number):
+        assert acme_server.set_renewal_info(form, start, start + dt.timedelta(days=1)) == \
+            cert_id(leaf)
+    for stranger in (12345, "AQ.AQ", acme_server.roots_pem):
+        with pytest.raises(KeyError):
+            acme_server.set_renewal_info(stranger, start, start + dt.timedelta(days=1))
+    with pytest.raises(ValueError, match="both"):
+        acme_server.set_renewal_info(leaf, start)
