@@ -6,10 +6,10 @@
   ``wfe/wfe.go``), so tooling written for Pebble keeps working:
 
   ==================================  =================================================
-  ``GET /roots/0``                    the root certificate, PEM
-  ``GET /root-keys/0``                its private key, PEM
-  ``GET /intermediates/0``            the intermediate certificate, PEM
-  ``GET /intermediate-keys/0``        its private key, PEM
+  ``GET /roots/N``                    the root of chain N (0: default), PEM
+  ``GET /root-keys/N``                its private key, PEM
+  ``GET /intermediates/N``            chain N's certificate of the issuing key, PEM
+  ``GET /intermediate-keys/N``        the issuing key (one for every chain), PEM
   ``GET /cert-status-by-serial/<hex>`` ``{"Status", "Serial", "Certificate", "Reason",
                                       "RevokedAt"}``
   ``POST /set-renewal-info/``         ``{"Certificate": PEM, "ARIResponse": RenewalInfo
