@@ -15,6 +15,7 @@ from typing import Dict, FrozenSet, Optional, Tuple
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from .ca import CertificateAuthority
+from .protocol.ari import validity
 from .store import Store
 
 #: thisUpdate to nextUpdate (Let's Encrypt publishes CRLs valid for days).
@@ -43,7 +44,7 @@ class CrlCache:
                 (c.serial, c.revoked_at, c.revocation_reason or 0)
                 for c in self.store.certificates.values()
                 if c.revoked_at is not None and c.leaf.issuer == issuer.cert.subject
-                and _not_after(c.leaf) > now
+                and validity(c.leaf)[1] > now
             )
         with self._lock:
             cached = self._cache.get(index)
@@ -57,7 +58,3 @@ class CrlCache:
             self._cache[index] = (revoked, now, now + CRL_LIFETIME / 2, data)
             return data
 
-
-def _not_after(cert) -> dt.datetime:  # type: ignore[no-untyped-def]
-    value = getattr(cert, "not_valid_after_utc", None)
-    return value if value is not None else cert.not_valid_after.replace(tzinfo=dt.timezone.utc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..protocol import ari, problems
+from ..protocol.resources import Certificate
 from .handlers import Exchange, Reply, _owned, _require_post_as_get, endpoint
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -14,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PKIX_CRL = "application/pkix-crl"
 
 
-def renewal_window(app: "AcmeApp", cert: "ari.Certificate") -> ari.RenewalWindow:
+def renewal_window(app: "AcmeApp", cert: Certificate) -> ari.RenewalWindow:
     """What renewalInfo says about ``cert`` now: a test's window if one was set, a
     past window once revoked (as Boulder does), else Boulder's default window."""
     if cert.renewal_window is not None:
