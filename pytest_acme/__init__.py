@@ -9,6 +9,7 @@ from .clock import Clock
 from .config import AcmeConfig
 from .protocol import problems
 from .protocol.problems import Problem
+from .protocol.profiles import Profile
 from .protocol.states import Status
 from .server import AcmeServer, AcmeServerError, ServerStartError
 from .va.dns01 import txt_value as dns01_txt
@@ -22,6 +23,7 @@ __all__ = [
     "AcmeServerError",
     "Clock",
     "Problem",
+    "Profile",
     "ServerStartError",
     "Status",
     "Zone",

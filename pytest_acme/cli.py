@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="resolve challenge names with this DNS server instead of the "
                         "built-in zone")
     behave.add_argument("--ca-key-type", choices=KEY_TYPES, help="key type of the issuing CA")
+    behave.add_argument("--chain-length", type=int, metavar="N",
+                        help="intermediates between a leaf and its root (default: 1)")
+    behave.add_argument("--alternate-roots", type=int, metavar="N",
+                        help="extra roots, each offered as a Link rel=alternate chain "
+                        "(default: 0)")
+    behave.add_argument("--default-profile", metavar="NAME",
+                        help="profile of orders that name none (default: the first offered)")
     behave.add_argument("--retry-after", type=int, metavar="SECONDS",
                         help="Retry-After on pending and processing objects (default: 1)")
     behave.add_argument("--orders-per-page", type=int, help="page size of account order lists")
@@ -145,7 +152,8 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "terms_of_service", "http01_port", "tlsalpn01_port", "dns_server", "host",
                 "port", "validation_timeout", "validation_delay", "validation_allow",
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
-                "authz_reuse_pending", "eab_required")
+                "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
+                "default_profile")
 
 
 def _rate_arg(text: str) -> Any:
@@ -213,6 +221,13 @@ def banner(server: AcmeServer, management: Optional[str] = None,
     lines.append(f"  roots:        {server.roots_file}   (issued certificates chain to this)")
     if management:
         lines.append(f"  management:   {management}/roots/0 (Pebble), {management}/pytest-acme/")
+    alternates = len(server.chain_roots_pem) - 1
+    if alternates and management:
+        lines.append(f"  alternates:   {alternates} more chain(s), roots at "
+                     f"{management}/roots/1 .. /roots/{alternates}")
+    if server.config.profiles:
+        lines.append(f"  profiles:     {', '.join(server.config.profiles)} (default "
+                     f"{server.config.profile_default})")
     if challtestsrv:
         lines.append(f"  challtestsrv: {challtestsrv}/set-txt, /clear-txt, ... "
                      "(pebble-challtestsrv API)")

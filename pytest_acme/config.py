@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
+from .protocol.profiles import parse_profiles
+
 FINALIZE_MODES = ("sync", "async")
 VALIDATION_MODES = ("real", "always_valid")
 KEY_TYPES = ("ecdsa", "rsa")
@@ -91,6 +93,18 @@ class AcmeConfig:
     nonce_pool_size: int = 10000
     #: Extra ``meta`` members for the directory (``website``, ``caaIdentities``...).
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: Certificate profiles (draft-ietf-acme-profiles) in ``meta.profiles``: None offers
+    #: "classic" and "shortlived", ``{}`` none; see :mod:`pytest_acme.protocol.profiles`.
+    profiles: Optional[Mapping[str, Any]] = None
+    #: The profile of orders that name none; None: the first profile.
+    default_profile: Optional[str] = None
+    #: Intermediates between a leaf and its root (Pebble's ``PEBBLE_CHAIN_LENGTH``).
+    chain_length: int = 1
+    #: Extra roots, each with its own chain to the same issuing key, offered as
+    #: ``Link: rel="alternate"`` chains (Pebble's ``PEBBLE_ALTERNATE_ROOTS``).
+    alternate_roots: int = 0
+    #: ``Retry-After`` seconds on renewalInfo (RFC 9773) answers (Boulder: 6 hours).
+    renewal_info_retry_after: int = 6 * 3600
     #: Behave as Let's Encrypt's Boulder where it differs from RFC 8555: every part
     #: below that is left at None follows this switch (see :data:`BOULDER_PARTS`).
     boulder: bool = False
@@ -174,6 +188,17 @@ class AcmeConfig:
             )
         object.__setattr__(self, "algorithms", tuple(self.algorithms))
         object.__setattr__(self, "meta", dict(self.meta))
+        profiles = parse_profiles(self.profiles)
+        object.__setattr__(self, "profiles", profiles)
+        if self.default_profile is not None and self.default_profile not in profiles:
+            raise ValueError(f"default_profile {self.default_profile!r} is not one of the "
+                             f"profiles ({', '.join(profiles) or 'none'})")
+        if not 1 <= self.chain_length <= 10:
+            raise ValueError(f"chain_length must be 1..10 intermediates, got {self.chain_length}")
+        if not 0 <= self.alternate_roots <= 10:
+            raise ValueError(f"alternate_roots must be 0..10, got {self.alternate_roots}")
+        if self.renewal_info_retry_after < 0:
+            raise ValueError("renewal_info_retry_after must be >= 0")
         for name in ("authz_reuse_valid", "authz_reuse_pending"):
             object.__setattr__(self, name, _rate(name, getattr(self, name)))
         keys = dict(self.eab_keys)
@@ -197,6 +222,11 @@ class AcmeConfig:
         object.__setattr__(self, "caa_identities", tuple(i.lower() for i in self.caa_identities))
         if self.caa_recheck_after < 0:
             raise ValueError(f"caa_recheck_after must be >= 0 seconds, got {self.caa_recheck_after}")
+
+    @property
+    def profile_default(self) -> Optional[str]:
+        """The profile an order that names none gets (None when none is offered)."""
+        return self.default_profile or next(iter(self.profiles or {}), None)
 
     def effective(self, name: str) -> Any:
         """The value of a Boulder-dependent setting: its own, or the mode's default."""

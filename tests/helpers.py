@@ -220,3 +220,38 @@ def finalize_problem(acme, order_url: str, csr_pem: bytes) -> Dict[str, Any]:
     response = post_unchecked(acme, finalize_url, {"csr": josepy.b64.b64encode(der).decode()})
     assert response.headers["Content-Type"] == "application/problem+json", response.text
     return response.json()
+
+
+def new_order(acme, names: Sequence[str], key: Optional[Key] = None, **fields: Any
+              ) -> messages.OrderResource:
+    """A newOrder with extra payload fields (``profile``, ``replaces``, ...) that the
+    lowest ``acme`` release cannot send, as an OrderResource the library can finish."""
+    csr = make_csr(names, key)
+    identifiers = []
+    for name in names:
+        try:
+            ipaddress.ip_address(name)
+            identifiers.append({"type": "ip", "value": name})
+        except ValueError:
+            identifiers.append({"type": "dns", "value": name})
+    response = post(acme, acme.directory["newOrder"], {"identifiers": identifiers, **fields})
+    body = messages.Order.from_json(response.json())
+    authzs = [acme._authzr_from_response(acme._post_as_get(url), uri=url)
+              for url in body.authorizations]
+    return messages.OrderResource(body=body, uri=response.headers["Location"],
+                                  authorizations=authzs, csr_pem=csr)
+
+
+def obtain(server: AcmeServer, acme, order: messages.OrderResource) -> requests.Response:
+    """Answer, finalize and download: the certificate response (chain and Link headers)."""
+    answer_all(acme, order)
+    server.wait_idle()
+    order = acme.begin_finalization(acme.poll_authorizations(order, deadline()))
+    if order.body.certificate is None:  # finalize="async" (poll_finalization sleeps 1 s)
+        order = acme.poll_finalization(order, deadline())
+    return acme.net.post(order.body.certificate, None)
+
+
+def issue_leaf(server: AcmeServer, acme, names: Sequence[str], **fields: Any) -> x509.Certificate:
+    """A certificate for ``names`` (``fields`` go into the newOrder)."""
+    return split_chain(obtain(server, acme, new_order(acme, names, **fields)).content)[0]

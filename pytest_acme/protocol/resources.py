@@ -159,6 +159,10 @@ class Order:
     status: Status = Status.PENDING
     error: Optional[Problem] = None
     certificate_id: Optional[str] = None
+    #: The profile the certificate follows (draft-ietf-acme-profiles), if any.
+    profile: Optional[str] = None
+    #: The certID of the certificate this order replaces (RFC 9773 §5), if any.
+    replaces: Optional[str] = None
     kind = "order"
 
     def status_at(self, now: dt.datetime, authz: Callable[[str], Authorization]) -> Status:
@@ -184,6 +188,10 @@ class Order:
             doc["error"] = self.error.to_json()
         if self.certificate_id is not None:
             doc["certificate"] = urls.certificate(self.certificate_id)
+        if self.profile is not None:
+            doc["profile"] = self.profile
+        if self.replaces is not None:
+            doc["replaces"] = self.replaces
         return doc
 
 
@@ -197,6 +205,8 @@ class Certificate:
     issued: dt.datetime
     revoked_at: Optional[dt.datetime] = None
     revocation_reason: Optional[int] = None
+    #: A test's RenewalInfo answer for this certificate (an ``ari.RenewalWindow``).
+    renewal_window: Optional[Any] = None
     kind = "certificate"
 
     @property

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.wrappers import Request, Response
 
 from ..ca import CertificateAuthority
+from ..crls import CrlCache
 from ..faults import Fault, FaultPlan
 from ..clock import Clock
 from ..config import AcmeConfig
@@ -34,6 +35,7 @@ from ..store import BoundedLog, Store
 from ..va import ValidationRequest, make_caa_policy, make_validator
 from ..va.zone import Zone
 from ..workers import Workers
+from . import certs as _certs  # noqa: F401  (registers the ARI, CRL and chain endpoints)
 from . import plain_get
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
@@ -92,7 +94,9 @@ class AcmeApp:
         self.rng = random.Random(self.seed)
         self.store = Store(self.rng)
         self.nonces = NoncePool(config.nonce_pool_size)
-        self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now())
+        self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now(),
+                                       config.chain_length, config.alternate_roots)
+        self.crls = CrlCache(self.ca, self.store)
         self.zone = Zone()
         self.validator = make_validator(config, self.zone)
         self.caa = make_caa_policy(config, self.zone)
@@ -266,25 +270,31 @@ class AcmeApp:
             self.record(order, "CAARecheckFailed", f"finalize refused: {problem.detail}")
         raise problem
 
-    def issue(self, order_id: str, csr: x509.CertificateSigningRequest) -> None:
-        """Sign the certificate of a processing order and make the order valid."""
+    def issue(self, order_id: str, csr: x509.CertificateSigningRequest,
+              urls: Optional[Urls] = None) -> None:
+        """Sign the certificate of a processing order and make the order valid.
+        ``urls`` (of the finalize request) places the CRL URL in the certificate."""
         store = self.store
         with store.lock:
             order = store.orders.get(order_id)
             if order is None or order.status is not Status.PROCESSING:
                 return
             now = self.clock.now()
+            profile = self.config.profiles.get(order.profile or "")
+            lifetime = (profile.lifetime(self.config.certificate_validity) if profile
+                        else self.config.certificate_validity)
             not_before = order.not_before or now
-            not_after = order.not_after or not_before + dt.timedelta(
-                seconds=self.config.certificate_validity
-            )
+            not_after = order.not_after or not_before + dt.timedelta(seconds=lifetime)
             identifiers = list(order.identifiers)
             cert_id = store.new_id()
             failure = self.faults.issuance_problem(order_id)
             if failure is not None:
                 lifecycle.fail_order(order, failure, self.observe)
                 return
-        leaf, chain = self.ca.issue(csr.public_key(), identifiers, not_before, not_after)
+        leaf, chain = self.ca.issue(
+            csr.public_key(), identifiers, not_before, not_after,
+            common_name=profile.common_name if profile else True,
+            crl_url=urls.build("crl", index="0") if urls is not None else None)
         with store.lock:
             if store.orders.get(order_id) is not order:
                 return
