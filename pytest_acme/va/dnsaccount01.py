@@ -15,9 +15,8 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from ..protocol import problems
 from .base import Network, ValidationRequest
-from .dns01 import txt_value
+from .dns01 import check_txt
 
 
 def dns_account01_label(account_url: str) -> str:
@@ -32,18 +31,5 @@ def dns_account01_name(account_url: str, domain: str) -> str:
 
 
 def validate(net: Network, request: ValidationRequest) -> None:
-    name = dns_account01_name(request.account_url, request.identifier.value)
-    request.records.append({"hostname": request.identifier.value})
-    values = net.resolver.lookup(name, "TXT")
-    expected = txt_value(request.key_authorization)
-    if expected in values:
-        return
-    if not values:
-        raise problems.Unauthorized(
-            f"no TXT record found at {name} (looked up in {net.resolver}; the label is "
-            f"derived from the account URL {request.account_url}); expected one with value "
-            f"{expected!r}")
-    found = ", ".join(repr(v[:100]) for v in values[:5])
-    raise problems.IncorrectResponse(
-        f"incorrect TXT record at {name} (account {request.account_url}): expected "
-        f"{expected!r}, found {found}")
+    check_txt(net, request, dns_account01_name(request.account_url, request.identifier.value),
+              f"the label is derived from the account URL {request.account_url}")
