@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="resolve challenge names with this DNS server instead of the "
                         "built-in zone")
     behave.add_argument("--ca-key-type", choices=KEY_TYPES, help="key type of the issuing CA")
+    behave.add_argument("--chain-length", type=int, metavar="N",
+                        help="intermediates between a leaf and its root (default: 1)")
+    behave.add_argument("--alternate-roots", type=int, metavar="N",
+                        help="extra roots, each offered as a Link rel=alternate chain "
+                        "(default: 0)")
+    behave.add_argument("--default-profile", metavar="NAME",
+                        help="profile of orders that name none (default: the first offered)")
     behave.add_argument("--retry-after", type=int, metavar="SECONDS",
                         help="Retry-After on pending and processing objects (default: 1)")
     behave.add_argument("--orders-per-page", type=int, help="page size of account order lists")
@@ -110,6 +117,18 @@ def _parser() -> argparse.ArgumentParser:
     proto.add_argument("--eab-key", action="append", metavar="KID=MACKEY",
                        help="accept external account bindings under this key id and "
                        "base64url MAC key (repeatable)")
+    va = serve.add_argument_group("challenges and CAA")
+    va.add_argument("--challenge-type", dest="challenge_types", action="append",
+                    metavar="TYPE", help="offer this challenge type (repeat, in order; "
+                    "default: http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01)")
+    va.add_argument("--caa-identity", dest="caa_identities", action="append", metavar="DOMAIN",
+                    help="an issuer domain name of this CA in CAA and dns-persist-01 records "
+                    "(repeat; default: pytest-acme.test)")
+    va.add_argument("--no-caa", dest="caa", action="store_false", default=None,
+                    help="do not check CAA records")
+    va.add_argument("--caa-recheck-after", type=float, metavar="SECONDS",
+                    help="finalization rechecks CAA of authorizations validated longer ago "
+                    "(default: 25200, 7 hours)")
     log = serve.add_argument_group("output")
     log.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
     log.add_argument("-v", "--verbose", action="store_true",
@@ -133,7 +152,8 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "terms_of_service", "http01_port", "tlsalpn01_port", "dns_server", "host",
                 "port", "validation_timeout", "validation_delay", "validation_allow",
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
-                "authz_reuse_pending", "eab_required")
+                "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
+                "default_profile")
 
 
 def _rate_arg(text: str) -> Any:
@@ -144,6 +164,9 @@ def _rate_arg(text: str) -> Any:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not 'never', 'always' or a rate like 0.5") from None
+
+
+_VA_PASSTHROUGH = ("challenge_types", "caa_identities", "caa", "caa_recheck_after")
 
 
 def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
@@ -165,6 +188,10 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
                 raise ValueError(f"--eab-key wants KID=MACKEY, got {item!r}")
             keys[kid] = key
         settings["eab_keys"] = keys
+    for name in _VA_PASSTHROUGH:
+        value = getattr(args, name, None)
+        if value is not None:
+            settings[name] = value
     if args.http:
         settings["tls"] = False
     settings["dns_port"] = args.dns_port
@@ -194,6 +221,13 @@ def banner(server: AcmeServer, management: Optional[str] = None,
     lines.append(f"  roots:        {server.roots_file}   (issued certificates chain to this)")
     if management:
         lines.append(f"  management:   {management}/roots/0 (Pebble), {management}/pytest-acme/")
+    alternates = len(server.chain_roots_pem) - 1
+    if alternates and management:
+        lines.append(f"  alternates:   {alternates} more chain(s), roots at "
+                     f"{management}/roots/1 .. /roots/{alternates}")
+    if server.config.profiles:
+        lines.append(f"  profiles:     {', '.join(server.config.profiles)} (default "
+                     f"{server.config.profile_default})")
     if challtestsrv:
         lines.append(f"  challtestsrv: {challtestsrv}/set-txt, /clear-txt, ... "
                      "(pebble-challtestsrv API)")

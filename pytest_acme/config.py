@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
+from .protocol.profiles import parse_profiles
+
 FINALIZE_MODES = ("sync", "async")
 VALIDATION_MODES = ("real", "always_valid")
 KEY_TYPES = ("ecdsa", "rsa")
@@ -19,6 +21,9 @@ KEY_TYPES = ("ecdsa", "rsa")
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
 DAY = 86400.0
+HOUR = 3600.0
+#: Challenge types the server can check, in the order offered (Pebble's set).
+CHALLENGE_TYPES = ("http-01", "dns-01", "tls-alpn-01", "dns-account-01", "dns-persist-01")
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,18 @@ class AcmeConfig:
     request_log_size: int = 2000
     #: Extra ``meta`` members for the directory (``website``, ``caaIdentities``...).
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: Certificate profiles (draft-ietf-acme-profiles) in ``meta.profiles``: None offers
+    #: "classic" and "shortlived", ``{}`` none; see :mod:`pytest_acme.protocol.profiles`.
+    profiles: Optional[Mapping[str, Any]] = None
+    #: The profile of orders that name none; None: the first profile.
+    default_profile: Optional[str] = None
+    #: Intermediates between a leaf and its root (Pebble's ``PEBBLE_CHAIN_LENGTH``).
+    chain_length: int = 1
+    #: Extra roots, each with its own chain to the same issuing key, offered as
+    #: ``Link: rel="alternate"`` chains (Pebble's ``PEBBLE_ALTERNATE_ROOTS``).
+    alternate_roots: int = 0
+    #: ``Retry-After`` seconds on renewalInfo (RFC 9773) answers (Boulder: 6 hours).
+    renewal_info_retry_after: int = 6 * 3600
     #: Behave as Let's Encrypt's Boulder where it differs from RFC 8555: every part
     #: below that is left at None follows this switch (see :data:`BOULDER_PARTS`).
     boulder: bool = False
@@ -122,6 +139,18 @@ class AcmeConfig:
     eab_required: bool = False
     #: External account key ids and their MAC keys (base64url, RFC 8555 §7.3.4).
     eab_keys: Mapping[str, str] = field(default_factory=dict)
+    #: Challenge types offered, in this order, where they can prove the identifier
+    #: (wildcards: the DNS ones; IP addresses: http-01 and tls-alpn-01).
+    challenge_types: Tuple[str, ...] = CHALLENGE_TYPES
+    #: Check CAA records (RFC 8659, RFC 8657) after a successful challenge and at
+    #: finalization (with ``validation="real"``).
+    caa: bool = True
+    #: The issuer domain names that mean this CA in CAA records and dns-persist-01
+    #: records; advertised as ``meta.caaIdentities``.
+    caa_identities: Tuple[str, ...] = ("pytest-acme.test",)
+    #: Finalization checks CAA again for authorizations validated longer ago than
+    #: this many seconds (Let's Encrypt: 7 hours); 0 rechecks every time.
+    caa_recheck_after: float = 7 * HOUR
 
     def __post_init__(self) -> None:
         _choice("finalize", self.finalize, FINALIZE_MODES)
@@ -173,6 +202,17 @@ class AcmeConfig:
             )
         object.__setattr__(self, "algorithms", tuple(self.algorithms))
         object.__setattr__(self, "meta", dict(self.meta))
+        profiles = parse_profiles(self.profiles)
+        object.__setattr__(self, "profiles", profiles)
+        if self.default_profile is not None and self.default_profile not in profiles:
+            raise ValueError(f"default_profile {self.default_profile!r} is not one of the "
+                             f"profiles ({', '.join(profiles) or 'none'})")
+        if not 1 <= self.chain_length <= 10:
+            raise ValueError(f"chain_length must be 1..10 intermediates, got {self.chain_length}")
+        if not 0 <= self.alternate_roots <= 10:
+            raise ValueError(f"alternate_roots must be 0..10, got {self.alternate_roots}")
+        if self.renewal_info_retry_after < 0:
+            raise ValueError("renewal_info_retry_after must be >= 0")
         for name in ("authz_reuse_valid", "authz_reuse_pending"):
             object.__setattr__(self, name, _rate(name, getattr(self, name)))
         keys = dict(self.eab_keys)
@@ -182,6 +222,25 @@ class AcmeConfig:
             if not _B64_KEY.match(key) or len(key.rstrip("=")) % 4 == 1 or not key.rstrip("="):
                 raise ValueError(f"eab_keys[{kid!r}] is not a base64url MAC key: {key[:40]!r}")
         object.__setattr__(self, "eab_keys", keys)
+        types = tuple(self.challenge_types)
+        unknown = [t for t in types if t not in CHALLENGE_TYPES]
+        if unknown or not types or len(set(types)) != len(types):
+            raise ValueError(
+                f"challenge_types must be distinct names from {', '.join(CHALLENGE_TYPES)}; "
+                f"got {', '.join(map(repr, types)) or 'nothing'}")
+        object.__setattr__(self, "challenge_types", types)
+        if isinstance(self.caa_identities, str) or not self.caa_identities or not all(
+                isinstance(i, str) and i and i == i.strip() for i in self.caa_identities):
+            raise ValueError("caa_identities must be a non-empty list of domain names, "
+                             f"got {self.caa_identities!r}")
+        object.__setattr__(self, "caa_identities", tuple(i.lower() for i in self.caa_identities))
+        if self.caa_recheck_after < 0:
+            raise ValueError(f"caa_recheck_after must be >= 0 seconds, got {self.caa_recheck_after}")
+
+    @property
+    def profile_default(self) -> Optional[str]:
+        """The profile an order that names none gets (None when none is offered)."""
+        return self.default_profile or next(iter(self.profiles or {}), None)
 
     def effective(self, name: str) -> Any:
         """The value of a Boulder-dependent setting: its own, or the mode's default."""

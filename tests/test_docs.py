@@ -63,22 +63,27 @@ def test_readme_fixture_table_matches_the_plugin(pytester, name):
 
 
 def test_readme_curl_example_describes_the_servers_orders(tmp_path):
-    """The README's management-API example, against a server on the default ports."""
+    """The README's management-API example, against a server on free ports (the
+    command's ``127.0.0.1:15000`` becomes the management port it got)."""
     import subprocess
     import threading
 
     from helpers import BannerCapture, banner_field
     from pytest_acme.cli import main
 
-    (command,) = [b for b in blocks("sh") if "curl" in b]
+    (command,) = [b for b in blocks("sh") if "curl" in b and "describe" in b]
 
     out, stop, result = BannerCapture(), threading.Event(), []
     thread = threading.Thread(target=lambda: result.append(main(
-        ["serve", "-q", "--dns-port", "0", "--challtestsrv-port", "0"], stop=stop, out=out)))
+        ["serve", "-q", "--port", "0", "--management-port", "0", "--dns-port", "0",
+         "--challtestsrv-port", "0"], stop=stop, out=out)))
     thread.start()
     try:
         assert out.ready.wait(15), out.getvalue()
         bundle = banner_field(out.getvalue(), "CA bundle:")
+        management = banner_field(out.getvalue(), "management:").rsplit("/roots/0", 1)[0]
+        assert "https://127.0.0.1:15000" in command
+        command = command.replace("https://127.0.0.1:15000", management)
         run = subprocess.run(["bash", "-c", command], env={"CA_BUNDLE": bundle, "PATH": "/usr/bin:/bin"},
                              capture_output=True, text=True, timeout=30)
     finally:

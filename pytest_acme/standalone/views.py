@@ -80,6 +80,8 @@ def order_json(o: _inspect.OrderInfo, *, events: bool = False) -> Dict[str, Any]
         "certificate_serial": (f"{o.certificate.serial_number:x}"
                                if o.certificate is not None else None),
         "authorizations": [_authz_json(a) for a in o.authorizations],
+        "profile": o.profile,
+        "replaces": o.replaces,
     }
     if events:
         doc["events"] = [event_json(e) for e in o.events]
@@ -112,6 +114,10 @@ def _certificate_json(c: _inspect.CertificateInfo) -> Dict[str, Any]:
         "not_before": timestamp(c.not_before),
         "not_after": timestamp(c.not_after),
         "expired": c.expired,
+        "cert_id": c.cert_id,
+        "revoked_at": timestamp(c.revoked_at),
+        "revocation_reason": c.revocation_reason,
+        "replaced_by": list(c.replaced_by),
     }
 
 

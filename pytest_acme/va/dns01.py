@@ -22,16 +22,29 @@ def txt_value(key_authorization: str) -> str:
 
 
 def validate(net: Network, request: ValidationRequest) -> None:
-    name = "_acme-challenge." + request.identifier.value
+    check_txt(net, request, "_acme-challenge." + request.identifier.value)
+
+
+def check_txt(net: Network, request: ValidationRequest, name: str, context: str = "") -> None:
+    """Pass if some TXT value at ``name`` is the digest of the key authorization.
+
+    ``context`` (e.g. how ``name`` was derived) goes into the problem's detail.
+
+    Raises:
+        Unauthorized: no TXT record at ``name``.
+        IncorrectResponse: TXT records, none of them the expected value.
+    """
     request.records.append({"hostname": request.identifier.value})
     values = net.resolver.lookup(name, "TXT")
     expected = txt_value(request.key_authorization)
     if expected in values:
         return
     if not values:
+        note = f"; {context}" if context else ""
         raise problems.Unauthorized(
-            f"no TXT record found at {name} (looked up in {net.resolver}); "
+            f"no TXT record found at {name} (looked up in {net.resolver}{note}); "
             f"expected one with value {expected!r}")
     found = ", ".join(repr(v[:100]) for v in values[:5])
+    note = f" ({context})" if context else ""
     raise problems.IncorrectResponse(
-        f"incorrect TXT record at {name}: expected {expected!r}, found {found}")
+        f"incorrect TXT record at {name}{note}: expected {expected!r}, found {found}")

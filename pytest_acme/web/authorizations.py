@@ -76,7 +76,9 @@ def new_authz(app: "AcmeApp", ex: Exchange) -> Reply:
     now = app.clock.now()
     expires = now + dt.timedelta(seconds=app.config.authorization_lifetime)
     with app.store.lock:
-        authz = lifecycle.new_authorization(app.store, ex.account, identifier, expires)
+        authz = lifecycle.new_authorization(app.store, ex.account, identifier, expires,
+                                            offered=app.config.challenge_types,
+                                            issuer_domain_names=app.config.caa_identities)
         authz.preauthorized = True
         app.store.add_authz(authz)
         app.record(authz, "Created", f"authorization pre-created (newAuthz) for "

@@ -27,6 +27,11 @@ RULES = Map(
         Rule("/acme/revoke-cert", endpoint="revoke_cert", methods=["POST"]),
         Rule("/acme/key-change", endpoint="key_change", methods=["POST"]),
         Rule("/acme/new-authz", endpoint="new_authz", methods=["POST"]),
+        Rule("/acme/cert/<id>/alternate/<int:n>", endpoint="certificate_alternate",
+             methods=["POST"]),
+        Rule("/acme/renewal-info", endpoint="renewal_info_base", methods=["GET"]),
+        Rule("/acme/renewal-info/<path:cert_id>", endpoint="renewal_info", methods=["GET"]),
+        Rule("/crl/<index>", endpoint="crl", methods=["GET"]),
     ],
     strict_slashes=False,
 )

@@ -71,10 +71,11 @@ def finalize_and_download(acme, order, names: List[str], key) -> None:
 
 
 def test_http01_order_through_the_responder_fixture(acme_server, acme_http01_responder):
-    seen = len(acme_http01_responder.requests)  # the session responder's log is kept
+    assert acme_http01_responder.requests == []  # emptied for every test
     acme = account_client(acme_server)
     key = ec_key()
     names = ["web.example.test", "www.web.example.test"]
+    seen = len(acme_http01_responder.requests)  # the session responder keeps its log
     order = acme.new_order(make_csr(names, key))
     for authz in order.authorizations:
         acme_http01_responder.publish(token(acme, authz, "http-01"),
