@@ -164,6 +164,7 @@ def run_case(world: World, send: Callable[[World], TestResponse], type_: str, st
     """Send a hostile request and check the exact problem, status and fresh nonce."""
     response = send(world)
     doc = assert_problem(response, type_, status, *words)
+    assert len(doc["detail"]) < 2000, "a hostile input is echoed back whole"
     nonce = response.headers["Replay-Nonce"]
     assert world.app.nonces.consume(nonce), "the Replay-Nonce is not a live nonce"
     world.check_invariants()
