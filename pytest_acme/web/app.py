@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..ca import CertificateAuthority
 from ..faults import Fault, FaultPlan
+from ..httpd import REFUSED
 from ..clock import Clock
 from ..config import AcmeConfig
 from ..protocol import lifecycle, problems
@@ -246,6 +247,9 @@ class AcmeApp:
         ex = Exchange(request, urls)
         endpoint = None
         try:
+            refused = environ.get(REFUSED)
+            if refused is not None:  # the HTTP layer would not read this body
+                raise problems.Malformed(refused.detail, status=refused.status)
             endpoint, args = adapter.match()
             handler, auth = ENDPOINTS[endpoint]
             delay = self.faults.latency_for(endpoint)
