@@ -4,12 +4,12 @@ Used for the ACME endpoint and for the management APIs.  The socket is bound
 here, so a busy port raises :class:`ServerStartError` with a clear message,
 and port 0 picks a free port.
 
-Why not Werkzeug's development server as it is: it answers every request with
+Why not Werkzeug's development server: it answers every request with
 ``Connection: close`` and, after each response, reads the socket until it has
 been quiet for 10 ms, so over HTTPS every request paid a TLS handshake and
 those 10 ms.  ACME clients keep their connections open; this server does too.
-It keeps Werkzeug's environ (:class:`~werkzeug.serving.WSGIRequestHandler`'s
-``make_environ``) and replaces the connection handling:
+It builds the same WSGI environ as Werkzeug's server (for the same request
+line and headers) and handles the connection itself:
 
 * a request body is read by ``Content-Length`` only, exactly that many bytes,
   so the next request on the connection is never swallowed.  Chunked bodies,
@@ -31,6 +31,7 @@ It keeps Werkzeug's environ (:class:`~werkzeug.serving.WSGIRequestHandler`'s
 
 from __future__ import annotations
 
+import email.utils
 import io
 import json
 import re
@@ -44,8 +45,7 @@ import traceback
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
-
-from werkzeug.serving import WSGIRequestHandler
+from urllib.parse import unquote, urlsplit
 
 WsgiApp = Callable[[Dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -60,6 +60,11 @@ REFUSED = "pytest_acme.refused"
 _LINGER_BYTES = 1 << 20
 _LINGER_SECONDS = 2.0
 _DIGITS = re.compile(r"[0-9]{1,18}")
+#: RFC 9110 §5.6.2 token: a header field name.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_SERVER = "pytest-acme"
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
 _PROBLEM_JSON = "application/problem+json"
 _MALFORMED = "urn:ietf:params:acme:error:malformed"
 
@@ -196,18 +201,29 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def __init__(self, sock: socket.socket, app: WsgiApp, refuse: WsgiApp,
                  ssl_context: Optional[ssl.SSLContext], limits: HttpLimits) -> None:
         self.address_family = sock.family
-        socketserver.TCPServer.__init__(self, sock.getsockname(), _Handler,
+        socketserver.TCPServer.__init__(self, sock.getsockname(), _Connection,
                                         bind_and_activate=False)
         self.socket.close()
         self.socket = sock
         self.server_address = sock.getsockname()
         self.app, self.refuse = app, refuse
         self.ssl_context, self.limits = ssl_context, limits
-        # Read by Werkzeug's make_environ.
-        self.multithread, self.multiprocess, self.passthrough_errors = True, False, False
+        # What every environ of this server shares.
+        self.base_environ = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "https" if ssl_context is not None else "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "SERVER_SOFTWARE": _SERVER,
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": self.server_address[0],
+            "SERVER_PORT": str(self.server_address[1]),
+        }
         self.accepted = 0
         self._lock = threading.Lock()
-        self._connections: Set["_Handler"] = set()
+        self._connections: Set["_Connection"] = set()
         self._closing = False
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -217,12 +233,9 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def shutdown_request(self, request: Any) -> None:
         request.close()  # the handler has shut its connection down already
 
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass  # Werkzeug's make_environ may call it
-
     # -- connection bookkeeping ------------------------------------------------
 
-    def set_idle(self, handler: "_Handler", idle: bool) -> bool:
+    def set_idle(self, handler: "_Connection", idle: bool) -> bool:
         """Mark a connection idle (waiting for a request) or busy; False when the
         server is stopping and the connection must close instead."""
         with self._lock:
@@ -232,7 +245,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
             self._connections.add(handler)
             return True
 
-    def forget(self, handler: "_Handler") -> None:
+    def forget(self, handler: "_Connection") -> None:
         with self._lock:
             self._connections.discard(handler)
 
@@ -293,18 +306,41 @@ class _Body(io.RawIOBase):
         return True
 
 
-class _Handler(WSGIRequestHandler):
+
+
+class _BadRequest(Exception):
+    """The bytes are not an HTTP/1.1 request: answer ``status`` and close."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+_date_cache: Tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The ``Date`` header, formatted once per second."""
+    global _date_cache
+    now = int(time.time())
+    second, text = _date_cache
+    if second != now:
+        text = email.utils.formatdate(now, usegmt=True)
+        _date_cache = (now, text)
+    return text
+
+
+class _Connection(socketserver.BaseRequestHandler):
     """One connection: TLS handshake, then requests until close or timeout."""
 
     server: _Server
-    protocol_version = "HTTP/1.1"
-    server_version = "pytest-acme"
 
     def setup(self) -> None:
         self.connection = self.request
-        self.rfile: Optional[io.BufferedReader] = None  # type: ignore[assignment]
+        self.rfile: Optional[io.BufferedReader] = None
         self.close_connection = True
         self.idle = True
+        self.method = self.target = ""
 
     def handle(self) -> None:
         server = self.server
@@ -354,23 +390,18 @@ class _Handler(WSGIRequestHandler):
         limits = server.limits
         assert self.rfile is not None
         self._reader.deadline = time.monotonic() + limits.idle_timeout
-        line = self.rfile.readline(65537)
+        line = self.rfile.readline(_MAX_LINE + 1)
+        if line in (b"\r\n", b"\n"):  # RFC 9112 §2.2: ignore an empty line before a request
+            line = self.rfile.readline(_MAX_LINE + 1)
         if not line or not server.set_idle(self, False):
             self.close_connection = True
             return
-        if len(line) > 65536:
-            self.requestline, self.request_version, self.command = "", "HTTP/1.1", ""
-            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+        try:
+            environ, expect_continue = self._parse(line)
+        except _BadRequest as e:
+            self._refuse_bad_request(e)
             return
-        self.raw_requestline = line
-        self._refusal: Optional[Refusal] = None
-        if not self.parse_request():  # answers bad request lines itself (send_error)
-            return
-        if self.request_version != "HTTP/1.1":
-            self.close_connection = True  # HTTP/1.0 and older: one request per connection
-        refusal, length = self._framing(limits)
-        environ = self.make_environ()
-        environ.pop("wsgi.input_terminated", None)
+        refusal, length = self._framing(environ, limits)
         if refusal is not None:
             self.close_connection = True
             environ[REFUSED] = refusal
@@ -380,6 +411,9 @@ class _Handler(WSGIRequestHandler):
             self._respond(server.refuse, environ)
             self._linger()
             return
+        if expect_continue and length:
+            # Ask for the body only now that it will be read (RFC 9110 §10.1.1).
+            self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         body = _Body(self.rfile, length)
         environ["wsgi.input"] = body
         self._respond(server.app, environ)
@@ -388,29 +422,90 @@ class _Handler(WSGIRequestHandler):
         if not self.close_connection and not server.set_idle(self, True):
             self.close_connection = True
 
-    def _framing(self, limits: HttpLimits) -> Tuple[Optional[Refusal], int]:
+    def _parse(self, line: bytes) -> Tuple[Dict[str, Any], bool]:
+        """The environ of one request (as Werkzeug's server builds it), and whether
+        the client waits for ``100 Continue``."""
+        if len(line) > _MAX_LINE:
+            raise _BadRequest(414, "the request line is too long")
+        words = line.decode("latin-1").rstrip("\r\n").split(" ")
+        if len(words) != 3 or not words[0] or not words[1]:
+            raise _BadRequest(400, f"bad request line {line[:100]!r}")
+        method, target, version = words
+        self.method, self.target = method, target
+        if version not in ("HTTP/1.1", "HTTP/1.0"):
+            if version.startswith("HTTP/") and version[5:6].isdigit():
+                raise _BadRequest(505, f"{version[:20]} is not supported; use HTTP/1.1")
+            raise _BadRequest(400, f"bad request line {line[:100]!r}")
+        environ = dict(self.server.base_environ)
+        for _ in range(_MAX_HEADERS + 1):
+            raw = self.rfile.readline(_MAX_LINE + 1)
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            if len(raw) > _MAX_LINE:
+                raise _BadRequest(431, "a header line is too long")
+            text = raw.decode("latin-1").rstrip("\r\n")
+            name, colon, value = text.partition(":")
+            if not colon or not _TOKEN.fullmatch(name):
+                raise _BadRequest(400, f"bad header line {text[:100]!r} (no folding, no "
+                                       "space before the colon; RFC 9112 §5)")
+            if "_" in name:
+                continue  # ambiguous with '-' once in the environ, as Werkzeug does
+            key = name.upper().replace("-", "_")
+            value = value.strip(" \t")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+                if key in environ:
+                    value = f"{environ[key]},{value}"
+            elif key in environ:
+                value = f"{environ[key]},{value}"
+            environ[key] = value
+        else:
+            raise _BadRequest(431, f"more than {_MAX_HEADERS} header lines")
+        tokens = environ.get("HTTP_CONNECTION", "").lower()
+        self.close_connection = version != "HTTP/1.1" or "close" in (
+            t.strip() for t in tokens.split(","))
+        url = urlsplit(target)
+        if not url.scheme and url.netloc:  # "//x/y": the first segment is path
+            path = f"/{url.netloc}{url.path}"
+        else:
+            path = url.path
+        if url.scheme and url.netloc:  # absolute form: it names the host (RFC 9112 §3.2.2)
+            environ["HTTP_HOST"] = url.netloc
+        dance = _wsgi_encoding_dance
+        peer = self.client_address
+        environ.update({
+            "REQUEST_METHOD": method,
+            "PATH_INFO": dance(unquote(path)) if "%" in path else dance(path),
+            "QUERY_STRING": dance(url.query),
+            "REQUEST_URI": dance(target),
+            "RAW_URI": dance(target),
+            "REMOTE_ADDR": peer[0] if peer else "<local>",
+            "REMOTE_PORT": peer[1] if peer else 0,
+            "SERVER_PROTOCOL": version,
+        })
+        expect = environ.get("HTTP_EXPECT", "").lower().strip(" \t") == "100-continue"
+        return environ, expect and version == "HTTP/1.1"
+
+    @staticmethod
+    def _framing(environ: Dict[str, Any], limits: HttpLimits) -> Tuple[Optional[Refusal], int]:
         """The body's length, or why the request is refused (RFC 9112 §6)."""
-        coding = self.headers.get("Transfer-Encoding")
+        coding = environ.get("HTTP_TRANSFER_ENCODING")
         if coding is not None:
             return Refusal(411, f"request bodies are read by Content-Length only; "
                                 f"'Transfer-Encoding: {coding[:40]}' is not accepted"), 0
-        values = {v.strip() for v in self.headers.get_all("Content-Length", [])}
-        if not values:
+        value = environ.get("CONTENT_LENGTH")
+        if value is None:
             return None, 0
+        values = {v.strip() for v in value.split(",")}
         value = values.pop()
         if values or not _DIGITS.fullmatch(value):
             return Refusal(400, f"Content-Length {value[:40]!r} is not one number of bytes"), 0
         length = int(value)
+        environ["CONTENT_LENGTH"] = value
         if length > limits.max_body_bytes:
             return Refusal(413, f"the request body is larger than {limits.max_body_bytes} "
                                 f"bytes"), 0
         return None, length
-
-    def handle_expect_100(self) -> bool:
-        # Ask for the body only if it will be read (RFC 9110 §10.1.1).
-        if self._framing(self.server.limits)[0] is None:
-            self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        return True
 
     def _respond(self, app: WsgiApp, environ: Dict[str, Any]) -> None:
         """Run the application and send its whole response in one write, always with
@@ -434,21 +529,20 @@ class _Handler(WSGIRequestHandler):
             if not started:
                 raise RuntimeError("the application did not call start_response")
         except Exception as e:  # noqa: BLE001 - the client gets a 500, the log a traceback
-            sys.stderr.write(f"{self.server.app!r} failed on {self.requestline!r}:\n"
+            sys.stderr.write(f"{app!r} failed on {self.method} {self.target[:200]}:\n"
                              + traceback.format_exc())
             self.close_connection = True
             detail = f"the server failed: {type(e).__name__}: {e}"
             started[:] = ["500 Internal Server Error", [("Content-Type", _PROBLEM_JSON)]]
             chunks[:] = [json.dumps({"type": "urn:ietf:params:acme:error:serverInternal",
                                      "detail": detail, "status": 500}).encode()]
-        self._send(started[0], started[1], b"".join(chunks), self.command == "HEAD")
+        self._send(started[0], started[1], b"".join(chunks), self.method == "HEAD")
 
     def _send(self, status: str, headers: List[Tuple[str, str]], body: bytes,
               head_only: bool = False) -> None:
         code = int(status[:3])
         bodyless = code < 200 or code in (204, 304)
-        lines = [f"HTTP/1.1 {status}\r\nServer: {self.server_version}\r\n"
-                 f"Date: {self.date_time_string()}\r\n"]
+        lines = [f"HTTP/1.1 {status}\r\nServer: {_SERVER}\r\nDate: {_http_date()}\r\n"]
         for name, value in headers:
             lower = name.lower()
             if lower in ("connection", "transfer-encoding", "keep-alive"):
@@ -466,14 +560,13 @@ class _Handler(WSGIRequestHandler):
             data += body
         self.connection.sendall(data)
 
-    def send_error(self, code: int, message: Optional[str] = None,
-                   explain: Optional[str] = None) -> None:
-        """A request line or header block that is not HTTP: a problem, then close."""
+    def _refuse_bad_request(self, error: _BadRequest) -> None:
+        """Bytes that are not an HTTP/1.1 request: a problem, then close."""
         self.close_connection = True
-        status = HTTPStatus(code)
-        detail = f"not an HTTP/1.1 request: {message or status.phrase}"
-        body = json.dumps({"type": _MALFORMED, "detail": detail, "status": int(code)}).encode()
-        self._send(f"{int(code)} {status.phrase}", [("Content-Type", _PROBLEM_JSON)], body)
+        body = json.dumps({"type": _MALFORMED, "detail": f"not an HTTP/1.1 request: "
+                           f"{error.detail}", "status": error.status}).encode()
+        self._send(f"{error.status} {HTTPStatus(error.status).phrase}",
+                   [("Content-Type", _PROBLEM_JSON)], body)
         self._linger()
 
     def _linger(self) -> None:
@@ -497,5 +590,7 @@ class _Handler(WSGIRequestHandler):
         except OSError:
             pass
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the applications keep their own request logs
+
+def _wsgi_encoding_dance(text: str) -> str:
+    """PEP 3333: the environ holds bytes as latin-1 strings (Werkzeug's convention)."""
+    return text.encode().decode("latin1")

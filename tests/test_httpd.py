@@ -408,3 +408,12 @@ def test_many_threads_with_kept_alive_connections(acme_server):
         t.join(WAIT)
     assert not errors
     assert acme_server._httpd.accepted == before + 16
+
+
+@pytest.mark.parametrize("name", ["idle_timeout", "handshake_timeout"])
+@pytest.mark.parametrize("value", [0, -1, True, "5"])
+def test_timeouts_must_be_positive_seconds(name, value):
+    from pytest_acme import AcmeConfig
+
+    with pytest.raises(ValueError, match=name):
+        AcmeConfig(**{name: value})
