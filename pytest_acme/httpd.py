@@ -401,7 +401,7 @@ class _Connection(socketserver.BaseRequestHandler):
         except _BadRequest as e:
             self._refuse_bad_request(e)
             return
-        refusal, length = self._framing(environ, limits)
+        refusal, length = self._framing(environ, server.limits)  # as they are now
         if refusal is not None:
             self.close_connection = True
             environ[REFUSED] = refusal

@@ -381,6 +381,8 @@ def test_an_app_that_raises_gets_a_500_problem_and_close(plain, capsys):
 
 def test_limits_can_change_while_serving(plain):
     server, conn = plain
+    request(conn.sock, "POST", "/echo", b"z")
+    assert conn.response()[0] == 200  # the connection now waits for its next request
     server.limits = HttpLimits(max_body_bytes=200)
     request(conn.sock, "POST", "/echo", b"z" * 150)
     assert conn.response()[0] == 200
