@@ -306,8 +306,6 @@ class _Body(io.RawIOBase):
         return True
 
 
-
-
 class _BadRequest(Exception):
     """The bytes are not an HTTP/1.1 request: answer ``status`` and close."""
 

@@ -220,7 +220,7 @@ def test_garbage_instead_of_http_is_a_problem_and_close(acme_server, tls):
 # -- slow and idle connections ---------------------------------------------------
 
 
-@pytest.mark.acme(idle_timeout=0.3)
+@pytest.mark.acme(idle_timeout=0.5)
 def test_idle_keep_alive_connection_is_closed_after_idle_timeout(acme_server, tls):
     request(tls.sock, "GET", "/directory")
     assert tls.response()[0] == 200
@@ -229,7 +229,7 @@ def test_idle_keep_alive_connection_is_closed_after_idle_timeout(acme_server, tl
     assert 0.2 < time.monotonic() - started < WAIT
 
 
-@pytest.mark.acme(idle_timeout=0.3)
+@pytest.mark.acme(idle_timeout=1.0)
 def test_slowloris_half_a_request_line_times_out_while_others_are_served(acme_server, tls):
     tls.sock.sendall(b"GET /direc")
     # Another client is served while that connection hangs.
@@ -261,7 +261,7 @@ def test_a_request_dripped_byte_by_byte_cannot_outlast_the_idle_timeout(acme_ser
     assert closed and time.monotonic() - started < WAIT
 
 
-@pytest.mark.acme(handshake_timeout=0.3)
+@pytest.mark.acme(handshake_timeout=1.0)
 def test_a_client_that_never_handshakes_does_not_block_the_accept_loop(acme_server):
     stuck = socket.create_connection(("127.0.0.1", acme_server.port), timeout=WAIT)
     try:
@@ -294,8 +294,10 @@ def test_certbot_acme_library_runs_a_whole_order_on_one_connection(acme_server):
     order = acme.new_order(make_csr(["keepalive.example.test"]))
     answer_all(acme, order)
     acme_server.wait_idle()
-    order = acme.poll_and_finalize(acme.poll_authorizations(order, deadline()), deadline())
-    assert "BEGIN CERTIFICATE" in order.fullchain_pem
+    order = acme.begin_finalization(acme.poll_authorizations(order, deadline()))
+    assert order.body.status.name == "valid"
+    chain = acme.net.post(order.body.certificate, None)
+    assert "BEGIN CERTIFICATE" in chain.text
     assert len(acme_server.requests) >= 8
     assert acme_server._httpd.accepted == before + 1
 
