@@ -9,9 +9,12 @@ from .clock import Clock
 from .config import AcmeConfig
 from .protocol import problems
 from .protocol.problems import Problem
+from .protocol.profiles import Profile
 from .protocol.states import Status
 from .server import AcmeServer, AcmeServerError, ServerStartError
 from .va.dns01 import txt_value as dns01_txt
+from .va.dnsaccount01 import dns_account01_name
+from .va.dnspersist01 import dns_persist01_name, dns_persist01_txt
 from .va.zone import Zone
 
 __all__ = [
@@ -20,9 +23,13 @@ __all__ = [
     "AcmeServerError",
     "Clock",
     "Problem",
+    "Profile",
     "ServerStartError",
     "Status",
     "Zone",
     "dns01_txt",
+    "dns_account01_name",
+    "dns_persist01_name",
+    "dns_persist01_txt",
     "problems",
 ]

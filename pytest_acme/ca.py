@@ -1,7 +1,14 @@
-"""The in-memory certificate authority: a root, one intermediate, and leaves.
+"""The in-memory certificate authority: roots, intermediates, leaves and CRLs.
 
 Created per server in about a millisecond with ECDSA P-256 (the default);
 ``key_type="rsa"`` gives RSA-2048 issuers for clients that need them.
+
+Chains follow Pebble's model: one key issues every leaf, and each chain (the
+default one, and one per alternate root) holds its own certificate for that
+key, under its own root, with ``chain_length - 1`` further intermediates of its
+own in between.  A leaf therefore verifies through any chain, and a CRL signed
+by the issuing key verifies under any of them.  Extra keys are made only when
+a longer chain or alternate roots are configured.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import random
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -53,6 +60,8 @@ class Issuer:
         )
         self._ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
         self.aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(self._ski)
+        #: The key identifier leaves name in their AKI (and ARI certIDs carry).
+        self.key_id: bytes = self._ski.digest
         self.subject = cert.subject  # parsed once: leaves name it as their issuer
 
 
@@ -103,39 +112,89 @@ def _ca_cert(
     return builder.sign(signer, hashes.SHA256())
 
 
+#: RFC 5280 §5.3.1 reason codes as cryptography's flags (0, unspecified, is left out).
+CRL_REASONS = {
+    1: x509.ReasonFlags.key_compromise, 2: x509.ReasonFlags.ca_compromise,
+    3: x509.ReasonFlags.affiliation_changed, 4: x509.ReasonFlags.superseded,
+    5: x509.ReasonFlags.cessation_of_operation, 6: x509.ReasonFlags.certificate_hold,
+    8: x509.ReasonFlags.remove_from_crl, 9: x509.ReasonFlags.privilege_withdrawn,
+    10: x509.ReasonFlags.aa_compromise,
+}
+
+
+class Chain:
+    """One path from the issuing key to a root: ``intermediates`` nearest the leaf first."""
+
+    def __init__(self, root: Issuer, intermediates: List[Issuer]) -> None:
+        self.root = root
+        self.intermediates = intermediates
+
+    @property
+    def pem(self) -> bytes:
+        """The intermediates as a PEM chain (what follows the leaf; the root is not sent)."""
+        return b"".join(i.cert_pem for i in self.intermediates)
+
+
 class CertificateAuthority:
-    """A root and one intermediate; :meth:`issue` signs leaves with the intermediate.
+    """Roots and intermediates; :meth:`issue` signs leaves with the issuing key.
 
     Args:
         key_type: ``"ecdsa"`` (P-256, default) or ``"rsa"`` (2048 bits).
         rng: source of serial numbers (the server's seeded generator).
         now: the instant the CA is created at (the server clock).
+        chain_length: intermediates between a leaf and its root (at least 1).
+        alternate_roots: further chains, each under a root of its own.
     """
 
-    def __init__(self, key_type: str, rng: random.Random, now: dt.datetime) -> None:
+    def __init__(self, key_type: str, rng: random.Random, now: dt.datetime,
+                 chain_length: int = 1, alternate_roots: int = 0) -> None:
         self._rng = rng
+        self._key_type = key_type
         suffix = "%06x" % rng.getrandbits(24)
-        root_key = _new_key(key_type)
-        self.root = Issuer(
-            _ca_cert(f"pytest-acme root {suffix}", root_key, None, now, self._serial(), None),
-            root_key,
-        )
-        int_key = _new_key(key_type)
-        self.intermediate = Issuer(
-            _ca_cert(
-                f"pytest-acme intermediate {suffix}", int_key, self.root, now, self._serial(), 0
-            ),
-            int_key,
-        )
+        issuing_key = _new_key(key_type)
+        self.chains = [
+            self._chain(suffix if n == 0 else f"{suffix} alternate {n}", issuing_key,
+                        f"pytest-acme intermediate {suffix}", now, chain_length)
+            for n in range(1 + alternate_roots)
+        ]
+        self.root = self.chains[0].root
+        #: The issuing intermediate of the default chain (every chain's has the same
+        #: key and name).
+        self.intermediate = self.chains[0].intermediates[0]
+
+    def _chain(self, name: str, issuing_key: PrivateKey, issuing_name: str,
+               now: dt.datetime, length: int) -> Chain:
+        root_key = _new_key(self._key_type)
+        root = Issuer(_ca_cert(f"pytest-acme root {name}", root_key, None, now,
+                               self._serial(), None), root_key)
+        above, upper = root, []
+        for level in range(length - 1, 0, -1):
+            key = _new_key(self._key_type)
+            above = Issuer(_ca_cert(f"pytest-acme intermediate {name} #{level}", key, above,
+                                    now, self._serial(), level), key)
+            upper.append(above)
+        issuing = Issuer(_ca_cert(issuing_name, issuing_key, above, now, self._serial(), 0),
+                         issuing_key)
+        return Chain(root, [issuing] + upper[::-1])
 
     @property
     def roots_pem(self) -> bytes:
+        """The default chain's root: what clients trust for issued certificates."""
         return self.root.cert_pem
 
     @property
     def chain(self) -> List[Issuer]:
-        """The issuers a leaf's chain carries, nearest first (the root is not sent)."""
+        """The issuers the default chain carries, nearest first (the root is not sent)."""
+        return list(self.chains[0].intermediates)
+
+    @property
+    def issuers(self) -> List[Issuer]:
+        """The issuing intermediates (one CRL each); today one key issues every leaf."""
         return [self.intermediate]
+
+    def chain_pem(self, leaf: x509.Certificate, n: int = 0) -> bytes:
+        """The PEM chain of ``leaf`` through chain ``n`` (0: default), leaf first."""
+        return leaf.public_bytes(serialization.Encoding.PEM) + self.chains[n].pem
 
     def _serial(self) -> int:
         # 127 random bits with the top bit clear: positive, at most 16 octets (RFC 5280 §4.1.2.2).
@@ -147,8 +206,13 @@ class CertificateAuthority:
         identifiers: Sequence[Identifier],
         not_before: dt.datetime,
         not_after: dt.datetime,
+        *,
+        common_name: bool = True,
+        crl_url: Optional[str] = None,
     ) -> Tuple[x509.Certificate, bytes]:
-        """Sign a leaf for ``identifiers``; returns it and the PEM chain (leaf first)."""
+        """Sign a leaf for ``identifiers``; returns it and the default PEM chain (leaf
+        first).  ``common_name=False`` leaves the subject empty; ``crl_url`` goes into
+        a CRL Distribution Points extension."""
         issuer = self.intermediate
         sans: List[x509.GeneralName] = []
         for ident in identifiers:
@@ -160,10 +224,10 @@ class CertificateAuthority:
         # address, which clients reading the CN as a DNS name choke on.
         cn = next(
             (i.value for i in identifiers if i.type != IP and len(i.value) <= 64), None
-        )
+        ) if common_name else None
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else [])
         rsa_key = isinstance(public_key, rsa.RSAPublicKey)
-        leaf = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(issuer.subject)
@@ -171,6 +235,7 @@ class CertificateAuthority:
             .serial_number(self._serial())
             .not_valid_before(not_before)
             .not_valid_after(not_after)
+            # RFC 5280 §4.2.1.6: with an empty subject the SAN is critical.
             .add_extension(x509.SubjectAlternativeName(sans), critical=not cn)
             .add_extension(_LEAF_BASIC_CONSTRAINTS, critical=True)
             # RSA keys may encipher keys (TLS RSA key exchange); EC keys only sign.
@@ -181,9 +246,29 @@ class CertificateAuthority:
                 critical=False,
             )
             .add_extension(issuer.aki, critical=False)
-            .sign(issuer.key, hashes.SHA256())
         )
-        chain = leaf.public_bytes(serialization.Encoding.PEM) + b"".join(
-            i.cert_pem for i in self.chain
+        if crl_url:
+            builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
+                reasons=None, crl_issuer=None)]), critical=False)
+        leaf = builder.sign(issuer.key, hashes.SHA256())
+        return leaf, self.chain_pem(leaf)
+
+    def crl(self, issuer: Issuer, revoked: Iterable[Tuple[int, dt.datetime, int]],
+            number: int, this_update: dt.datetime, next_update: dt.datetime
+            ) -> x509.CertificateRevocationList:
+        """A CRL (RFC 5280 §5) of ``issuer``: ``revoked`` is (serial, when, reason)."""
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(issuer.cert.subject)
+            .last_update(this_update)
+            .next_update(next_update)
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .add_extension(issuer.aki, critical=False)
         )
-        return leaf, chain
+        for serial, when, reason in revoked:
+            entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
+            if reason in CRL_REASONS:
+                entry = entry.add_extension(x509.CRLReason(CRL_REASONS[reason]), critical=False)
+            builder = builder.add_revoked_certificate(entry.build())
+        return builder.sign(issuer.key, hashes.SHA256())

@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="resolve challenge names with this DNS server instead of the "
                         "built-in zone")
     behave.add_argument("--ca-key-type", choices=KEY_TYPES, help="key type of the issuing CA")
+    behave.add_argument("--chain-length", type=int, metavar="N",
+                        help="intermediates between a leaf and its root (default: 1)")
+    behave.add_argument("--alternate-roots", type=int, metavar="N",
+                        help="extra roots, each offered as a Link rel=alternate chain "
+                        "(default: 0)")
+    behave.add_argument("--default-profile", metavar="NAME",
+                        help="profile of orders that name none (default: the first offered)")
     behave.add_argument("--retry-after", type=int, metavar="SECONDS",
                         help="Retry-After on pending and processing objects (default: 1)")
     behave.add_argument("--orders-per-page", type=int, help="page size of account order lists")
@@ -97,6 +104,35 @@ def _parser() -> argparse.ArgumentParser:
     behave.add_argument("--seed", type=int, help="seed for every random choice (default: random)")
     behave.add_argument("--terms-of-service", metavar="URL",
                         help="terms-of-service URL in the directory ('' for none)")
+    proto = serve.add_argument_group("protocol")
+    proto.add_argument("--boulder", action="store_true", default=None,
+                       help="behave like Let's Encrypt's Boulder where it differs from RFC "
+                       "8555: plain GET, identical orders and authorizations reused, no "
+                       "account 'orders', notBefore/notAfter refused, no newAuthz")
+    proto.add_argument("--no-new-authz", dest="new_authz", action="store_false", default=None,
+                       help="do not offer pre-authorization (newAuthz)")
+    proto.add_argument("--authz-reuse-valid", metavar="RATE", type=_rate_arg,
+                       help="reuse valid authorizations: never, always or a rate 0..1 "
+                       "(seeded; default: never)")
+    proto.add_argument("--authz-reuse-pending", metavar="RATE", type=_rate_arg,
+                       help="reuse pending authorizations: never, always or a rate 0..1")
+    proto.add_argument("--eab-required", action="store_true", default=None,
+                       help="require external account binding for newAccount")
+    proto.add_argument("--eab-key", action="append", metavar="KID=MACKEY",
+                       help="accept external account bindings under this key id and "
+                       "base64url MAC key (repeatable)")
+    va = serve.add_argument_group("challenges and CAA")
+    va.add_argument("--challenge-type", dest="challenge_types", action="append",
+                    metavar="TYPE", help="offer this challenge type (repeat, in order; "
+                    "default: http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01)")
+    va.add_argument("--caa-identity", dest="caa_identities", action="append", metavar="DOMAIN",
+                    help="an issuer domain name of this CA in CAA and dns-persist-01 records "
+                    "(repeat; default: pytest-acme.test)")
+    va.add_argument("--no-caa", dest="caa", action="store_false", default=None,
+                    help="do not check CAA records")
+    va.add_argument("--caa-recheck-after", type=float, metavar="SECONDS",
+                    help="finalization rechecks CAA of authorizations validated longer ago "
+                    "(default: 25200, 7 hours)")
     log = serve.add_argument_group("output")
     log.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
     log.add_argument("-v", "--verbose", action="store_true",
@@ -119,7 +155,22 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "validation", "ca_key_type", "retry_after", "orders_per_page", "seed",
                 "terms_of_service", "http01_port", "tlsalpn01_port", "dns_server", "host",
                 "port", "validation_timeout", "validation_delay", "validation_allow",
-                "require_terms_agreement", "idle_timeout", "handshake_timeout")
+                "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
+                "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
+                "default_profile", "idle_timeout", "handshake_timeout")
+
+
+def _rate_arg(text: str) -> Any:
+    if text in ("never", "always"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not 'never', 'always' or a rate like 0.5") from None
+
+
+_VA_PASSTHROUGH = ("challenge_types", "caa_identities", "caa", "caa_recheck_after")
 
 
 def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
@@ -130,6 +181,18 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
     if args.pebble_dnsserver:
         settings["dns_server"] = args.pebble_dnsserver
     for name in _PASSTHROUGH:
+        value = getattr(args, name, None)
+        if value is not None:
+            settings[name] = value
+    if args.eab_key:
+        keys = dict(settings.get("eab_keys", {}))
+        for item in args.eab_key:
+            kid, sep, key = item.partition("=")
+            if not sep or not kid or not key:
+                raise ValueError(f"--eab-key wants KID=MACKEY, got {item!r}")
+            keys[kid] = key
+        settings["eab_keys"] = keys
+    for name in _VA_PASSTHROUGH:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
@@ -162,6 +225,13 @@ def banner(server: AcmeServer, management: Optional[str] = None,
     lines.append(f"  roots:        {server.roots_file}   (issued certificates chain to this)")
     if management:
         lines.append(f"  management:   {management}/roots/0 (Pebble), {management}/pytest-acme/")
+    alternates = len(server.chain_roots_pem) - 1
+    if alternates and management:
+        lines.append(f"  alternates:   {alternates} more chain(s), roots at "
+                     f"{management}/roots/1 .. /roots/{alternates}")
+    if server.config.profiles:
+        lines.append(f"  profiles:     {', '.join(server.config.profiles)} (default "
+                     f"{server.config.profile_default})")
     if challtestsrv:
         lines.append(f"  challtestsrv: {challtestsrv}/set-txt, /clear-txt, ... "
                      "(pebble-challtestsrv API)")
@@ -171,6 +241,11 @@ def banner(server: AcmeServer, management: Optional[str] = None,
     cfg = server.config
     lines.append(f"  validation:   {cfg.validation} (http-01 port {cfg.http01_port}, "
                  f"tls-alpn-01 port {cfg.tlsalpn01_port})")
+    if cfg.boulder:
+        lines.append("  mode:         Boulder-compatible (see the README's list of differences)")
+    if cfg.eab_required or cfg.eab_keys:
+        lines.append(f"  EAB:          {'required' if cfg.eab_required else 'optional'}; "
+                     f"key ids: {', '.join(sorted(cfg.eab_keys)) or '(none)'}")
     if server.ca_bundle:
         lines += [
             "",

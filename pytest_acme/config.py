@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
+
+from .protocol.profiles import parse_profiles
 
 FINALIZE_MODES = ("sync", "async")
 VALIDATION_MODES = ("real", "always_valid")
@@ -18,6 +21,9 @@ KEY_TYPES = ("ecdsa", "rsa")
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
 DAY = 86400.0
+HOUR = 3600.0
+#: Challenge types the server can check, in the order offered (Pebble's set).
+CHALLENGE_TYPES = ("http-01", "dns-01", "tls-alpn-01", "dns-account-01", "dns-persist-01")
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,57 @@ class AcmeConfig:
     nonce_pool_size: int = 10000
     #: Extra ``meta`` members for the directory (``website``, ``caaIdentities``...).
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: Certificate profiles (draft-ietf-acme-profiles) in ``meta.profiles``: None offers
+    #: "classic" and "shortlived", ``{}`` none; see :mod:`pytest_acme.protocol.profiles`.
+    profiles: Optional[Mapping[str, Any]] = None
+    #: The profile of orders that name none; None: the first profile.
+    default_profile: Optional[str] = None
+    #: Intermediates between a leaf and its root (Pebble's ``PEBBLE_CHAIN_LENGTH``).
+    chain_length: int = 1
+    #: Extra roots, each with its own chain to the same issuing key, offered as
+    #: ``Link: rel="alternate"`` chains (Pebble's ``PEBBLE_ALTERNATE_ROOTS``).
+    alternate_roots: int = 0
+    #: ``Retry-After`` seconds on renewalInfo (RFC 9773) answers (Boulder: 6 hours).
+    renewal_info_retry_after: int = 6 * 3600
+    #: Behave as Let's Encrypt's Boulder where it differs from RFC 8555: every part
+    #: below that is left at None follows this switch (see :data:`BOULDER_PARTS`).
+    boulder: bool = False
+    #: Offer pre-authorization (``newAuthz``, RFC 8555 §7.4.1).  None: yes, unless
+    #: ``boulder`` (Boulder has no newAuthz).
+    new_authz: Optional[bool] = None
+    #: How often a newOrder reuses the account's *valid* authorization for an
+    #: identifier instead of making a new one: ``"never"`` (0.0), ``"always"`` (1.0)
+    #: or a rate drawn from the seeded generator.  None: never, unless ``boulder``.
+    authz_reuse_valid: Union[None, float, str] = None
+    #: The same for the account's *pending* authorizations.
+    authz_reuse_pending: Union[None, float, str] = None
+    #: Accept plain GET (not only POST-as-GET) for orders, authorizations,
+    #: challenges and certificates.  None: no, unless ``boulder``.
+    plain_get: Optional[bool] = None
+    #: A newOrder for the same identifiers as one of the account's pending or ready
+    #: orders returns that order.  None: no, unless ``boulder``.
+    reuse_identical_orders: Optional[bool] = None
+    #: Put the ``orders`` URL in account objects.  None: yes, unless ``boulder``.
+    account_orders_field: Optional[bool] = None
+    #: Honour ``notBefore``/``notAfter`` in newOrder (False refuses them with
+    #: ``malformed``).  None: yes, unless ``boulder``.
+    order_validity_fields: Optional[bool] = None
+    #: Refuse newAccount without an external account binding (RFC 8555 §7.3.4).
+    eab_required: bool = False
+    #: External account key ids and their MAC keys (base64url, RFC 8555 §7.3.4).
+    eab_keys: Mapping[str, str] = field(default_factory=dict)
+    #: Challenge types offered, in this order, where they can prove the identifier
+    #: (wildcards: the DNS ones; IP addresses: http-01 and tls-alpn-01).
+    challenge_types: Tuple[str, ...] = CHALLENGE_TYPES
+    #: Check CAA records (RFC 8659, RFC 8657) after a successful challenge and at
+    #: finalization (with ``validation="real"``).
+    caa: bool = True
+    #: The issuer domain names that mean this CA in CAA records and dns-persist-01
+    #: records; advertised as ``meta.caaIdentities``.
+    caa_identities: Tuple[str, ...] = ("pytest-acme.test",)
+    #: Finalization checks CAA again for authorizations validated longer ago than
+    #: this many seconds (Let's Encrypt: 7 hours); 0 rechecks every time.
+    caa_recheck_after: float = 7 * HOUR
 
     def __post_init__(self) -> None:
         _choice("finalize", self.finalize, FINALIZE_MODES)
@@ -140,6 +197,52 @@ class AcmeConfig:
             )
         object.__setattr__(self, "algorithms", tuple(self.algorithms))
         object.__setattr__(self, "meta", dict(self.meta))
+        profiles = parse_profiles(self.profiles)
+        object.__setattr__(self, "profiles", profiles)
+        if self.default_profile is not None and self.default_profile not in profiles:
+            raise ValueError(f"default_profile {self.default_profile!r} is not one of the "
+                             f"profiles ({', '.join(profiles) or 'none'})")
+        if not 1 <= self.chain_length <= 10:
+            raise ValueError(f"chain_length must be 1..10 intermediates, got {self.chain_length}")
+        if not 0 <= self.alternate_roots <= 10:
+            raise ValueError(f"alternate_roots must be 0..10, got {self.alternate_roots}")
+        if self.renewal_info_retry_after < 0:
+            raise ValueError("renewal_info_retry_after must be >= 0")
+        for name in ("authz_reuse_valid", "authz_reuse_pending"):
+            object.__setattr__(self, name, _rate(name, getattr(self, name)))
+        keys = dict(self.eab_keys)
+        for kid, key in keys.items():
+            if not isinstance(kid, str) or not kid or not isinstance(key, str):
+                raise ValueError(f"eab_keys maps key ids to base64url MAC keys; got {kid!r}")
+            if not _B64_KEY.match(key) or len(key.rstrip("=")) % 4 == 1 or not key.rstrip("="):
+                raise ValueError(f"eab_keys[{kid!r}] is not a base64url MAC key: {key[:40]!r}")
+        object.__setattr__(self, "eab_keys", keys)
+        types = tuple(self.challenge_types)
+        unknown = [t for t in types if t not in CHALLENGE_TYPES]
+        if unknown or not types or len(set(types)) != len(types):
+            raise ValueError(
+                f"challenge_types must be distinct names from {', '.join(CHALLENGE_TYPES)}; "
+                f"got {', '.join(map(repr, types)) or 'nothing'}")
+        object.__setattr__(self, "challenge_types", types)
+        if isinstance(self.caa_identities, str) or not self.caa_identities or not all(
+                isinstance(i, str) and i and i == i.strip() for i in self.caa_identities):
+            raise ValueError("caa_identities must be a non-empty list of domain names, "
+                             f"got {self.caa_identities!r}")
+        object.__setattr__(self, "caa_identities", tuple(i.lower() for i in self.caa_identities))
+        if self.caa_recheck_after < 0:
+            raise ValueError(f"caa_recheck_after must be >= 0 seconds, got {self.caa_recheck_after}")
+
+    @property
+    def profile_default(self) -> Optional[str]:
+        """The profile an order that names none gets (None when none is offered)."""
+        return self.default_profile or next(iter(self.profiles or {}), None)
+
+    def effective(self, name: str) -> Any:
+        """The value of a Boulder-dependent setting: its own, or the mode's default."""
+        value = getattr(self, name)
+        if value is not None:
+            return value
+        return BOULDER_PARTS[name] if self.boulder else RFC_DEFAULTS[name]
 
     def replace(self, **changes: Any) -> "AcmeConfig":
         """A copy with ``changes`` applied; unknown names raise ``TypeError``."""
@@ -149,6 +252,42 @@ class AcmeConfig:
     @classmethod
     def from_kwargs(cls, base: Optional["AcmeConfig"] = None, **kwargs: Any) -> "AcmeConfig":
         return (base or cls()).replace(**kwargs)
+
+
+#: What ``boulder=True`` sets, for every part left at None.
+BOULDER_PARTS: Dict[str, Any] = {
+    "new_authz": False,
+    "authz_reuse_valid": 1.0,
+    "authz_reuse_pending": 1.0,
+    "plain_get": True,
+    "reuse_identical_orders": True,
+    "account_orders_field": False,
+    "order_validity_fields": False,
+}
+#: The same parts without ``boulder``: RFC 8555 as written, no reuse.
+RFC_DEFAULTS: Dict[str, Any] = {
+    "new_authz": True,
+    "authz_reuse_valid": 0.0,
+    "authz_reuse_pending": 0.0,
+    "plain_get": False,
+    "reuse_identical_orders": False,
+    "account_orders_field": True,
+    "order_validity_fields": True,
+}
+_B64_KEY = re.compile(r"^[A-Za-z0-9+/_-]+=*$")
+
+
+def _rate(name: str, value: Any) -> Optional[float]:
+    """``"never"``, ``"always"`` or a probability, as a float (None stays None)."""
+    if value is None:
+        return None
+    words = {"never": 0.0, "always": 1.0}
+    if isinstance(value, str) and value in words:
+        return words[value]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be 'never', 'always' or a rate from 0 to 1; "
+                         f"got {value!r}")
+    return float(value)
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(AcmeConfig))

@@ -349,6 +349,16 @@ class FaultPlan:
             self._rng = random.Random(seed)
             self._seed = seed
 
+    def draw(self, rate: float) -> bool:
+        """True with probability ``rate``, from the seeded chance generator (so a
+        seeded behaviour such as authorization reuse replays like the faults do)."""
+        if rate >= 1:
+            return True
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
     def interrupt(self) -> None:
         """End every injected latency now (the server is stopping)."""
         with self._lock:

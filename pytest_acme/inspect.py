@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from werkzeug.exceptions import HTTPException
 
+from .protocol import ari
 from .protocol.identifiers import Identifier
 from .protocol.resources import (
     Account, Authorization, Certificate, Challenge, Order, rfc3339,
@@ -76,6 +77,8 @@ class AuthorizationInfo:
     expires: dt.datetime
     challenges: List[ChallengeInfo]
     order_urls: List[str]
+    #: Made through newAuthz (pre-authorization, RFC 8555 §7.4.1), not by an order.
+    preauthorized: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,10 @@ class OrderInfo:
     certificate: Optional[x509.Certificate]
     authorizations: List[AuthorizationInfo]
     events: List["TimelineEvent"]
+    #: The profile the certificate follows (draft-ietf-acme-profiles), if any.
+    profile: Optional[str] = None
+    #: The certID of the certificate this order replaces (RFC 9773), if any.
+    replaces: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,8 @@ class AccountInfo:
     created: dt.datetime
     order_urls: List[str]
     events: List["TimelineEvent"] = field(default_factory=list)
+    #: The external account key id bound at creation (RFC 8555 §7.3.4), if any.
+    external_account: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,12 @@ class CertificateInfo:
     chain_pem: bytes
     #: notAfter has passed on the server clock (move it with ``clock.advance``).
     expired: bool = False
+    #: When and why it was revoked (RFC 5280 reason code), if it was.
+    revoked_at: Optional[dt.datetime] = None
+    revocation_reason: Optional[int] = None
+    #: Its RFC 9773 certID, and the orders (not invalid) that name it in ``replaces``.
+    cert_id: str = ""
+    replaced_by: List[str] = field(default_factory=list)
 
 
 Info = Union[OrderInfo, AuthorizationInfo, ChallengeInfo, AccountInfo, CertificateInfo]
@@ -157,6 +172,7 @@ def _authz(a: Authorization, urls: Urls, now: dt.datetime) -> AuthorizationInfo:
         expires=a.expires,
         challenges=[_challenge(c, urls) for c in a.challenges],
         order_urls=[urls.order(o) for o in a.order_ids],
+        preauthorized=a.preauthorized,
     )
 
 
@@ -190,6 +206,8 @@ def _order(app: "AcmeApp", o: Order, urls: Urls, now: dt.datetime) -> OrderInfo:
         certificate=cert.leaf if cert is not None else None,
         authorizations=[_authz(a, urls, now) for a in store.authzs_of_order(o)],
         events=_with_expiry(app, o, [e for e in app.events if o.id in e.order_ids], now),
+        profile=o.profile,
+        replaces=o.replaces,
     )
 
 
@@ -222,10 +240,14 @@ def _account(app: "AcmeApp", a: Account, urls: Urls) -> AccountInfo:
         created=a.created,
         order_urls=[urls.order(o) for o in a.order_ids],
         events=[e for e in app.events if e.kind == "account" and e.id == a.id],
+        external_account=a.eab_kid,
     )
 
 
-def _certificate(c: Certificate, urls: Urls, now: dt.datetime) -> CertificateInfo:
+def _certificate(app: "AcmeApp", c: Certificate, urls: Urls, now: dt.datetime
+                 ) -> CertificateInfo:
+    cert_id = ari.cert_id_of(c.leaf)
+    store = app.store
     return CertificateInfo(
         id=c.id,
         url=urls.certificate(c.id),
@@ -238,6 +260,11 @@ def _certificate(c: Certificate, urls: Urls, now: dt.datetime) -> CertificateInf
         certificate=c.leaf,
         chain_pem=c.chain_pem,
         expired=now >= _not_after(c.leaf),
+        revoked_at=c.revoked_at,
+        revocation_reason=c.revocation_reason,
+        cert_id=cert_id,
+        replaced_by=[urls.order(o.id) for o in store.orders.values() if o.replaces == cert_id
+                     and o.status_at(now, store.authz) is not Status.INVALID],
     )
 
 
@@ -299,7 +326,7 @@ def find(app: "AcmeApp", urls: Urls, url_or_id: str) -> Optional[Info]:
             if kind == "account" and id in store.accounts:
                 return _account(app, store.accounts[id], urls)
             if kind == "certificate" and id in store.certificates:
-                return _certificate(store.certificates[id], urls, now)
+                return _certificate(app, store.certificates[id], urls, now)
     return None
 
 
@@ -440,6 +467,10 @@ def _describe_order(info: OrderInfo, now: dt.datetime) -> List[str]:
     if info.not_before is not None or info.not_after is not None:
         lines.append(_field("Validity", f"notBefore {rfc3339(info.not_before) if info.not_before else '-'}"
                                         f", notAfter {rfc3339(info.not_after) if info.not_after else '-'}"))
+    if info.profile is not None:
+        lines.append(_field("Profile", info.profile))
+    if info.replaces is not None:
+        lines.append(_field("Replaces", info.replaces))
     lines.append(_field("Error", problem_text(info.error) or "(none)"))
     if info.certificate_url is not None:
         cert = info.certificate
@@ -483,6 +514,8 @@ def _describe_authz(info: AuthorizationInfo, now: dt.datetime) -> List[str]:
         _field("State", _state(info, now)),
         _field("Expires", _when(info.expires, now)),
         _field("Orders", ", ".join(info.order_urls) or "(none)"),
+        _field("Created by", "newAuthz (pre-authorization)" if info.preauthorized
+               else "newOrder"),
         "Challenges:",
     ]
     for c in info.challenges:
@@ -515,6 +548,8 @@ def _describe_account(info: AccountInfo, now: dt.datetime) -> List[str]:
         _field("Created", _when(info.created, now)),
         _field("Orders", len(info.order_urls)),
     ]
+    if info.external_account:
+        lines.insert(3, _field("EAB key id", info.external_account))
     lines += [f"  {u}" for u in info.order_urls]
     return lines + events_table(info.events, now)
 
@@ -528,7 +563,10 @@ def _describe_certificate(info: CertificateInfo, now: dt.datetime) -> List[str]:
         _field("Issued", _when(info.issued, now)),
         _field("NotBefore", _when(info.not_before, now)),
         _field("NotAfter", _when(info.not_after, now)),
-    ]
+        _field("CertID", info.cert_id),
+    ] + ([_field("Revoked", f"{_when(info.revoked_at, now)}, reason {info.revocation_reason}")]
+         if info.revoked_at is not None else []) + [
+        _field("ReplacedBy", url) for url in info.replaced_by]
 
 
 def describe(info: Info, now: dt.datetime) -> str:

@@ -265,11 +265,11 @@ R = TypeVar("R", Http01Responder, TlsAlpn01Responder)
 
 
 def _wired(responder: R, server: AcmeServer, port_setting: str) -> Iterator[R]:
-    """A session responder, emptied, with the server's validator pointed at it."""
-    responder.clear()
+    """A session responder, emptied (answers and log), with the server's validator pointed at it."""
+    responder.reset()
     server.reconfigure(**{port_setting: responder.port})
     yield responder
-    responder.clear()
+    responder.reset()
 
 
 

@@ -240,6 +240,12 @@ class Http01Responder:
         with self._lock:
             self._answers.clear()
 
+    def reset(self) -> None:
+        """Forget every token and the request log: a fresh responder for the next test."""
+        with self._lock:
+            self._answers.clear()
+            del self.requests[:]
+
     def _set(self, token: str, answer: _HttpAnswer) -> None:
         if not token or "/" in token:
             raise ValueError(f"a token is one path segment, got {token!r}")
@@ -409,6 +415,12 @@ class TlsAlpn01Responder:
         """Stop serving every name (the handshake log is kept)."""
         with self._lock:
             self._contexts.clear()
+
+    def reset(self) -> None:
+        """Stop serving every name and forget the handshake log: fresh for the next test."""
+        with self._lock:
+            self._contexts.clear()
+            del self.handshakes[:]
 
     # -- the server (on its threads)
 

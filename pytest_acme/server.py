@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import ssl
 import tempfile
 from pathlib import Path
 from typing import Any, List, Optional, Union
 
+import josepy
 import trustme
+from cryptography import x509
 
 from . import inspect as _inspect
 from .clock import Clock
 from .config import AcmeConfig
 from .faults import FaultPlan
 from .httpd import HttpLimits, ServerStartError, WsgiThread
+from .protocol import ari, problems
 from .va.dnsserver import DnsServer
 from .va.zone import Zone
 from .web.app import AcmeApp, RequestRecord, TimelineEvent
@@ -23,7 +27,7 @@ from .web.routes import Urls
 #: Settings that can only take effect in a new server (they shape the socket or the CA).
 RESTART_SETTINGS = frozenset(
     {"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size", "dns_port",
-     "tls_certificate", "tls_private_key"}
+     "tls_certificate", "tls_private_key", "chain_length", "alternate_roots"}
 )
 
 
@@ -189,7 +193,62 @@ class AcmeServer:
 
     @property
     def intermediates_pem(self) -> bytes:
+        """The default chain's intermediates (what follows the leaf), nearest first."""
         return b"".join(i.cert_pem for i in self.app.ca.chain)
+
+    @property
+    def chain_roots_pem(self) -> List[bytes]:
+        """The root of every chain: ``[0]`` is :attr:`roots_pem` (the default chain),
+        ``[n]`` the root of alternate chain ``n`` (``alternate_roots``)."""
+        return [c.root.cert_pem for c in self.app.ca.chains]
+
+    def set_renewal_info(self, certificate: Any, start: Optional[dt.datetime] = None,
+                         end: Optional[dt.datetime] = None,
+                         explanation_url: Optional[str] = None) -> str:
+        """Make renewalInfo (RFC 9773) suggest ``start``..``end`` for one certificate;
+        without ``start`` and ``end``, go back to the default window.
+
+        Args:
+            certificate: an ``x509.Certificate``, its PEM, its certID, serial or URL.
+
+        Returns:
+            the certificate's certID (the last part of its renewalInfo URL).
+
+        Raises:
+            KeyError: this server did not issue that certificate.
+            ValueError: the window is empty (``end`` not after ``start``).
+        """
+        window = None
+        if start is not None or end is not None:
+            if start is None or end is None:
+                raise ValueError("give both start and end, or neither")
+            window = ari.RenewalWindow(start, end, explanation_url)
+        with self.app.store.lock:
+            record = self._certificate_record(certificate)
+            record.renewal_window = window
+            return ari.cert_id_of(record.leaf)
+
+    def _certificate_record(self, certificate: Any) -> Any:
+        """The store's record of a certificate given in any of the forms above."""
+        store = self.app.store
+        if isinstance(certificate, bytes):
+            certificate = certificate.decode("ascii", "replace")
+        if isinstance(certificate, str) and "BEGIN CERTIFICATE" in certificate:
+            certificate = x509.load_pem_x509_certificate(certificate.encode())
+        if isinstance(certificate, x509.Certificate):
+            certificate = certificate.serial_number
+        if isinstance(certificate, str) and "/" in certificate:
+            info = self.lookup(certificate)
+            certificate = getattr(info, "serial", None)
+        elif isinstance(certificate, str):
+            try:
+                certificate = ari.parse_cert_id(certificate)[1]
+            except problems.Problem as p:
+                raise KeyError(p.detail) from None
+        record = store.certificates_by_serial.get(certificate)  # type: ignore[arg-type]
+        if record is None:
+            raise KeyError(f"no certificate {certificate!r} on this server")
+        return record
 
     @property
     def faults(self) -> FaultPlan:
@@ -244,6 +303,25 @@ class AcmeServer:
         self.app.reconfigure(new)
         if self._httpd is not None:
             self._httpd.limits = HttpLimits.of(new)
+
+    def add_eab_key(self, kid: str, mac_key: Optional[str] = None) -> str:
+        """Accept external account bindings (RFC 8555 §7.3.4) under key id ``kid``.
+
+        Args:
+            kid: the key id a client names in its binding.
+            mac_key: the MAC key in base64url; None makes a 256-bit one from the
+                server's seeded generator.
+
+        Returns:
+            the base64url MAC key to give the client.  Like every setting, it lasts
+            until the plugin's next test (or the next :meth:`reconfigure`).
+        """
+        if mac_key is None:
+            with self.app.store.lock:  # the store draws its ids from the same generator
+                raw = self.app.rng.getrandbits(256).to_bytes(32, "big")
+            mac_key = josepy.b64.b64encode(raw).decode("ascii")
+        self.reconfigure(eab_keys={**self.config.eab_keys, kid: mac_key})
+        return mac_key
 
     def check(self) -> None:
         """Re-raise exceptions raised inside the server since the last call.

@@ -73,6 +73,13 @@ class Store:
                     self.challenges[chall.id] = chall
             self.accounts[order.account_id].order_ids.append(order.id)
 
+    def add_authz(self, authz: Authorization) -> None:
+        """An authorization of no order yet (pre-authorization, RFC 8555 §7.4.1)."""
+        with self.lock:
+            self.authzs[authz.id] = authz
+            for chall in authz.challenges:
+                self.challenges[chall.id] = chall
+
     def add_certificate(self, cert: Certificate) -> None:
         with self.lock:
             self.certificates[cert.id] = cert

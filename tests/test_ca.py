@@ -270,3 +270,50 @@ def test_chain_verifies_with_the_x509_verifier(ca, leaf_key):
         .build_server_verifier(x509.IPAddress(ipaddress.ip_address("2001:db8::1")))
     )
     assert verifier_ip.verify(leaf, [ca.intermediate.cert])[0] == leaf
+
+
+# -- longer chains, alternate roots, CRLs ----------------------------------------------------
+
+
+def test_longer_chains_and_alternate_roots_share_the_issuing_key():
+    from cryptography.x509.verification import PolicyBuilder, Store
+
+    ca = CertificateAuthority("ecdsa", random.Random(3), NOW, chain_length=3, alternate_roots=2)
+    leaf, chain_pem = issue(ca, EC_LEAF_KEY)
+    assert x509.load_pem_x509_certificates(chain_pem)[1:] == \
+        [i.cert for i in ca.chains[0].intermediates]
+    assert len(ca.chains) == 3
+    issuing = {c.intermediates[0].cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        for c in ca.chains}
+    assert len(issuing) == 1
+    for n, chain in enumerate(ca.chains):
+        assert len(chain.intermediates) == 3
+        verifier = (PolicyBuilder().store(Store([chain.root.cert])).time(NOW)
+                    .build_server_verifier(x509.DNSName("www.example.com")))
+        alt = x509.load_pem_x509_certificates(ca.chain_pem(leaf, n))
+        assert verifier.verify(alt[0], alt[1:])[-1] == chain.root.cert
+    assert len({c.root.cert.subject for c in ca.chains}) == 3
+
+
+def test_crl_entries_and_reasons(ca):
+    leaf, _ = issue(ca, EC_LEAF_KEY)
+    crl = ca.crl(ca.intermediate, [(leaf.serial_number, NOW, 1), (5, NOW, 0)], 7, NOW,
+                 NOW + dt.timedelta(days=1))
+    assert crl.is_signature_valid(ca.intermediate.cert.public_key())
+    assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 7
+    entry = crl.get_revoked_certificate_by_serial_number(leaf.serial_number)
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == \
+        x509.ReasonFlags.key_compromise
+    assert len(crl.get_revoked_certificate_by_serial_number(5).extensions) == 0
+
+
+def test_profile_switches_and_crl_url(ca):
+    leaf, _ = ca.issue(EC_LEAF_KEY.public_key(), IDENTS, NOT_BEFORE, NOT_AFTER,
+                       common_name=False, crl_url="https://ca.example/crl/0")
+    assert leaf.subject == x509.Name([])
+    dp = ext(leaf, ExtensionOID.CRL_DISTRIBUTION_POINTS).value
+    assert dp[0].full_name == [x509.UniformResourceIdentifier("https://ca.example/crl/0")]
+    plain, _ = issue(ca, EC_LEAF_KEY)
+    with pytest.raises(x509.ExtensionNotFound):
+        ext(plain, ExtensionOID.CRL_DISTRIBUTION_POINTS)

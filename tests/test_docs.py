@@ -70,7 +70,7 @@ def test_readme_curl_example_describes_the_servers_orders(tmp_path):
     from helpers import BannerCapture, banner_field
     from pytest_acme.cli import main
 
-    (command,) = [b for b in blocks("sh") if "curl" in b]
+    (command,) = [b for b in blocks("sh") if "curl" in b and "describe" in b]
 
     out, stop, result = BannerCapture(), threading.Event(), []
     thread = threading.Thread(target=lambda: result.append(main(

@@ -116,9 +116,10 @@ def test_names_are_normalised_and_duplicates_merged(acme_server):
 
 
 def test_challenges_offered_per_identifier_type(acme_server):
-    """dns: http-01, dns-01, tls-alpn-01; ip: http-01, tls-alpn-01; a wildcard is
-    accepted as dns, its authorization is for the base name with wildcard: true,
-    and offers dns-01 only (so http-01 and tls-alpn-01 cannot validate it)."""
+    """dns: http-01, dns-01, tls-alpn-01, dns-account-01, dns-persist-01; ip:
+    http-01, tls-alpn-01; a wildcard is accepted as dns, its authorization is for
+    the base name with wildcard: true, and offers the DNS challenges only (so
+    http-01 and tls-alpn-01 cannot validate it)."""
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["plain.example.test", "*.wild.example.test", "10.0.0.1"]))
     by_value = {}
@@ -127,14 +128,20 @@ def test_challenges_offered_per_identifier_type(acme_server):
         by_value[(raw["identifier"]["value"], raw.get("wildcard", False))] = raw
     offered = {k: [c["type"] for c in v["challenges"]] for k, v in by_value.items()}
     assert offered == {
-        ("plain.example.test", False): ["http-01", "dns-01", "tls-alpn-01"],
-        ("wild.example.test", True): ["dns-01"],
+        ("plain.example.test", False): ["http-01", "dns-01", "tls-alpn-01", "dns-account-01",
+                                        "dns-persist-01"],
+        ("wild.example.test", True): ["dns-01", "dns-account-01", "dns-persist-01"],
         ("10.0.0.1", False): ["http-01", "tls-alpn-01"],
     }
     assert by_value[("10.0.0.1", False)]["identifier"]["type"] == "ip"
     for authz in by_value.values():
         assert authz["status"] == "pending"
         for chall in authz["challenges"]:
+            if chall["type"] == "dns-persist-01":
+                # No token: the record names the CA and the account instead.
+                assert "token" not in chall
+                assert chall["issuer-domain-names"] == ["pytest-acme.test"]
+                continue
             assert chall["status"] == "pending" and len(chall["token"]) >= 22
 
 

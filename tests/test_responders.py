@@ -300,3 +300,42 @@ def test_tls_alpn01_stop_is_prompt_and_releases_the_port():
     with responder:
         responder.publish("example.test", KEY_AUTHZ)
         handshake(responder, "example.test")
+
+
+def test_fixture_responders_start_every_test_empty(pytester):
+    """The session responders keep no answers or log from one test to the next."""
+    pytester.makepyfile(
+        """
+        import socket, ssl, urllib.request, urllib.error
+
+        def hit(responder):
+            try:
+                urllib.request.urlopen(responder.url + "/.well-known/acme-challenge/t", timeout=5)
+            except urllib.error.HTTPError:
+                pass
+
+        def handshake(port):
+            ctx = ssl.create_default_context()
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                try:
+                    ctx.wrap_socket(raw, server_hostname="nothing.test").close()
+                except ssl.SSLError:
+                    pass
+
+        def test_first(acme_http01_responder, acme_tlsalpn01_responder):
+            acme_http01_responder.publish("t", "ka")
+            acme_tlsalpn01_responder.publish("a.test", "ka")
+            hit(acme_http01_responder)
+            handshake(acme_tlsalpn01_responder.port)
+            assert len(acme_http01_responder.requests) == 1
+
+        def test_second(acme_http01_responder, acme_tlsalpn01_responder):
+            assert acme_http01_responder.requests == []
+            assert acme_tlsalpn01_responder.handshakes == []
+            hit(acme_http01_responder)   # the token of the first test is gone: 404
+            assert [p for _m, p, _h in acme_http01_responder.requests] == [
+                "/.well-known/acme-challenge/t"]
+        """
+    )
+    pytester.runpytest_inprocess().assert_outcomes(passed=2)

@@ -10,26 +10,53 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from typing import List, Optional
+from typing import Callable, List, Optional, Sequence
 
 from . import problems
 from .identifiers import IP, Identifier
-from .resources import DNS_01, HTTP_01, TLS_ALPN_01, Account, Authorization, Challenge, Order
+from .resources import (CHALLENGE_TYPES, DNS_01, DNS_ACCOUNT_01, DNS_PERSIST_01, HTTP_01,
+                        TLS_ALPN_01, Account, Authorization, Challenge, Order)
 from .states import Event, Observer, Status, can, transition
 from ..store import Store
 
 
-def challenge_types(identifier: Identifier) -> List[str]:
-    """Which challenges may prove control of ``identifier``.
+#: The challenges that prove control through DNS records, the only kind a
+#: wildcard can use.
+DNS_CHALLENGES = (DNS_01, DNS_ACCOUNT_01, DNS_PERSIST_01)
+
+
+def challenge_types(identifier: Identifier, offered: Sequence[str] = CHALLENGE_TYPES) -> List[str]:
+    """Which of the ``offered`` challenges (in their order) may prove ``identifier``.
 
     A wildcard can only be proven through DNS (RFC 8555 §7.1.3); an IP address
     has no DNS name to put a TXT record under (RFC 8738 §7).
     """
     if identifier.wildcard:
-        return [DNS_01]
-    if identifier.type == IP:
-        return [HTTP_01, TLS_ALPN_01]
-    return [HTTP_01, DNS_01, TLS_ALPN_01]
+        usable = DNS_CHALLENGES
+    elif identifier.type == IP:
+        usable = (HTTP_01, TLS_ALPN_01)
+    else:
+        usable = CHALLENGE_TYPES
+    return [t for t in offered if t in usable]
+
+
+def require_provable(identifiers: Sequence[Identifier], offered: Sequence[str]) -> None:
+    """Refuse identifiers that none of the ``offered`` challenge types can prove.
+
+    Raises:
+        RejectedIdentifier: with one subproblem per such identifier.
+    """
+    unprovable = [i for i in identifiers if not challenge_types(i, offered)]
+    if unprovable:
+        raise problems.RejectedIdentifier(
+            "none of the challenge types this server offers ("
+            + ", ".join(offered) + ") can prove "
+            + ", ".join(i.value for i in unprovable)
+            + " (wildcards need dns-01, dns-account-01 or dns-persist-01; IP addresses "
+            "http-01 or tls-alpn-01)",
+            subproblems=[problems.RejectedIdentifier(
+                f"no offered challenge type can prove {i.value}", identifier=i.to_json())
+                for i in unprovable])
 
 
 def create_order(
@@ -42,26 +69,28 @@ def create_order(
     authz_lifetime: dt.timedelta,
     not_before: Optional[dt.datetime] = None,
     not_after: Optional[dt.datetime] = None,
+    reuse: Optional[Callable[[Identifier], Optional[Authorization]]] = None,
+    observer: Optional[Observer] = None,
+    offered: Sequence[str] = CHALLENGE_TYPES,
+    issuer_domain_names: Sequence[str] = (),
 ) -> Order:
-    """A new pending order with one new authorization per identifier."""
+    """A new order with one authorization per identifier: an existing one that
+    ``reuse`` offers, or a new pending one.  An order whose authorizations are all
+    valid already is ready.  New authorizations offer the ``offered`` challenge
+    types where usable (see :func:`new_authorization`)."""
+    require_provable(identifiers, offered)
     order_id = store.new_id()
     authzs: List[Authorization] = []
     for ident in identifiers:
-        authz_id = store.new_id()
-        challenges = [
-            Challenge(id=store.new_id(), type=t, token=store.token(), authz_id=authz_id)
-            for t in challenge_types(ident)
-        ]
-        authzs.append(
-            Authorization(
-                id=authz_id,
-                account_id=account.id,
-                identifier=ident,
-                expires=now + authz_lifetime,
-                challenges=challenges,
-                order_ids=[order_id],
-            )
-        )
+        existing = reuse(ident) if reuse is not None else None
+        if existing is not None:
+            existing.order_ids.append(order_id)
+            authzs.append(existing)
+            continue
+        authz = new_authorization(store, account, ident, now + authz_lifetime,
+                                  offered=offered, issuer_domain_names=issuer_domain_names)
+        authz.order_ids.append(order_id)
+        authzs.append(authz)
     order = Order(
         id=order_id,
         account_id=account.id,
@@ -74,7 +103,32 @@ def create_order(
         not_after=not_after,
     )
     store.add_order(order, authzs)
+    if all(a.status_at(now) is Status.VALID for a in authzs):
+        transition(order, Event.AUTHORIZED, observer)
     return order
+
+
+def new_authorization(store: Store, account: Account, ident: Identifier,
+                      expires: dt.datetime, *, offered: Sequence[str] = CHALLENGE_TYPES,
+                      issuer_domain_names: Sequence[str] = ()) -> Authorization:
+    """A pending authorization with its challenges (not yet in the store): the
+    ``offered`` types that can prove ``ident``, in order; a dns-persist-01
+    challenge names the CA by ``issuer_domain_names``.
+
+    Raises:
+        RejectedIdentifier: no offered type can prove ``ident``.
+    """
+    require_provable([ident], offered)
+    authz_id = store.new_id()
+    challenges = [
+        Challenge(id=store.new_id(), type=t, token=store.token(), authz_id=authz_id,
+                  issuer_domain_names=tuple(issuer_domain_names) if t == DNS_PERSIST_01
+                  else (),
+                  account_id=account.id if t == DNS_PERSIST_01 else None)
+        for t in challenge_types(ident, offered)
+    ]
+    return Authorization(id=authz_id, account_id=account.id, identifier=ident,
+                         expires=expires, challenges=challenges)
 
 
 def start_validation(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Protocol
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 import josepy
 from cryptography import x509
@@ -21,6 +21,12 @@ from .states import Status, derive_order_status, effective_status
 HTTP_01 = "http-01"
 DNS_01 = "dns-01"
 TLS_ALPN_01 = "tls-alpn-01"
+#: draft-ietf-acme-dns-account-label
+DNS_ACCOUNT_01 = "dns-account-01"
+#: draft-ietf-acme-dns-persist
+DNS_PERSIST_01 = "dns-persist-01"
+#: Every challenge type the server can check, in the order it offers them.
+CHALLENGE_TYPES = (HTTP_01, DNS_01, TLS_ALPN_01, DNS_ACCOUNT_01, DNS_PERSIST_01)
 
 
 def rfc3339(when: dt.datetime) -> str:
@@ -50,6 +56,8 @@ class Account:
     terms_agreed: bool = False
     status: Status = Status.VALID
     order_ids: List[str] = field(default_factory=list)
+    #: The external account key id bound at creation (RFC 8555 §7.3.4), if any.
+    eab_kid: Optional[str] = None
     kind = "account"
 
     def to_json(self, urls: Urls) -> Dict[str, Any]:
@@ -75,6 +83,10 @@ class Challenge:
     validated: Optional[dt.datetime] = None
     error: Optional[Problem] = None
     validation_record: List[Dict[str, Any]] = field(default_factory=list)
+    #: dns-persist-01 only: the CA names a record may use.
+    issuer_domain_names: Tuple[str, ...] = ()
+    #: dns-persist-01 only: the account the record must name (its ``accounturi``).
+    account_id: Optional[str] = None
     kind = "challenge"
 
     def to_json(self, urls: Urls) -> Dict[str, Any]:
@@ -82,8 +94,15 @@ class Challenge:
             "type": self.type,
             "url": urls.challenge(self.id),
             "status": self.status.value,
-            "token": self.token,
         }
+        if self.type == DNS_PERSIST_01:
+            # The draft's challenge has no token: the record names CA and account.
+            doc["issuer-domain-names"] = list(self.issuer_domain_names)
+            if self.account_id is not None:
+                # draft-ietf-acme-dns-persist-01 §3.1: the value for accounturi=.
+                doc["accounturi"] = urls.account(self.account_id)
+        else:
+            doc["token"] = self.token
         if self.validated is not None:
             doc["validated"] = rfc3339(self.validated)
         if self.error is not None:
@@ -102,6 +121,8 @@ class Authorization:
     challenges: List[Challenge]
     status: Status = Status.PENDING
     order_ids: List[str] = field(default_factory=list)
+    #: Created through newAuthz (RFC 8555 §7.4.1) rather than by an order.
+    preauthorized: bool = False
     kind = "authorization"
 
     @property
@@ -138,6 +159,10 @@ class Order:
     status: Status = Status.PENDING
     error: Optional[Problem] = None
     certificate_id: Optional[str] = None
+    #: The profile the certificate follows (draft-ietf-acme-profiles), if any.
+    profile: Optional[str] = None
+    #: The certID of the certificate this order replaces (RFC 9773 §5), if any.
+    replaces: Optional[str] = None
     kind = "order"
 
     def status_at(self, now: dt.datetime, authz: Callable[[str], Authorization]) -> Status:
@@ -163,6 +188,10 @@ class Order:
             doc["error"] = self.error.to_json()
         if self.certificate_id is not None:
             doc["certificate"] = urls.certificate(self.certificate_id)
+        if self.profile is not None:
+            doc["profile"] = self.profile
+        if self.replaces is not None:
+            doc["replaces"] = self.replaces
         return doc
 
 
@@ -176,6 +205,8 @@ class Certificate:
     issued: dt.datetime
     revoked_at: Optional[dt.datetime] = None
     revocation_reason: Optional[int] = None
+    #: A test's RenewalInfo answer for this certificate (an ``ari.RenewalWindow``).
+    renewal_window: Optional[Any] = None
     kind = "certificate"
 
     @property

@@ -6,13 +6,14 @@
   ``wfe/wfe.go``), so tooling written for Pebble keeps working:
 
   ==================================  =================================================
-  ``GET /roots/0``                    the root certificate, PEM
-  ``GET /root-keys/0``                its private key, PEM
-  ``GET /intermediates/0``            the intermediate certificate, PEM
-  ``GET /intermediate-keys/0``        its private key, PEM
+  ``GET /roots/N``                    the root of chain N (0: default), PEM
+  ``GET /root-keys/N``                its private key, PEM
+  ``GET /intermediates/N``            chain N's certificate of the issuing key, PEM
+  ``GET /intermediate-keys/N``        the issuing key (one for every chain), PEM
   ``GET /cert-status-by-serial/<hex>`` ``{"Status", "Serial", "Certificate", "Reason",
                                       "RevokedAt"}``
-  ``POST /set-renewal-info/``         501: ARI is not implemented yet
+  ``POST /set-renewal-info/``         ``{"Certificate": PEM, "ARIResponse": RenewalInfo
+                                      JSON}``: what renewalInfo says about it
   ==================================  =================================================
 
 * **pytest-acme's JSON API** under ``/pytest-acme/``: what happened (orders,
@@ -32,6 +33,7 @@ import math
 import re
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
@@ -39,7 +41,7 @@ from werkzeug.wrappers import Request, Response
 
 from .. import faults as _faults
 from .. import inspect as _inspect
-from ..protocol import problems
+from ..protocol import ari, problems
 from ..protocol.states import Event, can
 from .views import timestamp, event_json, order_json, account_json, info_json, request_json, fault_json
 
@@ -60,13 +62,16 @@ _HEX = re.compile(r"[0-9a-fA-F]{1,256}")
 
 #: (method, path, what it does): the index at ``GET /pytest-acme/``.
 ENDPOINTS: Tuple[Tuple[str, str, str], ...] = (
-    ("GET", "/roots/0", "Pebble: the root certificate (PEM)"),
-    ("GET", "/root-keys/0", "Pebble: the root's private key (PEM)"),
-    ("GET", "/intermediates/0", "Pebble: the intermediate certificate (PEM)"),
-    ("GET", "/intermediate-keys/0", "Pebble: the intermediate's private key (PEM)"),
+    ("GET", "/roots/0", "Pebble: the root certificate (PEM); /roots/N: alternate chain N's"),
+    ("GET", "/root-keys/0", "Pebble: the root's private key (PEM); /root-keys/N likewise"),
+    ("GET", "/intermediates/0",
+     "Pebble: the issuing intermediate (PEM); /intermediates/N: chain N's certificate of it"),
+    ("GET", "/intermediate-keys/0", "Pebble: the issuing intermediate's private key (PEM)"),
     ("GET", "/cert-status-by-serial/<hex serial>",
      "Pebble: {Status, Serial, Certificate, Reason, RevokedAt} of an issued certificate"),
-    ("POST", "/set-renewal-info/", "Pebble: ARI override (not implemented: 501)"),
+    ("POST", "/set-renewal-info/",
+     'Pebble: {"Certificate": PEM, "ARIResponse": "{\\"suggestedWindow\\": ...}"} sets '
+     "that certificate's renewalInfo answer"),
     ("GET", "/pytest-acme/", "this index"),
     ("GET", "/pytest-acme/orders", "every order: status, identifiers, authorizations, ..."),
     ("GET", "/pytest-acme/accounts", "every account"),
@@ -223,19 +228,33 @@ class ManagementApp:
         return int(no)
 
     def _issuer(self, kind: str, no: str) -> Any:
+        """Pebble: ``/roots/N`` is chain N's root, ``/intermediates/N`` the certificate
+        chain N has for the issuing key (the intermediate nearest the leaf)."""
         index = self._index(no)
-        ca = self.server.app.ca
-        issuers = [ca.root] if kind == "root" else list(ca.chain)
-        if index >= len(issuers):
-            raise BadInput(f"no {kind} {index}: this CA has {len(issuers)} "
-                           f"({', '.join(str(i) for i in range(len(issuers)))})", 404)
-        return issuers[index]
+        chains = self.server.app.ca.chains
+        if index >= len(chains):
+            raise BadInput(f"no {kind} {index}: this CA has {len(chains)} "
+                           f"({', '.join(str(i) for i in range(len(chains)))}); "
+                           "alternate_roots adds more", 404)
+        chain = chains[index]
+        return chain.root if kind == "root" else chain.intermediates[0]
+
+    def _pem(self, request: Request, kind: str, no: str, data: bytes, content_type: str
+             ) -> Response:
+        # Pebble links every other chain's counterpart with rel="alternate".
+        response = Response(data, content_type=content_type)
+        base = request.base_url.rsplit("/", 1)[0]
+        for i in range(len(self.server.app.ca.chains)):
+            if i != self._index(no):
+                response.headers.add("Link", f'<{base}/{i}>;rel="alternate"')
+        return response
 
     def on_root(self, request: Request, no: str) -> Response:
-        return Response(self._issuer("root", no).cert_pem, content_type=PEM_CHAIN)
+        return self._pem(request, "root", no, self._issuer("root", no).cert_pem, PEM_CHAIN)
 
     def on_intermediate(self, request: Request, no: str) -> Response:
-        return Response(self._issuer("intermediate", no).cert_pem, content_type=PEM_CHAIN)
+        return self._pem(request, "intermediate", no,
+                         self._issuer("intermediate", no).cert_pem, PEM_CHAIN)
 
     @staticmethod
     def _key_pem(issuer: Any) -> bytes:
@@ -246,10 +265,11 @@ class ManagementApp:
                                         serialization.NoEncryption())
 
     def on_root_key(self, request: Request, no: str) -> Response:
-        return Response(self._key_pem(self._issuer("root", no)), content_type=PEM_KEY)
+        return self._pem(request, "root", no, self._key_pem(self._issuer("root", no)), PEM_KEY)
 
     def on_intermediate_key(self, request: Request, no: str) -> Response:
-        return Response(self._key_pem(self._issuer("intermediate", no)), content_type=PEM_KEY)
+        return self._pem(request, "intermediate", no,
+                         self._key_pem(self._issuer("intermediate", no)), PEM_KEY)
 
     def on_cert_status(self, request: Request, serial: str) -> Response:
         if not _HEX.fullmatch(serial):
@@ -276,11 +296,32 @@ class ManagementApp:
         return _json_response(doc)
 
     def on_set_renewal_info(self, request: Request) -> Response:
-        return Response(
-            "pytest-acme does not implement ACME Renewal Information (ARI, RFC 9773) yet: "
-            "there is no renewalInfo endpoint, so POST /set-renewal-info/ cannot set "
-            "anything. Nothing was changed.\n",
-            status=501, content_type=TEXT)
+        """Pebble: ``{"Certificate": PEM, "ARIResponse": "<RenewalInfo JSON>"}`` (field
+        names in any case, as Go decodes them; ``ARIResponse`` may also be an object)."""
+        body = {k.lower(): v for k, v in self._body(request).items()}
+        pem, answer = body.get("certificate"), body.get("ariresponse")
+        if not isinstance(pem, str) or "BEGIN CERTIFICATE" not in pem:
+            raise BadInput('"Certificate" must be the PEM of a certificate this server issued')
+        if isinstance(answer, str):
+            try:
+                answer = json.loads(answer)
+            except ValueError as e:
+                raise BadInput(f'"ARIResponse" is not JSON: {e}') from None
+        try:
+            window = ari.RenewalWindow.from_json(answer)
+        except ValueError as e:
+            raise BadInput(f'"ARIResponse": {e}') from None
+        try:
+            leaf = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError as e:
+            raise BadInput(f'"Certificate" is not a PEM certificate: {e}') from None
+        try:
+            cert_id = self.server.set_renewal_info(leaf, window.start, window.end,
+                                                   window.explanation_url)
+        except KeyError:
+            raise BadInput(f"no certificate with serial {leaf.serial_number:x} on this "
+                           "server", 404) from None
+        return _json_response({"certID": cert_id, **window.to_json()})
 
     # -- pytest-acme: reading -----------------------------------------------------------
 

@@ -70,11 +70,17 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
         elif key == "ocspResponderURL":
             if value:
                 warn.append("ocspResponderURL is ignored: pytest-acme has no OCSP responder")
-        elif key in ("externalAccountBindingRequired",):
-            if value:
-                warn.append("externalAccountBindingRequired cannot be honoured: external "
-                            "account binding is not implemented yet")
-        elif key in ("externalAccountMACKeys", "domainBlocklist", "profiles", "caaIdentities"):
+        elif key == "externalAccountBindingRequired":
+            s["eab_required"] = bool(value)
+        elif key == "externalAccountMACKeys":
+            if not isinstance(value, dict):
+                raise ValueError("externalAccountMACKeys must map key ids to base64url MAC keys")
+            s["eab_keys"] = dict(value)
+        elif key == "caaIdentities" and value:
+            s["caa_identities"] = tuple(value)
+        elif key == "profiles":
+            s["profiles"], s["default_profile"] = _profiles(value, warn)
+        elif key in ("domainBlocklist", "caaIdentities"):
             if value:
                 warn.append(f"{key} is not supported yet and is ignored")
         else:
@@ -95,13 +101,48 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
     per_page = env.get("PEBBLE_WFE_ORDERS_PER_PAGE")
     if per_page:
         s["orders_per_page"] = int(per_page)
-    for name, meaning in (("PEBBLE_AUTHZREUSE", "authorization reuse"),
-                          ("PEBBLE_ALTERNATE_ROOTS", "alternate roots")):
+    reuse = env.get("PEBBLE_AUTHZREUSE")
+    if reuse not in (None, ""):
+        # Pebble reuses that percentage of valid authorizations; here the draws come
+        # from the seeded generator, so a run replays with the same --seed.
+        try:
+            percent = int(reuse)
+        except ValueError:
+            raise ValueError(f"PEBBLE_AUTHZREUSE must be a percentage, got {reuse!r}") from None
+        s["authz_reuse_valid"] = min(max(percent, 0), 100) / 100
+    # Pebble: the number of intermediates (default and minimum 1), and extra roots.
+    for name, setting, low in (("PEBBLE_CHAIN_LENGTH", "chain_length", 1),
+                               ("PEBBLE_ALTERNATE_ROOTS", "alternate_roots", 0)):
         value = env.get(name)
-        if value not in (None, "", "0"):
-            warn.append(f"{name}={value} cannot be honoured: {meaning} is not implemented yet")
-    chain = env.get("PEBBLE_CHAIN_LENGTH")
-    if chain not in (None, "", "2"):
-        warn.append(f"PEBBLE_CHAIN_LENGTH={chain} cannot be honoured: the chain is always "
-                    "root + one intermediate (length 2)")
+        if value in (None, ""):
+            continue
+        if not value.strip().isdigit() or not low <= int(value) <= 10:
+            raise ValueError(f"{name} must be a whole number {low}..10, got {value!r}")
+        s[setting] = int(value)
     return out
+
+
+def _profiles(value: Any, warn: List[str]) -> Tuple[Dict[str, Any], Optional[str]]:
+    """Pebble's ``profiles``: {name: {"description", "validityPeriod"}}.  Pebble picks a
+    random profile for orders that name none; here it is ``default`` if there is one,
+    else the first."""
+    if not isinstance(value, dict):
+        raise ValueError(f"profiles must be an object of name -> profile, got {value!r}")
+    out: Dict[str, Any] = {}
+    for name, spec in value.items():
+        if not isinstance(spec, dict):
+            raise ValueError(f"profiles.{name} must be an object, got {spec!r}")
+        profile: Dict[str, Any] = {"description": str(spec.get("description", name))}
+        if spec.get("validityPeriod"):
+            profile["validity"] = int(spec["validityPeriod"])
+        if "commonName" in spec:  # pytest-acme's addition; Pebble always sets a CN
+            profile["common_name"] = bool(spec["commonName"])
+        unknown = set(spec) - {"description", "validityPeriod", "commonName"}
+        if unknown:
+            warn.append(f"profiles.{name}: {', '.join(sorted(unknown))} ignored")
+        out[name] = profile
+    default = "default" if "default" in out else next(iter(out), None)
+    if len(out) > 1:
+        warn.append(f"profiles: orders that name no profile get {default!r} (Pebble picks "
+                    "one at random)")
+    return out, default

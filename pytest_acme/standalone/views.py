@@ -80,6 +80,8 @@ def order_json(o: _inspect.OrderInfo, *, events: bool = False) -> Dict[str, Any]
         "certificate_serial": (f"{o.certificate.serial_number:x}"
                                if o.certificate is not None else None),
         "authorizations": [_authz_json(a) for a in o.authorizations],
+        "profile": o.profile,
+        "replaces": o.replaces,
     }
     if events:
         doc["events"] = [event_json(e) for e in o.events]
@@ -94,6 +96,7 @@ def account_json(a: _inspect.AccountInfo, *, events: bool = False) -> Dict[str, 
         "contact": list(a.contact),
         "created": timestamp(a.created),
         "orders": list(a.order_urls),
+        "externalAccount": a.external_account,
     }
     if events:
         doc["events"] = [event_json(e) for e in a.events]
@@ -111,6 +114,10 @@ def _certificate_json(c: _inspect.CertificateInfo) -> Dict[str, Any]:
         "not_before": timestamp(c.not_before),
         "not_after": timestamp(c.not_after),
         "expired": c.expired,
+        "cert_id": c.cert_id,
+        "revoked_at": timestamp(c.revoked_at),
+        "revocation_reason": c.revocation_reason,
+        "replaced_by": list(c.replaced_by),
     }
 
 

@@ -5,8 +5,9 @@ and returns ``None`` (valid) or the problem that explains the failure.  It runs
 on a worker thread, never holding the store lock, so it may do network I/O.
 
 * :class:`RealValidator` (``validation="real"``, the default) checks http-01,
-  dns-01 and tls-alpn-01 against the client's own responders, resolving names
-  in the server's zone (or an external DNS server), through the network guard.
+  dns-01, tls-alpn-01, dns-account-01 and dns-persist-01 against the client's
+  own responders and DNS records, resolving names in the server's zone (or an
+  external DNS server), through the network guard.
 * :class:`AlwaysValid` (``validation="always_valid"``) passes everything.
 """
 
@@ -16,13 +17,15 @@ from typing import Callable, Dict, Optional
 
 from ..config import AcmeConfig
 from ..protocol.problems import Problem
-from ..protocol.resources import DNS_01, HTTP_01, TLS_ALPN_01
-from . import dns01, http01, tlsalpn01
+from ..protocol.resources import DNS_01, DNS_ACCOUNT_01, DNS_PERSIST_01, HTTP_01, TLS_ALPN_01
+from . import dns01, dnsaccount01, dnspersist01, http01, tlsalpn01
 from .base import Network, ValidationRequest, Validator
-from .resolver import DnsResolver, ZoneResolver
+from .caa import CaaPolicy
+from .resolver import DnsResolver, Resolver, ZoneResolver
 from .zone import Zone
 
-__all__ = ["AlwaysValid", "RealValidator", "ValidationRequest", "Validator", "make_validator"]
+__all__ = ["AlwaysValid", "CaaPolicy", "RealValidator", "ValidationRequest", "Validator",
+           "make_caa_policy", "make_validator"]
 
 
 class AlwaysValid:
@@ -37,6 +40,8 @@ _CHECKS: Dict[str, Callable[[Network, ValidationRequest], None]] = {
     HTTP_01: http01.validate,
     DNS_01: dns01.validate,
     TLS_ALPN_01: tlsalpn01.validate,
+    DNS_ACCOUNT_01: dnsaccount01.validate,
+    DNS_PERSIST_01: dnspersist01.validate,
 }
 
 
@@ -57,11 +62,24 @@ class RealValidator:
         return None
 
 
+def _resolver(config: AcmeConfig, zone: Zone) -> Resolver:
+    if config.dns_server:
+        return DnsResolver(config.dns_server, config.validation_timeout)
+    return ZoneResolver(zone)
+
+
+def make_caa_policy(config: AcmeConfig, zone: Zone) -> Optional[CaaPolicy]:
+    """The CAA check, or None when ``caa=False`` or ``validation="always_valid"``
+    (which, like Pebble's, makes no network lookups at all)."""
+    if not config.caa or config.validation == "always_valid":
+        return None
+    return CaaPolicy(config.caa_identities, _resolver(config, zone))
+
+
 def make_validator(config: AcmeConfig, zone: Zone) -> Validator:
     if config.validation == "always_valid":
         return AlwaysValid()
-    resolver = (DnsResolver(config.dns_server, config.validation_timeout)
-                if config.dns_server else ZoneResolver(zone))
+    resolver = _resolver(config, zone)
     return RealValidator(Network(
         resolver=resolver,
         http01_port=config.http01_port,

@@ -10,12 +10,12 @@ detail says what was asked and what came back.
 from __future__ import annotations
 
 import socket
-from typing import List, Protocol
+from typing import List, Protocol, Tuple
 
 from dnslib import QTYPE, RCODE, DNSRecord
 
 from ..protocol import problems
-from .zone import Zone, ZoneError
+from .zone import CaaRecord, Zone, ZoneError, normalise
 
 
 class Resolver(Protocol):
@@ -24,6 +24,13 @@ class Resolver(Protocol):
 
         Raises:
             problems.DNS: the lookup failed (SERVFAIL, NXDOMAIN, timeout).
+        """
+
+    def caa(self, name: str) -> Tuple[str, List[CaaRecord]]:
+        """The CAA records at ``name`` (CNAMEs followed) and the name they belong to.
+
+        Raises:
+            problems.DNS: the lookup failed.
         """
 
 
@@ -39,6 +46,13 @@ class ZoneResolver:
         except ZoneError as e:
             raise problems.DNS(f"DNS problem looking up {rtype} for {name}: {e}") from None
 
+    def caa(self, name: str) -> Tuple[str, List[CaaRecord]]:
+        try:
+            answer = self.zone.lookup(name, "CAA")
+        except ZoneError as e:
+            raise problems.DNS(f"DNS problem looking up CAA for {name}: {e}") from None
+        return answer.owner, list(answer.records)
+
     def __str__(self) -> str:
         return "the in-process zone"
 
@@ -51,6 +65,30 @@ class DnsResolver:
         self.host, self.port, self.timeout = host.strip("[]"), int(port), timeout
 
     def lookup(self, name: str, rtype: str) -> List[str]:
+        reply = self._ask(name, rtype)
+        wanted = getattr(QTYPE, rtype)
+        out = []
+        for rr in reply.rr:
+            if rr.rtype != wanted:
+                continue
+            if rtype == "TXT":
+                out.append(b"".join(rr.rdata.data).decode("utf-8", "replace"))
+            else:
+                out.append(str(rr.rdata))
+        return out
+
+    def caa(self, name: str) -> Tuple[str, List[CaaRecord]]:
+        # RFC 8659 §3: a name that does not exist has an empty CAA RRset.
+        reply = self._ask(name, "CAA", nxdomain_is_empty=True)
+        owner, records = normalise(name), []
+        for rr in reply.rr:
+            if rr.rtype == QTYPE.CAA:
+                owner = normalise(str(rr.rname))
+                rd = rr.rdata
+                records.append(CaaRecord(rd.flags, str(rd.tag).lower(), str(rd.value)))
+        return owner, records
+
+    def _ask(self, name: str, rtype: str, nxdomain_is_empty: bool = False) -> DNSRecord:
         question = DNSRecord.question(name, rtype)
         try:
             reply = DNSRecord.parse(question.send(self.host, self.port, timeout=self.timeout))
@@ -66,21 +104,14 @@ class DnsResolver:
                 f"DNS problem: unreadable answer to {rtype} {name} from {self}: {e}"
             ) from None
         rcode = reply.header.rcode
+        if rcode == RCODE.NXDOMAIN and nxdomain_is_empty:
+            return reply
         if rcode == RCODE.NXDOMAIN:
             raise problems.DNS(f"DNS problem: NXDOMAIN looking up {rtype} for {name} at {self}")
         if rcode != RCODE.NOERROR:
             raise problems.DNS(
                 f"DNS problem: {RCODE.get(rcode)} looking up {rtype} for {name} at {self}")
-        wanted = getattr(QTYPE, rtype)
-        out = []
-        for rr in reply.rr:
-            if rr.rtype != wanted:
-                continue
-            if rtype == "TXT":
-                out.append(b"".join(rr.rdata.data).decode("utf-8", "replace"))
-            else:
-                out.append(str(rr.rdata))
-        return out
+        return reply
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"

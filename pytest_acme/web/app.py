@@ -28,18 +28,21 @@ from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
 
 from ..ca import CertificateAuthority
+from ..crls import CrlCache
 from ..faults import Fault, FaultPlan
 from ..httpd import REFUSED
 from ..clock import Clock
 from ..config import AcmeConfig
 from ..protocol import lifecycle, problems
 from ..protocol.identifiers import Identifier
-from ..protocol.resources import Certificate
+from ..protocol.resources import Certificate, rfc3339
 from ..protocol.states import Event, Stateful, Status
 from ..store import BoundedLog, Store
-from ..va import ValidationRequest, make_validator
+from ..va import ValidationRequest, make_caa_policy, make_validator
 from ..va.zone import Zone
 from ..workers import Workers
+from . import certs as _certs  # noqa: F401  (registers the ARI, CRL and chain endpoints)
+from . import plain_get
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
 from .nonces import NoncePool
@@ -128,9 +131,12 @@ class AcmeApp:
         self.rng = random.Random(self.seed)
         self.store = Store(self.rng)
         self.nonces = NoncePool(config.nonce_pool_size)
-        self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now())
+        self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now(),
+                                       config.chain_length, config.alternate_roots)
+        self.crls = CrlCache(self.ca, self.store)
         self.zone = Zone()
         self.validator = make_validator(config, self.zone)
+        self.caa = make_caa_policy(config, self.zone)
         self.errors: List[ServerError] = []
         self._errors_lock = threading.Lock()
         self.workers = Workers(lambda e: self.report_error(e, "background worker"))
@@ -146,6 +152,7 @@ class AcmeApp:
     def reconfigure(self, config: AcmeConfig) -> None:
         """Use ``config`` from the next request on (settings read per request)."""
         self.validator = make_validator(config, self.zone)
+        self.caa = make_caa_policy(config, self.zone)
         self.config = config
 
     def reset(self) -> None:
@@ -217,8 +224,11 @@ class AcmeApp:
 
     # -- background work -------------------------------------------------------
 
-    def validate(self, challenge_id: str) -> None:
-        """Run one validation (on a worker thread) and record its result."""
+    def validate(self, challenge_id: str, account_url: str = "") -> None:
+        """Run one validation (on a worker thread) and record its result.
+
+        ``account_url`` is the account's URL as its client knows it (dns-account-01,
+        dns-persist-01 and CAA's ``accounturi`` compare against it)."""
         store = self.store
         with store.lock:
             chall = store.challenges.get(challenge_id)
@@ -232,6 +242,10 @@ class AcmeApp:
                 identifier=Identifier(authz.identifier.type, authz.identifier.base),
                 token=chall.token,
                 key_authorization=f"{chall.token}.{account.thumbprint}",
+                account_url=account_url,
+                wildcard=authz.identifier.wildcard,
+                issuer_domain_names=chall.issuer_domain_names or self.config.caa_identities,
+                now=self.clock.now(),
             )
         delay = self.config.validation_delay
         if delay and not self.clock.wait_until(self.clock.now() + dt.timedelta(seconds=delay)):
@@ -241,30 +255,84 @@ class AcmeApp:
             problem = self.faults.challenge_problem(chall.type, authz.identifier.base, order_ids)
         if problem is None:
             problem = self.validator.validate(request)
+        caa = self.caa
+        if problem is None and caa is not None:
+            # Like Let's Encrypt: CAA after the challenge, before the authorization is valid.
+            problem = caa.check(authz.identifier, account_url, chall.type)
         with store.lock:
             if store.challenges.get(challenge_id) is chall:
                 chall.validation_record = request.records
                 lifecycle.finish_validation(store, chall, problem, self.clock.now(), self.observe)
 
-    def issue(self, order_id: str, csr: x509.CertificateSigningRequest) -> None:
-        """Sign the certificate of a processing order and make the order valid."""
+    def recheck_caa(self, order_id: str, account_id: str, account_url: str) -> None:
+        """Check CAA again before finalizing, for every authorization of the order
+        validated more than ``caa_recheck_after`` seconds ago (the Baseline
+        Requirements let a CA rely on a CAA check for 8 hours; Let's Encrypt
+        rechecks after 7).  The lookups run outside the store lock.
+
+        Raises:
+            problems.CAA: CAA now forbids issuance for some identifier, or its
+                lookup failed (one subproblem per identifier when several
+                fail); the order is left as it was, so a client may fix its
+                records and finalize again.
+        """
+        caa = self.caa
+        if caa is None:
+            return
+        now = self.clock.now()
+        limit = now - dt.timedelta(seconds=self.config.caa_recheck_after)
+        stale = []
+        with self.store.lock:
+            order = self.store.orders.get(order_id)
+            if (order is None or order.account_id != account_id
+                    or order.status_at(now, self.store.authz) is not Status.READY):
+                return  # the handler answers that
+            for authz in self.store.authzs_of_order(order):
+                done = next((c for c in authz.challenges if c.validated is not None), None)
+                if done is not None and done.validated <= limit:
+                    stale.append((authz.identifier, done.type, done.validated))
+        failures = []
+        for identifier, method, validated in stale:
+            problem = caa.check(identifier, account_url, method)
+            if problem is not None:
+                # Let's Encrypt answers any recheck failure, a lookup one too, as caa.
+                failures.append(problems.CAA(
+                    f"rechecking CAA (last checked {rfc3339(validated)}): {problem.detail}",
+                    identifier=identifier.to_json()))
+        if not failures:
+            return
+        problem = failures[0] if len(failures) == 1 else problems.CAA(
+            f"rechecking CAA for {len(failures)} identifiers failed; see subproblems",
+            subproblems=failures)
+        with self.store.lock:
+            self.record(order, "CAARecheckFailed", f"finalize refused: {problem.detail}")
+        raise problem
+
+    def issue(self, order_id: str, csr: x509.CertificateSigningRequest,
+              urls: Optional[Urls] = None) -> None:
+        """Sign the certificate of a processing order and make the order valid.
+        ``urls`` (of the finalize request) places the CRL URL in the certificate."""
         store = self.store
         with store.lock:
             order = store.orders.get(order_id)
             if order is None or order.status is not Status.PROCESSING:
                 return
             now = self.clock.now()
+            profile = self.config.profiles.get(order.profile or "")
+            lifetime = (profile.lifetime(self.config.certificate_validity) if profile
+                        else self.config.certificate_validity)
             not_before = order.not_before or now
-            not_after = order.not_after or not_before + dt.timedelta(
-                seconds=self.config.certificate_validity
-            )
+            not_after = order.not_after or not_before + dt.timedelta(seconds=lifetime)
             identifiers = list(order.identifiers)
             cert_id = store.new_id()
             failure = self.faults.issuance_problem(order_id)
             if failure is not None:
                 lifecycle.fail_order(order, failure, self.observe)
                 return
-        leaf, chain = self.ca.issue(csr.public_key(), identifiers, not_before, not_after)
+        leaf, chain = self.ca.issue(
+            csr.public_key(), identifiers, not_before, not_after,
+            common_name=profile.common_name if profile else True,
+            crl_url=urls.build("crl", index="0") if urls is not None else None)
         with store.lock:
             if store.orders.get(order_id) is not order:
                 return
@@ -289,6 +357,8 @@ class AcmeApp:
             endpoint, args = adapter.match(environ.get("PATH_INFO") or "/",
                                            environ["REQUEST_METHOD"])
             handler, auth = ENDPOINTS[endpoint]
+            if request.method in ("GET", "HEAD") and auth is not None:
+                handler, auth = plain_get.route(self, request, endpoint)
             delay = self.faults.latency_for(endpoint)
             if delay:
                 self.faults.sleep(delay)

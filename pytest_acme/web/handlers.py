@@ -19,8 +19,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from werkzeug.wrappers import Request
 
 from ..protocol import lifecycle, problems
+from ..protocol.ari import check_replacement
 from ..protocol.csr import check_csr
 from ..protocol.identifiers import parse_identifiers
+from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
 from ..protocol.states import Event, Status, transition
 from .jws import EITHER, JWK, KID, SignedRequest, b64url_decode, parse_jwk, verify_inner
@@ -74,10 +76,13 @@ def endpoint(name: str, auth: Optional[str] = KID) -> Callable[[F], F]:
 @endpoint("directory", auth=None)
 def directory(app: "AcmeApp", ex: Exchange) -> Reply:
     urls = ex.urls
-    meta: JsonBody = {"externalAccountRequired": False}
+    meta: JsonBody = {"externalAccountRequired": app.config.eab_required}
     terms = app.terms_url(urls)
     if terms:
         meta["termsOfService"] = terms
+    meta["caaIdentities"] = list(app.config.caa_identities)  # RFC 8555 §7.1.1
+    if app.config.profiles:  # draft-ietf-acme-profiles §3
+        meta["profiles"] = {n: p.description for n, p in app.config.profiles.items()}
     meta.update(app.config.meta)
     return Reply(
         {
@@ -86,6 +91,10 @@ def directory(app: "AcmeApp", ex: Exchange) -> Reply:
             "newOrder": urls.build("new_order"),
             "revokeCert": urls.build("revoke_cert"),
             "keyChange": urls.build("key_change"),
+            # RFC 8555 §7.1.1: newAuthz only when pre-authorization is offered.
+            **({"newAuthz": urls.build("new_authz")} if app.config.effective("new_authz")
+               else {}),
+            "renewalInfo": urls.build("renewal_info_base"),  # RFC 9773 §3
             "meta": meta,
         }
     )
@@ -140,7 +149,10 @@ def _require_payload(ex: Exchange, what: str) -> JsonBody:
 
 def _account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 200) -> Reply:
     url = ex.urls.account(account.id)
-    return Reply(account.to_json(ex.urls), status=status, headers=[("Location", url)])
+    body = account.to_json(ex.urls)
+    if not app.config.effective("account_orders_field"):
+        del body["orders"]  # Boulder leaves it out (its acme-divergences.md, §7.1.2)
+    return Reply(body, status=status, headers=[("Location", url)])
 
 
 @endpoint("new_account", auth=JWK)
@@ -163,6 +175,7 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
                 "no account exists for this key (onlyReturnExisting was set)"
             )
         contact = _contacts(payload.get("contact", []))
+        eab_kid = external_account(app, ex, payload)
         agreed = _bool(payload, "termsOfServiceAgreed")
         terms = app.terms_url(ex.urls)
         if app.config.require_terms_agreement and terms and not agreed:
@@ -179,9 +192,11 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
             created=app.clock.now(),
             contact=contact,
             terms_agreed=agreed,
+            eab_kid=eab_kid,
         )
         app.store.add_account(account)
-        app.record(account, "AccountCreated", f"account {account.id} created")
+        app.record(account, "AccountCreated", f"account {account.id} created"
+                   + (f", bound to external account {eab_kid}" if eab_kid else ""))
         return _account_reply(app, ex, account, status=201)
 
 
@@ -258,14 +273,16 @@ def _timestamp(payload: JsonBody, name: str) -> Optional[dt.datetime]:
     return when
 
 
-def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime) -> Tuple[
-    Optional[dt.datetime], Optional[dt.datetime]
-]:
+def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime,
+              profile: Optional[str] = None) -> Tuple[Optional[dt.datetime], Optional[dt.datetime]]:
     """notBefore/notAfter (RFC 8555 §7.4): honoured when sensible, refused otherwise."""
     not_before, not_after = _timestamp(payload, "notBefore"), _timestamp(payload, "notAfter")
     if not_before is None and not_after is None:
         return None, None
-    longest = dt.timedelta(seconds=app.config.certificate_validity)
+    seconds = app.config.certificate_validity
+    if profile is not None:
+        seconds = app.config.profiles[profile].lifetime(seconds)
+    longest = dt.timedelta(seconds=seconds)
     start = not_before or now
     end = not_after or start + longest
     if end <= now:
@@ -301,18 +318,23 @@ def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
 def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     payload = _require_payload(ex, "newOrder")
     identifiers = parse_identifiers(payload.get("identifiers"))
-    profile = payload.get("profile")
-    if profile not in (None, ""):
-        raise problems.InvalidProfile(
-            f"profile {str(profile)[:40]!r} is not offered; this server advertises no profiles"
-        )
-    if "replaces" in payload:
-        raise problems.Malformed(
-            "'replaces' needs ARI, which this server does not advertise (no renewalInfo)"
-        )
+    profile = choose_profile(app.config.profiles, app.config.profile_default,
+                             payload.get("profile"))
     now = app.clock.now()
-    not_before, not_after = _validity(app, payload, now)
+    if not app.config.effective("order_validity_fields") and (
+            payload.get("notBefore") or payload.get("notAfter")):
+        # Boulder's acme-divergences.md, §7.4: the fields are refused, not ignored.
+        raise problems.Malformed("NotBefore and NotAfter are not supported: this server "
+                                 "sets the validity itself; leave them out of newOrder")
+    not_before, not_after = _validity(app, payload, now, profile)
     with app.store.lock:
+        existing = identical_order(app, ex.account, identifiers, profile, now)
+        if existing is not None and existing.replaces == (payload.get("replaces") or None):
+            return _order_reply(app, ex, existing, status=201)
+        replaces = None
+        if payload.get("replaces") not in (None, ""):  # RFC 9773 §5
+            replaces = check_replacement(app.store, [i.key_id for i in app.ca.issuers],
+                                         ex.account.id, payload["replaces"], identifiers, now)
         order = lifecycle.create_order(
             app.store,
             ex.account,
@@ -322,10 +344,21 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
             authz_lifetime=dt.timedelta(seconds=app.config.authorization_lifetime),
             not_before=not_before,
             not_after=not_after,
+            reuse=reuse_for(app, ex.account, now),
+            observer=app.observe,
+            offered=app.config.challenge_types,
+            issuer_domain_names=app.config.caa_identities,
         )
+        order.profile, order.replaces = profile, replaces
         app.record(order, "Created", "order created for " + ", ".join(
             i.value for i in identifiers))
+        if replaces is not None:
+            app.record(order, "Replaces", f"the order replaces certificate {replaces}")
         for authz in app.store.authzs_of_order(order):
+            if authz.order_ids[0] != order.id or authz.preauthorized:
+                app.record(authz, "Reused", f"authorization for {authz.identifier.value} "
+                           f"({authz.status_at(now).value}) reused by order {order.id}")
+                continue
             app.record(authz, "Created", f"authorization created for {authz.identifier.value} "
                        f"offering {', '.join(c.type for c in authz.challenges)}")
         return _order_reply(app, ex, order, status=201)
@@ -363,6 +396,7 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     if "csr" not in payload:
         raise problems.Malformed("finalize needs 'csr': the base64url DER of a PKCS#10 CSR")
     der = b64url_decode(payload["csr"], "'csr'")
+    app.recheck_caa(id, ex.account.id, ex.urls.account(ex.account.id))
     store, now = app.store, app.clock.now()
     with store.lock:
         found: Order = _owned(app, ex, store.orders, id, "order", lambda o: o.account_id)
@@ -381,9 +415,9 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
             raise
         app.faults.on_finalize(found.id, now)
     if app.config.finalize == "async":
-        app.workers.submit(app.issue, found.id, csr)
+        app.workers.submit(app.issue, found.id, csr, ex.urls)
     else:
-        app.issue(found.id, csr)
+        app.issue(found.id, csr, ex.urls)
     with store.lock:
         return _order_reply(app, ex, found)
 
@@ -435,7 +469,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     if start:
         app.record(found, "ValidationStarted",
                    f"{found.type} validation of {authz_obj.identifier.value} started")
-        app.workers.submit(app.validate, found.id)
+        app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id))
     headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
     if body["status"] in ("pending", "processing"):
         headers.append(("Retry-After", str(app.config.retry_after)))
@@ -450,10 +484,17 @@ def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     _require_post_as_get(ex)
     with app.store.lock:
         cert = _owned(app, ex, app.store.certificates, id, "certificate", lambda c: c.account_id)
-    return Reply(cert.chain_pem, content_type="application/pem-certificate-chain")
+    # RFC 8555 §7.4.2: each alternate chain is linked with rel="alternate".
+    links = [("Link", f'<{ex.urls.build("certificate_alternate", id=id, n=str(n))}>;'
+                      'rel="alternate"') for n in range(1, len(app.ca.chains))]
+    return Reply(cert.chain_pem, headers=links, content_type="application/pem-certificate-chain")
 
 
 __all__ = ["ENDPOINTS", "Exchange", "Reply", "EITHER", "JWK", "KID"]
+
+# Imported last: they register more endpoints and use the helpers above.
+from .authorizations import identical_order, reuse_for  # noqa: E402
+from .eab import external_account  # noqa: E402
 
 
 # -- revocation (RFC 8555 §7.6) ----------------------------------------------

@@ -8,6 +8,8 @@ from typing import Dict, Optional, Tuple
 from werkzeug.routing import Map, MapAdapter, Rule
 
 #: Endpoints reached with a plain GET (or HEAD); every other resource is POST-as-GET.
+#: Orders, authorizations, challenges and certificates also route GET, which is
+#: answered only when ``plain_get`` is on (Boulder) and refused with 405 otherwise.
 RULES = Map(
     [
         Rule("/directory", endpoint="directory", methods=["GET"]),
@@ -18,13 +20,19 @@ RULES = Map(
         Rule("/acme/new-order", endpoint="new_order", methods=["POST"]),
         Rule("/acme/acct/<id>", endpoint="account", methods=["POST"]),
         Rule("/acme/acct/<id>/orders", endpoint="account_orders", methods=["POST"]),
-        Rule("/acme/order/<id>", endpoint="order", methods=["POST"]),
+        Rule("/acme/order/<id>", endpoint="order", methods=["POST", "GET"]),
         Rule("/acme/order/<id>/finalize", endpoint="finalize", methods=["POST"]),
-        Rule("/acme/authz/<id>", endpoint="authz", methods=["POST"]),
-        Rule("/acme/chall/<id>", endpoint="challenge", methods=["POST"]),
-        Rule("/acme/cert/<id>", endpoint="certificate", methods=["POST"]),
+        Rule("/acme/authz/<id>", endpoint="authz", methods=["POST", "GET"]),
+        Rule("/acme/chall/<id>", endpoint="challenge", methods=["POST", "GET"]),
+        Rule("/acme/cert/<id>", endpoint="certificate", methods=["POST", "GET"]),
         Rule("/acme/revoke-cert", endpoint="revoke_cert", methods=["POST"]),
         Rule("/acme/key-change", endpoint="key_change", methods=["POST"]),
+        Rule("/acme/new-authz", endpoint="new_authz", methods=["POST"]),
+        Rule("/acme/cert/<id>/alternate/<int:n>", endpoint="certificate_alternate",
+             methods=["POST"]),
+        Rule("/acme/renewal-info", endpoint="renewal_info_base", methods=["GET"]),
+        Rule("/acme/renewal-info/<path:cert_id>", endpoint="renewal_info", methods=["GET"]),
+        Rule("/crl/<index>", endpoint="crl", methods=["GET"]),
     ],
     strict_slashes=False,
 )
@@ -58,10 +66,14 @@ class Urls:
         if len(values) == 1 and "id" in values and _PLAIN_ID.fullmatch(values["id"]):
             template = self._templates.get(endpoint)
             if template is None:
-                built = self._adapter.build(endpoint, {"id": _SLOT}, force_external=True)
-                head, tail = built.split(_SLOT, 1)
-                template = self._templates[endpoint] = (head, tail)
-            return template[0] + values["id"] + template[1]
+                try:
+                    built = self._adapter.build(endpoint, {"id": _SLOT}, force_external=True)
+                except ValueError:  # an id converter that is not plain text
+                    built = ""
+                head, slot, tail = built.partition(_SLOT)
+                template = self._templates[endpoint] = (head, tail) if slot else ("", "")
+            if template[0]:
+                return template[0] + values["id"] + template[1]
         if not values:
             template = self._templates.get(endpoint)
             if template is None:

@@ -144,3 +144,18 @@ def test_renew(lego, http01, acme_server):
     assert len(acme_server.app.store.orders) == orders_before + 1
     assert set(acme_server.app.store.certificates_by_serial) >= {first.serial_number,
                                                                  second.serial_number}
+
+
+@pytest.mark.acme(alternate_roots=1, chain_length=2)
+def test_preferred_chain_picks_the_alternate_root(lego, http01, acme_server):
+    """lego follows the Link rel="alternate" chains and keeps the one whose top
+    issuer has the --preferred-chain common name."""
+    from helpers import split_chain, verify_chain
+
+    alt_root = x509.load_pem_x509_certificate(acme_server.chain_roots_pem[1])
+    (cn,) = alt_root.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    domains = names("lego")
+    lego.run("lego preferred chain", domains, http01, "run", "--preferred-chain", cn.value)
+    chain = split_chain(lego.files(domains[0])["crt"].read_bytes())
+    assert len(chain) == 3 and chain[-1].issuer == alt_root.subject
+    verify_chain(chain, acme_server.chain_roots_pem[1])

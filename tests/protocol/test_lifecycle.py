@@ -129,8 +129,9 @@ def test_create_order_makes_one_authz_per_identifier(store, account):
 @pytest.mark.parametrize(
     "ident,types",
     [
-        (dns("example.com"), ["http-01", "dns-01", "tls-alpn-01"]),
-        (dns("*.example.com"), ["dns-01"]),
+        (dns("example.com"), ["http-01", "dns-01", "tls-alpn-01", "dns-account-01",
+                              "dns-persist-01"]),
+        (dns("*.example.com"), ["dns-01", "dns-account-01", "dns-persist-01"]),
         (ip("192.0.2.1"), ["http-01", "tls-alpn-01"]),
         (ip("2001:db8::1"), ["http-01", "tls-alpn-01"]),
     ],
@@ -149,7 +150,7 @@ def test_wildcard_authz_json_names_the_base_and_says_wildcard(store, account):
     doc = wild.to_json(Urls(), T0)
     assert doc["identifier"] == {"type": "dns", "value": "example.com"}
     assert doc["wildcard"] is True
-    assert [c["type"] for c in doc["challenges"]] == ["dns-01"]
+    assert [c["type"] for c in doc["challenges"]] == ["dns-01", "dns-account-01", "dns-persist-01"]
     doc = plain.to_json(Urls(), T0)
     assert doc["identifier"] == {"type": "dns", "value": "example.com"}
     assert "wildcard" not in doc
@@ -205,7 +206,7 @@ def test_successful_validation_makes_authz_valid_and_order_ready_when_all_are(
     assert order.status is S.READY
     assert order.status_at(T0, store.authz) is S.READY
     # The untried challenges stay pending.
-    assert [c.status for c in a.challenges] == [S.VALID, S.PENDING, S.PENDING]
+    assert [c.status for c in a.challenges] == [S.VALID] + [S.PENDING] * 4
     assert obs.kinds() == [
         ("challenge", Event.START, S.PROCESSING),
         ("challenge", Event.SUCCEED, S.VALID),
@@ -251,7 +252,7 @@ def test_validation_failure_invalidates_challenge_authz_and_order(store, account
 def test_only_one_challenge_per_authz_can_be_attempted(store, account, obs):
     order = new_order(store, account)
     (authz,) = authzs(store, order)
-    http, dns01, alpn = authz.challenges
+    http, dns01, alpn = authz.challenges[:3]
     assert lifecycle.start_validation(store, http, T0, obs)
     with pytest.raises(problems.Malformed) as info:
         lifecycle.start_validation(store, dns01, T0, obs)

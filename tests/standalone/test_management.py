@@ -148,12 +148,17 @@ def test_cert_status_reads_revocation_defensively(server, mgmt):
     assert status["RevokedAt"] == "2030-01-02T03:04:05Z"
 
 
-def test_set_renewal_info_is_not_implemented(mgmt):
-    response = mgmt.post("/set-renewal-info/", json={"Certificate": "x", "ARIResponse": "{}"})
-    assert response.status_code == 501
-    assert response.mimetype == "text/plain"
-    assert "not implement" in response.get_data(as_text=True)
-    assert "ARI" in response.get_data(as_text=True)
+@pytest.mark.parametrize("body, words", [
+    ({"Certificate": "x", "ARIResponse": "{}"}, "PEM"),
+    ({"Certificate": "-----BEGIN CERTIFICATE-----", "ARIResponse": "{"}, "not JSON"),
+    ({"Certificate": "-----BEGIN CERTIFICATE-----", "ARIResponse": {}}, "suggestedWindow"),
+    ({"Certificate": "-----BEGIN CERTIFICATE-----", "ARIResponse": {"suggestedWindow": {
+        "start": "2030-01-02T00:00:00Z", "end": "2030-01-01T00:00:00Z"}}}, "after its start"),
+])
+def test_set_renewal_info_refuses_bad_input(mgmt, body, words):
+    response = mgmt.post("/set-renewal-info/", json=body)
+    assert response.status_code == 400
+    assert words in response.get_json()["error"]
 
 
 # -- pytest-acme's API: reading -----------------------------------------------------------
@@ -191,7 +196,8 @@ def test_orders_accounts_describe_events_and_requests_show_a_real_order(server, 
         assert authz["status"] == "valid"
         assert authz["identifier"]["value"] in NAMES
         kinds = {c["type"]: c for c in authz["challenges"]}
-        assert set(kinds) == {"http-01", "dns-01", "tls-alpn-01"}
+        assert set(kinds) == {"http-01", "dns-01", "tls-alpn-01", "dns-account-01",
+                              "dns-persist-01"}
         assert kinds["http-01"]["status"] == "valid" and kinds["http-01"]["error"] is None
         assert kinds["dns-01"]["status"] == "pending"
 

@@ -16,6 +16,7 @@ import trustme
 
 from helpers import (BannerCapture, ServeProcess, account_client, banner_field, deadline,
                      ec_key, make_csr, split_chain, verify_chain)
+from pytest_acme.config import AcmeConfig
 from pytest_acme.cli import _parser, main, plan
 
 #: The sample configuration from Pebble's documentation (test/config/pebble-config.json).
@@ -82,7 +83,8 @@ def test_pebbles_documented_config_starts_unchanged(serve, tmp_path, monkeypatch
     warnings = capsys.readouterr().err
     # What cannot be honoured is said at start-up, never silently ignored.
     assert "domainBlocklist is not supported yet" in warnings
-    assert "profiles is not supported yet" in warnings
+    assert "profiles is not supported" not in warnings
+    assert "orders that name no profile get 'default'" in warnings
     assert "retryAfter" in warnings and "-strict" in warnings
     directory_url = banner_field(banner, "directory:")
     assert directory_url.startswith("https://0.0.0.0:")  # listenAddress's host
@@ -91,6 +93,9 @@ def test_pebbles_documented_config_starts_unchanged(serve, tmp_path, monkeypatch
     url = directory_url.replace("0.0.0.0", "127.0.0.1").replace("/directory", "/dir")
     directory = requests.get(url, verify=str(bundle), timeout=5).json()  # Pebble's cert
     assert directory["newOrder"].startswith("https://127.0.0.1:")
+    assert directory["meta"]["profiles"] == {
+        "default": "The profile you know and love",
+        "shortlived": "A short-lived cert profile, without actual enforcement"}
     assert "validation:   real (http-01 port 5002, tls-alpn-01 port 5001)" in banner
 
 
@@ -106,9 +111,30 @@ def test_plan_reads_pebbles_environment():
     assert (settings["port"], planned["management"]) == (14000, ("127.0.0.1", 15000))
     (fault,) = planned["faults"]
     assert (fault.kind, fault.rate, fault.times) == ("bad_nonce", 0.2, None)
+    assert (settings["chain_length"], settings["alternate_roots"]) == (3, 2)
+    assert settings["authz_reuse_valid"] == 0.5
     text = " ".join(planned["warnings"])
-    for name in ("PEBBLE_AUTHZREUSE=50", "PEBBLE_CHAIN_LENGTH=3", "PEBBLE_ALTERNATE_ROOTS=2"):
-        assert name in text
+    assert "PEBBLE_CHAIN_LENGTH" not in text and "PEBBLE_ALTERNATE_ROOTS" not in text
+    assert "AUTHZREUSE" not in text
+
+
+@pytest.mark.parametrize("env", [{"PEBBLE_CHAIN_LENGTH": "0"}, {"PEBBLE_CHAIN_LENGTH": "x"},
+                                 {"PEBBLE_ALTERNATE_ROOTS": "-1"}])
+def test_plan_refuses_bad_chain_settings(env):
+    with pytest.raises(ValueError, match=next(iter(env))):
+        plan(_parser().parse_args(["serve"]), env)
+
+
+def test_pebble_profiles_become_profiles_with_a_fixed_default():
+    from pytest_acme.standalone.pebble import from_pebble
+
+    out = from_pebble(PEBBLE_DOC_CONFIG["pebble"], {})
+    assert out.settings["default_profile"] == "default"
+    assert out.settings["profiles"]["shortlived"] == {
+        "description": "A short-lived cert profile, without actual enforcement",
+        "validity": 518400}
+    config = AcmeConfig(**{k: out.settings[k] for k in ("profiles", "default_profile")})
+    assert config.profiles["default"].validity == 7776000
 
 
 def test_every_validation_setting_has_a_flag():
@@ -207,3 +233,27 @@ def test_serve_as_a_subprocess_with_its_management_apis():
         assert serve.proc.wait(timeout=10) == 0
     finally:
         serve.close()
+
+
+def test_challenge_and_caa_flags_and_pebbles_caa_identities(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"pebble": {"caaIdentities": ["ca.example.net"]}}))
+    args = _parser().parse_args(["serve", "-config", str(config)])
+    settings = plan(args, {})["settings"]
+    assert settings["caa_identities"] == ("ca.example.net",)
+    assert not plan(args, {})["warnings"]
+    args = _parser().parse_args([
+        "serve", "--challenge-type", "dns-01", "--challenge-type", "dns-persist-01",
+        "--caa-identity", "a.example.net", "--caa-identity", "b.example.net", "--no-caa",
+        "--caa-recheck-after", "60"])
+    settings = plan(args, {})["settings"]
+    picked = {k: settings[k] for k in ("challenge_types", "caa_identities", "caa",
+                                       "caa_recheck_after")}
+    assert picked == {"challenge_types": ["dns-01", "dns-persist-01"],
+                      "caa_identities": ["a.example.net", "b.example.net"],
+                      "caa": False, "caa_recheck_after": 60}
+    from pytest_acme import AcmeConfig
+
+    cfg = AcmeConfig(**picked)
+    assert cfg.challenge_types == ("dns-01", "dns-persist-01") and cfg.caa is False
+    assert "caa" not in plan(_parser().parse_args(["serve"]), {})["settings"]

@@ -71,9 +71,11 @@ def finalize_and_download(acme, order, names: List[str], key) -> None:
 
 
 def test_http01_order_through_the_responder_fixture(acme_server, acme_http01_responder):
+    assert acme_http01_responder.requests == []  # emptied for every test
     acme = account_client(acme_server)
     key = ec_key()
     names = ["web.example.test", "www.web.example.test"]
+    seen = len(acme_http01_responder.requests)  # the session responder keeps its log
     order = acme.new_order(make_csr(names, key))
     for authz in order.authorizations:
         acme_http01_responder.publish(token(acme, authz, "http-01"),
@@ -87,7 +89,7 @@ def test_http01_order_through_the_responder_fixture(acme_server, acme_http01_res
     assert record["hostname"] == "web.example.test"
     assert record["port"] == str(acme_http01_responder.port)
     assert record["addressesResolved"] == ["127.0.0.1"] and record["addressUsed"] == "127.0.0.1"
-    hosts = {host for _m, _p, host in acme_http01_responder.requests}
+    hosts = {host for _m, _p, host in acme_http01_responder.requests[seen:]}
     assert hosts == {f"{n}:{acme_http01_responder.port}" for n in names}
     finalize_and_download(acme, order, names, key)
 

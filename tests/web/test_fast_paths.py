@@ -52,6 +52,10 @@ def test_url_templates_give_what_the_route_map_builds(base):
     urls = Urls(adapter)
     for rule in RULES.iter_rules():
         values = {name: "Id_1-x" for name in rule.arguments}
+        try:
+            adapter.build(rule.endpoint, values)
+        except ValueError:  # a number converter
+            values = {name: "3" if name != "id" else "Id_1-x" for name in rule.arguments}
         for _ in range(2):  # the first build makes the template, the second uses it
             assert urls.build(rule.endpoint, **values) == adapter.build(
                 rule.endpoint, values, force_external=True)

@@ -1,0 +1,71 @@
+"""Endpoints about issued certificates beyond RFC 8555's core: renewal information
+(RFC 9773), CRLs (RFC 5280 §5) and alternate chains (RFC 8555 §7.4.2)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..protocol import ari, problems
+from ..protocol.resources import Certificate
+from .handlers import Exchange, Reply, _owned, _require_post_as_get, endpoint
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import AcmeApp
+
+PKIX_CRL = "application/pkix-crl"
+
+
+def renewal_window(app: "AcmeApp", cert: Certificate) -> ari.RenewalWindow:
+    """What renewalInfo says about ``cert`` now: a test's window if one was set, a
+    past window once revoked (as Boulder does), else Boulder's default window."""
+    if cert.renewal_window is not None:
+        return cert.renewal_window  # type: ignore[no-any-return]
+    if cert.revoked_at is not None:
+        return ari.revoked_window(app.clock.now())
+    return ari.default_window(*ari.validity(cert.leaf))
+
+
+@endpoint("renewal_info", auth=None)
+def renewal_info(app: "AcmeApp", ex: Exchange, cert_id: str) -> Reply:
+    """RFC 9773 §4: an unauthenticated GET of ``<renewalInfo>/<certID>``."""
+    with app.store.lock:
+        cert = ari.find_certificate(app.store, [i.key_id for i in app.ca.issuers], cert_id,
+                                    "the certID")
+        window = renewal_window(app, cert)
+    # §4.3: Retry-After says when to ask again.
+    return Reply(window.to_json(), headers=[
+        ("Retry-After", str(app.config.renewal_info_retry_after))])
+
+
+@endpoint("renewal_info_base", auth=None)
+def renewal_info_base(app: "AcmeApp", ex: Exchange) -> Reply:
+    raise problems.Malformed(
+        "renewalInfo needs a certID: GET <renewalInfo>/<base64url(AKI keyIdentifier)>."
+        "<base64url(serial)> (RFC 9773 §4.1)", status=404)
+
+
+@endpoint("crl", auth=None)
+def crl(app: "AcmeApp", ex: Exchange, index: str) -> Reply:
+    """The CRL of issuing intermediate ``index`` (DER, ``application/pkix-crl``)."""
+    der = app.crls.der(int(index), app.clock.now()) if index.isdigit() else None
+    if der is None:
+        raise problems.Malformed(
+            f"no CRL {index[:20]!r}: this server publishes /crl/0 .. "
+            f"/crl/{len(app.ca.issuers) - 1}, one per issuing intermediate", status=404)
+    return Reply(der, content_type=PKIX_CRL)
+
+
+@endpoint("certificate_alternate")
+def certificate_alternate(app: "AcmeApp", ex: Exchange, id: str, n: int) -> Reply:
+    """Alternate chain ``n`` of a certificate: the same leaf, another root's chain."""
+    _require_post_as_get(ex)
+    with app.store.lock:
+        cert = _owned(app, ex, app.store.certificates, id, "certificate", lambda c: c.account_id)
+    if not 1 <= n < len(app.ca.chains):
+        raise problems.Malformed(f"certificate {id} has no alternate chain {n}; it has "
+                                 f"{len(app.ca.chains) - 1}", status=404)
+    links = [("Link", f'<{ex.urls.certificate(id)}>;rel="alternate"')] + [
+        ("Link", f'<{ex.urls.build("certificate_alternate", id=id, n=str(k))}>;rel="alternate"')
+        for k in range(1, len(app.ca.chains)) if k != n]
+    return Reply(app.ca.chain_pem(cert.leaf, n), headers=links,
+                 content_type="application/pem-certificate-chain")

@@ -1,0 +1,64 @@
+"""Plain GET of orders, authorizations, challenges and certificates (Boulder).
+
+RFC 8555 §6.3 reads every resource with POST-as-GET, so by default a GET is
+refused with 405.  Boulder still answers unauthenticated GETs for these four
+(its acme-divergences.md, §6.3; Let's Encrypt's production does), and clients
+written against it may rely on that: ``plain_get=True`` (or ``boulder=True``)
+answers them, with the same body a POST-as-GET would get.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Tuple
+
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.wrappers import Request
+
+from ..protocol import problems
+from .handlers import Exchange, Handler, Reply, _authz_reply, _order_reply
+
+if TYPE_CHECKING:
+    from .app import AcmeApp
+
+
+def _find(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: str) -> Any:
+    obj = table.get(id)
+    if obj is None:
+        raise problems.Malformed(f"no {what} at {ex.request.base_url}", status=404)
+    return obj
+
+
+def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    with app.store.lock:
+        return _order_reply(app, ex, _find(app, ex, app.store.orders, id, "order"), poll=True)
+
+
+def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    with app.store.lock:
+        return _authz_reply(app, ex, _find(app, ex, app.store.authzs, id, "authorization"))
+
+
+def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    with app.store.lock:
+        found = _find(app, ex, app.store.challenges, id, "challenge")
+        body = found.to_json(ex.urls)
+    headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
+    if body["status"] in ("pending", "processing"):
+        headers.append(("Retry-After", str(app.config.retry_after)))
+    return Reply(body, headers=headers)
+
+
+def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    with app.store.lock:
+        cert = _find(app, ex, app.store.certificates, id, "certificate")
+    return Reply(cert.chain_pem, content_type="application/pem-certificate-chain")
+
+
+HANDLERS = {"order": order, "authz": authz, "challenge": challenge, "certificate": certificate}
+
+
+def route(app: "AcmeApp", request: Request, endpoint: str) -> Tuple[Handler, None]:
+    """The handler for a GET of ``endpoint``, or the 405 problem when plain GET is off."""
+    if endpoint in HANDLERS and app.config.effective("plain_get"):
+        return HANDLERS[endpoint], None
+    raise app._http_problem(request, MethodNotAllowed(valid_methods=["POST"]))
