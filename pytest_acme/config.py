@@ -89,6 +89,11 @@ class AcmeConfig:
     algorithms: Tuple[str, ...] = ALGORITHMS
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 64 * 1024
+    #: Seconds a kept-alive connection may wait for, and take to send, its next whole
+    #: request before it is closed (idle clients, slowloris).
+    idle_timeout: float = 30.0
+    #: Seconds a TLS handshake may take.
+    handshake_timeout: float = 10.0
     #: How many unused nonces are remembered; the oldest are forgotten first.
     nonce_pool_size: int = 10000
     #: Extra ``meta`` members for the directory (``website``, ``caaIdentities``...).
@@ -178,6 +183,10 @@ class AcmeConfig:
                 raise ValueError(f"dns_server must be 'host:port', got {self.dns_server!r}")
         if (self.tls_certificate is None) != (self.tls_private_key is None):
             raise ValueError("tls_certificate and tls_private_key go together")
+        for name in ("idle_timeout", "handshake_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if self.retry_after < 0:
             raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
         unknown = set(self.algorithms) - set(ALGORITHMS)
