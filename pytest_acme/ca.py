@@ -62,6 +62,21 @@ class Issuer:
         self.aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(self._ski)
         #: The key identifier leaves name in their AKI (and ARI certIDs carry).
         self.key_id: bytes = self._ski.digest
+        self.subject = cert.subject  # parsed once: leaves name it as their issuer
+
+
+def _key_usage(key_encipherment: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=key_encipherment,
+        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+        encipher_only=False, decipher_only=False,
+    )
+
+
+# A leaf's constant extensions, made once.
+_LEAF_BASIC_CONSTRAINTS = x509.BasicConstraints(ca=False, path_length=None)
+_LEAF_KEY_USAGE = {True: _key_usage(True), False: _key_usage(False)}
+_LEAF_EKU = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
 
 
 def _ca_cert(
@@ -75,7 +90,7 @@ def _ca_cert(
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(subject))
-        .issuer_name(issuer.cert.subject if issuer else _name(subject))
+        .issuer_name(issuer.subject if issuer else _name(subject))
         .public_key(key.public_key())
         .serial_number(serial)
         .not_valid_before(now - _BACKDATE)
@@ -215,24 +230,17 @@ class CertificateAuthority:
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(issuer.cert.subject)
+            .issuer_name(issuer.subject)
             .public_key(public_key)  # type: ignore[arg-type]
             .serial_number(self._serial())
             .not_valid_before(not_before)
             .not_valid_after(not_after)
             # RFC 5280 §4.2.1.6: with an empty subject the SAN is critical.
             .add_extension(x509.SubjectAlternativeName(sans), critical=not cn)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, content_commitment=False,
-                    key_encipherment=rsa_key, data_encipherment=False, key_agreement=False,
-                    key_cert_sign=False, crl_sign=False, encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(_LEAF_BASIC_CONSTRAINTS, critical=True)
+            # RSA keys may encipher keys (TLS RSA key exchange); EC keys only sign.
+            .add_extension(_LEAF_KEY_USAGE[rsa_key], critical=True)
+            .add_extension(_LEAF_EKU, critical=False)
             .add_extension(
                 x509.SubjectKeyIdentifier.from_public_key(public_key),  # type: ignore[arg-type]
                 critical=False,

@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from typing import Any, Dict, List, Mapping, Optional, TextIO
 
 from .config import FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig
-from .httpd import ServerStartError, WsgiThread
+from .httpd import HttpLimits, ServerStartError, WsgiThread
 from .server import AcmeServer
 from .standalone.pebble import from_pebble, read_config
 
@@ -97,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     behave.add_argument("--retry-after", type=int, metavar="SECONDS",
                         help="Retry-After on pending and processing objects (default: 1)")
     behave.add_argument("--orders-per-page", type=int, help="page size of account order lists")
+    behave.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+                        help="close a kept-alive connection idle this long (default: 30)")
+    behave.add_argument("--handshake-timeout", type=float, metavar="SECONDS",
+                        help="seconds a TLS handshake may take (default: 10)")
     behave.add_argument("--seed", type=int, help="seed for every random choice (default: random)")
     behave.add_argument("--terms-of-service", metavar="URL",
                         help="terms-of-service URL in the directory ('' for none)")
@@ -153,7 +157,7 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "port", "validation_timeout", "validation_delay", "validation_allow",
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
-                "default_profile")
+                "default_profile", "idle_timeout", "handshake_timeout")
 
 
 def _rate_arg(text: str) -> Any:
@@ -280,7 +284,8 @@ def serve(args: argparse.Namespace, planned: Dict[str, Any], out: TextIO,
             mhost, mport = planned["management"]
             if mport >= 0:
                 mgmt = WsgiThread(make_management_app(server), mhost, mport,
-                                  server.ssl_context, "management API").start()
+                                  server.ssl_context, "management API",
+                                  limits=HttpLimits.of(server.config)).start()
                 stack.callback(mgmt.stop)
                 scheme = "https" if server.ssl_context else "http"
                 management = f"{scheme}://{_show(mhost)}:{mgmt.port}"
@@ -292,7 +297,8 @@ def serve(args: argparse.Namespace, planned: Dict[str, Any], out: TextIO,
                     TlsAlpn01Responder(host, server.config.tlsalpn01_port))
             if args.challtestsrv_port >= 0:
                 chall = WsgiThread(make_challtestsrv_app(server.dns, http01, tlsalpn01), host,
-                                   args.challtestsrv_port, None, "challtestsrv API").start()
+                                   args.challtestsrv_port, None, "challtestsrv API",
+                                   limits=HttpLimits.of(server.config)).start()
                 stack.callback(chall.stop)
                 challtestsrv = f"http://{_show(host)}:{chall.port}"
         except (ServerStartError, OSError) as e:

@@ -89,6 +89,11 @@ class AcmeConfig:
     algorithms: Tuple[str, ...] = ALGORITHMS
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 64 * 1024
+    #: Seconds a kept-alive connection may wait for, and take to send, its next whole
+    #: request before it is closed (idle clients, slowloris).
+    idle_timeout: float = 30.0
+    #: Seconds a TLS handshake may take.
+    handshake_timeout: float = 10.0
     #: How many unused nonces are remembered; the oldest are forgotten first.
     nonce_pool_size: int = 10000
     #: Server-clock seconds a nonce stays usable (older ones get ``badNonce``);
@@ -192,6 +197,10 @@ class AcmeConfig:
         if self.nonce_lifetime is not None and not self.nonce_lifetime > 0:
             raise ValueError(f"nonce_lifetime must be > 0 seconds or None, got "
                              f"{self.nonce_lifetime!r}")
+        for name in ("idle_timeout", "handshake_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if self.retry_after < 0:
             raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
         unknown = set(self.algorithms) - set(ALGORITHMS)

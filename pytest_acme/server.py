@@ -17,7 +17,7 @@ from . import inspect as _inspect
 from .clock import Clock
 from .config import AcmeConfig
 from .faults import FaultPlan
-from .httpd import ServerStartError, WsgiThread
+from .httpd import HttpLimits, ServerStartError, WsgiThread
 from .protocol import ari, problems
 from .va.dnsserver import DnsServer
 from .va.zone import Zone
@@ -75,7 +75,8 @@ class AcmeServer:
         self._tmpdir = Path(tempfile.mkdtemp(prefix="pytest-acme-"))
         try:
             ssl_context = self._tls_context(host) if self.config.tls else None
-            httpd = WsgiThread(self.app, host, self.config.port, ssl_context).start()
+            httpd = WsgiThread(self.app, host, self.config.port, ssl_context,
+                               limits=HttpLimits.of(self.config), refuse=self.app).start()
         except ServerStartError:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -300,6 +301,8 @@ class AcmeServer:
             )
         self.config = new
         self.app.reconfigure(new)
+        if self._httpd is not None:
+            self._httpd.limits = HttpLimits.of(new)
 
     def add_eab_key(self, kid: str, mac_key: Optional[str] = None) -> str:
         """Accept external account bindings (RFC 8555 §7.3.4) under key id ``kid``.

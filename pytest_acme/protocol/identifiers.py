@@ -58,14 +58,17 @@ def normalise_dns(value: str) -> str:
             "the name is not ASCII; send internationalised names in their A-label "
             "(punycode, 'xn--...') form (RFC 8555 §7.1.4)"
         )
-    try:
-        ipaddress.ip_address(value.strip("[]"))
-    except ValueError:
-        pass
-    else:
-        raise ValueError(
-            "this is an IP address; send IP addresses as identifiers of type 'ip' (RFC 8738)"
-        )
+    # Only a value with a ':' (IPv6) or ending in a digit (IPv4) can be an address.
+    if ":" in value or value.rstrip("].")[-1:].isdigit():
+        try:
+            ipaddress.ip_address(value.strip("[]"))
+        except ValueError:
+            pass
+        else:
+            raise ValueError(
+                "this is an IP address; send IP addresses as identifiers of type 'ip' "
+                "(RFC 8738)"
+            )
     name = value.lower()
     if name.endswith("."):
         name = name[:-1]

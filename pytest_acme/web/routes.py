@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import re
+from typing import Dict, Optional, Tuple
 
 from werkzeug.routing import Map, MapAdapter, Rule
 
@@ -37,16 +38,23 @@ RULES = Map(
 )
 
 
+#: Ids that URL building leaves as they are (every id the store makes is one).
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
+_SLOT = "--id--"
+
+
 class Urls:
     """External URLs of the server's resources, for one host name.
 
     Built from :data:`RULES` bound to a request (so a client that reached the
     server as ``localhost`` gets ``localhost`` URLs) or to the server's own base URL.
+    Each endpoint's URL is built by the map once; later URLs fill in its id.
     """
 
     def __init__(self, adapter: MapAdapter) -> None:
         self._adapter = adapter
         self.base = f"{adapter.url_scheme}://{adapter.server_name}{adapter.script_name.rstrip('/')}"
+        self._templates: Dict[str, Tuple[str, str]] = {}
         self._account_prefix = self.build("account", id="_")[:-1]
 
     @classmethod
@@ -55,6 +63,23 @@ class Urls:
         return cls(RULES.bind(host, url_scheme=scheme))
 
     def build(self, endpoint: str, **values: str) -> str:
+        if len(values) == 1 and "id" in values and _PLAIN_ID.fullmatch(values["id"]):
+            template = self._templates.get(endpoint)
+            if template is None:
+                try:
+                    built = self._adapter.build(endpoint, {"id": _SLOT}, force_external=True)
+                except ValueError:  # an id converter that is not plain text
+                    built = ""
+                head, slot, tail = built.partition(_SLOT)
+                template = self._templates[endpoint] = (head, tail) if slot else ("", "")
+            if template[0]:
+                return template[0] + values["id"] + template[1]
+        if not values:
+            template = self._templates.get(endpoint)
+            if template is None:
+                built = self._adapter.build(endpoint, {}, force_external=True)
+                template = self._templates[endpoint] = (built, "")
+            return template[0]
         return self._adapter.build(endpoint, values, force_external=True)
 
     def directory(self) -> str:

@@ -1,0 +1,423 @@
+"""The HTTP layer (pytest_acme.httpd): keep-alive over TLS, body framing, refusals,
+and timeouts for slow and idle connections.  Real sockets, real TLS; every wait is
+a socket timeout, never a sleep."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+import threading
+import time
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import pytest
+import requests
+
+from helpers import account_client, answer_all, deadline, make_csr
+from pytest_acme import AcmeServer
+from pytest_acme.httpd import HttpLimits, WsgiThread
+
+PROBLEM = "urn:ietf:params:acme:error:"
+WAIT = 10.0  # the longest any socket wait here may take; a pass is much faster
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def tls_socket(server: AcmeServer) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=server.ca_bundle)
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
+    return context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def request(sock: socket.socket, method: str, path: str, body: bytes = b"",
+            headers: Optional[Dict[str, str]] = None, version: str = "HTTP/1.1") -> None:
+    lines = [f"{method} {path} {version}", "Host: 127.0.0.1"]
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {value}")
+    if body and not any(n.lower() in ("content-length", "transfer-encoding")
+                        for n in (headers or {})):
+        lines.append(f"Content-Length: {len(body)}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+
+
+class Reader:
+    """Reads responses off one socket, keeping what it read ahead (keep-alive)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.buffer = sock, b""
+
+    def _fill(self) -> bool:
+        data = self.sock.recv(65536)
+        self.buffer += data
+        return bool(data)
+
+    def response(self, head: bool = False) -> Tuple[int, Dict[str, str], bytes]:
+        while b"\r\n\r\n" not in self.buffer:
+            assert self._fill(), f"connection closed before a response: {self.buffer!r}"
+        top, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        status_line, *header_lines = top.decode("latin-1").split("\r\n")
+        if status_line.split()[1] == "100":
+            return self.response(head)
+        headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = 0 if head else int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            assert self._fill(), "connection closed inside a response body"
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return int(status_line.split()[1]), headers, body
+
+    def closed_by_server(self) -> bool:
+        """True when the server closes the connection (within WAIT seconds)."""
+        self.sock.settimeout(WAIT)
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+
+def problem(status: int, headers: Dict[str, str], body: bytes, type_: str, code: int) -> Dict:
+    assert status == code, body
+    assert headers["content-type"] == "application/problem+json"
+    doc = json.loads(body)
+    assert doc["type"] == PROBLEM + type_ and doc["status"] == code
+    return doc
+
+
+@pytest.fixture
+def tls(acme_server: AcmeServer) -> Iterator[Reader]:
+    sock = tls_socket(acme_server)
+    yield Reader(sock)
+    sock.close()
+
+
+# -- keep-alive ----------------------------------------------------------------
+
+
+def test_two_requests_share_one_tls_connection(acme_server, tls):
+    before = acme_server._httpd.accepted  # counts this connection (its handshake is done)
+    for _ in range(2):
+        request(tls.sock, "GET", "/directory")
+        status, headers, body = tls.response()
+        assert status == 200 and "newOrder" in json.loads(body)
+        assert "close" not in headers.get("connection", "")
+    assert acme_server._httpd.accepted == before
+
+
+def test_a_post_with_a_body_then_another_request_on_the_same_connection(acme_server, tls):
+    # The body is read (the JWS is parsed: it is not one), exactly its length.
+    request(tls.sock, "POST", "/acme/new-account", b'{"not": "a jws"}',
+            {"Content-Type": "application/jose+json"})
+    status, headers, body = tls.response()
+    problem(status, headers, body, "malformed", 400)
+    assert headers["replay-nonce"]
+    # A body the application never reads (405 before any JWS) is skipped, not parsed
+    # as the next request line.
+    request(tls.sock, "POST", "/directory", b"GET /nothing HTTP/1.1\r\n\r\n")
+    status, headers, body = tls.response()
+    problem(status, headers, body, "malformed", 405)
+    request(tls.sock, "HEAD", "/acme/new-nonce")
+    status, headers, body = tls.response(head=True)
+    assert status == 200 and headers["replay-nonce"] and body == b""
+    request(tls.sock, "GET", "/directory")
+    assert tls.response()[0] == 200
+    paths = [r.path for r in acme_server.requests[-4:]]
+    assert paths == ["/acme/new-account", "/directory", "/acme/new-nonce", "/directory"]
+
+
+def test_pipelined_requests_are_answered_in_order(acme_server, tls):
+    request(tls.sock, "GET", "/directory")
+    request(tls.sock, "GET", "/terms")
+    assert tls.response()[0] == 200
+    status, headers, body = tls.response()
+    assert status == 200 and b"test CA" in body
+
+
+def test_oversized_body_gets_a_problem_with_a_nonce_then_the_connection_closes(
+        acme_server, tls):
+    limit = acme_server.config.max_body_bytes
+    request(tls.sock, "POST", "/acme/new-account", b"{" + b" " * limit + b"}",
+            {"Content-Type": "application/jose+json"})
+    status, headers, body = tls.response()
+    doc = problem(status, headers, body, "malformed", 413)
+    assert str(limit) in doc["detail"]
+    assert headers["replay-nonce"] and headers["connection"] == "close"
+    assert tls.closed_by_server()
+    last = acme_server.requests[-1]
+    assert (last.path, last.status, last.problem) == ("/acme/new-account", 413, "malformed")
+
+
+def test_oversized_body_announced_with_expect_100_is_refused_without_continue(
+        acme_server, tls):
+    request(tls.sock, "POST", "/acme/new-order", headers={
+        "Content-Length": str(acme_server.config.max_body_bytes + 1),
+        "Expect": "100-continue", "Content-Type": "application/jose+json"})
+    tls.sock.settimeout(WAIT)
+    first = tls.sock.recv(65536)
+    assert first.startswith(b"HTTP/1.1 413 ")  # no "100 Continue" first
+    assert tls.closed_by_server()
+
+
+def test_expect_100_continue_for_an_acceptable_body(acme_server, tls):
+    body = b'{"not": "a jws"}'
+    request(tls.sock, "POST", "/acme/new-account", headers={
+        "Content-Length": str(len(body)), "Expect": "100-continue",
+        "Content-Type": "application/jose+json"})
+    tls.sock.settimeout(WAIT)
+    assert tls.sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    tls.sock.sendall(body)
+    problem(*tls.response(), "malformed", 400)
+
+
+def test_chunked_body_is_refused_with_411_and_close(acme_server, tls):
+    chunked = b"10\r\n" + b'{"not": "a jws"}' + b"\r\n0\r\n\r\n"
+    request(tls.sock, "POST", "/acme/new-account", chunked,
+            {"Transfer-Encoding": "chunked", "Content-Type": "application/jose+json"})
+    status, headers, body = tls.response()
+    doc = problem(status, headers, body, "malformed", 411)
+    assert "Content-Length" in doc["detail"]
+    assert headers["replay-nonce"] and headers["connection"] == "close"
+    assert tls.closed_by_server()
+
+
+@pytest.mark.parametrize("lengths", [["abc"], ["-1"], ["5", "6"]])
+def test_unreadable_content_length_is_400_and_close(acme_server, tls, lengths):
+    headers = "".join(f"Content-Length: {v}\r\n" for v in lengths)
+    tls.sock.sendall(f"POST /acme/new-order HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode()
+                     + b"hello")
+    status, headers, body = tls.response()
+    assert "Content-Length" in problem(status, headers, body, "malformed", 400)["detail"]
+    assert tls.closed_by_server()
+
+
+def test_http10_client_gets_connection_close(acme_server, tls):
+    request(tls.sock, "GET", "/directory", version="HTTP/1.0")
+    status, headers, body = tls.response()
+    assert status == 200 and headers["connection"] == "close"
+    assert tls.closed_by_server()
+
+
+def test_connection_close_from_the_client_is_honoured(acme_server, tls):
+    request(tls.sock, "GET", "/directory", headers={"Connection": "close"})
+    status, headers, _ = tls.response()
+    assert status == 200 and headers["connection"] == "close"
+    assert tls.closed_by_server()
+
+
+def test_garbage_instead_of_http_is_a_problem_and_close(acme_server, tls):
+    tls.sock.sendall(b"HELLO\r\n\r\n")
+    status, headers, body = tls.response()
+    problem(status, headers, body, "malformed", 400)
+    assert tls.closed_by_server()
+
+
+# -- slow and idle connections ---------------------------------------------------
+
+
+@pytest.mark.acme(idle_timeout=0.5)
+def test_idle_keep_alive_connection_is_closed_after_idle_timeout(acme_server, tls):
+    request(tls.sock, "GET", "/directory")
+    assert tls.response()[0] == 200
+    started = time.monotonic()
+    assert tls.closed_by_server()
+    assert 0.2 < time.monotonic() - started < WAIT
+
+
+@pytest.mark.acme(idle_timeout=1.0)
+def test_slowloris_half_a_request_line_times_out_while_others_are_served(acme_server, tls):
+    tls.sock.sendall(b"GET /direc")
+    # Another client is served while that connection hangs.
+    response = requests.get(acme_server.directory_url, verify=acme_server.ca_bundle,
+                            timeout=WAIT)
+    assert response.status_code == 200
+    assert tls.closed_by_server()
+
+
+@pytest.mark.acme(idle_timeout=0.5)
+def test_a_request_dripped_byte_by_byte_cannot_outlast_the_idle_timeout(acme_server, tls):
+    """The timeout covers the whole request, not each read: a client sending one
+    byte now and then is closed too."""
+    tls.sock.settimeout(0.05)
+    started = time.monotonic()
+    closed = False
+    for byte in b"GET /directory HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: y\r\n" * 1000:
+        try:
+            closed = tls.sock.recv(1) == b""  # doubles as the pause between bytes
+        except socket.timeout:
+            pass
+        if closed:
+            break
+        try:
+            tls.sock.sendall(bytes([byte]))
+        except OSError:
+            closed = True
+            break
+    assert closed and time.monotonic() - started < WAIT
+
+
+@pytest.mark.acme(handshake_timeout=1.0)
+def test_a_client_that_never_handshakes_does_not_block_the_accept_loop(acme_server):
+    stuck = socket.create_connection(("127.0.0.1", acme_server.port), timeout=WAIT)
+    try:
+        response = requests.get(acme_server.directory_url, verify=acme_server.ca_bundle,
+                                timeout=WAIT)
+        assert response.status_code == 200
+        assert Reader(stuck).closed_by_server()
+    finally:
+        stuck.close()
+
+
+def test_stop_closes_idle_kept_alive_connections():
+    with AcmeServer(dns_port=None) as server:
+        sock = tls_socket(server)
+        reader = Reader(sock)
+        request(sock, "GET", "/directory")
+        assert reader.response()[0] == 200
+        server.stop()
+        assert reader.closed_by_server()
+        sock.close()
+
+
+# -- real clients keep their connection --------------------------------------------
+
+
+@pytest.mark.acme(validation="always_valid")
+def test_certbot_acme_library_runs_a_whole_order_on_one_connection(acme_server):
+    before = acme_server._httpd.accepted
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["keepalive.example.test"]))
+    answer_all(acme, order)
+    acme_server.wait_idle()
+    order = acme.begin_finalization(acme.poll_authorizations(order, deadline()))
+    assert order.body.status.name == "valid"
+    chain = acme.net.post(order.body.certificate, None)
+    assert "BEGIN CERTIFICATE" in chain.text
+    assert len(acme_server.requests) >= 8
+    assert acme_server._httpd.accepted == before + 1
+
+
+def test_http_client_keeps_one_connection_for_many_requests(acme_server):
+    context = ssl.create_default_context(cafile=acme_server.ca_bundle)
+    conn = http.client.HTTPSConnection("127.0.0.1", acme_server.port, context=context,
+                                       timeout=WAIT)
+    try:
+        before = acme_server._httpd.accepted
+        for _ in range(20):
+            conn.request("HEAD", "/acme/new-nonce")
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+        assert acme_server._httpd.accepted == before + 1
+    finally:
+        conn.close()
+
+
+# -- the HTTP layer on its own (management APIs use it too) ------------------------
+
+
+def _app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/fail":
+        raise RuntimeError("boom")
+    if path == "/echo":
+        data = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return [data]
+    if path == "/stream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"a", b"", b"bc"])  # no Content-Length: the server adds it
+    start_response("204 No Content", [("Content-Length", "0")])
+    return []
+
+
+@pytest.fixture
+def plain() -> Iterator[Tuple[WsgiThread, Reader]]:
+    server = WsgiThread(_app, "127.0.0.1", 0, what="test app",
+                        limits=HttpLimits(max_body_bytes=100)).start()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
+    yield server, Reader(sock)
+    sock.close()
+    server.stop()
+
+
+def test_plain_http_echo_stream_and_204_on_one_connection(plain):
+    server, conn = plain
+    request(conn.sock, "POST", "/echo", b"x" * 100)
+    status, headers, body = conn.response()
+    assert (status, body, headers["content-length"]) == (200, b"x" * 100, "100")
+    assert headers["date"].endswith(" GMT") and "connection" not in headers
+    request(conn.sock, "GET", "/stream")
+    status, headers, body = conn.response()
+    assert (status, body, headers["content-length"]) == (200, b"abc", "3")
+    request(conn.sock, "GET", "/nothing", b"unread")
+    status, headers, body = conn.response()
+    assert status == 204 and "content-length" not in headers
+    request(conn.sock, "GET", "/stream")
+    assert conn.response()[2] == b"abc"
+    assert server.accepted == 1
+
+
+def test_default_refusal_is_a_problem_without_the_app(plain):
+    server, conn = plain
+    request(conn.sock, "POST", "/echo", b"y" * 101)
+    status, headers, body = conn.response()
+    assert "100 bytes" in problem(status, headers, body, "malformed", 413)["detail"]
+    assert conn.closed_by_server()
+
+
+def test_an_app_that_raises_gets_a_500_problem_and_close(plain, capsys):
+    server, conn = plain
+    request(conn.sock, "GET", "/fail")
+    status, headers, body = conn.response()
+    assert "RuntimeError: boom" in problem(status, headers, body, "serverInternal",
+                                           500)["detail"]
+    assert conn.closed_by_server()
+    assert "boom" in capsys.readouterr().err
+
+
+def test_limits_can_change_while_serving(plain):
+    server, conn = plain
+    request(conn.sock, "POST", "/echo", b"z")
+    assert conn.response()[0] == 200  # the connection now waits for its next request
+    server.limits = HttpLimits(max_body_bytes=200)
+    request(conn.sock, "POST", "/echo", b"z" * 150)
+    assert conn.response()[0] == 200
+
+
+def test_many_threads_with_kept_alive_connections(acme_server):
+    """Sixteen clients, each on its own kept-alive connection, all served."""
+    errors: List[BaseException] = []
+
+    def work() -> None:
+        try:
+            with requests.Session() as session:
+                for _ in range(5):
+                    response = session.head(acme_server.urls.build("new_nonce"),
+                                            verify=acme_server.ca_bundle, timeout=WAIT)
+                    assert response.status_code == 200
+        except BaseException as e:  # noqa: BLE001 - re-raised below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    before = acme_server._httpd.accepted
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT)
+    assert not errors
+    assert acme_server._httpd.accepted == before + 16
+
+
+@pytest.mark.parametrize("name", ["idle_timeout", "handshake_timeout"])
+@pytest.mark.parametrize("value", [0, -1, True, "5"])
+def test_timeouts_must_be_positive_seconds(name, value):
+    from pytest_acme import AcmeConfig
+
+    with pytest.raises(ValueError, match=name):
+        AcmeConfig(**{name: value})
