@@ -96,6 +96,13 @@ class AcmeConfig:
     handshake_timeout: float = 10.0
     #: How many unused nonces are remembered; the oldest are forgotten first.
     nonce_pool_size: int = 10000
+    #: Server-clock seconds a nonce stays usable (older ones get ``badNonce``);
+    #: None: nonces never expire.
+    nonce_lifetime: Optional[float] = 3600.0
+    #: Entries kept in the event timeline and in the request log; the oldest are
+    #: dropped first, and the logs count what they dropped.
+    event_log_size: int = 10000
+    request_log_size: int = 2000
     #: Extra ``meta`` members for the directory (``website``, ``caaIdentities``...).
     meta: Mapping[str, Any] = field(default_factory=dict)
     #: Certificate profiles (draft-ietf-acme-profiles) in ``meta.profiles``: None offers
@@ -181,8 +188,15 @@ class AcmeConfig:
             host, sep, port = self.dns_server.rpartition(":")
             if not sep or not host or not port.isdigit():
                 raise ValueError(f"dns_server must be 'host:port', got {self.dns_server!r}")
+            _check_dns_server(host.strip("[]"), networks)
         if (self.tls_certificate is None) != (self.tls_private_key is None):
             raise ValueError("tls_certificate and tls_private_key go together")
+        for name in ("event_log_size", "request_log_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.nonce_lifetime is not None and not self.nonce_lifetime > 0:
+            raise ValueError(f"nonce_lifetime must be > 0 seconds or None, got "
+                             f"{self.nonce_lifetime!r}")
         for name in ("idle_timeout", "handshake_timeout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -300,6 +314,21 @@ def check_names(changes: Mapping[str, Any]) -> None:
             f"unknown pytest-acme setting(s) {', '.join(unknown)}; "
             f"known: {', '.join(FIELD_NAMES)}"
         )
+
+
+def _check_dns_server(host: str, allowed: "list[str]") -> None:
+    """The validator's DNS server is an address it may reach: loopback, or in
+    ``validation_allow`` (a host name would need the system's resolver, which
+    could send queries anywhere)."""
+    try:
+        ip = ipaddress.ip_address("127.0.0.1" if host == "localhost" else host)
+    except ValueError:
+        raise ValueError(f"dns_server must be an IP address and port like '127.0.0.1:8053', "
+                         f"not the host name {host!r}") from None
+    if not ip.is_loopback and not any(ip in ipaddress.ip_network(n) for n in allowed):
+        raise ValueError(f"dns_server {host} is not a loopback address; the validator only "
+                         f"reaches loopback unless validation_allow includes it "
+                         f"(e.g. validation_allow=['{ip}/{ip.max_prefixlen}'])")
 
 
 def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> None:

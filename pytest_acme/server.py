@@ -7,7 +7,7 @@ import shutil
 import ssl
 import tempfile
 from pathlib import Path
-from typing import Any, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import josepy
 import trustme
@@ -363,6 +363,12 @@ class AcmeServer:
         with self.app.store.lock:
             return list(self.app.requests)
 
+    def logs(self) -> Dict[str, Dict[str, int]]:
+        """How full the bounded logs are and what they dropped:
+        ``{"events": {"kept": n, "limit": n, "dropped": n}, "requests": {...}}``."""
+        with self.app.store.lock:
+            return {"events": self.app.events.status(), "requests": self.app.requests.status()}
+
     def orders(self) -> List["_inspect.OrderInfo"]:
         """Snapshots of every order, in creation order, with effective statuses at
         the server clock (see :mod:`pytest_acme.inspect`)."""
@@ -401,13 +407,17 @@ class AcmeServer:
         an Events table.  Of one order (an OrderInfo, URL or id; also any snapshot or
         other object URL), or of every order when ``order`` is None."""
         now = self.clock.now()
+        events = self.logs()["events"]
+        note = (f"Note: {events['dropped']} older event(s) were dropped from the timeline "
+                f"(event_log_size={events['limit']}); Events tables may be incomplete.\n\n"
+                if events["dropped"] else "")
         if order is None:
             infos = self.orders()
             if not infos:
-                return "No orders on this server."
-            return "\n\n".join(_inspect.describe(i, now) for i in infos)
+                return note + "No orders on this server."
+            return note + "\n\n".join(_inspect.describe(i, now) for i in infos)
         info = self.lookup(order) if isinstance(order, str) else order
-        return _inspect.describe(info, now)
+        return note + _inspect.describe(info, now)
 
     def describe_requests(self, last: int = 20) -> str:
         """A table of the last ``last`` requests: time, age, method, path, status,

@@ -115,3 +115,16 @@ class BoundedLog(Deque[T]):
     def clear(self) -> None:
         super().clear()
         self.dropped = 0
+
+    def resized(self, maxlen: int) -> "BoundedLog[T]":
+        """A copy holding at most ``maxlen`` entries (the newest), counting the rest
+        as dropped."""
+        copy: BoundedLog[T] = BoundedLog(maxlen)
+        copy.dropped = self.dropped
+        for item in self:
+            copy.append(item)
+        return copy
+
+    def status(self) -> Dict[str, int]:
+        """``{"kept": n, "limit": maxlen, "dropped": n}``, for inspection."""
+        return {"kept": len(self), "limit": self.maxlen or 0, "dropped": self.dropped}

@@ -162,7 +162,7 @@ def find_certificate(store: "Store", key_ids: Sequence[bytes], text: Any, what: 
     key_id, serial = parse_cert_id(text, what)
     if key_id not in key_ids:
         raise problems.Malformed(
-            f"the AKI keyIdentifier in {what} ({key_id.hex()}) is not the key of an issuer of "
+            f"the AKI keyIdentifier in {what} ({key_id.hex()[:80]}) is not the key of an issuer of "
             "this server", status=404)
     cert = store.certificates_by_serial.get(serial)
     if cert is None or _key_id(cert.leaf) != key_id:

@@ -21,7 +21,7 @@ IP = "ip"
 #: Let's Encrypt's limit on identifiers per order.
 MAX_IDENTIFIERS = 100
 
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 
 @dataclass(frozen=True, order=True)

@@ -81,6 +81,8 @@ ENDPOINTS: Tuple[Tuple[str, str, str], ...] = (
      "the same as JSON: one object, or every order"),
     ("GET", "/pytest-acme/events?order=<url or id>", "the event timeline (of one order)"),
     ("GET", "/pytest-acme/requests?last=N", "the request log (the last N requests)"),
+    ("GET", "/pytest-acme/logs",
+     "the bounded logs: entries kept, limit and dropped, for events and requests"),
     ("GET", "/pytest-acme/faults", "armed faults and the firings so far"),
     ("POST", "/pytest-acme/faults",
      'arm a fault: {"fault": "bad_nonce", "args": {"times": 2}}'),
@@ -126,6 +128,7 @@ def _rules() -> List[Rule]:
         Rule("/pytest-acme/describe.json", endpoint="describe_json", methods=["GET"]),
         Rule("/pytest-acme/events", endpoint="events", methods=["GET"]),
         Rule("/pytest-acme/requests", endpoint="requests", methods=["GET"]),
+        Rule("/pytest-acme/logs", endpoint="logs", methods=["GET"]),
         Rule("/pytest-acme/faults", endpoint="faults", methods=["GET"]),
         Rule("/pytest-acme/faults", endpoint="arm_fault", methods=["POST"]),
         Rule("/pytest-acme/faults", endpoint="clear_faults", methods=["DELETE"]),
@@ -361,7 +364,7 @@ class ManagementApp:
     def on_events(self, request: Request) -> Response:
         key = self._order_param(request)
         events = self._order(key).events if key is not None else self.server.events
-        return _json_response([event_json(e) for e in events])
+        return _json_response([event_json(e) for e in events], headers=self._dropped("events"))
 
     def on_requests(self, request: Request) -> Response:
         records = self.server.requests
@@ -371,7 +374,15 @@ class ManagementApp:
                 raise BadInput(f"last= must be a whole number of requests, got {last!r}")
             n = int(last)
             records = records[-n:] if n else []
-        return _json_response([request_json(r) for r in records])
+        return _json_response([request_json(r) for r in records],
+                              headers=self._dropped("requests"))
+
+    def _dropped(self, log: str) -> Dict[str, str]:
+        """How many entries the log dropped, so a reader knows the list is incomplete."""
+        return {"Pytest-Acme-Dropped": str(self.server.logs()[log]["dropped"])}
+
+    def on_logs(self, request: Request) -> Response:
+        return _json_response(self.server.logs())
 
     def on_faults(self, request: Request) -> Response:
         plan = self.server.faults

@@ -64,7 +64,8 @@ class RealValidator:
 
 def _resolver(config: AcmeConfig, zone: Zone) -> Resolver:
     if config.dns_server:
-        return DnsResolver(config.dns_server, config.validation_timeout)
+        return DnsResolver(config.dns_server, config.validation_timeout,
+                           config.validation_allow)
     return ZoneResolver(zone)
 
 

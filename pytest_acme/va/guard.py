@@ -21,6 +21,10 @@ def check_address(address: str, allowed: Sequence[str], what: str) -> None:
         what: the target as a person would name it, for the detail.
     """
     ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        # ::ffff:a.b.c.d is a.b.c.d on the wire; judge it as that (Python versions
+        # differ in what is_loopback says of it).
+        ip = ip.ipv4_mapped
     if ip.is_loopback or any(ip in ipaddress.ip_network(net) for net in allowed):
         return
     raise problems.Connection(

@@ -10,11 +10,12 @@ detail says what was asked and what came back.
 from __future__ import annotations
 
 import socket
-from typing import List, Protocol, Tuple
+from typing import List, Protocol, Sequence, Tuple
 
 from dnslib import QTYPE, RCODE, DNSRecord
 
 from ..protocol import problems
+from .guard import check_address
 from .zone import CaaRecord, Zone, ZoneError, normalise
 
 
@@ -60,9 +61,12 @@ class ZoneResolver:
 class DnsResolver:
     """Asks the DNS server at ``host:port`` (UDP, then TCP when truncated)."""
 
-    def __init__(self, address: str, timeout: float) -> None:
+    def __init__(self, address: str, timeout: float, allowed: Sequence[str] = ()) -> None:
         host, _, port = address.rpartition(":")
         self.host, self.port, self.timeout = host.strip("[]"), int(port), timeout
+        if self.host == "localhost":
+            self.host = "127.0.0.1"
+        self.allowed = tuple(allowed)
 
     def lookup(self, name: str, rtype: str) -> List[str]:
         reply = self._ask(name, rtype)
@@ -89,6 +93,11 @@ class DnsResolver:
         return owner, records
 
     def _ask(self, name: str, rtype: str, nxdomain_is_empty: bool = False) -> DNSRecord:
+        # The guard again, before any packet leaves (AcmeConfig checks it too).
+        try:
+            check_address(self.host, self.allowed, f"DNS queries to {self}")
+        except ValueError:
+            raise problems.Connection(f"refusing to query {self}: not an IP address") from None
         question = DNSRecord.question(name, rtype)
         try:
             reply = DNSRecord.parse(question.send(self.host, self.port, timeout=self.timeout))

@@ -130,7 +130,8 @@ class AcmeApp:
         self.seed = config.seed if config.seed is not None else random.SystemRandom().getrandbits(32)
         self.rng = random.Random(self.seed)
         self.store = Store(self.rng)
-        self.nonces = NoncePool(config.nonce_pool_size)
+        self.nonces = NoncePool(config.nonce_pool_size, self.clock.now,
+                                lambda: self.config.nonce_lifetime)
         self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now(),
                                        config.chain_length, config.alternate_roots)
         self.crls = CrlCache(self.ca, self.store)
@@ -141,8 +142,8 @@ class AcmeApp:
         self._errors_lock = threading.Lock()
         self.workers = Workers(lambda e: self.report_error(e, "background worker"))
         self.faults = FaultPlan(self, self.seed)
-        self.events: BoundedLog[TimelineEvent] = BoundedLog(10000)
-        self.requests: BoundedLog[RequestRecord] = BoundedLog(2000)
+        self.events: BoundedLog[TimelineEvent] = BoundedLog(config.event_log_size)
+        self.requests: BoundedLog[RequestRecord] = BoundedLog(config.request_log_size)
         #: Called with every RequestRecord (``pytest-acme serve`` prints them).
         self.request_listeners: List[Callable[[RequestRecord], None]] = []
         self._hosts: Dict[tuple, Tuple[MapAdapter, Urls, str]] = {}
@@ -153,6 +154,11 @@ class AcmeApp:
         """Use ``config`` from the next request on (settings read per request)."""
         self.validator = make_validator(config, self.zone)
         self.caa = make_caa_policy(config, self.zone)
+        with self.store.lock:
+            if config.event_log_size != self.events.maxlen:
+                self.events = self.events.resized(config.event_log_size)
+            if config.request_log_size != self.requests.maxlen:
+                self.requests = self.requests.resized(config.request_log_size)
         self.config = config
 
     def reset(self) -> None:
@@ -411,17 +417,24 @@ class AcmeApp:
 
     def _body(self, request: Request) -> bytes:
         """The body: exactly ``Content-Length`` bytes, read directly when that is known."""
+        limit = self.config.max_body_bytes
+        too_large = problems.Malformed(f"the request body is larger than {limit} bytes",
+                                       status=413)
         length = request.content_length
+        if length is None and request.environ.get("wsgi.input_terminated"):
+            # A chunked body has no length to check up front, and werkzeug's limited
+            # stream would silently cut it at the limit: read one byte past it instead.
+            data = request.environ["wsgi.input"].read(limit + 1)
+            if len(data) > limit:
+                raise too_large
+            return data
         try:
-            if length is not None and length > self.config.max_body_bytes:
+            if length is not None and length > limit:
                 raise RequestEntityTooLarge()
             if length is None or request.environ.get("wsgi.input_terminated"):
                 return request.get_data(cache=False)  # Werkzeug's rules for these
         except RequestEntityTooLarge:
-            raise problems.Malformed(
-                f"the request body is larger than {self.config.max_body_bytes} bytes",
-                status=413,
-            ) from None
+            raise too_large from None
         return request.environ["wsgi.input"].read(length) if length else b""
 
     @staticmethod

@@ -75,12 +75,13 @@ def verify_binding(binding: Any, account_key: josepy.JWK, new_account_url: str,
             f"the externalAccountBinding 'url' {str(protected.get('url'))[:200]!r} must be "
             f"the newAccount URL, {new_account_url!r}")
     signature = b64url_decode(binding["signature"], "the binding's signature")
+    # Decoded (so checked to be a base64url string) before it goes into the MAC input.
+    payload = b64url_decode(binding["payload"], "the binding's payload")
     message = binding["protected"].encode("ascii") + b"." + binding["payload"].encode("ascii")
     configured = keys[kid]
     algorithm = jwa.JWASignature.from_json(alg)
     if not _mac_ok(algorithm, decode_mac_key(configured), message, signature):
         raise problems.Unauthorized(_mac_failure(algorithm, kid, configured, message, signature))
-    payload = b64url_decode(binding["payload"], "the binding's payload")
     try:
         bound = parse_jwk(parse_json(payload, "the binding's payload"))
     except problems.Problem as p:

@@ -114,7 +114,7 @@ def new_nonce(app: "AcmeApp", ex: Exchange) -> Reply:
 
 # -- accounts ----------------------------------------------------------------
 
-_MAILTO = re.compile(r"^mailto:([^@\s,?]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,63})$")
+_MAILTO = re.compile(r"^mailto:([^@\s,?]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,63})\Z")
 
 
 def _contacts(value: Any) -> List[str]:
@@ -579,7 +579,14 @@ def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
     new_key, change = verify_inner(payload, ex.signed.url, app.config.algorithms)
     account = ex.account
     account_url = ex.urls.account(account.id)
-    if change.get("account") != account_url:
+    named = change.get("account")
+    if named != account_url:
+        other = ex.urls.account_id_from_kid(named) if isinstance(named, str) else None
+        if other is not None and other in app.store.accounts:
+            # Another account's key is not this account's to change.
+            raise problems.Unauthorized(
+                f"the key-change 'account' {named} is another account; an account can only "
+                f"roll over its own key ({account_url})")
         raise problems.Malformed(
             f"the key-change 'account' must be the URL of the account that signs the outer "
             f"JWS, {account_url}")

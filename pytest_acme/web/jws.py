@@ -23,12 +23,12 @@ from josepy import jwa
 from ..protocol import problems
 from ..protocol.resources import Account
 from ..protocol.states import Status
-from .nonces import NoncePool
+from .nonces import EXPIRED, OK, NoncePool
 from .routes import Urls
 
 JOSE_JSON = "application/jose+json"
 
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _CURVE_FOR_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 _MIN_RSA_BITS, _MAX_RSA_BITS = 2048, 8192
 
@@ -142,7 +142,11 @@ def authenticate(
     if not isinstance(nonce, str) or not nonce:
         raise problems.BadNonce("the protected header has no 'nonce'; get one from newNonce "
                                 "or any response's Replay-Nonce header")
-    if not nonces.consume(nonce):
+    found = nonces.take(nonce)
+    if found == EXPIRED:
+        raise problems.BadNonce(
+            f"nonce {nonce[:40]!r} has expired; retry with the Replay-Nonce of this response")
+    if found != OK:
         raise problems.BadNonce(
             f"nonce {nonce[:40]!r} is unknown or already used; retry with the Replay-Nonce "
             "of this response"

@@ -1,43 +1,87 @@
-"""Replay nonces (RFC 8555 §6.5): cheap to make, each accepted once, pool bounded."""
+"""Replay nonces (RFC 8555 §6.5): cheap to make, each accepted once, expiring,
+pool bounded."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
 import os
 import threading
 from collections import OrderedDict
+from typing import Callable, Optional
+
+#: What :meth:`NoncePool.take` found.
+OK, UNKNOWN, EXPIRED = "ok", "unknown", "expired"
 
 
 class NoncePool:
-    """Issues nonces and accepts each one once.
+    """Issues nonces and accepts each one once, within its lifetime.
 
     A nonce is base64url of a per-pool random prefix and a counter, so making
     one costs a counter step.  At most ``size`` unused nonces are remembered;
     past that the oldest are forgotten (a client holding one gets ``badNonce``
     and, as RFC 8555 §6.5 asks, retries with the fresh nonce it was given).
+
+    Args:
+        size: how many unused nonces are remembered.
+        now: the server clock (expiry is measured on it, so a test that moves
+            the clock forward expires nonces without waiting).
+        lifetime: seconds a nonce stays usable, read at each use (so a
+            reconfigured server applies the new value); None: no expiry.
     """
 
-    def __init__(self, size: int = 10000) -> None:
+    def __init__(self, size: int = 10000,
+                 now: Optional[Callable[[], dt.datetime]] = None,
+                 lifetime: Callable[[], Optional[float]] = lambda: None) -> None:
         self._size = size
+        self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._lifetime = lifetime
         self._prefix = os.urandom(6)
         self._counter = itertools.count(1)
-        self._live: "OrderedDict[str, None]" = OrderedDict()
+        # Oldest first: eviction by size and by age both pop from the front.
+        self._live: "OrderedDict[str, dt.datetime]" = OrderedDict()
         self._lock = threading.Lock()
 
     def issue(self) -> str:
         raw = self._prefix + next(self._counter).to_bytes(9, "big")
         nonce = base64.urlsafe_b64encode(raw).decode("ascii")  # 20 characters, no padding
+        now = self._now()
         with self._lock:
-            self._live[nonce] = None
+            self._prune(now)
+            self._live[nonce] = now
             if len(self._live) > self._size:
                 self._live.popitem(last=False)
         return nonce
 
-    def consume(self, nonce: str) -> bool:
-        """True if ``nonce`` was issued here and not used yet; it is then used."""
+    def take(self, nonce: str) -> str:
+        """Use ``nonce`` up: :data:`OK`, or why it cannot be used
+        (:data:`UNKNOWN`: never issued here, used, or forgotten; :data:`EXPIRED`)."""
+        now = self._now()
         with self._lock:
-            return self._live.pop(nonce, False) is None
+            issued = self._live.pop(nonce, None)
+        if issued is None:
+            return UNKNOWN
+        lifetime = self._lifetime()
+        if lifetime is not None and (now - issued).total_seconds() > lifetime:
+            return EXPIRED
+        return OK
+
+    def consume(self, nonce: str) -> bool:
+        """True if ``nonce`` was issued here, is unexpired and not used yet; it is then used."""
+        return self.take(nonce) == OK
+
+    def _prune(self, now: dt.datetime) -> None:
+        """Forget expired nonces (caller holds the lock); they are oldest, in front."""
+        lifetime = self._lifetime()
+        if lifetime is None:
+            return
+        cutoff = now - dt.timedelta(seconds=lifetime)
+        while self._live:
+            first = next(iter(self._live.values()))
+            if first >= cutoff:
+                break
+            self._live.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:

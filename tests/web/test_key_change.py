@@ -77,8 +77,8 @@ def test_inner_payload_rules(acme):
     kid = acme.new_account(old)
     other = acme.new_account(new_key())
     wrong_account = {"account": other, "oldKey": jwk_for(old).public_key().to_partial_json()}
-    assert_problem(change(acme, old, kid, new, inner_payload=wrong_account), "malformed", 400,
-                   "'account' must be the URL")
+    assert_problem(change(acme, old, kid, new, inner_payload=wrong_account), "unauthorized",
+                   403, "another account")
     wrong_old = {"account": kid, "oldKey": jwk_for(new_key()).public_key().to_partial_json()}
     assert_problem(change(acme, old, kid, new, inner_payload=wrong_old), "malformed", 400,
                    "not the account's current key")
