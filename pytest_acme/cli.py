@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="close a kept-alive connection idle this long (default: 30)")
     behave.add_argument("--handshake-timeout", type=float, metavar="SECONDS",
                         help="seconds a TLS handshake may take (default: 10)")
+    behave.add_argument("--max-orders", type=_max_orders, metavar="N",
+                        help="orders kept; past N the oldest finished ones are forgotten, "
+                        "so memory stays bounded ('none' keeps all; default: 2000)")
     behave.add_argument("--seed", type=int, help="seed for every random choice (default: random)")
     behave.add_argument("--terms-of-service", metavar="URL",
                         help="terms-of-service URL in the directory ('' for none)")
@@ -157,7 +160,16 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "port", "validation_timeout", "validation_delay", "validation_allow",
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
-                "default_profile", "idle_timeout", "handshake_timeout")
+                "default_profile", "idle_timeout", "handshake_timeout", "max_orders")
+
+
+def _max_orders(text: str) -> Any:
+    if text.lower() == "none":
+        return "none"  # plan() turns it into None (a None argument means "not given")
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of orders or 'none'") from None
 
 
 def _rate_arg(text: str) -> Any:
@@ -184,6 +196,8 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
+    if settings.get("max_orders") == "none":
+        settings["max_orders"] = None
     if args.eab_key:
         keys = dict(settings.get("eab_keys", {}))
         for item in args.eab_key:

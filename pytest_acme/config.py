@@ -103,6 +103,11 @@ class AcmeConfig:
     #: dropped first, and the logs count what they dropped.
     event_log_size: int = 10000
     request_log_size: int = 2000
+    #: Orders kept: past this many, the oldest finished ones (valid, invalid or
+    #: expired) are forgotten with their authorizations and unrevoked
+    #: certificates, so a long-running ``serve`` stays within bounded memory.
+    #: None: keep everything until :meth:`~pytest_acme.AcmeServer.reset`.
+    max_orders: Optional[int] = 2000
     #: Extra ``meta`` members for the directory (``website``, ``caaIdentities``...).
     meta: Mapping[str, Any] = field(default_factory=dict)
     #: Certificate profiles (draft-ietf-acme-profiles) in ``meta.profiles``: None offers
@@ -191,6 +196,8 @@ class AcmeConfig:
             _check_dns_server(host.strip("[]"), networks)
         if (self.tls_certificate is None) != (self.tls_private_key is None):
             raise ValueError("tls_certificate and tls_private_key go together")
+        if self.max_orders is not None and self.max_orders < 1:
+            raise ValueError(f"max_orders must be at least 1 or None, got {self.max_orders}")
         for name in ("event_log_size", "request_log_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

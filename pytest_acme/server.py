@@ -364,10 +364,14 @@ class AcmeServer:
             return list(self.app.requests)
 
     def logs(self) -> Dict[str, Dict[str, int]]:
-        """How full the bounded logs are and what they dropped:
-        ``{"events": {"kept": n, "limit": n, "dropped": n}, "requests": {...}}``."""
+        """How full the bounded logs and the order store are, and what they dropped:
+        ``{"events": {"kept": n, "limit": n, "dropped": n}, "requests": {...},
+        "orders": {...}}`` (an order limit of 0 means none: ``max_orders=None``)."""
         with self.app.store.lock:
-            return {"events": self.app.events.status(), "requests": self.app.requests.status()}
+            store = self.app.store
+            return {"events": self.app.events.status(), "requests": self.app.requests.status(),
+                    "orders": {"kept": len(store.orders), "limit": self.app.config.max_orders or 0,
+                               "dropped": store.orders_retired}}
 
     def orders(self) -> List["_inspect.OrderInfo"]:
         """Snapshots of every order, in creation order, with effective statuses at

@@ -8,11 +8,13 @@ must be consistent (a handler takes it once per request).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import random
 import threading
 from typing import Deque, Dict, Iterator, List, Optional, TypeVar
 
 from .protocol.resources import Account, Authorization, Certificate, Challenge, Order
+from .protocol.states import Status
 
 T = TypeVar("T")
 
@@ -36,9 +38,12 @@ class Store:
         self.challenges: Dict[str, Challenge] = {}
         self.certificates: Dict[str, Certificate] = {}
         self.certificates_by_serial: Dict[int, Certificate] = {}
+        #: Orders forgotten by :meth:`retire` since the last :meth:`clear`.
+        self.orders_retired = 0
 
     def clear(self) -> None:
         with self.lock:
+            self.orders_retired = 0
             self.accounts.clear()
             self.accounts_by_thumbprint.clear()
             self.orders.clear()
@@ -84,6 +89,47 @@ class Store:
         with self.lock:
             self.certificates[cert.id] = cert
             self.certificates_by_serial[cert.serial] = cert
+
+    def retire(self, max_orders: Optional[int], now: dt.datetime) -> int:
+        """Forget the oldest finished orders while more than ``max_orders`` are
+        kept; returns how many went.
+
+        Finished means stored as valid or invalid, or past ``expires``: an order
+        a client may still be working on is never forgotten.  An order takes
+        with it the authorizations no kept order uses (and their challenges)
+        and its certificate, unless that is revoked (the CRL lists it until it
+        expires).  A pending pre-authorization belongs to no order and stays.
+        """
+        if max_orders is None or len(self.orders) <= max_orders:
+            return 0
+        with self.lock:
+            excess = len(self.orders) - max_orders
+            gone = [o for o in self.orders.values()
+                    if o.status in (Status.VALID, Status.INVALID) or o.expires <= now][:excess]
+            for order in gone:
+                self._forget(order)
+            self.orders_retired += len(gone)
+            return len(gone)
+
+    def _forget(self, order: Order) -> None:
+        del self.orders[order.id]
+        account = self.accounts.get(order.account_id)
+        if account is not None and order.id in account.order_ids:
+            account.order_ids.remove(order.id)
+        for authz_id in order.authz_ids:
+            authz = self.authzs.get(authz_id)
+            if authz is None:
+                continue
+            if order.id in authz.order_ids:
+                authz.order_ids.remove(order.id)
+            if not authz.order_ids:
+                del self.authzs[authz_id]
+                for chall in authz.challenges:
+                    self.challenges.pop(chall.id, None)
+        cert = self.certificates.get(order.certificate_id or "")
+        if cert is not None and cert.revoked_at is None:
+            del self.certificates[cert.id]
+            self.certificates_by_serial.pop(cert.serial, None)
 
     # -- reads ---------------------------------------------------------------
 

@@ -350,6 +350,7 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
             issuer_domain_names=app.config.caa_identities,
         )
         order.profile, order.replaces = profile, replaces
+        app.store.retire(app.config.max_orders, now)
         app.record(order, "Created", "order created for " + ", ".join(
             i.value for i in identifiers))
         if replaces is not None:
