@@ -258,7 +258,7 @@ PAYLOAD_CASES = [
                                                    nested(5000).encode(), EC_KEY),
          "malformed", 400, "JSON"),
     case("payload-nested-in-object", lambda w: w.post(
-        w.directory["newAccount"], ('{"contact":' + nested(5000) + "}").encode(), EC_KEY),
+        w.directory["newAccount"], ('{"contact":' + nested(20000) + "}").encode(), EC_KEY),
          "malformed", 400, "JSON"),
     case("payload-empty-new-account", lambda w: w.post(w.directory["newAccount"], None,
                                                        EC_KEY),
