@@ -11,8 +11,9 @@ import base64
 import datetime as dt
 import random
 import threading
-from typing import Deque, Dict, Iterator, List, Optional, TypeVar
+from typing import Deque, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
+from .protocol.identifiers import Identifier
 from .protocol.resources import Account, Authorization, Certificate, Challenge, Order
 from .protocol.states import Status
 
@@ -40,10 +41,14 @@ class Store:
         self.certificates_by_serial: Dict[int, Certificate] = {}
         #: Orders forgotten by :meth:`retire` since the last :meth:`clear`.
         self.orders_retired = 0
+        # (account id, identifier) -> that account's authorizations for it, oldest
+        # first: what authorization reuse looks at, without a scan of the store.
+        self._authz_index: Dict[Tuple[str, Identifier], Dict[str, Authorization]] = {}
 
     def clear(self) -> None:
         with self.lock:
             self.orders_retired = 0
+            self._authz_index.clear()
             self.accounts.clear()
             self.accounts_by_thumbprint.clear()
             self.orders.clear()
@@ -73,17 +78,19 @@ class Store:
         with self.lock:
             self.orders[order.id] = order
             for authz in authzs:
-                self.authzs[authz.id] = authz
-                for chall in authz.challenges:
-                    self.challenges[chall.id] = chall
+                self._add_authz(authz)
             self.accounts[order.account_id].order_ids.append(order.id)
 
     def add_authz(self, authz: Authorization) -> None:
         """An authorization of no order yet (pre-authorization, RFC 8555 §7.4.1)."""
         with self.lock:
-            self.authzs[authz.id] = authz
-            for chall in authz.challenges:
-                self.challenges[chall.id] = chall
+            self._add_authz(authz)
+
+    def _add_authz(self, authz: Authorization) -> None:
+        self.authzs[authz.id] = authz
+        for chall in authz.challenges:
+            self.challenges[chall.id] = chall
+        self._authz_index.setdefault((authz.account_id, authz.identifier), {})[authz.id] = authz
 
     def add_certificate(self, cert: Certificate) -> None:
         with self.lock:
@@ -126,6 +133,11 @@ class Store:
                 del self.authzs[authz_id]
                 for chall in authz.challenges:
                     self.challenges.pop(chall.id, None)
+                key = (authz.account_id, authz.identifier)
+                same = self._authz_index.get(key, {})
+                same.pop(authz_id, None)
+                if not same:
+                    self._authz_index.pop(key, None)
         cert = self.certificates.get(order.certificate_id or "")
         if cert is not None and cert.revoked_at is None:
             del self.certificates[cert.id]
@@ -135,6 +147,11 @@ class Store:
 
     def authz(self, id: str) -> Authorization:
         return self.authzs[id]
+
+    def authzs_for(self, account_id: str, identifier: Identifier) -> Iterable[Authorization]:
+        """The account's authorizations for ``identifier`` (a wildcard only for the
+        same wildcard), oldest first."""
+        return list(self._authz_index.get((account_id, identifier), {}).values())
 
     def orders_of_authz(self, authz: Authorization) -> Iterator[Order]:
         return (self.orders[o] for o in authz.order_ids if o in self.orders)

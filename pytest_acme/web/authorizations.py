@@ -31,8 +31,8 @@ def reuse_for(app: "AcmeApp", account: Account, now: dt.datetime
                          pending=app.config.effective("authz_reuse_pending"))
 
     def pick(identifier: Identifier) -> Optional[Authorization]:
-        return reusable(app.store.authzs.values(), account.id, identifier, now, policy,
-                        app.faults.draw)
+        return reusable(app.store.authzs_for(account.id, identifier), account.id, identifier,
+                        now, policy, app.faults.draw)
 
     return pick
 
