@@ -74,6 +74,16 @@ def sign(
 
 
 OMIT = _OMIT
+
+
+def with_members(jws: Dict[str, Any], members: Dict[str, Any]) -> Dict[str, Any]:
+    """``jws`` with top-level members set, or removed where the value is OMIT."""
+    for name, value in members.items():
+        if value is OMIT:
+            jws.pop(name)
+        else:
+            jws[name] = value
+    return jws
 PROBLEM = "urn:ietf:params:acme:error:"
 
 

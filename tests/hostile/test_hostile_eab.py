@@ -9,7 +9,7 @@ import josepy
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from jws_client import OMIT, b64, jwk_for
+from jws_client import OMIT, b64, jwk_for, with_members
 from wsgi_world import World, case, run_case
 
 MAC_KEY = b"\x07" * 32
@@ -34,12 +34,7 @@ def binding(w, *, header=None, payload=None, mac_key=MAC_KEY, **members):
     alg = protected.get("alg") if protected.get("alg") in ("HS256", "HS384", "HS512") else "HS256"
     jws["signature"] = b64(josepy.JWASignature.from_json(alg).sign(
         mac_key, f"{jws['protected']}.{jws['payload']}".encode()))
-    for name, value in members.items():
-        if value is OMIT:
-            jws.pop(name)
-        else:
-            jws[name] = value
-    return jws
+    return with_members(jws, members)
 
 
 def register(w, eab):

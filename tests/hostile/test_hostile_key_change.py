@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from jws_client import OMIT, jwk_for, sign
+from jws_client import OMIT, jwk_for, sign, with_members
 from wsgi_world import case, resign, run_case
 
 
@@ -36,13 +36,8 @@ def old_key(w):
 
 def inner_tampered(**members):
     def build(w, new, url, change):
-        jws = sign(new, url, change, nonce=OMIT, protected={"nonce": OMIT})
-        for name, value in members.items():
-            if value is OMIT:
-                jws.pop(name)
-            else:
-                jws[name] = value
-        return jws
+        return with_members(sign(new, url, change, nonce=OMIT, protected={"nonce": OMIT}),
+                            members)
     return build
 
 
