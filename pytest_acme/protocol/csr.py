@@ -57,7 +57,8 @@ def check_key(key: object) -> PublicKey:
     )
 
 
-def _spki(key: object) -> bytes:
+def spki(key: object) -> bytes:
+    """The DER SubjectPublicKeyInfo of ``key``: equal for equal public keys."""
     return key.public_bytes(  # type: ignore[attr-defined]
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -77,7 +78,7 @@ def check_csr(
         raise BadCSR("the CSR's self-signature does not verify with the key it contains")
     check_key(key)
     # RFC 8555 §11.1: the account key MUST NOT be the certificate key.
-    if _spki(key) == _spki(account_key):
+    if spki(key) == spki(account_key):
         raise BadCSR(
             "the CSR's public key is the account key; certificate keys must differ from "
             "account keys (RFC 8555 §11.1)"

@@ -41,7 +41,8 @@ from ..store import BoundedLog, Store
 from ..va import ValidationRequest, make_caa_policy, make_validator
 from ..va.zone import Zone
 from ..workers import Workers
-from . import certs as _certs  # noqa: F401  (registers the ARI, CRL and chain endpoints)
+# Imported for their endpoints: ARI, CRL and chains; key rollover; revocation.
+from . import certs, key_change, revocation  # noqa: F401
 from . import plain_get
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate

@@ -5,6 +5,12 @@ Each handler receives the :class:`~pytest_acme.web.app.AcmeApp`, an
 :class:`~pytest_acme.web.jws.SignedRequest`) and the route's arguments.  It
 returns a :class:`Reply` or raises a :class:`~pytest_acme.protocol.problems.Problem`;
 it never renders errors itself.
+
+This module holds the core of RFC 8555 (directory, accounts, orders,
+authorizations, challenges, certificates); the endpoints of larger topics sit
+beside it and register the same way: ``authorizations`` (newAuthz and reuse),
+``certs`` (ARI, CRL, alternate chains), ``revocation``, ``key_change`` and
+``plain_get`` (Boulder's GET).
 """
 
 from __future__ import annotations
@@ -14,8 +20,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from werkzeug.wrappers import Request
 
 from ..protocol import lifecycle, problems
@@ -25,7 +29,7 @@ from ..protocol.identifiers import parse_identifiers
 from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
 from ..protocol.states import Event, Status, transition
-from .jws import EITHER, JWK, KID, SignedRequest, b64url_decode, parse_jwk, verify_inner
+from .jws import EITHER, JWK, KID, SignedRequest, b64url_decode
 from .routes import Urls
 
 if TYPE_CHECKING:
@@ -496,119 +500,3 @@ __all__ = ["ENDPOINTS", "Exchange", "Reply", "EITHER", "JWK", "KID"]
 # Imported last: they register more endpoints and use the helpers above.
 from .authorizations import identical_order, reuse_for  # noqa: E402
 from .eab import external_account  # noqa: E402
-
-
-# -- revocation (RFC 8555 §7.6) ----------------------------------------------
-
-#: RFC 5280 §5.3.1 reason codes; 7 is unused, and nothing above 10 exists.
-REVOCATION_REASONS = {0, 1, 2, 3, 4, 5, 6, 8, 9, 10}
-
-
-@endpoint("revoke_cert", auth=EITHER)
-def revoke_cert(app: "AcmeApp", ex: Exchange) -> Reply:
-    """Revoke by the issuing account, by an account holding valid authorizations
-    for every identifier of the certificate, or by the certificate's own key."""
-    payload = _require_payload(ex, "revokeCert")
-    der = b64url_decode(payload.get("certificate"), "'certificate'")
-    reason = payload.get("reason", 0)
-    if isinstance(reason, bool) or not isinstance(reason, int) or reason not in REVOCATION_REASONS:
-        raise problems.BadRevocationReason(
-            f"reason {reason!r} is not allowed; use an RFC 5280 reason code: "
-            + ", ".join(map(str, sorted(REVOCATION_REASONS))) + " (7 is unused)")
-    try:
-        leaf = x509.load_der_x509_certificate(der)
-        serial = leaf.serial_number
-    except Exception:
-        raise problems.Malformed("'certificate' is not a DER X.509 certificate") from None
-    assert ex.signed is not None
-    now = app.clock.now()
-    with app.store.lock:
-        cert = app.store.certificates_by_serial.get(serial)
-        if cert is None or cert.leaf.public_bytes(Encoding.DER) != der:
-            raise problems.Malformed(
-                f"certificate serial {serial:x} was not issued by this server", status=404)
-        _may_revoke(app, ex, cert, now)
-        if cert.revoked_at is not None:
-            raise problems.AlreadyRevoked(
-                f"certificate serial {serial:x} was already revoked at {rfc3339(cert.revoked_at)}")
-        cert.revoked_at, cert.revocation_reason = now, reason
-        order = app.store.orders.get(cert.order_id)
-        if order is not None:
-            app.record(order, "CertificateRevoked",
-                       f"certificate serial {serial:x} revoked, reason {reason}")
-    return Reply(None)
-
-
-def _may_revoke(app: "AcmeApp", ex: Exchange, cert: Any, now: dt.datetime) -> None:
-    assert ex.signed is not None
-    account = ex.signed.account
-    if account is None:
-        # Signed with a jwk: it must be the certificate's own key.
-        if _spki(ex.signed.jwk.key) != _spki(cert.leaf.public_key()):
-            raise problems.Unauthorized(
-                "the JWS 'jwk' is not the certificate's key; sign with the certificate key, "
-                "or with an account that may revoke it ('kid')")
-        return
-    if account.id == cert.account_id:
-        return
-    names = {(i.type, i.value) for i in app.store.orders[cert.order_id].identifiers}
-    held = {
-        (a.identifier.type, a.identifier.value)
-        for a in app.store.authzs.values()
-        if a.account_id == account.id and a.status_at(now) is Status.VALID
-    }
-    missing = sorted(f"{t}:{v}" for t, v in names - held)
-    if missing:
-        raise problems.Unauthorized(
-            "this account did not issue the certificate and holds no valid authorization "
-            "for " + ", ".join(missing))
-
-
-def _spki(key: Any) -> bytes:
-    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-
-
-# -- key rollover (RFC 8555 §7.3.5) ---------------------------------------------
-
-
-@endpoint("key_change")
-def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
-    """Replace the account key: the outer JWS is signed by the old key (``kid``),
-    the inner one, its payload, by the new key."""
-    payload = _require_payload(ex, "keyChange")
-    assert ex.signed is not None
-    new_key, change = verify_inner(payload, ex.signed.url, app.config.algorithms)
-    account = ex.account
-    account_url = ex.urls.account(account.id)
-    named = change.get("account")
-    if named != account_url:
-        other = ex.urls.account_id_from_kid(named) if isinstance(named, str) else None
-        if other is not None and other in app.store.accounts:
-            # Another account's key is not this account's to change.
-            raise problems.Unauthorized(
-                f"the key-change 'account' {named} is another account; an account can only "
-                f"roll over its own key ({account_url})")
-        raise problems.Malformed(
-            f"the key-change 'account' must be the URL of the account that signs the outer "
-            f"JWS, {account_url}")
-    try:
-        old_key = parse_jwk(change.get("oldKey"))
-    except problems.Problem as p:
-        raise problems.Malformed(f"the key-change 'oldKey' is not a usable JWK: {p.detail}") \
-            from None
-    if app.thumbprint(old_key) != account.thumbprint:
-        raise problems.Malformed("the key-change 'oldKey' is not the account's current key")
-    thumbprint = app.thumbprint(new_key)
-    with app.store.lock:
-        owner = app.store.accounts_by_thumbprint.get(thumbprint)
-        if owner is not None:
-            # §7.3.5: 409 Conflict, with the Location of the account that has the key.
-            raise problems.Malformed(
-                "the new key already belongs to an account" if owner is not account
-                else "the new key is the account's current key",
-                status=409, headers={"Location": ex.urls.account(owner.id)})
-        del app.store.accounts_by_thumbprint[account.thumbprint]
-        account.jwk, account.thumbprint = new_key, thumbprint
-        app.store.accounts_by_thumbprint[thumbprint] = account
-        app.record(account, "AccountKeyChanged", f"account {account.id} has a new key")
-    return _account_reply(app, ex, account)

@@ -1,0 +1,82 @@
+"""Revocation (RFC 8555 §7.6): by the issuing account, by an account holding valid
+authorizations for every identifier of the certificate, or by the certificate's
+own key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from ..protocol import problems
+from ..protocol.csr import spki
+from ..protocol.resources import rfc3339
+from ..protocol.states import Status
+from .handlers import Exchange, Reply, _require_payload, endpoint
+from .jws import EITHER, b64url_decode
+
+if TYPE_CHECKING:
+    from .app import AcmeApp
+
+
+#: RFC 5280 §5.3.1 reason codes; 7 is unused, and nothing above 10 exists.
+REVOCATION_REASONS = {0, 1, 2, 3, 4, 5, 6, 8, 9, 10}
+
+
+@endpoint("revoke_cert", auth=EITHER)
+def revoke_cert(app: "AcmeApp", ex: Exchange) -> Reply:
+    """Revoke by the issuing account, by an account holding valid authorizations
+    for every identifier of the certificate, or by the certificate's own key."""
+    payload = _require_payload(ex, "revokeCert")
+    der = b64url_decode(payload.get("certificate"), "'certificate'")
+    reason = payload.get("reason", 0)
+    if isinstance(reason, bool) or not isinstance(reason, int) or reason not in REVOCATION_REASONS:
+        raise problems.BadRevocationReason(
+            f"reason {reason!r} is not allowed; use an RFC 5280 reason code: "
+            + ", ".join(map(str, sorted(REVOCATION_REASONS))) + " (7 is unused)")
+    try:
+        leaf = x509.load_der_x509_certificate(der)
+        serial = leaf.serial_number
+    except Exception:
+        raise problems.Malformed("'certificate' is not a DER X.509 certificate") from None
+    assert ex.signed is not None
+    now = app.clock.now()
+    with app.store.lock:
+        cert = app.store.certificates_by_serial.get(serial)
+        if cert is None or cert.leaf.public_bytes(Encoding.DER) != der:
+            raise problems.Malformed(
+                f"certificate serial {serial:x} was not issued by this server", status=404)
+        _may_revoke(app, ex, cert, now)
+        if cert.revoked_at is not None:
+            raise problems.AlreadyRevoked(
+                f"certificate serial {serial:x} was already revoked at {rfc3339(cert.revoked_at)}")
+        cert.revoked_at, cert.revocation_reason = now, reason
+        order = app.store.orders.get(cert.order_id)
+        if order is not None:
+            app.record(order, "CertificateRevoked",
+                       f"certificate serial {serial:x} revoked, reason {reason}")
+    return Reply(None)
+
+
+def _may_revoke(app: "AcmeApp", ex: Exchange, cert: Any, now: dt.datetime) -> None:
+    assert ex.signed is not None
+    account = ex.signed.account
+    if account is None:
+        # Signed with a jwk: it must be the certificate's own key.
+        if spki(ex.signed.jwk.key) != spki(cert.leaf.public_key()):
+            raise problems.Unauthorized(
+                "the JWS 'jwk' is not the certificate's key; sign with the certificate key, "
+                "or with an account that may revoke it ('kid')")
+        return
+    if account.id == cert.account_id:
+        return
+    missing = sorted(
+        str(ident) for ident in set(app.store.orders[cert.order_id].identifiers)
+        if not any(a.status_at(now) is Status.VALID
+                   for a in app.store.authzs_for(account.id, ident)))
+    if missing:
+        raise problems.Unauthorized(
+            "this account did not issue the certificate and holds no valid authorization "
+            "for " + ", ".join(missing))
