@@ -445,6 +445,8 @@ class FaultPlan:
 
     def request_problem(self, endpoint: str, signed: bool) -> Optional[problems.Problem]:
         """An endpoint error or a bad nonce for this request, if one fires."""
+        if not self.faults:  # the common case: no lock to take
+            return None
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, EndpointError) and fault.active and fault.endpoint in (
@@ -472,6 +474,8 @@ class FaultPlan:
         return None
 
     def latency_for(self, endpoint: str) -> float:
+        if not self.faults:  # the common case: no lock to take
+            return 0.0
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, Latency) and fault.active and fault.endpoint in (None, endpoint):
@@ -486,6 +490,8 @@ class FaultPlan:
             self._wake.wait_for(lambda: self._interrupts != interrupts, timeout=seconds)
 
     def should_omit_nonce(self, endpoint: str) -> bool:
+        if not self.faults:  # the common case: no lock to take
+            return False
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, OmitNonce) and fault.active and fault.endpoint in (

@@ -47,7 +47,7 @@ from . import plain_get
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
 from .nonces import NoncePool
-from .routes import RULES, Urls
+from .routes import FAST_ROUTES, RULES, Urls
 
 PROBLEM_JSON = "application/problem+json"
 #: Status lines as Werkzeug's Response writes them ("201 CREATED").
@@ -352,20 +352,19 @@ class AcmeApp:
     # -- WSGI ------------------------------------------------------------------
 
     def __call__(self, environ: Dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        request.max_content_length = self.config.max_body_bytes
+        method = environ["REQUEST_METHOD"].upper()
+        path = environ.get("PATH_INFO") or "/"
         adapter, urls, base = self._bound(environ)
-        ex = Exchange(request, urls)
+        ex = Exchange(environ, urls)
         endpoint = None
         try:
             refused = environ.get(REFUSED)
             if refused is not None:  # the HTTP layer would not read this body
                 raise problems.Malformed(refused.detail, status=refused.status)
-            endpoint, args = adapter.match(environ.get("PATH_INFO") or "/",
-                                           environ["REQUEST_METHOD"])
+            endpoint, args = FAST_ROUTES.match(path, method) or adapter.match(path, method)
             handler, auth = ENDPOINTS[endpoint]
-            if request.method in ("GET", "HEAD") and auth is not None:
-                handler, auth = plain_get.route(self, request, endpoint)
+            if method in ("GET", "HEAD") and auth is not None:
+                handler, auth = plain_get.route(self, ex.request, endpoint)
             delay = self.faults.latency_for(endpoint)
             if delay:
                 self.faults.sleep(delay)
@@ -374,9 +373,9 @@ class AcmeApp:
                 raise injected
             if auth is not None:
                 ex.signed = authenticate(
-                    self._body(request),
+                    self._body(ex),
                     environ.get("CONTENT_TYPE", ""),
-                    _request_url(environ, base) or request.url,
+                    _request_url(environ, base) or ex.request.url,
                     key_mode=auth,
                     urls=urls,
                     nonces=self.nonces,
@@ -387,17 +386,17 @@ class AcmeApp:
         except problems.Problem as p:
             reply = self._problem_reply(p)
         except HTTPException as e:
-            reply = self._problem_reply(self._http_problem(request, e))
+            reply = self._problem_reply(self._http_problem(ex.request, e))
         except Exception as e:  # noqa: BLE001 - reported to the test, answered as 500
-            self.report_error(e, f"{request.method} {request.path}")
+            self.report_error(e, f"{method} {ex.request.path}")
             reply = self._problem_reply(
                 problems.ServerInternal(f"the server failed: {type(e).__name__}: {e}")
             )
         omit_nonce = endpoint is not None and self.faults.should_omit_nonce(endpoint)
         status, headers, data = self._render(reply, urls, nonce=not omit_nonce)
-        self._log(request, reply, ex)
+        self._log(ex, method, reply)
         start_response(status, headers)
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [data]
+        return [] if method == "HEAD" else [data]
 
     def _bound(self, environ: Dict[str, Any]) -> Tuple[MapAdapter, Urls, str]:
         """The route table bound to the host the client asked for, with its Urls and
@@ -416,27 +415,36 @@ class AcmeApp:
             self._hosts[key] = bound
         return bound
 
-    def _body(self, request: Request) -> bytes:
+    def _body(self, ex: Exchange) -> bytes:
         """The body: exactly ``Content-Length`` bytes, read directly when that is known."""
         limit = self.config.max_body_bytes
         too_large = problems.Malformed(f"the request body is larger than {limit} bytes",
                                        status=413)
+        environ = ex.environ
+        text = environ.get("CONTENT_LENGTH")
+        if text and text.isascii() and text.isdigit() and not environ.get("wsgi.input_terminated"):
+            length = int(text)  # the common case, as Werkzeug would read it
+            if length > limit:
+                raise too_large
+            return environ["wsgi.input"].read(length)
+        request = ex.request
+        request.max_content_length = limit
         length = request.content_length
-        if length is None and request.environ.get("wsgi.input_terminated"):
+        if length is None and environ.get("wsgi.input_terminated"):
             # A chunked body has no length to check up front, and werkzeug's limited
             # stream would silently cut it at the limit: read one byte past it instead.
-            data = request.environ["wsgi.input"].read(limit + 1)
+            data = environ["wsgi.input"].read(limit + 1)
             if len(data) > limit:
                 raise too_large
             return data
         try:
             if length is not None and length > limit:
                 raise RequestEntityTooLarge()
-            if length is None or request.environ.get("wsgi.input_terminated"):
+            if length is None or environ.get("wsgi.input_terminated"):
                 return request.get_data(cache=False)  # Werkzeug's rules for these
         except RequestEntityTooLarge:
             raise too_large from None
-        return request.environ["wsgi.input"].read(length) if length else b""
+        return environ["wsgi.input"].read(length) if length else b""
 
     @staticmethod
     def _http_problem(request: Request, e: HTTPException) -> problems.Problem:
@@ -481,16 +489,21 @@ class AcmeApp:
         headers.append(("Cache-Control", "no-store"))
         return _STATUS_LINES.get(status) or f"{status} UNKNOWN", headers, data
 
-    def _log(self, request: Request, reply: Reply, ex: Exchange) -> None:
+    def _log(self, ex: Exchange, method: str, reply: Reply) -> None:
         problem = detail = None
         if reply.content_type == PROBLEM_JSON and isinstance(reply.body, dict):
             problem = str(reply.body.get("type", "")).rsplit(":", 1)[-1]
             detail = reply.body.get("detail")
-        account = ex.signed.account.id if ex.signed and ex.signed.account else None
-        record = RequestRecord(self.clock.now(), request.method,
-                               request.full_path.rstrip("?"), reply.status, problem, account,
-                               detail)
+        signed = ex.signed
+        account = signed.account.id if signed and signed.account else None
+        environ = ex.environ
+        path, query = environ.get("PATH_INFO") or "", environ.get("QUERY_STRING") or ""
+        if _PLAIN_URL_PART.fullmatch(path) and _PLAIN_URL_PART.fullmatch(query):
+            full_path = "/" + path.lstrip("/") + (f"?{query}" if query else "")
+        else:
+            full_path = ex.request.full_path.rstrip("?")
+        record = RequestRecord(self.clock.now(), method, full_path, reply.status, problem,
+                               account, detail)
         self.requests.append(record)
         for listener in self.request_listeners:
             listener(record)
-

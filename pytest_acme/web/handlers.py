@@ -48,11 +48,27 @@ class Reply:
     content_type: str = "application/json"
 
 
-@dataclass
 class Exchange:
-    request: Request
-    urls: Urls
-    signed: Optional[SignedRequest] = None
+    """One request as handlers see it: its environ, the URLs for its host and,
+    once authenticated, what its JWS says.  The Werkzeug :attr:`request` is made
+    only when something asks for it (most requests never do)."""
+
+    __slots__ = ("environ", "urls", "signed", "_request")
+
+    def __init__(self, environ: Dict[str, Any], urls: Urls,
+                 signed: Optional[SignedRequest] = None) -> None:
+        self.environ, self.urls, self.signed = environ, urls, signed
+        self._request: Optional[Request] = None
+
+    @property
+    def request(self) -> Request:
+        if self._request is None:
+            self._request = Request(self.environ)
+        return self._request
+
+    @property
+    def method(self) -> str:
+        return self.environ["REQUEST_METHOD"].upper()
 
     @property
     def account(self) -> Account:
@@ -113,7 +129,7 @@ def terms(app: "AcmeApp", ex: Exchange) -> Reply:
 @endpoint("new_nonce", auth=None)
 def new_nonce(app: "AcmeApp", ex: Exchange) -> Reply:
     # RFC 8555 §7.2: 200 for HEAD, 204 for GET; the app adds the nonce.
-    return Reply(None, status=200 if ex.request.method == "HEAD" else 204)
+    return Reply(None, status=200 if ex.method == "HEAD" else 204)
 
 
 # -- accounts ----------------------------------------------------------------
