@@ -418,15 +418,14 @@ class AcmeApp:
     def _body(self, ex: Exchange) -> bytes:
         """The body: exactly ``Content-Length`` bytes, read directly when that is known."""
         limit = self.config.max_body_bytes
-        too_large = problems.Malformed(f"the request body is larger than {limit} bytes",
-                                       status=413)
         environ = ex.environ
         text = environ.get("CONTENT_LENGTH")
         if text and text.isascii() and text.isdigit() and not environ.get("wsgi.input_terminated"):
             length = int(text)  # the common case, as Werkzeug would read it
-            if length > limit:
-                raise too_large
-            return environ["wsgi.input"].read(length)
+            if length <= limit:
+                return environ["wsgi.input"].read(length)
+        too_large = problems.Malformed(f"the request body is larger than {limit} bytes",
+                                       status=413)
         request = ex.request
         request.max_content_length = limit
         length = request.content_length
