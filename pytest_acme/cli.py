@@ -104,6 +104,15 @@ def _parser() -> argparse.ArgumentParser:
     behave.add_argument("--max-orders", type=_max_orders, metavar="N",
                         help="orders kept; past N the oldest finished ones are forgotten, "
                         "so memory stays bounded ('none' keeps all; default: 2000)")
+    behave.add_argument("--nonce-lifetime", type=_seconds_or_none, metavar="SECONDS",
+                        help="seconds a nonce stays usable ('none': forever; default: 3600)")
+    behave.add_argument("--max-body-bytes", type=int, metavar="N",
+                        help="larger request bodies get a 413 problem (default: 65536)")
+    behave.add_argument("--event-log-size", type=int, metavar="N",
+                        help="events kept for inspection; older ones are dropped and "
+                        "counted (default: 10000)")
+    behave.add_argument("--request-log-size", type=int, metavar="N",
+                        help="requests kept for inspection (default: 2000)")
     behave.add_argument("--seed", type=int, help="seed for every random choice (default: random)")
     behave.add_argument("--terms-of-service", metavar="URL",
                         help="terms-of-service URL in the directory ('' for none)")
@@ -160,7 +169,8 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "port", "validation_timeout", "validation_delay", "validation_allow",
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
-                "default_profile", "idle_timeout", "handshake_timeout", "max_orders")
+                "default_profile", "idle_timeout", "handshake_timeout", "max_orders",
+                "nonce_lifetime", "max_body_bytes", "event_log_size", "request_log_size")
 
 
 def _max_orders(text: str) -> Any:
@@ -170,6 +180,15 @@ def _max_orders(text: str) -> Any:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of orders or 'none'") from None
+
+
+def _seconds_or_none(text: str) -> Any:
+    if text.lower() == "none":
+        return "none"  # plan() turns it into None, as for --max-orders
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds or 'none'") from None
 
 
 def _rate_arg(text: str) -> Any:
@@ -196,8 +215,9 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
-    if settings.get("max_orders") == "none":
-        settings["max_orders"] = None
+    for name in ("max_orders", "nonce_lifetime"):
+        if settings.get(name) == "none":
+            settings[name] = None
     if args.eab_key:
         keys = dict(settings.get("eab_keys", {}))
         for item in args.eab_key:

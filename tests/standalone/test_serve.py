@@ -149,6 +149,24 @@ def test_every_validation_setting_has_a_flag():
     assert settings["certificate_validity"] == 600
 
 
+@pytest.mark.parametrize("argv, expected", [
+    ([], (3600.0, 65536, 10000, 2000)),
+    (["--nonce-lifetime", "30", "--max-body-bytes", "4096", "--event-log-size", "50",
+      "--request-log-size", "20"], (30.0, 4096, 50, 20)),
+    (["--nonce-lifetime", "none"], (None, 65536, 10000, 2000)),
+])
+def test_limit_flags(argv, expected):
+    config = AcmeConfig(**plan(_parser().parse_args(["serve", *argv]), {})["settings"])
+    assert (config.nonce_lifetime, config.max_body_bytes, config.event_log_size,
+            config.request_log_size) == expected
+
+
+def test_a_bad_limit_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--nonce-lifetime", "soon"])
+    assert "'soon' is not a number of seconds or 'none'" in capsys.readouterr().err
+
+
 def test_explicit_flags_win_over_the_config_file(tmp_path):
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"pebble": {"listenAddress": "127.0.0.1:1234",
