@@ -418,8 +418,11 @@ class _Connection(socketserver.BaseRequestHandler):
             self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         buf, start = self.buffer, head[1]
         end = start + length
-        while len(buf) < end and self._fill():
-            pass
+        while len(buf) < end:
+            data = self.connection.recv(65536)
+            if not data:
+                break
+            buf += data
         complete = len(buf) >= end
         environ["wsgi.input"] = io.BytesIO(buf[start:end])
         del buf[:end]
@@ -432,12 +435,6 @@ class _Connection(socketserver.BaseRequestHandler):
             self.idle = True
             self.close_connection = server._closing
 
-    def _fill(self) -> bool:
-        """Read what the client sends next into the buffer; False at its end."""
-        data = self.connection.recv(65536)
-        self.buffer += data
-        return bool(data)
-
     def _read_head(self) -> Optional[Tuple[str, int]]:
         """The next request's line and header lines (latin-1 text, its last line
         feed left out), and where its body starts in the buffer; None when the
@@ -446,7 +443,7 @@ class _Connection(socketserver.BaseRequestHandler):
         at once."""
         buf = self.buffer
         skipped = False
-        checked = headers = 0  # the lines before ``checked`` are checked (0: none)
+        checked = headers = 0  # the lines before offset ``checked`` are checked
         while True:
             first = buf.find(b"\n")
             if 0 <= first <= 1 and not skipped and buf[:first + 1] in (b"\n", b"\r\n"):
@@ -466,23 +463,23 @@ class _Connection(socketserver.BaseRequestHandler):
                     return buf[:lf].decode("latin-1"), lf + 2
                 if crlf >= 0:
                     return buf[:crlf].decode("latin-1"), crlf + 3
-                if not checked:
-                    self._request_line(buf[:first].decode("latin-1"))
-                    checked = first + 1
-                last = buf.rfind(b"\n") + 1
-                if last > checked:
-                    lines = buf[checked:last - 1].decode("latin-1").split("\n")
+                last = buf.rfind(b"\n")
+                if last >= checked:  # lines complete since the last read
+                    lines = buf[checked:last].decode("latin-1").split("\n")
+                    if not checked:
+                        self._request_line(lines.pop(0))
                     for line in lines[:_MAX_HEADERS + 1 - headers]:
                         _header(line)
                     headers += len(lines)
                     if headers > _MAX_HEADERS:
                         raise _BadRequest(431, f"more than {_MAX_HEADERS} header lines")
-                    checked = last
-                if len(buf) - checked > _MAX_LINE:
-                    raise _BadRequest(431, "a header line is too long")
-            elif len(buf) > _MAX_LINE:
-                raise _BadRequest(414, "the request line is too long")
-            if not self._fill():
+                    checked = last + 1
+            if len(buf) - checked > _MAX_LINE:
+                raise (_BadRequest(431, "a header line is too long") if checked else
+                       _BadRequest(414, "the request line is too long"))
+            data = self.connection.recv(65536)
+            buf += data
+            if not data:
                 if not buf or (self.idle and self.server._closing):
                     return None
                 self.idle = False
