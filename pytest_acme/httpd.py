@@ -63,7 +63,7 @@ REFUSED = "pytest_acme.refused"
 _LINGER_BYTES = 1 << 20
 _LINGER_SECONDS = 2.0
 _DIGITS = re.compile(r"[0-9]{1,18}")
-_NEVER = float("inf")
+_NEVER = float("inf")  # the deadline while the application runs
 #: RFC 9110 §5.6.2 token: a header field name.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _SERVER = "pytest-acme"
