@@ -16,15 +16,17 @@ line and headers) and handles the connection itself:
   bodies above :attr:`HttpLimits.max_body_bytes` and unreadable lengths are
   refused before the application runs (see :data:`REFUSED`), and the connection
   is then closed after reading what the client still sends, for a while;
-* a body the application left unread is read and dropped (it is at most
-  ``max_body_bytes``), and the connection stays open;
+* the whole body (at most ``max_body_bytes``) is read before the application
+  runs, so a body it leaves unread is dropped and the connection stays open;
 * the TLS handshake runs in the connection's own thread within
   :attr:`HttpLimits.handshake_timeout`, so a slow client never holds up the
   accept loop;
 * a connection must deliver its next whole request (line, headers and body)
   within :attr:`HttpLimits.idle_timeout` or it is closed: an idle keep-alive
   connection and a client that sends half a request line and stops both free
-  their thread;
+  their thread.  A response must be taken within that time too.  The sockets
+  block without timeouts (a timeout costs a ``poll()`` and another ``read()``
+  per read) and a watchdog thread shuts down the connections that are late;
 * :meth:`WsgiThread.stop` closes idle connections at once and the busy ones
   after their response.
 """
@@ -32,6 +34,7 @@ line and headers) and handles the connection itself:
 from __future__ import annotations
 
 import email.utils
+import functools
 import io
 import json
 import re
@@ -60,6 +63,7 @@ REFUSED = "pytest_acme.refused"
 _LINGER_BYTES = 1 << 20
 _LINGER_SECONDS = 2.0
 _DIGITS = re.compile(r"[0-9]{1,18}")
+_NEVER = float("inf")  # the deadline while the application runs
 #: RFC 9110 §5.6.2 token: a header field name.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _SERVER = "pytest-acme"
@@ -81,7 +85,8 @@ class HttpLimits:
         max_body_bytes: larger request bodies are refused with 413.
         idle_timeout: seconds a connection may take to deliver its next whole
             request, counted from the end of the previous response (or the
-            handshake); an idle keep-alive connection is closed after this.
+            handshake), and to take a response; an idle keep-alive connection is
+            closed after this.
         handshake_timeout: seconds a TLS handshake may take.
     """
 
@@ -145,7 +150,7 @@ class WsgiThread:
     def limits(self, limits: HttpLimits) -> None:
         self._limits = limits
         if self._httpd is not None:
-            self._httpd.limits = limits
+            self._httpd.set_limits(limits)
 
     @property
     def accepted(self) -> int:
@@ -173,6 +178,8 @@ class WsgiThread:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
             name=f"{self.what}:{self.port}", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._httpd.watch, name=f"{self.what}:{self.port} deadlines",
+                         daemon=True).start()
         return self
 
     @property
@@ -223,6 +230,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         }
         self.accepted = 0
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
         self._connections: Set["_Connection"] = set()
         self._closing = False
 
@@ -235,75 +243,47 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     # -- connection bookkeeping ------------------------------------------------
 
-    def set_idle(self, handler: "_Connection", idle: bool) -> bool:
-        """Mark a connection idle (waiting for a request) or busy; False when the
-        server is stopping and the connection must close instead."""
+    def register(self, handler: "_Connection") -> bool:
+        """Track a new connection; False when the server is stopping."""
         with self._lock:
             if self._closing:
                 return False
-            handler.idle = idle
             self._connections.add(handler)
             return True
 
     def forget(self, handler: "_Connection") -> None:
         with self._lock:
             self._connections.discard(handler)
+            if self._closing:
+                self._wake.notify()
 
     def close_connections(self) -> None:
         with self._lock:
             self._closing = True
+            self._wake.notify()
             for handler in self._connections:
                 if handler.idle:
                     handler.abort()
 
+    def set_limits(self, limits: HttpLimits) -> None:
+        with self._lock:
+            self.limits = limits
+            self._wake.notify()  # a shorter idle_timeout may bring deadlines forward
 
-class _Deadline(io.RawIOBase):
-    """The connection as a raw stream whose reads share one deadline, so a client
-    that sends a byte now and then still cannot hold a request open forever."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        super().__init__()
-        self.sock = sock
-        self.deadline = 0.0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise socket.timeout("the connection's time is up")
-        self.sock.settimeout(left)
-        return self.sock.recv_into(buffer)
-
-
-class _Body(io.RawIOBase):
-    """``wsgi.input``: exactly ``Content-Length`` bytes of the connection."""
-
-    def __init__(self, rfile: io.BufferedReader, length: int) -> None:
-        super().__init__()
-        self._rfile = rfile
-        self.remaining = length
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = min(len(buffer), self.remaining)
-        if n <= 0:
-            return 0
-        got = self._rfile.readinto(memoryview(buffer)[:n])
-        self.remaining -= got
-        return got
-
-    def skip(self) -> bool:
-        """Read and drop what the application left; False if the client did not send it."""
-        while self.remaining > 0:
-            data = self._rfile.read(min(self.remaining, 65536))
-            if not data:
-                return False
-            self.remaining -= len(data)
-        return True
+    def watch(self) -> None:
+        """Shut down each connection that is past its deadline, until the server has
+        stopped and its last connection is gone."""
+        with self._lock:
+            while self._connections or not self._closing:
+                now = time.monotonic()
+                # A deadline set from now on is at least idle_timeout away.
+                soonest = now + self.limits.idle_timeout
+                for handler in self._connections:
+                    if handler.deadline <= now:
+                        handler.abort()
+                    elif handler.deadline < soonest:
+                        soonest = handler.deadline
+                self._wake.wait(min(soonest - now, threading.TIMEOUT_MAX))
 
 
 class _BadRequest(Exception):
@@ -314,43 +294,77 @@ class _BadRequest(Exception):
         self.status, self.detail = status, detail
 
 
-_date_cache: Tuple[int, str] = (0, "")
+@functools.lru_cache(maxsize=1)
+def _server_and_date(second: int) -> str:
+    """The ``Server`` and ``Date`` header lines, formatted once per second."""
+    return f"Server: {_SERVER}\r\nDate: {email.utils.formatdate(second, usegmt=True)}\r\n"
 
 
-def _http_date() -> str:
-    """The ``Date`` header, formatted once per second."""
-    global _date_cache
-    now = int(time.time())
-    second, text = _date_cache
-    if second != now:
-        text = email.utils.formatdate(now, usegmt=True)
-        _date_cache = (now, text)
-    return text
+#: Response headers this server writes itself: hop-by-hop ones, and the length.
+_OWN_HEADERS = frozenset({"connection", "transfer-encoding", "keep-alive", "content-length"})
+_HOP_BY_HOP = _OWN_HEADERS - {"content-length"}
+#: Header line -> its environ key and value: clients send the same lines again and
+#: again.  They also choose them, so the cache is bounded.
+_HEADERS: Dict[str, Tuple[str, str]] = {}
+
+
+def _header(line: str) -> Tuple[str, str]:
+    """The environ key (as Werkzeug's server names it; "" to leave the field out)
+    and value of a header line, given without its line feed."""
+    if len(line) >= _MAX_LINE:  # with its "\n", longer than a line may be
+        raise _BadRequest(431, "a header line is too long")
+    text = line.rstrip("\r")
+    name, colon, value = text.partition(":")
+    if not colon or not _TOKEN.fullmatch(name):
+        raise _BadRequest(400, f"bad header line {text[:100]!r} (no folding, no space "
+                               "before the colon; RFC 9112 §5)")
+    if "_" in name:
+        key = ""  # ambiguous with '-' once in the environ, as Werkzeug does
+    else:
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+    value = value.strip(" \t")
+    if len(line) < 200:
+        if len(_HEADERS) >= 1000:
+            _HEADERS.clear()
+        _HEADERS[line] = key, value
+    return key, value
 
 
 class _Connection(socketserver.BaseRequestHandler):
-    """One connection: TLS handshake, then requests until close or timeout."""
+    """One connection: TLS handshake, then requests until close or timeout.
+
+    What was read and not used yet waits in ``buffer``: a request's head usually
+    arrives whole in one read, is found with one search and decoded and split
+    once, and its body is sliced off the buffer.
+    """
 
     server: _Server
 
     def setup(self) -> None:
         self.connection = self.request
-        self.rfile: Optional[io.BufferedReader] = None
+        self.buffer = bytearray()
+        self.deadline = _NEVER  # when the watchdog shuts the connection down
         self.close_connection = True
         self.idle = True
         self.method = self.target = ""
+        peer = self.client_address
+        self.environ = dict(self.server.base_environ,
+                            REMOTE_ADDR=peer[0] if peer else "<local>",
+                            REMOTE_PORT=peer[1] if peer else 0)
 
     def handle(self) -> None:
         server = self.server
         try:
-            if not server.set_idle(self, True):
+            if not server.register(self):
                 return
             self._open(server.limits)
             self.close_connection = False
             while not self.close_connection:
                 self.handle_one_request()
         except (OSError, ValueError):
-            pass  # timed out, reset, refused TLS, or shut by stop(): the connection ends
+            pass  # reset, refused TLS, shut by stop() or the watchdog: the connection ends
         finally:
             server.forget(self)
 
@@ -363,19 +377,13 @@ class _Connection(socketserver.BaseRequestHandler):
             sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             self.connection = sock
             sock.do_handshake()  # the timeout bounds the whole handshake
-        self._reader = _Deadline(sock)
-        self.rfile = io.BufferedReader(self._reader)
+        sock.settimeout(None)  # from now on the deadline bounds each request
 
     def finish(self) -> None:
-        try:
-            if self.rfile is not None:
-                self.rfile.close()
-        except (OSError, ValueError):
-            pass
         self.connection.close()
 
     def abort(self) -> None:
-        """Shut the connection down under a thread blocked reading it (stop())."""
+        """Shut the connection down under a thread blocked on it (stop(), the watchdog)."""
         try:
             socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
         except OSError:
@@ -385,17 +393,13 @@ class _Connection(socketserver.BaseRequestHandler):
 
     def handle_one_request(self) -> None:
         server = self.server
-        limits = server.limits
-        assert self.rfile is not None
-        self._reader.deadline = time.monotonic() + limits.idle_timeout
-        line = self.rfile.readline(_MAX_LINE + 1)
-        if line in (b"\r\n", b"\n"):  # RFC 9112 §2.2: ignore an empty line before a request
-            line = self.rfile.readline(_MAX_LINE + 1)
-        if not line or not server.set_idle(self, False):
-            self.close_connection = True
-            return
+        self.deadline = time.monotonic() + server.limits.idle_timeout
         try:
-            environ, expect_continue = self._parse(line)
+            head = self._read_head()
+            if head is None:
+                self.close_connection = True
+                return
+            environ, expect_continue = self._parse(head[0])
         except _BadRequest as e:
             self._refuse_bad_request(e)
             return
@@ -412,20 +416,82 @@ class _Connection(socketserver.BaseRequestHandler):
         if expect_continue and length:
             # Ask for the body only now that it will be read (RFC 9110 §10.1.1).
             self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        body = _Body(self.rfile, length)
-        environ["wsgi.input"] = body
+        buf, start = self.buffer, head[1]
+        end = start + length
+        while len(buf) < end:
+            data = self.connection.recv(65536)
+            if not data:
+                break
+            buf += data
+        complete = len(buf) >= end
+        environ["wsgi.input"] = io.BytesIO(buf[start:end])
+        del buf[:end]
         self._respond(server.app, environ)
-        if not self.close_connection and not body.skip():
-            self.close_connection = True
-        if not self.close_connection and not server.set_idle(self, True):
-            self.close_connection = True
+        if not complete:
+            self.close_connection = True  # the client stopped sending
+        elif not self.close_connection:
+            # No lock: this writes ``idle`` before it reads ``_closing``, and
+            # close_connections() the other way round, so one sees the other.
+            self.idle = True
+            self.close_connection = server._closing
 
-    def _parse(self, line: bytes) -> Tuple[Dict[str, Any], bool]:
-        """The environ of one request (as Werkzeug's server builds it), and whether
-        the client waits for ``100 Continue``."""
-        if len(line) > _MAX_LINE:
+    def _read_head(self) -> Optional[Tuple[str, int]]:
+        """The next request's line and header lines (latin-1 text, its last line
+        feed left out), and where its body starts in the buffer; None when the
+        client closed the connection or the server is stopping.  While the head
+        is incomplete, each line is checked as it arrives, so a bad one is refused
+        at once."""
+        buf = self.buffer
+        skipped = False
+        checked = headers = 0  # the lines before offset ``checked`` are checked
+        while True:
+            first = buf.find(b"\n")
+            if 0 <= first <= 1 and not skipped and buf[:first + 1] in (b"\n", b"\r\n"):
+                del buf[:first + 1]  # RFC 9112 §2.2: ignore an empty line before a request
+                skipped = True
+                continue
+            if first >= 0:
+                if self.idle:
+                    self.idle = False  # see handle_one_request() on the missing lock
+                    if self.server._closing:
+                        return None
+                # The head ends at its first empty line (CRLF or bare LF line ends).
+                since = max(first, checked - 1)  # no empty line follows a checked line
+                crlf = buf.find(b"\n\r\n", since)
+                lf = buf.find(b"\n\n", since, crlf + 1 if crlf >= 0 else len(buf))
+                if lf >= 0:
+                    return buf[:lf].decode("latin-1"), lf + 2
+                if crlf >= 0:
+                    return buf[:crlf].decode("latin-1"), crlf + 3
+                last = buf.rfind(b"\n")
+                if last >= checked:  # lines complete since the last read
+                    lines = buf[checked:last].decode("latin-1").split("\n")
+                    if not checked:
+                        self._request_line(lines.pop(0))
+                    for line in lines[:_MAX_HEADERS + 1 - headers]:
+                        _header(line)
+                    headers += len(lines)
+                    if headers > _MAX_HEADERS:
+                        raise _BadRequest(431, f"more than {_MAX_HEADERS} header lines")
+                    checked = last + 1
+            if len(buf) - checked > _MAX_LINE:
+                raise (_BadRequest(431, "a header line is too long") if checked else
+                       _BadRequest(414, "the request line is too long"))
+            data = self.connection.recv(65536)
+            buf += data
+            if not data:
+                if not buf or (self.idle and self.server._closing):
+                    return None
+                self.idle = False
+                # The client stopped sending: what it sent is the whole head.
+                end = len(buf) - 1 if buf.endswith(b"\n") else len(buf)
+                return buf[:end].decode("latin-1"), len(buf)
+
+    def _request_line(self, line: str) -> Tuple[str, str, str]:
+        if len(line) >= _MAX_LINE:  # with its "\n", longer than a line may be
             raise _BadRequest(414, "the request line is too long")
-        words = line.decode("latin-1").rstrip("\r\n").split(" ")
+        line = line.rstrip("\r")
+        words = line.split(" ")
         if len(words) != 3 or not words[0] or not words[1]:
             raise _BadRequest(400, f"bad request line {line[:100]!r}")
         method, target, version = words
@@ -434,55 +500,49 @@ class _Connection(socketserver.BaseRequestHandler):
             if version.startswith("HTTP/") and version[5:6].isdigit():
                 raise _BadRequest(505, f"{version[:20]} is not supported; use HTTP/1.1")
             raise _BadRequest(400, f"bad request line {line[:100]!r}")
-        environ = dict(self.server.base_environ)
-        for _ in range(_MAX_HEADERS + 1):
-            raw = self.rfile.readline(_MAX_LINE + 1)
-            if raw in (b"\r\n", b"\n", b""):
-                break
-            if len(raw) > _MAX_LINE:
-                raise _BadRequest(431, "a header line is too long")
-            text = raw.decode("latin-1").rstrip("\r\n")
-            name, colon, value = text.partition(":")
-            if not colon or not _TOKEN.fullmatch(name):
-                raise _BadRequest(400, f"bad header line {text[:100]!r} (no folding, no "
-                                       "space before the colon; RFC 9112 §5)")
-            if "_" in name:
-                continue  # ambiguous with '-' once in the environ, as Werkzeug does
-            key = name.upper().replace("-", "_")
-            value = value.strip(" \t")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                key = "HTTP_" + key
+        return method, target, version
+
+    def _parse(self, head: str) -> Tuple[Dict[str, Any], bool]:
+        """The environ of one request (as Werkzeug's server builds it), and whether
+        the client waits for ``100 Continue``."""
+        lines = head.split("\n")
+        method, target, version = self._request_line(lines[0])
+        environ = self.environ.copy()
+        known = _HEADERS
+        for line in lines[1:_MAX_HEADERS + 2]:
+            key, value = known.get(line) or _header(line)
+            if key:  # repeated fields are joined by ','
                 if key in environ:
                     value = f"{environ[key]},{value}"
-            elif key in environ:
-                value = f"{environ[key]},{value}"
-            environ[key] = value
-        else:
+                environ[key] = value
+        if len(lines) > _MAX_HEADERS + 1:
             raise _BadRequest(431, f"more than {_MAX_HEADERS} header lines")
-        tokens = environ.get("HTTP_CONNECTION", "").lower()
-        self.close_connection = version != "HTTP/1.1" or "close" in (
-            t.strip() for t in tokens.split(","))
-        url = urlsplit(target)
-        if not url.scheme and url.netloc:  # "//x/y": the first segment is path
-            path = f"/{url.netloc}{url.path}"
+        tokens = environ.get("HTTP_CONNECTION")
+        self.close_connection = version != "HTTP/1.1" or tokens is not None and "close" in (
+            t.strip() for t in tokens.lower().split(","))
+        if (target[0] == "/" and target[1:2] != "/" and target.isascii()
+                and "#" not in target and "\t" not in target and "\r" not in target):
+            # The usual origin form, split as urlsplit() would; ASCII needs no dance.
+            path, _, environ["QUERY_STRING"] = target.partition("?")
+            environ["PATH_INFO"] = _wsgi_encoding_dance(unquote(path)) if "%" in path else path
+            environ["REQUEST_URI"] = environ["RAW_URI"] = target
         else:
-            path = url.path
-        if url.scheme and url.netloc:  # absolute form: it names the host (RFC 9112 §3.2.2)
-            environ["HTTP_HOST"] = url.netloc
-        dance = _wsgi_encoding_dance
-        peer = self.client_address
-        environ.update({
-            "REQUEST_METHOD": method,
-            "PATH_INFO": dance(unquote(path)) if "%" in path else dance(path),
-            "QUERY_STRING": dance(url.query),
-            "REQUEST_URI": dance(target),
-            "RAW_URI": dance(target),
-            "REMOTE_ADDR": peer[0] if peer else "<local>",
-            "REMOTE_PORT": peer[1] if peer else 0,
-            "SERVER_PROTOCOL": version,
-        })
-        expect = environ.get("HTTP_EXPECT", "").lower().strip(" \t") == "100-continue"
-        return environ, expect and version == "HTTP/1.1"
+            url = urlsplit(target)
+            if not url.scheme and url.netloc:  # "//x/y": the first segment is path
+                path = f"/{url.netloc}{url.path}"
+            else:
+                path = url.path
+            if url.scheme and url.netloc:  # absolute form names the host (RFC 9112 §3.2.2)
+                environ["HTTP_HOST"] = url.netloc
+            dance = _wsgi_encoding_dance
+            environ["PATH_INFO"] = dance(unquote(path)) if "%" in path else dance(path)
+            environ["QUERY_STRING"] = dance(url.query)
+            environ["REQUEST_URI"] = environ["RAW_URI"] = dance(target)
+        environ["REQUEST_METHOD"] = method
+        environ["SERVER_PROTOCOL"] = version
+        expect = environ.get("HTTP_EXPECT")
+        return environ, (expect is not None and version == "HTTP/1.1"
+                         and expect.lower().strip(" \t") == "100-continue")
 
     @staticmethod
     def _framing(environ: Dict[str, Any], limits: HttpLimits) -> Tuple[Optional[Refusal], int]:
@@ -494,12 +554,14 @@ class _Connection(socketserver.BaseRequestHandler):
         value = environ.get("CONTENT_LENGTH")
         if value is None:
             return None, 0
-        values = {v.strip() for v in value.split(",")}
-        value = values.pop()
-        if values or not _DIGITS.fullmatch(value):
-            return Refusal(400, f"Content-Length {value[:40]!r} is not one number of bytes"), 0
+        if not (value.isdigit() and value.isascii() and len(value) <= 18):
+            values = {v.strip() for v in value.split(",")}
+            value = values.pop()
+            if values or not _DIGITS.fullmatch(value):
+                return Refusal(400, f"Content-Length {value[:40]!r} is not one number of "
+                                    f"bytes"), 0
+            environ["CONTENT_LENGTH"] = value
         length = int(value)
-        environ["CONTENT_LENGTH"] = value
         if length > limits.max_body_bytes:
             return Refusal(413, f"the request body is larger than {limits.max_body_bytes} "
                                 f"bytes"), 0
@@ -508,55 +570,58 @@ class _Connection(socketserver.BaseRequestHandler):
     def _respond(self, app: WsgiApp, environ: Dict[str, Any]) -> None:
         """Run the application and send its whole response in one write, always with
         its length (so no response is chunked and keep-alive always works)."""
-        started: List[Any] = []
-        chunks: List[bytes] = []
-
-        def start_response(status: str, headers: List[Tuple[str, str]],
-                           exc_info: Any = None) -> Callable[[bytes], None]:
-            started[:] = [status, headers]  # nothing is sent before the app returns
-            return chunks.append
-
+        self.started: Optional[Tuple[str, List[Tuple[str, str]]]] = None
+        self.chunks: List[bytes] = []
+        self.deadline = _NEVER  # the application takes the time it needs
         try:
-            result = app(environ, start_response)
+            result = app(environ, self.start_response)
             try:
-                chunks.extend(result)
+                self.chunks.extend(result)
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-            if not started:
+            if self.started is None:
                 raise RuntimeError("the application did not call start_response")
         except Exception as e:  # noqa: BLE001 - the client gets a 500, the log a traceback
             sys.stderr.write(f"{app!r} failed on {self.method} {self.target[:200]}:\n"
                              + traceback.format_exc())
             self.close_connection = True
             detail = f"the server failed: {type(e).__name__}: {e}"
-            started[:] = ["500 Internal Server Error", [("Content-Type", _PROBLEM_JSON)]]
-            chunks[:] = [json.dumps({"type": "urn:ietf:params:acme:error:serverInternal",
-                                     "detail": detail, "status": 500}).encode()]
-        self._send(started[0], started[1], b"".join(chunks), self.method == "HEAD")
+            self.started = "500 Internal Server Error", [("Content-Type", _PROBLEM_JSON)]
+            self.chunks = [json.dumps({"type": "urn:ietf:params:acme:error:serverInternal",
+                                       "detail": detail, "status": 500}).encode()]
+        status, headers = self.started
+        self._send(status, headers, b"".join(self.chunks), self.method == "HEAD")
+
+    def start_response(self, status: str, headers: List[Tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]:
+        self.started = status, headers  # nothing is sent before the app returns
+        return self.chunks.append
 
     def _send(self, status: str, headers: List[Tuple[str, str]], body: bytes,
               head_only: bool = False) -> None:
         code = int(status[:3])
         bodyless = code < 200 or code in (204, 304)
-        lines = [f"HTTP/1.1 {status}\r\nServer: {_SERVER}\r\nDate: {_http_date()}\r\n"]
+        with_body = not head_only and not bodyless
+        # A HEAD response keeps the application's Content-Length: no body to measure.
+        drop = _HOP_BY_HOP if head_only and not bodyless else _OWN_HEADERS
+        lines = [f"HTTP/1.1 {status}\r\n{_server_and_date(int(time.time()))}"]
         for name, value in headers:
-            lower = name.lower()
-            if lower in ("connection", "transfer-encoding", "keep-alive"):
-                continue  # hop-by-hop: this server decides
-            if lower == "content-length" and (not head_only or bodyless):
-                continue
-            lines.append(f"{name}: {value}\r\n")
-        if not head_only and not bodyless:
+            if name.lower() not in drop:
+                lines.append(f"{name}: {value}\r\n")
+        if with_body:
             lines.append(f"Content-Length: {len(body)}\r\n")
-        if self.close_connection:
-            lines.append("Connection: close\r\n")
-        lines.append("\r\n")
+        lines.append("Connection: close\r\n\r\n" if self.close_connection else "\r\n")
         data = "".join(lines).encode("latin-1")
-        if not head_only and not bodyless:
+        if with_body:
             data += body
-        self.connection.sendall(data)
+        self.deadline = time.monotonic() + self.server.limits.idle_timeout
+        # One send() writes it all on a blocking TLS socket (and mostly on a plain
+        # one), without sendall()'s slicing loop.
+        sent = self.connection.send(data)
+        if sent < len(data):
+            self.connection.sendall(memoryview(data)[sent:])
 
     def _refuse_bad_request(self, error: _BadRequest) -> None:
         """Bytes that are not an HTTP/1.1 request: a problem, then close."""
@@ -571,6 +636,7 @@ class _Connection(socketserver.BaseRequestHandler):
         """Close after a refusal: stop sending, then read what the client still sends
         (bounded in bytes and time) so the close does not reset the refusal away."""
         self.close_connection = True
+        self.deadline = _NEVER  # bounded here
         sock = self.connection
         deadline = time.monotonic() + min(_LINGER_SECONDS, self.server.limits.idle_timeout)
         try:

@@ -217,6 +217,23 @@ def test_garbage_instead_of_http_is_a_problem_and_close(acme_server, tls):
     assert tls.closed_by_server()
 
 
+def test_a_head_in_pieces_is_answered(acme_server, tls):
+    # Each piece is a TLS record of its own, so the server reads the head in parts
+    # (starting with an empty line, which RFC 9112 §2.2 lets it ignore).
+    for piece in (b"\r\nGET /direc", b"tory HTTP/1.1\r\nHost: 127.0.0.1\r", b"\n",
+                  b"Accept: */*\r\n\r", b"\n"):
+        tls.sock.sendall(piece)
+    status, _, body = tls.response()
+    assert status == 200 and "newOrder" in json.loads(body)
+
+
+def test_a_bad_header_line_is_refused_before_the_head_is_complete(acme_server, tls):
+    tls.sock.sendall(b"GET /directory HTTP/1.1\r\nHost: x\r\nNo colon here\r\n")
+    status, headers, body = tls.response()
+    assert "bad header line" in problem(status, headers, body, "malformed", 400)["detail"]
+    assert tls.closed_by_server()
+
+
 # -- slow and idle connections ---------------------------------------------------
 
 
@@ -271,6 +288,40 @@ def test_a_client_that_never_handshakes_does_not_block_the_accept_loop(acme_serv
         assert Reader(stuck).closed_by_server()
     finally:
         stuck.close()
+
+
+def test_a_response_the_client_does_not_take_is_cut_off_after_idle_timeout():
+    big = b"x" * (16 << 20)  # more than the socket buffers hold
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return [big]
+
+    server = WsgiThread(app, "127.0.0.1", 0, what="test app",
+                        limits=HttpLimits(idle_timeout=0.5)).start()
+    stuck = socket.socket()
+    try:
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.settimeout(WAIT)
+        stuck.connect(("127.0.0.1", server.port))
+        request(stuck, "GET", "/")
+        received = len(stuck.recv(1))  # the response is on its way, with its deadline
+        # A connection opened now is closed for idling after idle_timeout; by then
+        # the response's time is up too.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as other:
+            assert Reader(other).closed_by_server()
+        while True:
+            try:
+                data = stuck.recv(1 << 20)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            received += len(data)
+        assert 0 < received < len(big)
+    finally:
+        stuck.close()
+        server.stop()
 
 
 def test_stop_closes_idle_kept_alive_connections():
@@ -361,6 +412,13 @@ def test_plain_http_echo_stream_and_204_on_one_connection(plain):
     request(conn.sock, "GET", "/stream")
     assert conn.response()[2] == b"abc"
     assert server.accepted == 1
+
+
+def test_bare_lf_line_ends_and_an_empty_line_between_requests(plain):
+    server, conn = plain
+    conn.sock.sendall(b"POST /echo HTTP/1.1\nContent-Length: 2\n\nhi\nGET /stream HTTP/1.1\n\n")
+    assert conn.response()[2] == b"hi"
+    assert conn.response()[2] == b"abc"
 
 
 def test_default_refusal_is_a_problem_without_the_app(plain):
