@@ -1,0 +1,38 @@
+"""A WSGI application served over HTTP/1.1 with keep-alive, on a background thread.
+
+Used for the ACME endpoint and for the management APIs.  The socket is bound
+here, so a busy port raises :class:`ServerStartError` with a clear message,
+and port 0 picks a free port.
+
+Why not Werkzeug's development server: it answers every request with
+``Connection: close`` and, after each response, reads the socket until it has
+been quiet for 10 ms, so over HTTPS every request paid a TLS handshake and
+those 10 ms.  ACME clients keep their connections open; this server does too.
+It builds the same WSGI environ as Werkzeug's server (for the same request
+line and headers) and handles the connection itself:
+
+* a request body is read by ``Content-Length`` only, exactly that many bytes,
+  so the next request on the connection is never swallowed.  Chunked bodies,
+  bodies above :attr:`HttpLimits.max_body_bytes` and unreadable lengths are
+  refused before the application runs (see :data:`REFUSED`), and the connection
+  is then closed after reading what the client still sends, for a while;
+* the whole body (at most ``max_body_bytes``) is read before the application
+  runs, so a body it leaves unread is dropped and the connection stays open;
+* the TLS handshake runs in the connection's own thread within
+  :attr:`HttpLimits.handshake_timeout`, so a slow client never holds up the
+  accept loop;
+* a connection must deliver its next whole request (line, headers and body)
+  within :attr:`HttpLimits.idle_timeout` or it is closed: an idle keep-alive
+  connection and a client that sends half a request line and stops both free
+  their thread.  A response must be taken within that time too.  The sockets
+  block without timeouts (a timeout costs a ``poll()`` and another ``read()``
+  per read) and a watchdog thread shuts down the connections that are late;
+* :meth:`WsgiThread.stop` closes idle connections at once and the busy ones
+  after their response.
+"""
+
+from .connection import REFUSED, HttpLimits, Refusal, WsgiApp, refusal_app
+from .server import ServerStartError, WsgiThread
+
+__all__ = ["REFUSED", "HttpLimits", "Refusal", "ServerStartError", "WsgiApp", "WsgiThread",
+           "refusal_app"]
