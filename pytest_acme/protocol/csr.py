@@ -1,7 +1,8 @@
 """The finalize CSR rules (RFC 8555 §7.4).
 
-:func:`check_csr` applies them in order and raises :class:`BadCSR` whose
-``detail`` names the rule that failed:
+:func:`accept_csr` applies them in order (:func:`check_csr` too, returning
+just the CSR) and raises :class:`BadCSR` whose ``detail`` names the rule that
+failed:
 
 1. a valid PKCS#10 DER structure;
 2. a valid self-signature;
@@ -14,7 +15,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, List, Union
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -64,10 +65,38 @@ def spki(key: object) -> bytes:
     )
 
 
-def check_csr(
+# An account signs every request with the same key object, so its encoding is
+# kept by identity (with the key, so the identity cannot be reused) instead of
+# being made again on every finalize.
+_ACCOUNT_SPKI: Dict[int, Tuple[object, bytes]] = {}
+_ACCOUNT_SPKI_LIMIT = 256
+
+
+def _account_spki(key: object) -> bytes:
+    known = _ACCOUNT_SPKI.get(id(key))
+    if known is not None and known[0] is key:
+        return known[1]
+    der = spki(key)
+    if len(_ACCOUNT_SPKI) >= _ACCOUNT_SPKI_LIMIT:
+        _ACCOUNT_SPKI.clear()
+    _ACCOUNT_SPKI[id(key)] = (key, der)
+    return der
+
+
+class AcceptedCSR(NamedTuple):
+    """A CSR that passed every rule, with what issuance takes from it."""
+
+    csr: x509.CertificateSigningRequest
+    public_key: PublicKey
+    #: The DER SubjectPublicKeyInfo of ``public_key`` (its key identifier is
+    #: taken from it).
+    spki: bytes
+
+
+def accept_csr(
     der: bytes, identifiers: Iterable[Identifier], account_key: object
-) -> x509.CertificateSigningRequest:
-    """Apply every rule; return the parsed CSR or raise :class:`BadCSR`."""
+) -> AcceptedCSR:
+    """Apply every rule; return the CSR with its key, or raise :class:`BadCSR`."""
     csr = load_csr(der)
     try:
         key = csr.public_key()
@@ -76,30 +105,52 @@ def check_csr(
     # RFC 8555 §7.4: the CSR is signed with the certificate key.
     if not csr.is_signature_valid:
         raise BadCSR("the CSR's self-signature does not verify with the key it contains")
-    check_key(key)
+    public_key = check_key(key)
+    key_der = spki(public_key)
     # RFC 8555 §11.1: the account key MUST NOT be the certificate key.
-    if spki(key) == spki(account_key):
+    if key_der == _account_spki(account_key):
         raise BadCSR(
             "the CSR's public key is the account key; certificate keys must differ from "
             "account keys (RFC 8555 §11.1)"
         )
-    _check_names(csr, set(identifiers))
-    _check_basic_constraints(csr)
-    return csr
+    # One pass over the extensions (load_csr refused duplicates) finds both
+    # that the rules read.
+    san = constraints = None
+    for ext in csr.extensions:
+        if ext.oid == ExtensionOID.SUBJECT_ALTERNATIVE_NAME:
+            san = ext.value
+        elif ext.oid == ExtensionOID.BASIC_CONSTRAINTS:
+            constraints = ext.value
+    _check_names(csr, san, set(identifiers))
+    _check_basic_constraints(constraints)
+    return AcceptedCSR(csr, public_key, key_der)
 
 
-def _check_names(csr: x509.CertificateSigningRequest, wanted: "set[Identifier]") -> None:
-    try:
-        san = csr.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
-    except x509.ExtensionNotFound:
+def check_csr(
+    der: bytes, identifiers: Iterable[Identifier], account_key: object
+) -> x509.CertificateSigningRequest:
+    """Apply every rule; return the parsed CSR or raise :class:`BadCSR`."""
+    return accept_csr(der, identifiers, account_key).csr
+
+
+def _check_names(csr: x509.CertificateSigningRequest,
+                 san: Optional[x509.SubjectAlternativeName], wanted: "set[Identifier]") -> None:
+    if san is None:
         raise BadCSR(
             "the CSR has no subjectAltName extension; list every identifier of the order "
             "there (" + ", ".join(i.value for i in sorted(wanted)) + ")"
-        ) from None
-    dns_names = san.get_values_for_type(x509.DNSName)
-    ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
+        )
+    dns_names: List[str] = []
+    ips: List[str] = []
+    others = 0
+    for name in san:
+        if isinstance(name, x509.DNSName):
+            dns_names.append(name.value)
+        elif isinstance(name, x509.IPAddress):
+            ips.append(str(name.value))
+        else:
+            others += 1
     found, bad = identifiers_from_names(dns_names, ips)
-    others = len(san) - len(dns_names) - len(ips)
     if bad:
         raise BadCSR(f"the CSR's subjectAltName has invalid DNS names: {', '.join(bad)}")
     if others:
@@ -108,10 +159,10 @@ def _check_names(csr: x509.CertificateSigningRequest, wanted: "set[Identifier]")
             "nor IP addresses (e-mail, URI, ...); only the order's identifiers may appear"
         )
     got = set(found)
-    missing = sorted(wanted - got)
-    extra = sorted(got - wanted)
-    if missing or extra:
+    if got != wanted:
         parts: List[str] = []
+        missing = sorted(wanted - got)
+        extra = sorted(got - wanted)
         if missing:
             parts.append("missing " + ", ".join(str(i) for i in missing))
         if extra:
@@ -120,20 +171,18 @@ def _check_names(csr: x509.CertificateSigningRequest, wanted: "set[Identifier]")
             "the CSR's subjectAltName must list exactly the order's identifiers: "
             + "; ".join(parts)
         )
-    for attr in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
-        cn = attr.value if isinstance(attr.value, str) else attr.value.decode(errors="replace")
+    common_names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if common_names:
         names = {i.value for i in wanted}
-        if cn.lower().rstrip(".") not in names:
-            raise BadCSR(
-                f"the CSR's subject CN {cn!r} is not one of the order's identifiers"
-            )
+        for attr in common_names:
+            cn = attr.value if isinstance(attr.value, str) else attr.value.decode(errors="replace")
+            if cn.lower().rstrip(".") not in names:
+                raise BadCSR(
+                    f"the CSR's subject CN {cn!r} is not one of the order's identifiers"
+                )
 
 
-def _check_basic_constraints(csr: x509.CertificateSigningRequest) -> None:
-    try:
-        bc = csr.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
-    except x509.ExtensionNotFound:
-        return
-    if bc.ca:
+def _check_basic_constraints(bc: Optional[x509.BasicConstraints]) -> None:
+    if bc is not None and bc.ca:
         raise BadCSR("the CSR asserts cA=TRUE in BasicConstraints; ACME issues end-entity "
                      "certificates only")

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from pytest_acme.protocol.csr import check_csr, check_key, load_csr
+from pytest_acme.protocol.csr import accept_csr, check_csr, check_key, load_csr, spki
 from pytest_acme.protocol.identifiers import Identifier
 from pytest_acme.protocol.problems import BadCSR
 
@@ -199,6 +199,28 @@ def test_account_key_reused(key):
 def test_account_key_reused_as_jwk():
     jwk = josepy.JWKEC(key=EC_KEY).public_key()
     assert "is the account key" in refused(make_csr(EC_KEY), account_key=jwk.key)
+
+
+def test_account_key_is_compared_by_value_on_every_finalize():
+    # The account key's encoding is kept by key object: the same object, and
+    # another object for the same key, are both recognised, time after time;
+    # another account's key is not mistaken for it.
+    der = make_csr(EC_KEY)
+    same = josepy.JWKEC(key=EC_KEY).public_key()
+    for _ in range(2):
+        assert "is the account key" in refused(der, account_key=same.key)
+        assert "is the account key" in refused(
+            der, account_key=josepy.JWKEC(key=EC_KEY).public_key().key)
+        check(der, account_key=josepy.JWKEC(key=ACCOUNT_KEY).public_key().key)
+
+
+@pytest.mark.parametrize("key", [EC_KEY, EC384_KEY, RSA_KEY], ids=["p256", "p384", "rsa2048"])
+def test_accept_csr_gives_the_key_and_its_encoding(key):
+    der = make_csr(key)
+    accepted = accept_csr(der, ORDER, ACCOUNT_KEY.public_key())
+    assert accepted.csr.public_bytes(serialization.Encoding.DER) == der
+    assert accepted.public_key == key.public_key()
+    assert accepted.spki == spki(key.public_key())
 
 
 def test_no_san_extension():
