@@ -14,15 +14,17 @@ a longer chain or alternate roots are configured.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import random
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
+from .protocol.csr import spki as _spki
 from .protocol.identifiers import IP, Identifier
 
 PrivateKey = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey]
@@ -60,6 +62,8 @@ class Issuer:
         )
         self._ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
         self.aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(self._ski)
+        self.aki_extension = x509.Extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER, False,
+                                            self.aki)
         #: The key identifier leaves name in their AKI (and ARI certIDs carry).
         self.key_id: bytes = self._ski.digest
         self.subject = cert.subject  # parsed once: leaves name it as their issuer
@@ -77,6 +81,35 @@ def _key_usage(key_encipherment: bool) -> x509.KeyUsage:
 _LEAF_BASIC_CONSTRAINTS = x509.BasicConstraints(ca=False, path_length=None)
 _LEAF_KEY_USAGE = {True: _key_usage(True), False: _key_usage(False)}
 _LEAF_EKU = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
+# ... and as the builder takes them, with their criticality.
+_LEAF_BASIC_CONSTRAINTS_EXT = x509.Extension(ExtensionOID.BASIC_CONSTRAINTS, True,
+                                             _LEAF_BASIC_CONSTRAINTS)
+_LEAF_KEY_USAGE_EXT = {rsa_key: x509.Extension(ExtensionOID.KEY_USAGE, True, usage)
+                       for rsa_key, usage in _LEAF_KEY_USAGE.items()}
+_LEAF_EKU_EXT = x509.Extension(ExtensionOID.EXTENDED_KEY_USAGE, False, _LEAF_EKU)
+_EMPTY_NAME = x509.Name([])
+
+
+def _der_content(der: bytes, at: int) -> Tuple[int, int]:
+    """Where the content of the DER element at ``at`` starts and ends."""
+    length = der[at + 1]
+    start = at + 2
+    if length & 0x80:
+        size = length & 0x7F
+        length = int.from_bytes(der[start:start + size], "big")
+        start += size
+    return start, start + length
+
+
+def subject_key_identifier(spki: bytes) -> x509.SubjectKeyIdentifier:
+    """The key identifier of a DER SubjectPublicKeyInfo: the SHA-1 of its
+    subjectPublicKey bits (RFC 5280 §4.2.1.2, method 1), as
+    ``SubjectKeyIdentifier.from_public_key`` makes it, without encoding the key again."""
+    body, _ = _der_content(spki, 0)
+    _, algorithm_end = _der_content(spki, body)  # the AlgorithmIdentifier
+    bits, bits_end = _der_content(spki, algorithm_end)  # the BIT STRING
+    # The first content octet counts unused bits (always 0 for a key), not key bits.
+    return x509.SubjectKeyIdentifier(hashlib.sha1(spki[bits + 1:bits_end]).digest())
 
 
 def _ca_cert(
@@ -150,6 +183,8 @@ class CertificateAuthority:
                  chain_length: int = 1, alternate_roots: int = 0) -> None:
         self._rng = rng
         self._key_type = key_type
+        #: CRL Distribution Points extensions by URL (one per host name clients use).
+        self._crl_extensions: Dict[str, x509.Extension] = {}
         suffix = "%06x" % rng.getrandbits(24)
         issuing_key = _new_key(key_type)
         self.chains = [
@@ -209,10 +244,12 @@ class CertificateAuthority:
         *,
         common_name: bool = True,
         crl_url: Optional[str] = None,
+        spki: Optional[bytes] = None,
     ) -> Tuple[x509.Certificate, bytes]:
         """Sign a leaf for ``identifiers``; returns it and the default PEM chain (leaf
         first).  ``common_name=False`` leaves the subject empty; ``crl_url`` goes into
-        a CRL Distribution Points extension."""
+        a CRL Distribution Points extension.  ``spki``, the key's DER
+        SubjectPublicKeyInfo when the caller has it, saves encoding the key again."""
         issuer = self.intermediate
         sans: List[x509.GeneralName] = []
         for ident in identifiers:
@@ -225,34 +262,47 @@ class CertificateAuthority:
         cn = next(
             (i.value for i in identifiers if i.type != IP and len(i.value) <= 64), None
         ) if common_name else None
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else [])
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]) if cn else _EMPTY_NAME
         rsa_key = isinstance(public_key, rsa.RSAPublicKey)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer.subject)
-            .public_key(public_key)  # type: ignore[arg-type]
-            .serial_number(self._serial())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
+        extensions = [
             # RFC 5280 §4.2.1.6: with an empty subject the SAN is critical.
-            .add_extension(x509.SubjectAlternativeName(sans), critical=not cn)
-            .add_extension(_LEAF_BASIC_CONSTRAINTS, critical=True)
+            x509.Extension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME, not cn,
+                           x509.SubjectAlternativeName(sans)),
+            _LEAF_BASIC_CONSTRAINTS_EXT,
             # RSA keys may encipher keys (TLS RSA key exchange); EC keys only sign.
-            .add_extension(_LEAF_KEY_USAGE[rsa_key], critical=True)
-            .add_extension(_LEAF_EKU, critical=False)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(public_key),  # type: ignore[arg-type]
-                critical=False,
-            )
-            .add_extension(issuer.aki, critical=False)
-        )
+            _LEAF_KEY_USAGE_EXT[rsa_key],
+            _LEAF_EKU_EXT,
+            x509.Extension(ExtensionOID.SUBJECT_KEY_IDENTIFIER, False,
+                           subject_key_identifier(spki or _spki(public_key))),
+            issuer.aki_extension,
+        ]
         if crl_url:
-            builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-                full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
-                reasons=None, crl_issuer=None)]), critical=False)
+            extensions.append(self._crl_distribution_points(crl_url))
+        # The builder made whole rather than one setter at a time: each setter
+        # copies the builder and checks what this code already knows (the
+        # extensions are distinct, the serial is in range).  The dates still go
+        # through their setters, which bring them to UTC.
+        builder = x509.CertificateBuilder(
+            issuer_name=issuer.subject,
+            subject_name=subject,
+            public_key=public_key,  # type: ignore[arg-type]
+            serial_number=self._serial(),
+            extensions=extensions,
+        ).not_valid_before(not_before).not_valid_after(not_after)
         leaf = builder.sign(issuer.key, hashes.SHA256())
         return leaf, self.chain_pem(leaf)
+
+    def _crl_distribution_points(self, url: str) -> x509.Extension:
+        extension = self._crl_extensions.get(url)
+        if extension is None:
+            if len(self._crl_extensions) >= 64:  # one URL per host name; stay bounded
+                self._crl_extensions.clear()
+            extension = self._crl_extensions[url] = x509.Extension(
+                ExtensionOID.CRL_DISTRIBUTION_POINTS, False,
+                x509.CRLDistributionPoints([x509.DistributionPoint(
+                    full_name=[x509.UniformResourceIdentifier(url)], relative_name=None,
+                    reasons=None, crl_issuer=None)]))
+        return extension
 
     def crl(self, issuer: Issuer, revoked: Iterable[Tuple[int, dt.datetime, int]],
             number: int, this_update: dt.datetime, next_update: dt.datetime

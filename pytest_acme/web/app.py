@@ -315,10 +315,11 @@ class AcmeApp:
             self.record(order, "CAARecheckFailed", f"finalize refused: {problem.detail}")
         raise problem
 
-    def issue(self, order_id: str, csr: x509.CertificateSigningRequest,
-              urls: Optional[Urls] = None) -> None:
+    def issue(self, order_id: str, csr: Any, urls: Optional[Urls] = None) -> None:
         """Sign the certificate of a processing order and make the order valid.
-        ``urls`` (of the finalize request) places the CRL URL in the certificate."""
+        ``csr`` is the accepted CSR (``protocol.csr.AcceptedCSR``: its key, already
+        parsed and encoded); ``urls`` (of the finalize request) places the CRL URL
+        in the certificate."""
         store = self.store
         with store.lock:
             order = store.orders.get(order_id)
@@ -337,9 +338,10 @@ class AcmeApp:
                 lifecycle.fail_order(order, failure, self.observe)
                 return
         leaf, chain = self.ca.issue(
-            csr.public_key(), identifiers, not_before, not_after,
+            csr.public_key, identifiers, not_before, not_after,
             common_name=profile.common_name if profile else True,
-            crl_url=urls.build("crl", index="0") if urls is not None else None)
+            crl_url=urls.build("crl", index="0") if urls is not None else None,
+            spki=csr.spki)
         with store.lock:
             if store.orders.get(order_id) is not order:
                 return

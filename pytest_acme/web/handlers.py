@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request
 
 from ..protocol import lifecycle, problems
 from ..protocol.ari import check_replacement
-from ..protocol.csr import check_csr
+from ..protocol.csr import accept_csr
 from ..protocol.identifiers import parse_identifiers
 from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
@@ -430,7 +430,7 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
             injected = app.faults.csr_problem(found.id)
             if injected is not None:
                 raise injected
-            csr = check_csr(der, found.identifiers, ex.account.jwk.key)
+            csr = accept_csr(der, found.identifiers, ex.account.jwk.key)
         except problems.BadCSR as p:
             lifecycle.fail_order(found, p, app.observe)
             raise
