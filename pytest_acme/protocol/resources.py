@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple
 
 import josepy
 from cryptography import x509
@@ -29,9 +29,19 @@ DNS_PERSIST_01 = "dns-persist-01"
 CHALLENGE_TYPES = (HTTP_01, DNS_01, TLS_ALPN_01, DNS_ACCOUNT_01, DNS_PERSIST_01)
 
 
+_UTC = dt.timezone.utc
+
+
 def rfc3339(when: dt.datetime) -> str:
     """``2026-04-11T12:00:00Z`` (RFC 3339, UTC, whole seconds)."""
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if when.tzinfo is not _UTC:
+        when = when.astimezone(_UTC)
+    if when.year < 1000:
+        # strftime writes such years without leading zeros (on glibc): keep its text.
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Formatted directly: strftime costs three times as much.
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (
+        when.year, when.month, when.day, when.hour, when.minute, when.second)
 
 
 class Urls(Protocol):
@@ -44,6 +54,34 @@ class Urls(Protocol):
     def authz(self, id: str) -> str: ...
     def challenge(self, id: str) -> str: ...
     def certificate(self, id: str) -> str: ...
+
+
+# Clients poll orders and authorizations many times, and only the status in
+# their JSON changes: the rest, made from the host's URLs and ``expires``, is
+# kept on the object with the ``urls`` and ``expires`` it was made from, and
+# made again when either is another object (a request by another host name,
+# an expire_order fault).  Ids and the lists of authorizations and challenges
+# never change once an object is made.  Each order and authorization keeps one
+# record, which holds strings besides ``urls`` and ``expires``: the garbage
+# collector gets one more object to visit per order or authorization, not one
+# per URL.
+
+
+class _OrderTexts(NamedTuple):
+    urls: Any
+    expires: dt.datetime
+    expires_text: str
+    authorizations: Tuple[str, ...]
+    finalize: str
+    url: str
+
+
+class _AuthzTexts(NamedTuple):
+    urls: Any
+    expires: dt.datetime
+    expires_text: str
+    #: Each challenge's URL and accounturi (dns-persist-01), in order.
+    challenges: Tuple[Tuple[str, Optional[str]], ...]
 
 
 @dataclass(eq=False)
@@ -89,10 +127,20 @@ class Challenge:
     account_id: Optional[str] = None
     kind = "challenge"
 
+    def view_urls(self, urls: Urls) -> Tuple[str, Optional[str]]:
+        """The URLs the JSON view names: the challenge's and (dns-persist-01) the
+        account's."""
+        return (urls.challenge(self.id),
+                urls.account(self.account_id) if self.account_id is not None else None)
+
     def to_json(self, urls: Urls) -> Dict[str, Any]:
+        return self.json_with(*self.view_urls(urls))
+
+    def json_with(self, url: str, accounturi: Optional[str]) -> Dict[str, Any]:
+        """The JSON view, given what :meth:`view_urls` returns."""
         doc: Dict[str, Any] = {
             "type": self.type,
-            "url": urls.challenge(self.id),
+            "url": url,
             "status": self.status.value,
         }
         if self.type == DNS_PERSIST_01:
@@ -100,7 +148,7 @@ class Challenge:
             doc["issuer-domain-names"] = list(self.issuer_domain_names)
             if self.account_id is not None:
                 # draft-ietf-acme-dns-persist-01 §3.1: the value for accounturi=.
-                doc["accounturi"] = urls.account(self.account_id)
+                doc["accounturi"] = accounturi
         else:
             doc["token"] = self.token
         if self.validated is not None:
@@ -123,6 +171,9 @@ class Authorization:
     order_ids: List[str] = field(default_factory=list)
     #: Created through newAuthz (RFC 8555 §7.4.1) rather than by an order.
     preauthorized: bool = False
+    #: The texts of the JSON view that its status does not change, as last made
+    #: (see above :class:`Account`).
+    _made: Optional[_AuthzTexts] = field(default=None, init=False, repr=False)
     kind = "authorization"
 
     @property
@@ -134,14 +185,22 @@ class Authorization:
 
     def to_json(self, urls: Urls, now: dt.datetime) -> Dict[str, Any]:
         status = self.status_at(now)
+        made = self._made
+        if made is None or made.urls is not urls or made.expires is not self.expires:
+            made = self._made = _AuthzTexts(urls, self.expires, rfc3339(self.expires),
+                                            tuple(c.view_urls(urls) for c in self.challenges))
+        identifier = self.identifier
+        wildcard = identifier.wildcard
         # RFC 8555 §7.1.4: the identifier is the base name; "wildcard": true says why.
         doc: Dict[str, Any] = {
-            "identifier": {"type": self.identifier.type, "value": self.identifier.base},
+            "identifier": {"type": identifier.type,
+                           "value": identifier.value[2:] if wildcard else identifier.value},
             "status": status.value,
-            "expires": rfc3339(self.expires),
-            "challenges": [c.to_json(urls) for c in self.challenges],
+            "expires": made.expires_text,
+            "challenges": [c.json_with(*texts)
+                           for c, texts in zip(self.challenges, made.challenges)],
         }
-        if self.wildcard:
+        if wildcard:
             doc["wildcard"] = True
         return doc
 
@@ -163,7 +222,23 @@ class Order:
     profile: Optional[str] = None
     #: The certID of the certificate this order replaces (RFC 9773 §5), if any.
     replaces: Optional[str] = None
+    #: The texts of the JSON view that its status does not change, as last made
+    #: (see above :class:`Account`).
+    _made: Optional[_OrderTexts] = field(default=None, init=False, repr=False)
     kind = "order"
+
+    def _texts(self, urls: Urls) -> _OrderTexts:
+        made = self._made
+        if made is None or made.urls is not urls or made.expires is not self.expires:
+            made = self._made = _OrderTexts(
+                urls, self.expires, rfc3339(self.expires),
+                tuple(urls.authz(a) for a in self.authz_ids), urls.finalize(self.id),
+                urls.order(self.id))
+        return made
+
+    def url(self, urls: Urls) -> str:
+        """The order's own URL (its ``Location``)."""
+        return self._texts(urls).url
 
     def status_at(self, now: dt.datetime, authz: Callable[[str], Authorization]) -> Status:
         return derive_order_status(
@@ -173,12 +248,13 @@ class Order:
     def to_json(
         self, urls: Urls, now: dt.datetime, authz: Callable[[str], Authorization]
     ) -> Dict[str, Any]:
+        texts = self._texts(urls)
         doc: Dict[str, Any] = {
             "status": self.status_at(now, authz).value,
-            "expires": rfc3339(self.expires),
+            "expires": texts.expires_text,
             "identifiers": [i.to_json() for i in self.identifiers],
-            "authorizations": [urls.authz(a) for a in self.authz_ids],
-            "finalize": urls.finalize(self.id),
+            "authorizations": list(texts.authorizations),
+            "finalize": texts.finalize,
         }
         if self.not_before is not None:
             doc["notBefore"] = rfc3339(self.not_before)

@@ -317,20 +317,24 @@ def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime,
     return not_before, not_after
 
 
+#: Statuses by their JSON value (a dict lookup is cheaper than ``Status(value)``).
+_STATUSES = {s.value: s for s in Status}
+
+
 def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
                  poll: bool = False) -> Reply:
     """The order as JSON; ``poll`` when this is a client's read (faults count those)."""
     now = app.clock.now()
     body = order.to_json(ex.urls, now, app.store.authz)
-    retry_after = str(app.config.retry_after)
-    view = app.faults.order_view(order.id, Status(body["status"]), now, poll)
+    retry_after = None
+    view = app.faults.order_view(order.id, _STATUSES[body["status"]], now, poll)
     if view is not None:
         body["status"] = view.status.value
         body.pop("certificate", None)
-        retry_after = view.retry_after or retry_after
-    headers = [("Location", ex.urls.order(order.id))]
+        retry_after = view.retry_after
+    headers = [("Location", order.url(ex.urls))]
     if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", retry_after))
+        headers.append(("Retry-After", retry_after or str(app.config.retry_after)))
     return Reply(body, status=status, headers=headers)
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import random
 
+import josepy
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -15,8 +16,11 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from pytest_acme.ca import CertificateAuthority, subject_key_identifier
+from pytest_acme.protocol import lifecycle
 from pytest_acme.protocol.csr import spki
 from pytest_acme.protocol.identifiers import Identifier
+from pytest_acme.protocol.resources import Account, rfc3339
+from pytest_acme.store import Store
 from pytest_acme.web.app import _pretty_json, _request_url
 from pytest_acme.web.routes import RULES, Urls
 
@@ -118,3 +122,94 @@ def test_each_crl_url_gets_its_own_distribution_point():
                            now + dt.timedelta(days=1), crl_url=url)
         points = leaf.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
         assert [n.value for p in points for n in p.full_name] == [url]
+
+
+# -- timestamps and JSON views ------------------------------------------------------------
+
+T0 = dt.datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("when", [
+    dt.datetime(2026, 4, 11, 12, 0, 0, tzinfo=UTC),
+    dt.datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    dt.datetime(2026, 1, 1, 0, 30, 0, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+    dt.datetime(2026, 1, 1, 3, 0, 0, tzinfo=dt.timezone(dt.timedelta(0))),
+    dt.datetime(1000, 1, 1, tzinfo=UTC),
+    dt.datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),  # strftime does not pad the year
+    dt.datetime(5, 6, 7, 8, 9, 10, tzinfo=UTC),
+    dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+])
+def test_rfc3339_is_strftime(when):
+    assert rfc3339(when) == when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class OtherUrls:
+    """Another host's URLs (as a client that reached the server by another name sees)."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def __getattr__(self, endpoint: str):
+        return lambda id: f"https://{self.host}/{endpoint}/{id}"
+
+
+@pytest.fixture
+def order_and_authz():
+    store = Store(random.Random(5))
+    key = josepy.JWKEC(key=KEYS["p256"].public_key())
+    account = Account(id=store.new_id(), jwk=key, thumbprint="t", created=T0)
+    store.add_account(account)
+    order = lifecycle.create_order(
+        store, account, [Identifier("dns", "*.example.com")], T0,
+        order_lifetime=dt.timedelta(hours=1), authz_lifetime=dt.timedelta(hours=2))
+    return store, order, store.authz(order.authz_ids[0])
+
+
+def test_order_view_follows_its_host_and_expiry(order_and_authz):
+    store, order, _ = order_and_authz
+    a, b = OtherUrls("a.test"), OtherUrls("b.test")
+    doc = order.to_json(a, T0, store.authz)
+    assert doc["expires"] == "2030-01-01T13:00:00Z"
+    assert doc["finalize"] == f"https://a.test/finalize/{order.id}"
+    assert doc["authorizations"] == [f"https://a.test/authz/{order.authz_ids[0]}"]
+    assert order.url(a) == f"https://a.test/order/{order.id}"
+    assert order.to_json(a, T0, store.authz) == doc
+    assert order.to_json(a, T0, store.authz)["authorizations"] is not doc["authorizations"]
+    # Another host's request gets that host's URLs, and the first host its own again.
+    other = order.to_json(b, T0, store.authz)
+    assert other["finalize"] == f"https://b.test/finalize/{order.id}"
+    assert order.url(b) == f"https://b.test/order/{order.id}"
+    assert order.to_json(a, T0, store.authz) == doc
+    # A new expiry (an expire_order fault sets one) is shown, and the status follows the clock.
+    order.expires = T0 + dt.timedelta(minutes=5)
+    assert order.to_json(a, T0, store.authz)["expires"] == "2030-01-01T12:05:00Z"
+    later = order.to_json(a, T0 + dt.timedelta(minutes=5), store.authz)
+    assert later["status"] == "invalid"
+
+
+def test_authz_and_challenge_views_follow_their_host_and_expiry(order_and_authz):
+    store, order, authz = order_and_authz
+    a, b = OtherUrls("a.test"), OtherUrls("b.test")
+    doc = authz.to_json(a, T0)
+    assert doc["identifier"] == {"type": "dns", "value": "example.com"}
+    assert doc["wildcard"] is True
+    assert doc["expires"] == "2030-01-01T14:00:00Z"
+    assert [c["url"] for c in doc["challenges"]] == [
+        f"https://a.test/challenge/{c.id}" for c in authz.challenges]
+    persist = doc["challenges"][-1]
+    assert persist["accounturi"] == f"https://a.test/account/{order.account_id}"
+    other = authz.to_json(b, T0)
+    assert other["challenges"][-1]["accounturi"] == f"https://b.test/account/{order.account_id}"
+    assert authz.to_json(a, T0) == doc
+    authz.expires = T0 + dt.timedelta(hours=3)
+    assert authz.to_json(a, T0)["expires"] == "2030-01-01T15:00:00Z"
+    assert authz.to_json(a, T0 + dt.timedelta(hours=3))["status"] == "expired"
+    # A status change shows at once, in the authorization and in its challenge.
+    chall = authz.challenges[0]
+    lifecycle.start_validation(store, chall, T0, lambda *a: None)
+    lifecycle.finish_validation(store, chall, None, T0, lambda *a: None)
+    valid = authz.to_json(a, T0)
+    assert valid["status"] == "valid"
+    assert valid["challenges"][0]["status"] == "valid"
+    assert valid["challenges"][0]["validated"] == "2030-01-01T12:00:00Z"
+    assert order.to_json(a, T0, store.authz)["status"] == "ready"
