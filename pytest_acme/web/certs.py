@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Tuple
 
 from ..protocol import ari, problems
 from ..protocol.resources import Certificate
 from .handlers import Exchange, Reply, _owned, _require_post_as_get, endpoint
+from .routes import Urls
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import AcmeApp
@@ -42,6 +43,23 @@ def renewal_info_base(app: "AcmeApp", ex: Exchange) -> Reply:
     raise problems.Malformed(
         "renewalInfo needs a certID: GET <renewalInfo>/<base64url(AKI keyIdentifier)>."
         "<base64url(serial)> (RFC 9773 §4.1)", status=404)
+
+
+# The last CRL URL built, with the Urls it was built for: Werkzeug builds a URL
+# whose argument is not an id anew each time, and every finalize on a host needs
+# the same one.
+_last_crl_url: Tuple[Any, str] = (None, "")
+
+
+def crl_url(urls: Urls) -> str:
+    """The URL of the issuing intermediate's CRL on ``urls``' host (what leaves
+    name in their CRL Distribution Points)."""
+    global _last_crl_url
+    built_for, url = _last_crl_url
+    if built_for is not urls:
+        url = urls.build("crl", index="0")
+        _last_crl_url = (urls, url)
+    return url
 
 
 @endpoint("crl", auth=None)

@@ -22,6 +22,7 @@ from pytest_acme.protocol.identifiers import Identifier
 from pytest_acme.protocol.resources import Account, rfc3339
 from pytest_acme.store import Store
 from pytest_acme.web.app import _pretty_json, _request_url
+from pytest_acme.web.certs import crl_url
 from pytest_acme.web.routes import RULES, Urls
 
 
@@ -122,6 +123,12 @@ def test_each_crl_url_gets_its_own_distribution_point():
                            now + dt.timedelta(days=1), crl_url=url)
         points = leaf.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
         assert [n.value for p in points for n in p.full_name] == [url]
+
+
+def test_crl_url_is_what_the_route_map_builds_for_each_host():
+    a, b = Urls.for_base("https://a.test"), Urls.for_base("https://b.test:8443/prefix")
+    for urls in (a, b, b, a, a, b):
+        assert crl_url(urls) == urls.build("crl", index="0")
 
 
 # -- timestamps and JSON views ------------------------------------------------------------
