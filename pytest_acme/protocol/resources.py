@@ -60,8 +60,9 @@ class Urls(Protocol):
 # their JSON changes: the rest, made from the host's URLs and ``expires``, is
 # kept on the object with the ``urls`` and ``expires`` it was made from, and
 # made again when either is another object (a request by another host name,
-# an expire_order fault).  Ids and the lists of authorizations and challenges
-# never change once an object is made.  Each order and authorization keeps one
+# an expire_order fault), or, for an order, when its certificate id is set.
+# Ids and the lists of authorizations and challenges never change once an
+# object is made.  Each order and authorization keeps one
 # record, which holds strings besides ``urls`` and ``expires``: the garbage
 # collector gets one more object to visit per order or authorization, not one
 # per URL.
@@ -70,10 +71,12 @@ class Urls(Protocol):
 class _OrderTexts(NamedTuple):
     urls: Any
     expires: dt.datetime
+    certificate_id: Optional[str]
     expires_text: str
     authorizations: Tuple[str, ...]
     finalize: str
     url: str
+    certificate: Optional[str]
 
 
 class _AuthzTexts(NamedTuple):
@@ -229,11 +232,14 @@ class Order:
 
     def _texts(self, urls: Urls) -> _OrderTexts:
         made = self._made
-        if made is None or made.urls is not urls or made.expires is not self.expires:
+        if made is None or made.urls is not urls or made.expires is not self.expires \
+                or made.certificate_id is not self.certificate_id:
             made = self._made = _OrderTexts(
-                urls, self.expires, rfc3339(self.expires),
+                urls, self.expires, self.certificate_id, rfc3339(self.expires),
                 tuple(urls.authz(a) for a in self.authz_ids), urls.finalize(self.id),
-                urls.order(self.id))
+                urls.order(self.id),
+                urls.certificate(self.certificate_id) if self.certificate_id is not None
+                else None)
         return made
 
     def url(self, urls: Urls) -> str:
@@ -262,8 +268,8 @@ class Order:
             doc["notAfter"] = rfc3339(self.not_after)
         if self.error is not None:
             doc["error"] = self.error.to_json()
-        if self.certificate_id is not None:
-            doc["certificate"] = urls.certificate(self.certificate_id)
+        if texts.certificate is not None:
+            doc["certificate"] = texts.certificate
         if self.profile is not None:
             doc["profile"] = self.profile
         if self.replaces is not None:

@@ -187,6 +187,10 @@ def test_order_view_follows_its_host_and_expiry(order_and_authz):
     assert other["finalize"] == f"https://b.test/finalize/{order.id}"
     assert order.url(b) == f"https://b.test/order/{order.id}"
     assert order.to_json(a, T0, store.authz) == doc
+    assert "certificate" not in doc
+    # A certificate, once there, is named.
+    order.certificate_id = "Cert_1"
+    assert order.to_json(a, T0, store.authz)["certificate"] == "https://a.test/certificate/Cert_1"
     # A new expiry (an expire_order fault sets one) is shown, and the status follows the clock.
     order.expires = T0 + dt.timedelta(minutes=5)
     assert order.to_json(a, T0, store.authz)["expires"] == "2030-01-01T12:05:00Z"
