@@ -8,6 +8,7 @@ one subproblem per refused identifier, RFC 8555 §6.7.1).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -45,6 +46,10 @@ class Identifier:
         return f"{self.type}:{self.value}"
 
 
+# Kept for the names seen lately: a name is checked at newOrder and again, as the
+# client usually spells it the same way, in the finalize CSR.  (Refused names
+# raise, and are not kept.)
+@functools.lru_cache(maxsize=1024)
 def normalise_dns(value: str) -> str:
     """Lower-case ``value``, drop one trailing dot, and check it is a usable name.
 
