@@ -62,8 +62,7 @@ class Issuer:
         )
         self._ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
         self.aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(self._ski)
-        self.aki_extension = x509.Extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER, False,
-                                            self.aki)
+        self.aki_extension = _encoded(self.aki, critical=False)
         #: The key identifier leaves name in their AKI (and ARI certIDs carry).
         self.key_id: bytes = self._ski.digest
         self.subject = cert.subject  # parsed once: leaves name it as their issuer
@@ -77,16 +76,20 @@ def _key_usage(key_encipherment: bool) -> x509.KeyUsage:
     )
 
 
-# A leaf's constant extensions, made once.
-_LEAF_BASIC_CONSTRAINTS = x509.BasicConstraints(ca=False, path_length=None)
-_LEAF_KEY_USAGE = {True: _key_usage(True), False: _key_usage(False)}
-_LEAF_EKU = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
-# ... and as the builder takes them, with their criticality.
-_LEAF_BASIC_CONSTRAINTS_EXT = x509.Extension(ExtensionOID.BASIC_CONSTRAINTS, True,
-                                             _LEAF_BASIC_CONSTRAINTS)
-_LEAF_KEY_USAGE_EXT = {rsa_key: x509.Extension(ExtensionOID.KEY_USAGE, True, usage)
-                       for rsa_key, usage in _LEAF_KEY_USAGE.items()}
-_LEAF_EKU_EXT = x509.Extension(ExtensionOID.EXTENDED_KEY_USAGE, False, _LEAF_EKU)
+def _encoded(value: x509.ExtensionType, critical: bool) -> x509.Extension:
+    """``value`` as the builder takes it, encoded once: the builder copies the
+    DER of an UnrecognizedExtension, where it would encode ``value`` again for
+    every leaf.  The certificate's bytes are the same either way."""
+    return x509.Extension(value.oid, critical,
+                          x509.UnrecognizedExtension(value.oid, value.public_bytes()))
+
+
+# A leaf's constant extensions, made and encoded once.
+_LEAF_BASIC_CONSTRAINTS = _encoded(x509.BasicConstraints(ca=False, path_length=None),
+                                   critical=True)
+_LEAF_KEY_USAGE = {rsa_key: _encoded(_key_usage(rsa_key), critical=True)
+                   for rsa_key in (True, False)}
+_LEAF_EKU = _encoded(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
 _EMPTY_NAME = x509.Name([])
 
 
@@ -268,10 +271,10 @@ class CertificateAuthority:
             # RFC 5280 §4.2.1.6: with an empty subject the SAN is critical.
             x509.Extension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME, not cn,
                            x509.SubjectAlternativeName(sans)),
-            _LEAF_BASIC_CONSTRAINTS_EXT,
+            _LEAF_BASIC_CONSTRAINTS,
             # RSA keys may encipher keys (TLS RSA key exchange); EC keys only sign.
-            _LEAF_KEY_USAGE_EXT[rsa_key],
-            _LEAF_EKU_EXT,
+            _LEAF_KEY_USAGE[rsa_key],
+            _LEAF_EKU,
             x509.Extension(ExtensionOID.SUBJECT_KEY_IDENTIFIER, False,
                            subject_key_identifier(spki or _spki(public_key))),
             issuer.aki_extension,
@@ -297,11 +300,10 @@ class CertificateAuthority:
         if extension is None:
             if len(self._crl_extensions) >= 64:  # one URL per host name; stay bounded
                 self._crl_extensions.clear()
-            extension = self._crl_extensions[url] = x509.Extension(
-                ExtensionOID.CRL_DISTRIBUTION_POINTS, False,
+            extension = self._crl_extensions[url] = _encoded(
                 x509.CRLDistributionPoints([x509.DistributionPoint(
                     full_name=[x509.UniformResourceIdentifier(url)], relative_name=None,
-                    reasons=None, crl_issuer=None)]))
+                    reasons=None, crl_issuer=None)]), critical=False)
         return extension
 
     def crl(self, issuer: Issuer, revoked: Iterable[Tuple[int, dt.datetime, int]],

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import random
 
 import josepy
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
@@ -112,6 +114,50 @@ def test_issue_with_the_keys_encoding_is_issue_without(key_type, name, crl_url):
                             crl_url=crl_url, spki=spki(public_key))
     assert given.tbs_certificate_bytes == plain.tbs_certificate_bytes
     assert chain.startswith(given.public_bytes(serialization.Encoding.PEM))
+
+
+@pytest.mark.parametrize("key_type", ["ecdsa", "rsa"])
+@pytest.mark.parametrize("name", ["p384", "rsa2048"])
+@pytest.mark.parametrize("common_name", [True, False])
+@pytest.mark.parametrize("crl_url", [None, "https://acme.test/crl/0"])
+def test_issue_makes_what_the_builder_makes_one_setter_at_a_time(key_type, name, common_name,
+                                                                  crl_url):
+    now = dt.datetime(2030, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    ca = CertificateAuthority(key_type, random.Random(3), now)
+    public_key = KEYS[name].public_key()
+    idents = [Identifier("dns", "www.example.com"), Identifier("ip", "192.0.2.7")]
+    leaf, _ = ca.issue(public_key, idents, now, now + dt.timedelta(days=1),
+                       common_name=common_name, crl_url=crl_url)
+    # The leaf as CertificateBuilder's setters make it from the extension types.
+    usage = dict(digital_signature=True, content_commitment=False,
+                 key_encipherment=name.startswith("rsa"), data_encipherment=False,
+                 key_agreement=False, key_cert_sign=False, crl_sign=False,
+                 encipher_only=False, decipher_only=False)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.example.com")]
+                                if common_name else []))
+        .issuer_name(ca.intermediate.cert.subject)
+        .public_key(public_key)
+        .serial_number(leaf.serial_number)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("www.example.com"), x509.IPAddress(ipaddress.ip_address("192.0.2.7"))]),
+            critical=not common_name)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(**usage), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            ca.intermediate.key.public_key()), critical=False)
+    )
+    if crl_url:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
+            reasons=None, crl_issuer=None)]), critical=False)
+    reference = builder.sign(ca.intermediate.key, hashes.SHA256())
+    assert leaf.tbs_certificate_bytes == reference.tbs_certificate_bytes
 
 
 def test_each_crl_url_gets_its_own_distribution_point():
