@@ -152,7 +152,8 @@ def _check_names(csr: x509.CertificateSigningRequest,
             others += 1
     found, bad = identifiers_from_names(dns_names, ips)
     if bad:
-        raise BadCSR(f"the CSR's subjectAltName has invalid DNS names: {', '.join(bad)}")
+        raise BadCSR("the CSR's subjectAltName has invalid DNS names or IP addresses: "
+                     + ", ".join(bad))
     if others:
         raise BadCSR(
             f"the CSR's subjectAltName has {others} entries that are neither DNS names "

@@ -208,7 +208,8 @@ def parse_identifiers(value: Any) -> List[Identifier]:
 
 
 def identifiers_from_names(dns_names: List[str], ips: List[str]) -> Tuple[List[Identifier], List[str]]:
-    """Identifiers from CSR SAN entries; also returns the entries that do not normalise."""
+    """Identifiers from CSR SAN entries; also returns the entries that do not normalise
+    (an IP address with the reason)."""
     out: List[Identifier] = []
     bad: List[str] = []
     for name in dns_names:
@@ -217,7 +218,10 @@ def identifiers_from_names(dns_names: List[str], ips: List[str]) -> Tuple[List[I
         except ValueError:
             bad.append(name)
     for ip in ips:
-        out.append(Identifier(IP, normalise_ip(ip)))
+        try:
+            out.append(Identifier(IP, normalise_ip(ip)))
+        except ValueError as e:  # e.g. an IPv4-mapped IPv6 address
+            bad.append(f"{ip} ({e})")
     return out, bad
 
 

@@ -20,7 +20,6 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import josepy
-from cryptography import x509
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import MapAdapter
@@ -34,6 +33,7 @@ from ..httpd import REFUSED
 from ..clock import Clock
 from ..config import AcmeConfig
 from ..protocol import lifecycle, problems
+from ..protocol.csr import AcceptedCSR
 from ..protocol.identifiers import Identifier
 from ..protocol.resources import Certificate, rfc3339
 from ..protocol.states import Event, Stateful, Status
@@ -315,7 +315,7 @@ class AcmeApp:
             self.record(order, "CAARecheckFailed", f"finalize refused: {problem.detail}")
         raise problem
 
-    def issue(self, order_id: str, csr: Any, urls: Optional[Urls] = None) -> None:
+    def issue(self, order_id: str, csr: AcceptedCSR, urls: Optional[Urls] = None) -> None:
         """Sign the certificate of a processing order and make the order valid.
         ``csr`` is the accepted CSR (``protocol.csr.AcceptedCSR``: its key, already
         parsed and encoded); ``urls`` (of the finalize request) places the CRL URL

@@ -76,6 +76,8 @@ CSR_CASES = [
     case("csr-other-san-type", with_csr(other_san), "badCSR", 400, "neither DNS names"),
     case("csr-invalid-dns-san", with_csr(make_csr(NAMES + ("bad name.test",))), "badCSR",
          400, "invalid DNS names"),
+    case("csr-ipv4-mapped-ip-san", with_csr(make_csr(NAMES + ("::ffff:192.0.2.1",))),
+         "badCSR", 400, "IPv4-mapped", "192.0.2.1 instead"),
     case("csr-bad-self-signature", with_csr(bad_self_signature), "badCSR", 400,
          "self-signature"),
     case("csr-rsa-1024", with_csr(lambda w: signed_by(rsa.generate_private_key(65537, 1024))),

@@ -284,7 +284,7 @@ def test_non_dns_or_ip_san_entries(other):
 
 def test_invalid_dns_name_in_san():
     detail = refused(make_csr(EC_KEY, ["example.com", "www.example.com", "bad_name.example.com"]))
-    assert "invalid DNS names: bad_name.example.com" in detail
+    assert "invalid DNS names or IP addresses: bad_name.example.com" in detail
 
 
 def test_rules_are_applied_in_order():

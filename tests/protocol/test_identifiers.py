@@ -328,6 +328,13 @@ def test_a_malformed_entry_fails_the_whole_request():
 # -- names from a CSR ---------------------------------------------------------------
 
 
+def test_an_ipv4_mapped_address_in_a_csr_is_a_bad_name_not_an_exception():
+    found, bad = identifiers_from_names([], ["::ffff:192.0.2.1", "192.0.2.2"])
+    assert found == [Identifier("ip", "192.0.2.2")]
+    assert bad == ["::ffff:192.0.2.1 (this is an IPv4-mapped IPv6 address; send the IPv4 "
+                   "address 192.0.2.1 instead)"]
+
+
 def test_identifiers_from_names():
     found, bad = identifiers_from_names(
         ["Example.com", "bad_name.example", "*.example.com"], ["2001:db8:0::1", "10.0.0.1"]
