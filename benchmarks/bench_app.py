@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import os
 import pstats
 import statistics
@@ -29,8 +28,6 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import josepy  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from leanclient import LeanClient  # noqa: E402
 
@@ -54,17 +51,7 @@ class WsgiClient(LeanClient):
     def __init__(self, app: Any) -> None:
         self.app = app
         self.app_seconds: Dict[str, float] = defaultdict(float)
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.jwk = josepy.JWKEC(key=self.key).public_key().to_partial_json()
-        self.nonce: Optional[str] = None
-        self.kid: Optional[str] = None
-        self.timings: Dict[str, List[float]] = defaultdict(list)
-        self.requests = 0
-        self.csr_key = ec.generate_private_key(ec.SECP256R1())
-        self.name = "bench.example.com"
-        self.orders = 0
-        _, _, body = self._send("GET", f"https://{_HOST}/dir", None, {}, "directory")
-        self.directory = json.loads(body)
+        self._start(f"https://{_HOST}/dir", "bench.example.com")
 
     def close(self) -> None:
         pass

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import ssl
@@ -393,7 +392,7 @@ def report(up: Dict[str, Startup], loads: Dict[Tuple[str, int], List[Load]],
            mem: Dict[str, Tuple[List[Tuple[int, int]], List[Tuple[int, int]]]],
            with_pebble: bool, runs: int, seconds: float, memory_orders: int) -> None:
     print()
-    print(f"| measure | pytest-acme | Pebble | pytest-acme / Pebble |")
+    print("| measure | pytest-acme | Pebble | pytest-acme / Pebble |")
     print("| --- | --- | --- | --- |")
     peb = up.get("pebble")
     for name in ("in-process", "serve"):

@@ -62,6 +62,10 @@ class LeanClient:
         context = ssl.create_default_context(cafile=cafile)
         self.conn = http.client.HTTPSConnection(url.hostname, url.port, context=context,
                                                 timeout=timeout)
+        self._start(directory_url, name)
+
+    def _start(self, directory_url: str, name: str) -> None:
+        """Keys and counters, then the directory (once the transport is set up)."""
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.jwk = josepy.JWKEC(key=self.key).public_key().to_partial_json()
         self.nonce: Optional[str] = None
@@ -71,7 +75,7 @@ class LeanClient:
         self.csr_key = ec.generate_private_key(ec.SECP256R1())
         self.name = name
         self.orders = 0
-        _, _, body = self._send("GET", url.path, None, {}, "directory")
+        _, _, body = self._send("GET", directory_url, None, {}, "directory")
         self.directory = json.loads(body)
 
     def close(self) -> None:
