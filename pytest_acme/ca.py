@@ -14,7 +14,6 @@ a longer chain or alternate roots are configured.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import ipaddress
 import random
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -24,7 +23,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-from .protocol.csr import spki as _spki
 from .protocol.identifiers import IP, Identifier
 
 PrivateKey = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey]
@@ -91,28 +89,6 @@ _LEAF_KEY_USAGE = {rsa_key: _encoded(_key_usage(rsa_key), critical=True)
                    for rsa_key in (True, False)}
 _LEAF_EKU = _encoded(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
 _EMPTY_NAME = x509.Name([])
-
-
-def _der_content(der: bytes, at: int) -> Tuple[int, int]:
-    """Where the content of the DER element at ``at`` starts and ends."""
-    length = der[at + 1]
-    start = at + 2
-    if length & 0x80:
-        size = length & 0x7F
-        length = int.from_bytes(der[start:start + size], "big")
-        start += size
-    return start, start + length
-
-
-def subject_key_identifier(spki: bytes) -> x509.SubjectKeyIdentifier:
-    """The key identifier of a DER SubjectPublicKeyInfo: the SHA-1 of its
-    subjectPublicKey bits (RFC 5280 §4.2.1.2, method 1), as
-    ``SubjectKeyIdentifier.from_public_key`` makes it, without encoding the key again."""
-    body, _ = _der_content(spki, 0)
-    _, algorithm_end = _der_content(spki, body)  # the AlgorithmIdentifier
-    bits, bits_end = _der_content(spki, algorithm_end)  # the BIT STRING
-    # The first content octet counts unused bits (always 0 for a key), not key bits.
-    return x509.SubjectKeyIdentifier(hashlib.sha1(spki[bits + 1:bits_end]).digest())
 
 
 def _ca_cert(
@@ -247,12 +223,10 @@ class CertificateAuthority:
         *,
         common_name: bool = True,
         crl_url: Optional[str] = None,
-        spki: Optional[bytes] = None,
     ) -> Tuple[x509.Certificate, bytes]:
         """Sign a leaf for ``identifiers``; returns it and the default PEM chain (leaf
         first).  ``common_name=False`` leaves the subject empty; ``crl_url`` goes into
-        a CRL Distribution Points extension.  ``spki``, the key's DER
-        SubjectPublicKeyInfo when the caller has it, saves encoding the key again."""
+        a CRL Distribution Points extension."""
         issuer = self.intermediate
         sans: List[x509.GeneralName] = []
         for ident in identifiers:
@@ -276,7 +250,8 @@ class CertificateAuthority:
             _LEAF_KEY_USAGE[rsa_key],
             _LEAF_EKU,
             x509.Extension(ExtensionOID.SUBJECT_KEY_IDENTIFIER, False,
-                           subject_key_identifier(spki or _spki(public_key))),
+                           x509.SubjectKeyIdentifier.from_public_key(
+                               public_key)),  # type: ignore[arg-type]
             issuer.aki_extension,
         ]
         if crl_url:

@@ -175,7 +175,7 @@ class Authorization:
     #: Created through newAuthz (RFC 8555 §7.4.1) rather than by an order.
     preauthorized: bool = False
     #: The texts of the JSON view that its status does not change, as last made
-    #: (see above :class:`Account`).
+    #: (see the note above :class:`_OrderTexts`).
     _made: Optional[_AuthzTexts] = field(default=None, init=False, repr=False)
     kind = "authorization"
 
@@ -226,7 +226,7 @@ class Order:
     #: The certID of the certificate this order replaces (RFC 9773 §5), if any.
     replaces: Optional[str] = None
     #: The texts of the JSON view that its status does not change, as last made
-    #: (see above :class:`Account`).
+    #: (see the note above :class:`_OrderTexts`).
     _made: Optional[_OrderTexts] = field(default=None, init=False, repr=False)
     kind = "order"
 

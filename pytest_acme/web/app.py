@@ -340,8 +340,7 @@ class AcmeApp:
         leaf, chain = self.ca.issue(
             csr.public_key, identifiers, not_before, not_after,
             common_name=profile.common_name if profile else True,
-            crl_url=certs.crl_url(urls) if urls is not None else None,
-            spki=csr.spki)
+            crl_url=certs.crl_url(urls) if urls is not None else None)
         with store.lock:
             if store.orders.get(order_id) is not order:
                 return

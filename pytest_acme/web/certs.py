@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Tuple
+from typing import TYPE_CHECKING
 
 from ..protocol import ari, problems
 from ..protocol.resources import Certificate
@@ -45,21 +45,10 @@ def renewal_info_base(app: "AcmeApp", ex: Exchange) -> Reply:
         "<base64url(serial)> (RFC 9773 §4.1)", status=404)
 
 
-# The last CRL URL built, with the Urls it was built for: Werkzeug builds a URL
-# whose argument is not an id anew each time, and every finalize on a host needs
-# the same one.
-_last_crl_url: Tuple[Any, str] = (None, "")
-
-
 def crl_url(urls: Urls) -> str:
     """The URL of the issuing intermediate's CRL on ``urls``' host (what leaves
     name in their CRL Distribution Points)."""
-    global _last_crl_url
-    built_for, url = _last_crl_url
-    if built_for is not urls:
-        url = urls.build("crl", index="0")
-        _last_crl_url = (urls, url)
-    return url
+    return urls.build("crl", index="0")
 
 
 @endpoint("crl", auth=None)

@@ -111,13 +111,14 @@ class Urls:
 
     Built from :data:`RULES` bound to a request (so a client that reached the
     server as ``localhost`` gets ``localhost`` URLs) or to the server's own base URL.
-    Each endpoint's URL is built by the map once; later URLs fill in its id.
+    Each endpoint's URL is built by the map once; later URLs fill in its one
+    argument (an id, a CRL index).
     """
 
     def __init__(self, adapter: MapAdapter) -> None:
         self._adapter = adapter
         self.base = f"{adapter.url_scheme}://{adapter.server_name}{adapter.script_name.rstrip('/')}"
-        self._templates: Dict[str, Tuple[str, str]] = {}
+        self._templates: Dict[Tuple[str, Optional[str]], Tuple[str, str]] = {}
         self._account_prefix = self.build("account", id="_")[:-1]
 
     @classmethod
@@ -126,24 +127,34 @@ class Urls:
         return cls(RULES.bind(host, url_scheme=scheme))
 
     def build(self, endpoint: str, **values: str) -> str:
-        if len(values) == 1 and "id" in values and _PLAIN_ID.fullmatch(values["id"]):
-            template = self._templates.get(endpoint)
-            if template is None:
+        if len(values) == 1:
+            (name, value), = values.items()
+            if isinstance(value, str) and _PLAIN_ID.fullmatch(value):
+                head, tail = self._template(endpoint, name)
+                if head:
+                    return head + value + tail
+        elif not values:
+            return self._template(endpoint, None)[0]
+        return self._adapter.build(endpoint, values, force_external=True)
+
+    def _template(self, endpoint: str, name: Optional[str]) -> Tuple[str, str]:
+        """The endpoint's URL around its one argument ``name`` (the whole URL when it
+        takes none), built by the map once; ``("", "")`` when the argument's
+        converter does not take plain text."""
+        key = (endpoint, name)
+        template = self._templates.get(key)
+        if template is None:
+            if name is None:
+                template = (self._adapter.build(endpoint, {}, force_external=True), "")
+            else:
                 try:
-                    built = self._adapter.build(endpoint, {"id": _SLOT}, force_external=True)
-                except ValueError:  # an id converter that is not plain text
+                    built = self._adapter.build(endpoint, {name: _SLOT}, force_external=True)
+                except ValueError:  # a converter that is not plain text
                     built = ""
                 head, slot, tail = built.partition(_SLOT)
-                template = self._templates[endpoint] = (head, tail) if slot else ("", "")
-            if template[0]:
-                return template[0] + values["id"] + template[1]
-        if not values:
-            template = self._templates.get(endpoint)
-            if template is None:
-                built = self._adapter.build(endpoint, {}, force_external=True)
-                template = self._templates[endpoint] = (built, "")
-            return template[0]
-        return self._adapter.build(endpoint, values, force_external=True)
+                template = (head, tail) if slot else ("", "")
+            self._templates[key] = template
+        return template
 
     def directory(self) -> str:
         return self.build("directory")

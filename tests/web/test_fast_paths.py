@@ -10,16 +10,15 @@ import random
 import josepy
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from pytest_acme.ca import CertificateAuthority, subject_key_identifier
+from pytest_acme.ca import CertificateAuthority
 from pytest_acme.protocol import lifecycle
-from pytest_acme.protocol.csr import spki
 from pytest_acme.protocol.identifiers import Identifier
 from pytest_acme.protocol.resources import Account, rfc3339
 from pytest_acme.store import Store
@@ -90,30 +89,6 @@ KEYS = {
     "p521": ec.generate_private_key(ec.SECP521R1()),
     "rsa2048": rsa.generate_private_key(public_exponent=65537, key_size=2048),  # two octets
 }
-
-
-@pytest.mark.parametrize("name", sorted(KEYS))
-def test_subject_key_identifier_is_cryptographys(name):
-    public_key = KEYS[name].public_key()
-    assert subject_key_identifier(spki(public_key)) == \
-        x509.SubjectKeyIdentifier.from_public_key(public_key)
-
-
-@pytest.mark.parametrize("key_type", ["ecdsa", "rsa"])
-@pytest.mark.parametrize("name", ["p256", "rsa2048"])
-@pytest.mark.parametrize("crl_url", [None, "https://acme.test/crl/0"])
-def test_issue_with_the_keys_encoding_is_issue_without(key_type, name, crl_url):
-    now = dt.datetime(2030, 1, 1, tzinfo=UTC)
-    ca = CertificateAuthority(key_type, random.Random(3), now)
-    public_key = KEYS[name].public_key()
-    idents = [Identifier("dns", "www.example.com"), Identifier("ip", "192.0.2.7")]
-    state = ca._rng.getstate()  # the same serial for both
-    plain, _ = ca.issue(public_key, idents, now, now + dt.timedelta(days=1), crl_url=crl_url)
-    ca._rng.setstate(state)
-    given, chain = ca.issue(public_key, idents, now, now + dt.timedelta(days=1),
-                            crl_url=crl_url, spki=spki(public_key))
-    assert given.tbs_certificate_bytes == plain.tbs_certificate_bytes
-    assert chain.startswith(given.public_bytes(serialization.Encoding.PEM))
 
 
 @pytest.mark.parametrize("key_type", ["ecdsa", "rsa"])
