@@ -466,7 +466,7 @@ def report(up: Dict[str, Startup], loads: Dict[Tuple[str, int], List[Load]],
               f"{pebble1.requests_per_order:.2f} |" if pebble1 else
               f"| requests per order | {ours1.requests_per_order:.2f} | – |")
     print()
-    print(f"({runs} run(s) of {seconds:.0f} s per thread count, medians; memory over "
+    print(f"({runs} run(s) of {seconds:g} s per thread count, medians; memory over "
           f"{memory_orders} orders at 1 thread)")
     targets(up, loads, thread_counts, floor, reset0, mem, with_pebble)
 

@@ -1,0 +1,89 @@
+"""The hand-run benchmarks still run: each once, with the smallest settings.
+
+These check that every benchmark completes and reports what it promises
+(every measure, every endpoint, both servers side by side when Pebble is
+installed); they assert no speed.  Figures come from running them by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
+ENDPOINTS = ("newOrder", "authz", "challenge", "poll authz", "finalize", "poll order",
+             "certificate")
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stdout
+    return done.stdout
+
+
+def test_bench_vs_pebble_reports_every_measure_side_by_side():
+    pebble = shutil.which("pebble")
+    if pebble is None and os.environ.get("CI"):
+        pytest.fail("CI installs Debian's pebble so that the side-by-side run is tested")
+    out = run("bench_vs_pebble.py", "--quick", "--runs", "1", "--seconds", "0.3",
+              "--memory-orders", "8", "--threads", "1,2",
+              *(["--no-pebble"] if pebble is None else []))
+    # Every pytest-acme load run completed its orders, at each thread count.
+    for threads in (1, 2):
+        line = re.search(rf"^load serve x{threads}: (\d+) orders.*$", out, re.M)
+        assert line and int(line.group(1)) > 0 and "STUCK" not in line.group(0), out
+    assert re.search(r"^load in-process x1: \d+/s, cpu/order \d", out, re.M), out
+    for row in ("start-up to first directory (in-process)", "start-up to first directory (serve)",
+                "orders/s, 1 client thread(s)", "orders/s, 2 client thread(s)",
+                "server CPU per order, 1 thread(s) (/proc)", "crypto floor per order",
+                "reset(), empty / holding 100 orders", "RSS at start / after 8 orders (pytest-acme)"):
+        assert f"| {row}" in out, row
+    for endpoint in ENDPOINTS:
+        assert re.search(rf"^\| {endpoint} \| \d+\.\d ms \|", out, re.M), endpoint
+    # Seven requests, and a poll again when validation had not finished yet.
+    per_order = re.search(r"^\| requests per order \| (\d+\.\d+) \|", out, re.M)
+    assert per_order and 7.0 <= float(per_order.group(1)) < 8.0, out
+    # Each target is judged, one line each.
+    assert len(re.findall(r"^  \[(met|NOT met|–)\] ", out, re.M)) == 6, out
+    if pebble is not None:
+        assert re.search(r"^start-up pebble: \d", out, re.M), out
+        assert re.search(r"^load pebble x1: (\d+) orders", out, re.M), out
+        assert "| server CPU per order / crypto floor (1 thread) | " in out
+        assert re.search(r"^\| RSS at start / after 8 orders \(Pebble\) \| \d", out, re.M), out
+    else:
+        assert "# Pebble: not measured" in out
+
+
+def test_bench_app_times_every_endpoint():
+    out = run("bench_app.py", "--rounds", "1", "--orders", "5")
+    assert re.search(r"^application time per order: \d+ µs", out, re.M), out
+    for endpoint in ENDPOINTS:
+        assert re.search(rf"^  {endpoint} +\d+ µs$", out, re.M), endpoint
+
+
+def test_bench_app_profile_lists_the_application():
+    out = run("bench_app.py", "--orders", "3", "--profile")
+    assert "Ordered by: internal time" in out
+    assert "pytest_acme" in out
+
+
+def test_bench_http_measures_both_servers():
+    out = run("bench_http.py", "--rounds", "1", "--requests", "50")
+    for kind in ("httpd", "bare"):
+        assert re.search(rf"^{kind} +server CPU per request: +\d+ µs .* requests/s$", out,
+                         re.M), out
+
+
+def test_bench_core_times_a_real_client():
+    out = run("bench_core.py", "--rounds", "1")
+    assert re.search(r"^one full order over HTTPS \(acme library\): +median +\d", out, re.M), out
+    assert re.search(r"^  requests per order: \d+$", out, re.M), out
+    assert re.search(r"the same with real http-01 validation: +median +\d", out), out
