@@ -13,6 +13,7 @@ import josepy
 import trustme
 from cryptography import x509
 
+from . import describe as _describe
 from . import inspect as _inspect
 from .clock import Clock
 from .config import AcmeConfig
@@ -419,9 +420,9 @@ class AcmeServer:
             infos = self.orders()
             if not infos:
                 return note + "No orders on this server."
-            return note + "\n\n".join(_inspect.describe(i, now) for i in infos)
+            return note + "\n\n".join(_describe.describe(i, now) for i in infos)
         info = self.lookup(order) if isinstance(order, str) else order
-        return note + _inspect.describe(info, now)
+        return note + _describe.describe(info, now)
 
     def describe_requests(self, last: int = 20) -> str:
         """A table of the last ``last`` requests: time, age, method, path, status,
@@ -429,7 +430,7 @@ class AcmeServer:
         with self.app.store.lock:
             records = list(self.app.requests)
             dropped = self.app.requests.dropped
-        return _inspect.describe_requests(records, self.clock.now(), last=last, dropped=dropped)
+        return _describe.describe_requests(records, self.clock.now(), last=last, dropped=dropped)
 
     def __repr__(self) -> str:
         where = self.directory_url if self.port else "not started"

@@ -1,4 +1,4 @@
-"""Inspection and debugging (pytest_acme/inspect.py, AcmeServer.orders/lookup/describe):
+"""Inspection and debugging (pytest_acme/inspect.py and describe.py, AcmeServer.orders/lookup/describe):
 snapshots with effective statuses at the server clock, and ``kubectl describe``-like text."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from acme import messages
 from cryptography import x509
 
 from pytest_acme import Status, problems
+from pytest_acme.describe import event_type, human_duration, truncate
 from pytest_acme.inspect import (
-    AccountInfo, AuthorizationInfo, CertificateInfo, ChallengeInfo, OrderInfo, event_type,
-    human_duration, truncate,
+    AccountInfo, AuthorizationInfo, CertificateInfo, ChallengeInfo, OrderInfo,
 )
 from pytest_acme.va import ValidationRequest
 

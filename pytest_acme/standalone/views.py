@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Dict, Optional
 
+from .. import describe as _describe
 from .. import faults as _faults
 from .. import inspect as _inspect
 
@@ -53,7 +54,7 @@ def _authz_json(a: _inspect.AuthorizationInfo) -> Dict[str, Any]:
 def event_json(e: Any) -> Dict[str, Any]:
     return {
         "time": timestamp(e.time),
-        "type": _inspect.event_type(e.reason),
+        "type": _describe.event_type(e.reason),
         "kind": e.kind,
         "id": e.id,
         "reason": e.reason,
