@@ -1,27 +1,38 @@
-"""What pytest-acme's HTTP server costs per request, next to a bare socket loop.
+"""What pytest-acme's HTTP server costs per request, next to bare socket loops.
 
     python benchmarks/bench_http.py                 # 5 rounds of 5000 requests each
     python benchmarks/bench_http.py --rounds 3 --requests 2000
 
-Each round starts two server processes in turn, both serving a fixed 650-byte
-JSON reply over TLS on loopback with keep-alive:
+Each round starts three server processes in turn, all answering over TLS on
+loopback with keep-alive:
 
   * ``httpd``: :class:`pytest_acme.httpd.WsgiThread` with a trivial WSGI app
-    (what every ACME request pays before the application runs);
+    that sends a fixed 650-byte JSON reply (what every ACME request pays
+    before the application runs);
   * ``bare``: a thread per connection that reads a request with ``recv()``,
-    finds the end of its head and its ``Content-Length``, and answers with one
-    ``sendall()``; no parsing, no environ, no limits: the floor for Python.
+    finds the end of its head and its ``Content-Length``, and answers with the
+    same reply in one ``sendall()``; no parsing, no environ, no limits: the
+    floor for moving a request through Python;
+  * ``jws``: the bare loop plus what any ACME server must do with every
+    request's body: parse the flattened JWS, decode its parts, check the ES256
+    signature with ``cryptography`` and render a JSON reply with ``json``.
+    Seven of these, one CSR check and one leaf signature are the least a
+    Python ACME server can spend on an order, before HTTP parsing, routing,
+    nonces, state or logs.
 
-One client (``http.client``, one kept-alive connection) POSTs a 700-byte body
-to each, and the server's CPU time (user + system, from ``/proc``) is divided
-by the number of requests.  Medians over the rounds are printed; the rounds
-alternate between the servers, so a change in the machine's load touches both.
+One client (``http.client``, one kept-alive connection) POSTs the same
+750-byte JWS to each, and the server's CPU time (user + system, from ``/proc``)
+is divided by the number of requests.  Medians over the rounds are printed; the
+rounds alternate between the servers, so a change in the machine's load
+touches all three.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
+import json
 import os
 import socket
 import ssl
@@ -31,15 +42,54 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import trustme
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _BODY = b'{"status": "valid", "padding": "' + b"a" * 600 + b'"}'
 _HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(_BODY))),
             ("Replay-Nonce", "A" * 20), ("Link", '<https://127.0.0.1/dir>;rel="index"'),
             ("Cache-Control", "no-store")]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _jws(key: ec.EllipticCurvePrivateKey) -> bytes:
+    """A flattened ES256 JWS the size of a newOrder request."""
+    protected = _b64(json.dumps({
+        "alg": "ES256", "kid": "https://127.0.0.1:14000/my-account/Ys3yKp0lXq1w",
+        "nonce": "A" * 20, "url": "https://127.0.0.1:14000/order-plz"}).encode())
+    payload = _b64(json.dumps({"identifiers": [
+        {"type": "dns", "value": "t0.bench.example.com"},
+        {"type": "dns", "value": "www.t0.bench.example.com"}]}).encode())
+    der = key.sign(f"{protected}.{payload}".encode(), ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    signature = _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+    return json.dumps({"protected": protected, "payload": payload,
+                       "signature": signature}).encode()
+
+
+def _check_jws(body: bytes, key: ec.EllipticCurvePublicKey) -> bytes:
+    """What every ACME request costs at least: parse, decode, verify, render."""
+    jws = json.loads(body)
+    header = json.loads(_unb64(jws["protected"]))
+    payload = json.loads(_unb64(jws["payload"]))
+    raw = _unb64(jws["signature"])
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    key.verify(der, f"{jws['protected']}.{jws['payload']}".encode(), ec.ECDSA(hashes.SHA256()))
+    reply = {"status": "pending", "expires": "2026-01-01T00:00:00Z", "url": header["url"],
+             "identifiers": payload["identifiers"], "padding": "a" * 420}
+    return json.dumps(reply).encode()
 
 
 def _tls(cafile: str) -> ssl.SSLContext:
@@ -57,9 +107,12 @@ def _app(environ: Dict[str, Any], start_response: Any) -> List[bytes]:
     return [_BODY]
 
 
-def _bare_connection(sock: socket.socket, context: ssl.SSLContext) -> None:
-    reply = ("HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in _HEADERS)
-             + "\r\n").encode() + _BODY
+def _bare_connection(sock: socket.socket, context: ssl.SSLContext,
+                     key: Optional[ec.EllipticCurvePublicKey]) -> None:
+    """Serve one connection; with ``key``, check each body as a JWS and render the reply."""
+    reply_head = ("HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in _HEADERS[2:])
+                  + "Content-Type: application/json\r\n").encode()
+    fixed = reply_head + f"Content-Length: {len(_BODY)}\r\n\r\n".encode() + _BODY
     conn = context.wrap_socket(sock, server_side=True)
     buf = b""
     while True:
@@ -76,12 +129,20 @@ def _bare_connection(sock: socket.socket, context: ssl.SSLContext) -> None:
         while len(rest) < length:
             rest += conn.recv(65536)
         buf = rest[length:]
-        conn.sendall(reply)
+        if key is None:
+            conn.sendall(fixed)
+        else:
+            body = _check_jws(rest[:length], key)
+            conn.sendall(reply_head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
 
 
-def serve(kind: str, cafile: str) -> None:
+def serve(kind: str, cafile: str, keyfile: str) -> None:
     """The server process: print the port, serve until stdin closes."""
     context = _tls(cafile)
+    key = None
+    if kind == "jws":
+        with open(keyfile, "rb") as f:
+            key = serialization.load_pem_public_key(f.read())
     if kind == "httpd":
         from pytest_acme.httpd import WsgiThread
 
@@ -97,7 +158,7 @@ def serve(kind: str, cafile: str) -> None:
             while True:
                 sock, _ = listener.accept()
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                threading.Thread(target=_bare_connection, args=(sock, context),
+                threading.Thread(target=_bare_connection, args=(sock, context, key),
                                  daemon=True).start()
 
         threading.Thread(target=accept, daemon=True).start()
@@ -110,11 +171,14 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def measure(kind: str, requests: int) -> Tuple[float, float]:
+def measure(kind: str, requests: int, key: ec.EllipticCurvePrivateKey) -> Tuple[float, float]:
     """(server CPU seconds per request, requests per second) for one fresh server."""
     with tempfile.TemporaryDirectory() as tmp:
-        cafile = os.path.join(tmp, "ca.pem")
-        proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, cafile],
+        cafile, keyfile = os.path.join(tmp, "ca.pem"), os.path.join(tmp, "key.pem")
+        with open(keyfile, "wb") as f:
+            f.write(key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, cafile, keyfile],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             assert proc.stdout is not None
@@ -122,7 +186,7 @@ def measure(kind: str, requests: int) -> Tuple[float, float]:
             conn = http.client.HTTPSConnection(
                 "127.0.0.1", port, timeout=10,
                 context=ssl.create_default_context(cafile=cafile))
-            body = b"x" * 700
+            body = _jws(key)
             headers = {"Content-Type": "application/jose+json"}
             for _ in range(200):  # warm-up: handshake, caches
                 conn.request("POST", "/acme/order/x", body, headers)
@@ -144,20 +208,25 @@ def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--serve", nargs=2, metavar=("KIND", "CAFILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=3, metavar=("KIND", "CAFILE", "KEYFILE"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(*args.serve)
         return 0
-    results: Dict[str, List[Tuple[float, float]]] = {"httpd": [], "bare": []}
+    key = ec.generate_private_key(ec.SECP256R1())
+    results: Dict[str, List[Tuple[float, float]]] = {"httpd": [], "bare": [], "jws": []}
     for _ in range(args.rounds):
         for kind in results:
-            results[kind].append(measure(kind, args.requests))
+            results[kind].append(measure(kind, args.requests, key))
     for kind, runs in results.items():
         cpu = statistics.median(r[0] for r in runs)
         rate = statistics.median(r[1] for r in runs)
         print(f"{kind:6s} server CPU per request: {cpu * 1e6:5.0f} µs "
               f"(runs: {', '.join(f'{r[0] * 1e6:.0f}' for r in runs)}); {rate:.0f} requests/s")
+    jws = statistics.median(r[0] for r in results["jws"])
+    print(f"jws x 7: {jws * 7e3:.2f} ms per order, the least the seven requests of an order "
+          "cost a Python ACME server (before its CSR check and leaf signature)")
     return 0
 
 

@@ -75,11 +75,12 @@ def test_bench_app_profile_lists_the_application():
     assert "pytest_acme" in out
 
 
-def test_bench_http_measures_both_servers():
+def test_bench_http_measures_each_server():
     out = run("bench_http.py", "--rounds", "1", "--requests", "50")
-    for kind in ("httpd", "bare"):
+    for kind in ("httpd", "bare", "jws"):
         assert re.search(rf"^{kind} +server CPU per request: +\d+ µs .* requests/s$", out,
                          re.M), out
+    assert re.search(r"^jws x 7: \d+\.\d\d ms per order", out, re.M), out
 
 
 def test_bench_core_times_a_real_client():
