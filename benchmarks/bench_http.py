@@ -30,7 +30,6 @@ touches all three.
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import os
@@ -44,10 +43,15 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+import josepy
 import trustme
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from josepy import jwa
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import leanclient  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _BODY = b'{"status": "valid", "padding": "' + b"a" * 600 + b'"}'
@@ -56,37 +60,24 @@ _HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(_BO
             ("Cache-Control", "no-store")]
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _jws(key: ec.EllipticCurvePrivateKey) -> bytes:
     """A flattened ES256 JWS the size of a newOrder request."""
-    protected = _b64(json.dumps({
-        "alg": "ES256", "kid": "https://127.0.0.1:14000/my-account/Ys3yKp0lXq1w",
-        "nonce": "A" * 20, "url": "https://127.0.0.1:14000/order-plz"}).encode())
-    payload = _b64(json.dumps({"identifiers": [
+    protected = {"alg": "ES256", "kid": "https://127.0.0.1:14000/my-account/Ys3yKp0lXq1w",
+                 "nonce": "A" * 20, "url": "https://127.0.0.1:14000/order-plz"}
+    return leanclient.sign_jws(key, protected, {"identifiers": [
         {"type": "dns", "value": "t0.bench.example.com"},
-        {"type": "dns", "value": "www.t0.bench.example.com"}]}).encode())
-    der = key.sign(f"{protected}.{payload}".encode(), ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
-    signature = _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
-    return json.dumps({"protected": protected, "payload": payload,
-                       "signature": signature}).encode()
+        {"type": "dns", "value": "www.t0.bench.example.com"}]})
 
 
 def _check_jws(body: bytes, key: ec.EllipticCurvePublicKey) -> bytes:
     """What every ACME request costs at least: parse, decode, verify, render."""
     jws = json.loads(body)
-    header = json.loads(_unb64(jws["protected"]))
-    payload = json.loads(_unb64(jws["payload"]))
-    raw = _unb64(jws["signature"])
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    key.verify(der, f"{jws['protected']}.{jws['payload']}".encode(), ec.ECDSA(hashes.SHA256()))
+    header = json.loads(josepy.b64.b64decode(jws["protected"]))
+    payload = json.loads(josepy.b64.b64decode(jws["payload"]))
+    signature = josepy.b64.b64decode(jws["signature"])
+    message = f"{jws['protected']}.{jws['payload']}".encode()
+    if jwa.ES256.verify(key, message, signature) is not True:
+        raise ValueError("the JWS signature does not verify")
     reply = {"status": "pending", "expires": "2026-01-01T00:00:00Z", "url": header["url"],
              "identifiers": payload["identifiers"], "padding": "a" * 420}
     return json.dumps(reply).encode()

@@ -38,6 +38,16 @@ def _b64(data: bytes) -> str:
     return josepy.b64.b64encode(data).decode("ascii")
 
 
+def sign_jws(key: ec.EllipticCurvePrivateKey, protected: Dict[str, Any],
+             payload: Optional[Dict[str, Any]]) -> bytes:
+    """A flattened ES256 JWS; ``payload=None`` signs the empty payload of POST-as-GET."""
+    p64 = _b64(json.dumps(protected).encode())
+    body64 = "" if payload is None else _b64(json.dumps(payload).encode())
+    signature = jwa.ES256.sign(key, f"{p64}.{body64}".encode())
+    return json.dumps({"protected": p64, "payload": body64,
+                       "signature": _b64(signature)}).encode()
+
+
 def make_csr_b64(name: str, key: ec.EllipticCurvePrivateKey) -> str:
     """base64url DER of a CSR for ``name``."""
     csr = (x509.CertificateSigningRequestBuilder()
@@ -113,11 +123,7 @@ class LeanClient:
             else:
                 protected["jwk"] = self.jwk
             self.nonce = None
-            p64 = _b64(json.dumps(protected).encode())
-            body64 = "" if payload is None else _b64(json.dumps(payload).encode())
-            signature = jwa.ES256.sign(self.key, f"{p64}.{body64}".encode())
-            body = json.dumps({"protected": p64, "payload": body64,
-                               "signature": _b64(signature)}).encode()
+            body = sign_jws(self.key, protected, payload)
             headers = {"Content-Type": "application/jose+json"}
             if accept:
                 headers["Accept"] = accept
