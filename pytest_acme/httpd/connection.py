@@ -41,7 +41,8 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _NEVER = float("inf")  # the deadline while the application runs
 #: RFC 9110 §5.6.2 token: a header field name.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_SERVER = "pytest-acme"
+#: The Server header and the environ's SERVER_SOFTWARE.
+SERVER_SOFTWARE = "pytest-acme"
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
 _PROBLEM_JSON = "application/problem+json"
@@ -100,7 +101,7 @@ class _BadRequest(Exception):
 @functools.lru_cache(maxsize=1)
 def _server_and_date(second: int) -> str:
     """The ``Server`` and ``Date`` header lines, formatted once per second."""
-    return f"Server: {_SERVER}\r\nDate: {email.utils.formatdate(second, usegmt=True)}\r\n"
+    return f"Server: {SERVER_SOFTWARE}\r\nDate: {email.utils.formatdate(second, usegmt=True)}\r\n"
 
 
 #: Response headers this server writes itself: hop-by-hop ones, and the length.
@@ -135,7 +136,7 @@ def _header(line: str) -> Tuple[str, str]:
     return key, value
 
 
-class _Connection(socketserver.BaseRequestHandler):
+class Connection(socketserver.BaseRequestHandler):
     """One connection: TLS handshake, then requests until close or timeout.
 
     What was read and not used yet waits in ``buffer``: a request's head usually

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any, Optional, Set
 
-from .connection import _SERVER, HttpLimits, WsgiApp, _Connection, refusal_app
+from .connection import SERVER_SOFTWARE, Connection, HttpLimits, WsgiApp, refusal_app
 
 
 class ServerStartError(RuntimeError):
@@ -108,7 +108,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def __init__(self, sock: socket.socket, app: WsgiApp, refuse: WsgiApp,
                  ssl_context: Optional[ssl.SSLContext], limits: HttpLimits) -> None:
         self.address_family = sock.family
-        socketserver.TCPServer.__init__(self, sock.getsockname(), _Connection,
+        socketserver.TCPServer.__init__(self, sock.getsockname(), Connection,
                                         bind_and_activate=False)
         self.socket.close()
         self.socket = sock
@@ -123,7 +123,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
-            "SERVER_SOFTWARE": _SERVER,
+            "SERVER_SOFTWARE": SERVER_SOFTWARE,
             "SCRIPT_NAME": "",
             "SERVER_NAME": self.server_address[0],
             "SERVER_PORT": str(self.server_address[1]),
@@ -131,7 +131,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.accepted = 0
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._connections: Set["_Connection"] = set()
+        self._connections: Set["Connection"] = set()
         self._closing = False
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -143,7 +143,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     # -- connection bookkeeping ------------------------------------------------
 
-    def register(self, handler: "_Connection") -> bool:
+    def register(self, handler: "Connection") -> bool:
         """Track a new connection; False when the server is stopping."""
         with self._lock:
             if self._closing:
@@ -151,7 +151,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
             self._connections.add(handler)
             return True
 
-    def forget(self, handler: "_Connection") -> None:
+    def forget(self, handler: "Connection") -> None:
         with self._lock:
             self._connections.discard(handler)
             if self._closing:
