@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 from contextlib import ExitStack
-from typing import Any, Dict, List, Mapping, Optional, TextIO
+from typing import Any, Callable, Dict, List, Mapping, Optional, TextIO
 
 from .config import FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig
 from .httpd import HttpLimits, ServerStartError, WsgiThread
@@ -173,22 +173,21 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "nonce_lifetime", "max_body_bytes", "event_log_size", "request_log_size")
 
 
-def _max_orders(text: str) -> Any:
-    if text.lower() == "none":
-        return "none"  # plan() turns it into None (a None argument means "not given")
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of orders or 'none'") from None
+def _number_or_none(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    """An argparse type: a number, or ``none`` (which ``plan()`` turns into None,
+    since a None argument means "not given")."""
+    def parse(text: str) -> Any:
+        if text.lower() == "none":
+            return "none"
+        try:
+            return convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} or 'none'") from None
+    return parse
 
 
-def _seconds_or_none(text: str) -> Any:
-    if text.lower() == "none":
-        return "none"  # plan() turns it into None, as for --max-orders
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds or 'none'") from None
+_max_orders = _number_or_none(int, "a number of orders")
+_seconds_or_none = _number_or_none(float, "a number of seconds")
 
 
 def _rate_arg(text: str) -> Any:

@@ -15,7 +15,7 @@ failed:
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
+from typing import Iterable, List, NamedTuple, Optional, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -65,24 +65,6 @@ def spki(key: object) -> bytes:
     )
 
 
-# An account signs every request with the same key object, so its encoding is
-# kept by identity (with the key, so the identity cannot be reused) instead of
-# being made again on every finalize.
-_ACCOUNT_SPKI: Dict[int, Tuple[object, bytes]] = {}
-_ACCOUNT_SPKI_LIMIT = 256
-
-
-def _account_spki(key: object) -> bytes:
-    known = _ACCOUNT_SPKI.get(id(key))
-    if known is not None and known[0] is key:
-        return known[1]
-    der = spki(key)
-    if len(_ACCOUNT_SPKI) >= _ACCOUNT_SPKI_LIMIT:
-        _ACCOUNT_SPKI.clear()
-    _ACCOUNT_SPKI[id(key)] = (key, der)
-    return der
-
-
 class AcceptedCSR(NamedTuple):
     """A CSR that passed every rule, with what issuance takes from it."""
 
@@ -108,7 +90,7 @@ def accept_csr(
     public_key = check_key(key)
     key_der = spki(public_key)
     # RFC 8555 §11.1: the account key MUST NOT be the certificate key.
-    if key_der == _account_spki(account_key):
+    if key_der == spki(account_key):
         raise BadCSR(
             "the CSR's public key is the account key; certificate keys must differ from "
             "account keys (RFC 8555 §11.1)"

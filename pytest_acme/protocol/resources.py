@@ -196,8 +196,7 @@ class Authorization:
         wildcard = identifier.wildcard
         # RFC 8555 §7.1.4: the identifier is the base name; "wildcard": true says why.
         doc: Dict[str, Any] = {
-            "identifier": {"type": identifier.type,
-                           "value": identifier.value[2:] if wildcard else identifier.value},
+            "identifier": {"type": identifier.type, "value": identifier.base},
             "status": status.value,
             "expires": made.expires_text,
             "challenges": [c.json_with(*texts)
