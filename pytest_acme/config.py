@@ -125,6 +125,10 @@ class AcmeConfig:
     #: Behave as Let's Encrypt's Boulder where it differs from RFC 8555: every part
     #: below that is left at None follows this switch (see :data:`BOULDER_PARTS`).
     boulder: bool = False
+    #: Behave as Pebble where its users can see it and it differs from Let's
+    #: Encrypt: what ``pytest-acme pebble`` (and ``serve`` with Pebble's flags or
+    #: config) sets.  The in-process default keeps Let's Encrypt's behaviour.
+    pebble: bool = False
     #: Offer pre-authorization (``newAuthz``, RFC 8555 §7.4.1).  None: yes, unless
     #: ``boulder`` (Boulder has no newAuthz).
     new_authz: Optional[bool] = None
