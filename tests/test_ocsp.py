@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import shutil
+import subprocess
+import threading
+from types import SimpleNamespace
 from typing import List, Optional
 from urllib.parse import quote
 
@@ -20,9 +24,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-from helpers import (account_client, answer_all, deadline, ec_key, new_order, obtain, post,
-                     split_chain)
+from helpers import (BannerCapture, account_client, answer_all, banner_field, deadline,
+                     ec_key, new_order, obtain, post, split_chain)
 from pytest_acme import AcmeConfig
+from pytest_acme.cli import main
 from pytest_acme.web.ocsp import OCSP_LIFETIME
 
 pytestmark = pytest.mark.acme(validation="always_valid")
@@ -283,6 +288,15 @@ def test_a_bad_responder_url_is_a_config_error(bad):
     assert AcmeConfig(ocsp_responder_url="").ocsp_responder_url is None
 
 
+def test_pebbles_ocsp_responder_url_is_honoured():
+    from pytest_acme.standalone.pebble import from_pebble
+
+    out = from_pebble({"ocspResponderURL": "http://127.0.0.1:4002/"}, {})
+    assert out.settings["ocsp_responder_url"] == "http://127.0.0.1:4002/"
+    assert not out.warnings
+    assert "ocsp_responder_url" not in from_pebble({"ocspResponderURL": ""}, {}).settings
+
+
 # -- Must-Staple ---------------------------------------------------------------------
 
 
@@ -328,3 +342,55 @@ def test_anything_but_status_request_alone_is_not_copied(acme_server, features):
     acme = account_client(acme_server)
     leaf = finalize_with(acme_server, acme, "nostaple.example.test", features)
     assert tls_features(leaf) is None
+
+
+# -- end to end with openssl ---------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_openssl_ocsp_against_serve_with_ocsp(tmp_path):
+    out, stop, result = BannerCapture(), threading.Event(), []
+    argv = ["serve", "--port", "0", "--dns-port", "0", "--management-port", "-1",
+            "--challtestsrv-port", "-1", "--http", "--ocsp", "--validation", "always_valid"]
+    thread = threading.Thread(target=lambda: result.append(main(argv, stop=stop, out=out)))
+    thread.start()
+    try:
+        assert out.ready.wait(15), out.getvalue()
+        banner = out.getvalue()
+        directory_url = banner_field(banner, "directory:")
+        responder = banner_field(banner, "OCSP:")
+        roots = banner_field(banner, "roots:")
+        # Plain HTTP, as OCSP is: no CA bundle to trust.
+        acme = account_client(SimpleNamespace(directory_url=directory_url, ca_bundle=""))
+        leaf, inter = split_chain(obtain_with(acme, "openssl.example.test"))
+        assert ocsp_urls(leaf) == [responder]
+        (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(Encoding.PEM))
+        (tmp_path / "inter.pem").write_bytes(inter.public_bytes(Encoding.PEM))
+
+        def openssl_ocsp() -> str:
+            done = subprocess.run(
+                ["openssl", "ocsp", "-issuer", str(tmp_path / "inter.pem"),
+                 "-cert", str(tmp_path / "leaf.pem"), "-url", responder,
+                 "-CAfile", roots, "-no_nonce"],
+                capture_output=True, text=True, timeout=30)
+            assert done.returncode == 0, done.stderr
+            assert "Response verify OK" in done.stderr, done.stderr
+            return done.stdout
+
+        assert f"{tmp_path / 'leaf.pem'}: good" in openssl_ocsp()
+        revoke(acme, leaf, 4)  # superseded
+        text = openssl_ocsp()
+        assert f"{tmp_path / 'leaf.pem'}: revoked" in text and "superseded" in text.lower()
+    finally:
+        stop.set()
+        thread.join(10)
+    assert result == [0]
+
+
+def obtain_with(acme, name: str) -> bytes:
+    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+        x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False).sign(
+        ec_key(), hashes.SHA256()).public_bytes(Encoding.PEM)
+    order = acme.new_order(csr)
+    answer_all(acme, order)
+    return acme.poll_and_finalize(order, deadline()).fullchain_pem.encode()
