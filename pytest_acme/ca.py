@@ -21,7 +21,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from cryptography.x509.oid import (AuthorityInformationAccessOID, ExtendedKeyUsageOID,
+                                   ExtensionOID, NameOID)
 
 from .protocol.identifiers import IP, Identifier
 
@@ -89,6 +90,25 @@ _LEAF_KEY_USAGE = {rsa_key: _encoded(_key_usage(rsa_key), critical=True)
                    for rsa_key in (True, False)}
 _LEAF_EKU = _encoded(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
 _EMPTY_NAME = x509.Name([])
+#: OCSP Must-Staple: the TLS Feature extension (RFC 7633 §4) listing status_request
+#: alone.  Non-critical, as Boulder and Pebble issued it whatever the CSR said.
+_MUST_STAPLE_FEATURES = [x509.TLSFeatureType.status_request]
+_MUST_STAPLE = _encoded(x509.TLSFeature(_MUST_STAPLE_FEATURES), critical=False)
+
+
+def asks_must_staple(csr: x509.CertificateSigningRequest) -> bool:
+    """Whether ``csr`` requests OCSP Must-Staple: a TLS Feature extension (RFC 7633)
+    listing exactly status_request (5).
+
+    Boulder copied the extension only in that form (its ``ContainsMustStaple``
+    compares the whole value) and Pebble the same; any other feature list is left
+    out of the certificate, which is then issued without it.
+    """
+    try:
+        features = csr.extensions.get_extension_for_class(x509.TLSFeature).value
+    except x509.ExtensionNotFound:
+        return False
+    return list(features) == _MUST_STAPLE_FEATURES
 
 
 def _ca_cert(
@@ -162,8 +182,9 @@ class CertificateAuthority:
                  chain_length: int = 1, alternate_roots: int = 0) -> None:
         self._rng = rng
         self._key_type = key_type
-        #: CRL Distribution Points extensions by URL (one per host name clients use).
-        self._crl_extensions: Dict[str, x509.Extension] = {}
+        #: CRL Distribution Points and Authority Information Access extensions by
+        #: (kind, URL): one per host name clients use.
+        self._url_extensions: Dict[Tuple[str, str], x509.Extension] = {}
         suffix = "%06x" % rng.getrandbits(24)
         issuing_key = _new_key(key_type)
         self.chains = [
@@ -223,10 +244,14 @@ class CertificateAuthority:
         *,
         common_name: bool = True,
         crl_url: Optional[str] = None,
+        ocsp_url: Optional[str] = None,
+        must_staple: bool = False,
     ) -> Tuple[x509.Certificate, bytes]:
         """Sign a leaf for ``identifiers``; returns it and the default PEM chain (leaf
         first).  ``common_name=False`` leaves the subject empty; ``crl_url`` goes into
-        a CRL Distribution Points extension."""
+        a CRL Distribution Points extension, ``ocsp_url`` into an Authority
+        Information Access extension (id-ad-ocsp, RFC 5280 §4.2.2.1);
+        ``must_staple`` adds the TLS Feature extension (RFC 7633)."""
         issuer = self.intermediate
         sans: List[x509.GeneralName] = []
         for ident in identifiers:
@@ -255,7 +280,11 @@ class CertificateAuthority:
             issuer.aki_extension,
         ]
         if crl_url:
-            extensions.append(self._crl_distribution_points(crl_url))
+            extensions.append(self._url_extension("crl", crl_url))
+        if ocsp_url:
+            extensions.append(self._url_extension("ocsp", ocsp_url))
+        if must_staple:
+            extensions.append(_MUST_STAPLE)
         # The builder made whole rather than one setter at a time: each setter
         # copies the builder and checks what this code already knows (the
         # extensions are distinct, the serial is in range).  The dates still go
@@ -270,15 +299,22 @@ class CertificateAuthority:
         leaf = builder.sign(issuer.key, hashes.SHA256())
         return leaf, self.chain_pem(leaf)
 
-    def _crl_distribution_points(self, url: str) -> x509.Extension:
-        extension = self._crl_extensions.get(url)
+    def _url_extension(self, kind: str, url: str) -> x509.Extension:
+        """The CRL Distribution Points (``kind="crl"``) or OCSP Authority Information
+        Access (``"ocsp"``) extension naming ``url``, encoded once per URL."""
+        extension = self._url_extensions.get((kind, url))
         if extension is None:
-            if len(self._crl_extensions) >= 64:  # one URL per host name; stay bounded
-                self._crl_extensions.clear()
-            extension = self._crl_extensions[url] = _encoded(
-                x509.CRLDistributionPoints([x509.DistributionPoint(
-                    full_name=[x509.UniformResourceIdentifier(url)], relative_name=None,
-                    reasons=None, crl_issuer=None)]), critical=False)
+            if len(self._url_extensions) >= 64:  # one URL per host name; stay bounded
+                self._url_extensions.clear()
+            name = x509.UniformResourceIdentifier(url)
+            value: x509.ExtensionType
+            if kind == "crl":
+                value = x509.CRLDistributionPoints([x509.DistributionPoint(
+                    full_name=[name], relative_name=None, reasons=None, crl_issuer=None)])
+            else:
+                value = x509.AuthorityInformationAccess(
+                    [x509.AccessDescription(AuthorityInformationAccessOID.OCSP, name)])
+            extension = self._url_extensions[(kind, url)] = _encoded(value, critical=False)
         return extension
 
     def crl(self, issuer: Issuer, revoked: Iterable[Tuple[int, dt.datetime, int]],

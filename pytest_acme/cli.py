@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     behave.add_argument("--alternate-roots", type=int, metavar="N",
                         help="extra roots, each offered as a Link rel=alternate chain "
                         "(default: 0)")
+    behave.add_argument("--ocsp", action="store_true", default=None,
+                        help="name the server's OCSP responder (/ocsp) in every certificate")
     behave.add_argument("--default-profile", metavar="NAME",
                         help="profile of orders that name none (default: the first offered)")
     behave.add_argument("--retry-after", type=int, metavar="SECONDS",
@@ -170,7 +172,7 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
                 "default_profile", "idle_timeout", "handshake_timeout", "max_orders",
-                "nonce_lifetime", "max_body_bytes", "event_log_size", "request_log_size")
+                "nonce_lifetime", "max_body_bytes", "event_log_size", "request_log_size", "ocsp")
 
 
 def _number_or_none(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:
@@ -274,6 +276,9 @@ def banner(server: AcmeServer, management: Optional[str] = None,
     cfg = server.config
     lines.append(f"  validation:   {cfg.validation} (http-01 port {cfg.http01_port}, "
                  f"tls-alpn-01 port {cfg.tlsalpn01_port})")
+    if cfg.ocsp or cfg.ocsp_responder_url:
+        lines.append(f"  OCSP:         {cfg.ocsp_responder_url or server.ocsp_url}   (named in "
+                     "every certificate)")
     if cfg.boulder:
         lines.append("  mode:         Boulder-compatible (see the README's list of differences)")
     if cfg.eab_required or cfg.eab_keys:

@@ -122,6 +122,14 @@ class AcmeConfig:
     alternate_roots: int = 0
     #: ``Retry-After`` seconds on renewalInfo (RFC 9773) answers (Boulder: 6 hours).
     renewal_info_retry_after: int = 6 * 3600
+    #: Name the server's own OCSP responder (``AcmeServer.ocsp_url``, RFC 6960) in
+    #: every leaf's Authority Information Access.  The responder answers whether or
+    #: not certificates name it.
+    ocsp: bool = False
+    #: An external OCSP responder URL to name there instead (Pebble's
+    #: ``ocspResponderURL``); when set it is the URL leaves carry, with or without
+    #: ``ocsp``.  None (or ""): none, unless ``ocsp``.
+    ocsp_responder_url: Optional[str] = None
     #: Behave as Let's Encrypt's Boulder where it differs from RFC 8555: every part
     #: below that is left at None follows this switch (see :data:`BOULDER_PARTS`).
     boulder: bool = False
@@ -233,6 +241,11 @@ class AcmeConfig:
             raise ValueError(f"alternate_roots must be 0..10, got {self.alternate_roots}")
         if self.renewal_info_retry_after < 0:
             raise ValueError("renewal_info_retry_after must be >= 0")
+        url = self.ocsp_responder_url or None
+        if url is not None and not (isinstance(url, str) and _OCSP_URL.fullmatch(url)):
+            raise ValueError(f"ocsp_responder_url must be an http:// or https:// URL, "
+                             f"got {url!r}")
+        object.__setattr__(self, "ocsp_responder_url", url)
         for name in ("authz_reuse_valid", "authz_reuse_pending"):
             object.__setattr__(self, name, _rate(name, getattr(self, name)))
         keys = dict(self.eab_keys)
@@ -300,6 +313,8 @@ RFC_DEFAULTS: Dict[str, Any] = {
     "order_validity_fields": True,
 }
 _B64_KEY = re.compile(r"^[A-Za-z0-9+/_-]+=*$")
+#: An OCSP responder URL as certificates carry it: an IA5String URI (RFC 5280 §4.2.2.1).
+_OCSP_URL = re.compile(r"https?://[!-~]+", re.ASCII)
 
 
 def _rate(name: str, value: Any) -> Optional[float]:

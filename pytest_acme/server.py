@@ -170,6 +170,13 @@ class AcmeServer:
         return self.urls.directory()
 
     @property
+    def ocsp_url(self) -> str:
+        """The OCSP responder (RFC 6960): POST a DER request to it, or GET
+        ``<ocsp_url>/<url-encoded base64 of the request>``.  It always answers;
+        leaves name it in their Authority Information Access with ``ocsp=True``."""
+        return self.urls.build("ocsp")
+
+    @property
     def ca_bundle(self) -> str:
         """Path of the PEM file clients must trust for the server's HTTPS.
 

@@ -68,8 +68,8 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
         elif key == "keyAlgorithm":
             s["ca_key_type"] = "rsa" if str(value).lower().startswith("rsa") else "ecdsa"
         elif key == "ocspResponderURL":
-            if value:
-                warn.append("ocspResponderURL is ignored: pytest-acme has no OCSP responder")
+            if value:  # Pebble names it in every leaf's Authority Information Access
+                s["ocsp_responder_url"] = str(value)
         elif key == "externalAccountBindingRequired":
             s["eab_required"] = bool(value)
         elif key == "externalAccountMACKeys":

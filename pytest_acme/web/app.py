@@ -26,7 +26,7 @@ from werkzeug.routing import MapAdapter
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
 
-from ..ca import CertificateAuthority
+from ..ca import CertificateAuthority, asks_must_staple
 from ..crls import CrlCache
 from ..faults import Fault, FaultPlan
 from ..httpd import REFUSED
@@ -41,8 +41,8 @@ from ..store import BoundedLog, Store
 from ..va import ValidationRequest, make_caa_policy, make_validator
 from ..va.zone import Zone
 from ..workers import Workers
-# Imported for their endpoints: ARI, CRL and chains; key rollover; revocation.
-from . import certs, key_change, revocation  # noqa: F401
+# Imported for their endpoints: ARI, CRL and chains; key rollover; OCSP; revocation.
+from . import certs, key_change, ocsp, revocation  # noqa: F401
 from . import plain_get
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
@@ -212,6 +212,12 @@ class AcmeApp:
             TimelineEvent(self.clock.now(), obj.kind, obj.id, reason, message, tuple(order_ids))
         )
 
+    def note(self, kind: str, id: str, reason: str, message: str,
+             order_ids: Tuple[str, ...] = ()) -> None:
+        """Add an event about something that is not a status change (an OCSP
+        answer); takes no lock, since a deque append is atomic."""
+        self.events.append(TimelineEvent(self.clock.now(), kind, id, reason, message, order_ids))
+
     def record_fault(self, fault: Fault, where: str, order_id: Optional[str]) -> None:
         """A fault fired: into the timeline (takes no lock; a deque append is atomic)."""
         self.events.append(TimelineEvent(
@@ -319,7 +325,7 @@ class AcmeApp:
         """Sign the certificate of a processing order and make the order valid.
         ``csr`` is the accepted CSR (``protocol.csr.AcceptedCSR``: its key, already
         parsed and encoded); ``urls`` (of the finalize request) places the CRL URL
-        in the certificate."""
+        (and the OCSP URL, with ``ocsp``) in the certificate."""
         store = self.store
         with store.lock:
             order = store.orders.get(order_id)
@@ -340,7 +346,8 @@ class AcmeApp:
         leaf, chain = self.ca.issue(
             csr.public_key, identifiers, not_before, not_after,
             common_name=profile.common_name if profile else True,
-            crl_url=certs.crl_url(urls) if urls is not None else None)
+            crl_url=certs.crl_url(urls) if urls is not None else None,
+            ocsp_url=ocsp.leaf_ocsp_url(self.config, urls), must_staple=asks_must_staple(csr.csr))
         with store.lock:
             if store.orders.get(order_id) is not order:
                 return

@@ -33,6 +33,12 @@ RULES = Map(
         Rule("/acme/renewal-info", endpoint="renewal_info_base", methods=["GET"]),
         Rule("/acme/renewal-info/<path:cert_id>", endpoint="renewal_info", methods=["GET"]),
         Rule("/crl/<index>", endpoint="crl", methods=["GET"]),
+        # OCSP (RFC 6960 Appendix A.1): POST the request, or GET it as base64 in
+        # the path, where '/' is one of its letters: so no slash merging, and a
+        # doubled slash after /ocsp (a naive join) is accepted, as Boulder did.
+        Rule("/ocsp", endpoint="ocsp", methods=["GET", "POST"]),
+        Rule("/ocsp/<path:request>", endpoint="ocsp", methods=["GET"], merge_slashes=False),
+        Rule("/ocsp//<path:request>", endpoint="ocsp", methods=["GET"], merge_slashes=False),
     ],
     strict_slashes=False,
 )
