@@ -259,7 +259,8 @@ def server_error(endpoint: Optional[str] = None, status: int = 500, times: Optio
 
 
 def omit_nonce(endpoint: Optional[str] = None, times: Optional[int] = 1) -> OmitNonce:
-    """Send the next response (of ``endpoint``) without ``Replay-Nonce``.
+    """Send the next response (of ``endpoint``) that would carry a ``Replay-Nonce``
+    without one (a GET other than newNonce never has one, so it does not count).
 
     Example: ``omit_nonce("new_account")``.
     """
