@@ -3,9 +3,10 @@
 Requests pass one pipeline: match the route, read a bounded body, verify the
 JWS (:mod:`.jws`), call the handler (:mod:`.handlers`), and render.  Every
 problem a handler raises becomes ``application/problem+json`` here and only
-here, with a fresh ``Replay-Nonce`` wherever a response to that request carries
-one (every POST and newNonce: :func:`.nonces.sends_nonce`).  Any other exception is a
-``serverInternal`` for the client *and* is kept for ``AcmeServer.check()``.
+here, with a fresh ``Replay-Nonce`` wherever Let's Encrypt sends one (every
+reply but a GET's, and newNonce's: :func:`.nonces.sends_nonce`).  Any other
+exception is a ``serverInternal`` for the client *and* is kept for
+``AcmeServer.check()``.
 """
 
 from __future__ import annotations
