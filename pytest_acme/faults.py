@@ -26,15 +26,18 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, TypeVar, Uni
 
 from .protocol import problems
 from .protocol.states import Status
+from .web.routes import ENDPOINT_NAMES
 
 if TYPE_CHECKING:
     from .web.app import AcmeApp
 
-#: Endpoint names (as in :mod:`pytest_acme.web.routes`), with the directory's names
-#: accepted too.
-ENDPOINTS = ("directory", "new_nonce", "new_account", "new_order", "account",
-             "account_orders", "order", "finalize", "authz", "challenge", "certificate")
+#: Endpoint names: every route of :data:`pytest_acme.web.routes.RULES`, taken from
+#: the table itself.  The directory's names (``newOrder``, ``revokeCert``, ...) and a
+#: few short forms are accepted too.
+ENDPOINTS = ENDPOINT_NAMES
 _ALIASES = {"newNonce": "new_nonce", "newAccount": "new_account", "newOrder": "new_order",
+            "revokeCert": "revoke_cert", "keyChange": "key_change", "newAuthz": "new_authz",
+            "renewalInfo": "renewal_info",
             "authorization": "authz", "chall": "challenge", "cert": "certificate"}
 
 
@@ -256,7 +259,8 @@ def server_error(endpoint: Optional[str] = None, status: int = 500, times: Optio
 
 
 def omit_nonce(endpoint: Optional[str] = None, times: Optional[int] = 1) -> OmitNonce:
-    """Send the next response (of ``endpoint``) without ``Replay-Nonce``.
+    """Send the next response (of ``endpoint``) that would carry a ``Replay-Nonce``
+    without one (a GET other than newNonce never has one, so it does not count).
 
     Example: ``omit_nonce("new_account")``.
     """

@@ -87,10 +87,21 @@ def with_members(jws: Dict[str, Any], members: Dict[str, Any]) -> Dict[str, Any]
 PROBLEM = "urn:ietf:params:acme:error:"
 
 
+def expects_nonce(response) -> bool:
+    """Whether ``response`` (werkzeug's or requests') must carry a ``Replay-Nonce``:
+    as Boulder, every reply but a GET's, and newNonce's (RFC 8555 §6.5, §7.2)."""
+    request = response.request
+    path = getattr(request, "path", None) or getattr(request, "path_url", "")
+    return request.method != "GET" or path.split("?")[0].endswith("/new-nonce")
+
+
 def assert_problem(response, type_, status, *detail_words):
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.headers.get("Replay-Nonce"), "problem without a fresh nonce"
+    if expects_nonce(response):
+        assert response.headers.get("Replay-Nonce"), "problem without a fresh nonce"
+    else:
+        assert "Replay-Nonce" not in response.headers, "a GET's reply with a nonce"
     doc = response.get_json()
     assert doc["type"] == PROBLEM + type_, doc
     assert doc["status"] == status

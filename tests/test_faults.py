@@ -14,6 +14,7 @@ from acme import errors, messages
 from helpers import account_client, answer_all, deadline, make_csr
 from pytest_acme import faults
 from pytest_acme.faults import bad_nonce, fail_challenge
+from pytest_acme.web.routes import RULES
 
 # Challenges pass unless a fault says otherwise.
 pytestmark = pytest.mark.acme(validation="always_valid")
@@ -245,7 +246,7 @@ def test_server_error_with_retry_after(acme_server, acme_ca_bundle, status):
     assert response.status_code == status
     assert response.headers["Retry-After"] == "10"
     assert response.json()["type"] == PROBLEM + "serverInternal"
-    assert response.headers["Replay-Nonce"]
+    assert "Replay-Nonce" not in response.headers  # a GET's reply, as at Let's Encrypt
     assert requests.get(acme_server.directory_url, verify=acme_ca_bundle,
                         timeout=5).status_code == 200
 
@@ -384,3 +385,54 @@ def test_a_seeded_random_fault_replays_identically_run_to_run(pytester, monkeypa
     first, second, third = draws.read_text().splitlines()
     assert first == second
     assert first != third
+
+
+# -- every routed endpoint can be targeted ------------------------------------------
+
+#: A value for each route argument: enough to build a URL the route matches.
+_ROUTE_ARGUMENTS = {"id": "x", "n": 1, "cert_id": "AQID.AQ", "index": "0"}
+#: Each endpoint of the route table once, with the first rule that routes it.
+_ROUTED = {}
+for _rule in RULES.iter_rules():
+    _ROUTED.setdefault(_rule.endpoint, _rule)
+
+
+def _request_to(server, rule) -> requests.Response:
+    """A request the rule routes: POST where it takes POST (any body: an endpoint
+    fault fires before the JWS is read), else GET."""
+    url = server.urls.build(rule.endpoint, **{a: _ROUTE_ARGUMENTS[a] for a in rule.arguments})
+    if "POST" in rule.methods:
+        return requests.post(url, data="{}", headers={"Content-Type": "application/jose+json"},
+                             verify=server.ca_bundle, timeout=10)
+    return requests.get(url, verify=server.ca_bundle, timeout=10)
+
+
+@pytest.mark.parametrize("endpoint", sorted(_ROUTED))
+def test_every_routed_endpoint_can_be_targeted_and_the_fault_fires_there(acme_server,
+                                                                         endpoint):
+    fault = acme_server.faults.rate_limited(endpoint, retry_after=7)
+    response = _request_to(acme_server, _ROUTED[endpoint])
+    assert response.status_code == 429, response.text
+    assert response.json()["type"] == PROBLEM + "rateLimited"
+    assert endpoint in response.json()["detail"]
+    assert response.headers["Retry-After"] == "7"
+    assert fault.fired == 1
+    assert [f.where for f in acme_server.faults.fired] == [endpoint]
+
+
+def test_the_endpoints_faults_accept_are_the_route_tables():
+    assert set(faults.ENDPOINTS) == set(_ROUTED)
+
+
+def test_each_directory_name_targets_the_endpoint_it_names(acme_server):
+    directory = requests.get(acme_server.directory_url, verify=acme_server.ca_bundle,
+                             timeout=10).json()
+    names = [name for name in directory if name != "meta"]
+    assert "revokeCert" in names and "renewalInfo" in names
+    for name in names:
+        endpoint = faults.rate_limited(name).endpoint
+        rule = _ROUTED[endpoint]
+        url = acme_server.urls.build(endpoint, **{a: _ROUTE_ARGUMENTS[a]
+                                                  for a in rule.arguments})
+        # renewalInfo names the base its queries extend (RFC 9773 §4.1).
+        assert url == directory[name] or url.startswith(directory[name] + "/"), name

@@ -1,7 +1,8 @@
 """RFC 8555 §6.7 problem documents, one class per error type.
 
 Handlers *raise* these; exactly one place (:mod:`pytest_acme.web.app`) renders
-them as ``application/problem+json`` with a fresh ``Replay-Nonce``.
+them as ``application/problem+json``, with a fresh ``Replay-Nonce`` on the answer to
+a POST (RFC 8555 §6.5).
 
 Example::
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple
+from typing import (Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Protocol,
+                    Tuple)
 
 import josepy
 from cryptography import x509
@@ -186,12 +187,33 @@ class Authorization:
     def status_at(self, now: dt.datetime) -> Status:
         return effective_status(self.kind, self.status, self.expires, now)
 
+    @property
+    def decided_by(self) -> Optional[Challenge]:
+        """The challenge whose validation ended (valid or invalid), if one has.
+
+        Only one challenge of an authorization may be attempted, so at most one
+        ends.  RFC 8555 §7.1.4: a valid authorization lists the challenge that
+        was validated, an invalid one the challenge that failed; the others are
+        gone.  Boulder lists only that one from then on (``sa/model.go``,
+        ``modelToAuthzPB``), whatever the status becomes (deactivated,
+        expired); until then, a processing validation included, all are listed.
+        """
+        for challenge in self.challenges:
+            if challenge.status is Status.VALID or challenge.status is Status.INVALID:
+                return challenge
+        return None
+
     def to_json(self, urls: Urls, now: dt.datetime) -> Dict[str, Any]:
         status = self.status_at(now)
         made = self._made
         if made is None or made.urls is not urls or made.expires is not self.expires:
             made = self._made = _AuthzTexts(urls, self.expires, rfc3339(self.expires),
                                             tuple(c.view_urls(urls) for c in self.challenges))
+        listed: Iterable[Tuple[Challenge, Tuple[str, Optional[str]]]] = zip(
+            self.challenges, made.challenges)
+        decided = self.decided_by
+        if decided is not None:  # RFC 8555 §7.1.4: only the challenge that decided it
+            listed = [(c, texts) for c, texts in listed if c is decided]
         identifier = self.identifier
         wildcard = identifier.wildcard
         # RFC 8555 §7.1.4: the identifier is the base name; "wildcard": true says why.
@@ -199,8 +221,7 @@ class Authorization:
             "identifier": {"type": identifier.type, "value": identifier.base},
             "status": status.value,
             "expires": made.expires_text,
-            "challenges": [c.json_with(*texts)
-                           for c, texts in zip(self.challenges, made.challenges)],
+            "challenges": [c.json_with(*texts) for c, texts in listed],
         }
         if wildcard:
             doc["wildcard"] = True

@@ -76,6 +76,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..responders import CHALLENGE_PATH
 from ..va.zone import normalise
+from .replies import without_type_when_empty
 
 #: The largest management request body read (a request is a few hundred bytes).
 MAX_BODY_BYTES = 1 << 20
@@ -302,7 +303,7 @@ class ChalltestsrvApp:
     # -- WSGI
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        return self.dispatch(_Request(environ))(environ, start_response)
+        return without_type_when_empty(self.dispatch(_Request(environ)))(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         try:

@@ -43,6 +43,7 @@ from .. import faults as _faults
 from .. import inspect as _inspect
 from ..protocol import ari, problems
 from ..protocol.states import Event, can
+from .replies import without_type_when_empty
 from .views import timestamp, event_json, order_json, account_json, info_json, request_json, fault_json
 
 __all__ = ["make_management_app", "ManagementApp", "ENDPOINTS"]
@@ -165,7 +166,7 @@ class ManagementApp:
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
-        response = self.dispatch(request)
+        response = without_type_when_empty(self.dispatch(request))
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:

@@ -3,8 +3,10 @@
 Requests pass one pipeline: match the route, read a bounded body, verify the
 JWS (:mod:`.jws`), call the handler (:mod:`.handlers`), and render.  Every
 problem a handler raises becomes ``application/problem+json`` here and only
-here, always with a fresh ``Replay-Nonce``.  Any other exception is a
-``serverInternal`` for the client *and* is kept for ``AcmeServer.check()``.
+here, with a fresh ``Replay-Nonce`` wherever Let's Encrypt sends one (every
+reply but a GET's, and newNonce's: :func:`.nonces.sends_nonce`).  Any other
+exception is a ``serverInternal`` for the client *and* is kept for
+``AcmeServer.check()``.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from . import certs, key_change, ocsp, revocation  # noqa: F401
 from . import plain_get
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
-from .nonces import NoncePool
+from .nonces import NoncePool, sends_nonce
 from .routes import FAST_ROUTES, RULES, Urls
 
 PROBLEM_JSON = "application/problem+json"
@@ -400,8 +402,9 @@ class AcmeApp:
             reply = self._problem_reply(
                 problems.ServerInternal(f"the server failed: {type(e).__name__}: {e}")
             )
-        omit_nonce = endpoint is not None and self.faults.should_omit_nonce(endpoint)
-        status, headers, data = self._render(reply, urls, nonce=not omit_nonce)
+        nonce = sends_nonce(method, endpoint, self.config.pebble) and not (
+            endpoint is not None and self.faults.should_omit_nonce(endpoint))
+        status, headers, data = self._render(reply, urls, nonce=nonce)
         self._log(ex, method, reply)
         start_response(status, headers)
         return [] if method == "HEAD" else [data]
@@ -485,7 +488,10 @@ class AcmeApp:
         data = _pretty_json(body).encode() if isinstance(body, dict) else body or b""
         status = reply.status
         headers: List[Tuple[str, str]] = []
-        if status != 204:
+        if data:
+            # RFC 9110 §8.3: the type describes content; an empty reply (newNonce,
+            # a revocation) has none, and clients told "application/json" may try
+            # to parse nothing.  A HEAD reply's data is its GET's, so it keeps the type.
             headers.append(("Content-Type", reply.content_type))
         if status not in (204, 304) and not 100 <= status < 200:
             headers.append(("Content-Length", str(len(data))))

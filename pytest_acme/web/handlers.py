@@ -476,11 +476,36 @@ def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         return _authz_reply(app, ex, found)
 
 
+def require_listed(app: "AcmeApp", ex: Exchange, challenge: Challenge) -> None:
+    """Refuse a challenge its authorization no longer lists (caller holds the lock).
+
+    Once one challenge decided the authorization, RFC 8555 §7.1.4 lists only
+    that one, and Boulder keeps no other: a request for an unused challenge's
+    URL gets 404 ``malformed`` ("No such challenge", ``wfe2`` ``Challenge``).
+    Pebble keeps them readable, still pending: so does ``pebble=True``.
+
+    Raises:
+        Malformed: (404) the challenge was not used and another one decided.
+    """
+    authz = app.store.authz(challenge.authz_id)
+    decided = authz.decided_by
+    if decided is None or decided is challenge or app.config.pebble:
+        return
+    raise problems.Malformed(
+        f"no challenge at {ex.request.base_url}: the authorization for "
+        f"{authz.identifier.value} was decided by its {decided.type} challenge "
+        f"({ex.urls.challenge(decided.id)}), the only one a "
+        f"{authz.status_at(app.clock.now()).value} "
+        "authorization keeps (RFC 8555 §7.1.4)", status=404)
+
+
 @endpoint("challenge")
 def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     assert ex.signed is not None
     store = app.store
     with store.lock:
+        if id in store.challenges:  # as Boulder: "no such challenge" before "not yours"
+            require_listed(app, ex, store.challenges[id])
         found: Challenge = _owned(
             app, ex, store.challenges, id, "challenge",
             lambda c: store.authzs[c.authz_id].account_id,

@@ -15,6 +15,29 @@ from typing import Callable, Optional
 OK, UNKNOWN, EXPIRED = "ok", "unknown", "expired"
 
 
+def sends_nonce(method: str, endpoint: Optional[str], pebble: bool = False) -> bool:
+    """Whether a response to ``method`` on ``endpoint`` carries a ``Replay-Nonce``.
+
+    RFC 8555 §7.2 gives one to newNonce, and §6.5 to every response to a POST
+    (problems too, so a client can retry at once).  Let's Encrypt's Boulder
+    (``wfe2/wfe.go``, ``HandleFunc``) adds one to every response that is not to a
+    GET, and to a GET of newNonce: a GET of the directory, renewalInfo, a CRL, a
+    plain GET of an order, or a GET answered 404 or 405 has none.  Pebble adds
+    one only to POSTs and to newNonce (so no HEAD of another resource gets one
+    either).  Some client libraries fail when a directory answer carries one.
+
+    Args:
+        method: the request method, upper case.
+        endpoint: the route matched (``"new_nonce"``, ...), None when none did.
+        pebble: Pebble's rule instead of Boulder's.
+
+    Example: ``sends_nonce("GET", "directory")`` is False.
+    """
+    if endpoint == "new_nonce":
+        return True
+    return method == "POST" if pebble else method != "GET"
+
+
 class NoncePool:
     """Issues nonces and accepts each one once, within its lifetime.
 

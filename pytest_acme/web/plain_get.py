@@ -15,7 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Request
 
 from ..protocol import problems
-from .handlers import Exchange, Handler, Reply, _authz_reply, _order_reply
+from .handlers import Exchange, Handler, Reply, _authz_reply, _order_reply, require_listed
 
 if TYPE_CHECKING:
     from .app import AcmeApp
@@ -41,6 +41,7 @@ def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
 def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
         found = _find(app, ex, app.store.challenges, id, "challenge")
+        require_listed(app, ex, found)
         body = found.to_json(ex.urls)
     headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
     if body["status"] in ("pending", "processing"):

@@ -43,6 +43,11 @@ RULES = Map(
     strict_slashes=False,
 )
 
+#: Every endpoint name of :data:`RULES`, once each, in table order: what faults
+#: may target, so a new route can be targeted the moment it is added.
+ENDPOINT_NAMES: Tuple[str, ...] = tuple(dict.fromkeys(str(rule.endpoint)
+                                                      for rule in RULES.iter_rules()))
+
 
 class FastRoutes:
     """The rules of a :class:`Map` whose parts are fixed text or plain ``<name>``

@@ -277,6 +277,23 @@ def test_unknown_path_is_404(client: Client) -> None:
 def test_success_is_200_with_an_empty_body(client: Client) -> None:
     response = ok(client, "/set-txt", {"host": "h.example.", "value": "foo"})
     assert response.get_data() == b""
+    # As pebble-challtestsrv: an empty reply has Content-Length: 0 and no type.
+    assert response.headers["Content-Length"] == "0"
+    assert "Content-Type" not in response.headers
+
+
+def test_every_endpoint_types_its_reply_only_when_it_has_a_body(
+        zone: Zone, http01: Http01Responder, tlsalpn01: TlsAlpn01Responder) -> None:
+    client = Client(make_challtestsrv_app(zone, http01, tlsalpn01))
+    empty = 0
+    for path, example in EXAMPLES.items():
+        for response in (post(client, path, json.loads(example)), post(client, path, b""),
+                         client.get(path)):
+            body = response.get_data()
+            assert ("Content-Type" in response.headers) == bool(body), (path, response)
+            empty += not body
+    assert empty >= 15  # the walk met the empty successes
+    assert "Content-Type" in post(client, "/nothing", {}).headers
 
 
 # -- HTTP-01

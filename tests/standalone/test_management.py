@@ -408,3 +408,15 @@ def test_wrong_methods_are_405_with_allow(mgmt):
     assert "PUT" in response.get_json()["error"]
     assert mgmt.get("/pytest-acme/reset").status_code == 405
     assert mgmt.get("/set-renewal-info/").status_code == 405
+
+
+def test_every_endpoint_types_its_reply_only_when_it_has_a_body(server, mgmt):
+    app = make_management_app(server)
+    values = {"no": "0", "serial": "ab"}
+    for rule in app.url_map.iter_rules():
+        path = rule.rule.replace("<no>", values["no"]).replace("<serial>", values["serial"])
+        for method in ("GET", "HEAD", "POST", "DELETE"):
+            response = mgmt.open(path, method=method, json={} if method == "POST" else None)
+            length = int(response.headers.get("Content-Length", "0"))
+            assert ("Content-Type" in response.headers) == (length > 0), (method, path)
+            assert response.status_code < 500, (method, path)
