@@ -390,7 +390,7 @@ def test_a_seeded_random_fault_replays_identically_run_to_run(pytester, monkeypa
 # -- every routed endpoint can be targeted ------------------------------------------
 
 #: A value for each route argument: enough to build a URL the route matches.
-_ROUTE_ARGUMENTS = {"id": "x", "n": 1, "cert_id": "AQID.AQ", "index": "0"}
+_ROUTE_ARGUMENTS = {"id": "x", "n": 1, "cert_id": "AQID.AQ", "index": "0", "request": "MAA="}
 #: Each endpoint of the route table once, with the first rule that routes it.
 _ROUTED = {}
 for _rule in RULES.iter_rules():

@@ -57,6 +57,8 @@ def ask_get(server, path: str) -> requests.Response:
 
 def parse(response: requests.Response, status: int = 200) -> ocsp.OCSPResponse:
     assert response.status_code == status, response.content
+    # The responder is not part of the ACME API: no nonce, by GET or POST.
+    assert "Replay-Nonce" not in response.headers
     assert response.headers["Content-Type"] == "application/ocsp-response"
     return ocsp.load_der_ocsp_response(response.content)
 

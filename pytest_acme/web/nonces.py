@@ -31,10 +31,15 @@ def sends_nonce(method: str, endpoint: Optional[str], pebble: bool = False) -> b
         endpoint: the route matched (``"new_nonce"``, ...), None when none did.
         pebble: Pebble's rule instead of Boulder's.
 
+    The OCSP responder is not part of the ACME API (Let's Encrypt ran it as a
+    separate service), so its answers carry none.
+
     Example: ``sends_nonce("GET", "directory")`` is False.
     """
     if endpoint == "new_nonce":
         return True
+    if endpoint == "ocsp":
+        return False
     return method == "POST" if pebble else method != "GET"
 
 
