@@ -131,3 +131,25 @@ def test_default_advance_moves_real_time_forward():
 def test_repr_shows_time_and_offset(clock):
     clock.advance(60)
     assert repr(clock) == "<Clock 2030-01-01T12:01:00+00:00 (real time + 0:01:00)>"
+
+
+@pytest.mark.acme(validation="always_valid", validation_delay=30)
+def test_validation_delay_counts_from_the_answer_not_from_the_worker(acme_server):
+    """The clock moved past the delay before a worker picked the job up: the
+    validation is due at once, not 30 s after the worker started."""
+    import threading
+
+    from helpers import account_client, make_csr
+
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["queued.example.test"]))
+    challb = order.authorizations[0].body.challenges[0]
+    busy = threading.Event()
+    for _ in range(8):  # every worker thread busy, more jobs queued behind them
+        acme_server.app.workers.submit(busy.wait, 10)
+    acme.answer_challenge(challb, challb.chall.response(acme.net.key))
+    acme_server.clock.advance(31)
+    busy.set()
+    acme_server.wait_idle(timeout=5)  # raises if the validation still waits
+    status = acme._post_as_get(challb.uri).json()["status"]
+    assert status == "valid"

@@ -512,14 +512,15 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         )
         authz_obj = store.authz(found.authz_id)
         start = False
+        now = app.clock.now()
         if ex.signed.payload is not None:
             # RFC 8555 §7.5.1: any JSON object (normally {}) asks for validation.
-            start = lifecycle.start_validation(store, found, app.clock.now(), app.observe)
+            start = lifecycle.start_validation(store, found, now, app.observe)
         body = found.to_json(ex.urls)
     if start:
         app.record(found, "ValidationStarted",
                    f"{found.type} validation of {authz_obj.identifier.value} started")
-        app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id))
+        app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id), now)
     headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
     if body["status"] in ("pending", "processing"):
         headers.append(("Retry-After", str(app.config.retry_after)))
