@@ -136,7 +136,8 @@ def _parser() -> argparse.ArgumentParser:
     va = serve.add_argument_group("challenges and CAA")
     va.add_argument("--challenge-type", dest="challenge_types", action="append",
                     metavar="TYPE", help="offer this challenge type (repeat, in order; "
-                    "default: http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01)")
+                    "default: http-01 dns-01 tls-alpn-01, as Let's Encrypt; the drafts "
+                    "dns-account-01 and dns-persist-01 only when named)")
     va.add_argument("--caa-identity", dest="caa_identities", action="append", metavar="DOMAIN",
                     help="an issuer domain name of this CA in CAA and dns-persist-01 records "
                     "(repeat; default: pytest-acme.test)")

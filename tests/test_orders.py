@@ -18,6 +18,7 @@ from cryptography.x509.verification import PolicyBuilder, Store
 from helpers import (account_client, answer_all, deadline, ec_key, make_csr, post, sans,
                      split_chain, verify_chain)
 from pytest_acme import problems
+from pytest_acme.protocol.resources import CHALLENGE_TYPES
 from pytest_acme.va import ValidationRequest
 
 PROBLEM = "urn:ietf:params:acme:error:"
@@ -116,10 +117,34 @@ def test_names_are_normalised_and_duplicates_merged(acme_server):
 
 
 def test_challenges_offered_per_identifier_type(acme_server):
-    """dns: http-01, dns-01, tls-alpn-01, dns-account-01, dns-persist-01; ip:
-    http-01, tls-alpn-01; a wildcard is accepted as dns, its authorization is for
-    the base name with wildcard: true, and offers the DNS challenges only (so
-    http-01 and tls-alpn-01 cannot validate it)."""
+    """Seed 003's table, as Let's Encrypt offers it: dns: http-01, dns-01,
+    tls-alpn-01; ip: http-01, tls-alpn-01; a wildcard is accepted as dns, its
+    authorization is for the base name with wildcard: true, and offers dns-01
+    only (so http-01 and tls-alpn-01 cannot validate it).  Every challenge offered
+    has a token, as a client that reads one from each challenge expects."""
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["plain.example.test", "*.wild.example.test", "10.0.0.1"]))
+    offered = {}
+    for authz in order.authorizations:
+        key = ("*." if authz.body.wildcard else "") + authz.body.identifier.value
+        # As certbot's acme library parsed them (tls-alpn-01, which it no longer
+        # knows, keeps its JSON as an UnrecognizedChallenge).
+        docs = [c.to_partial_json() for c in authz.body.challenges]
+        offered[key] = [d["type"] for d in docs]
+        for doc in docs:
+            assert doc["status"] in ("pending", messages.STATUS_PENDING)
+            assert len(doc["token"]) >= 22
+    assert offered == {
+        "plain.example.test": ["http-01", "dns-01", "tls-alpn-01"],
+        "*.wild.example.test": ["dns-01"],
+        "10.0.0.1": ["http-01", "tls-alpn-01"],
+    }
+
+
+@pytest.mark.acme(challenge_types=CHALLENGE_TYPES)
+def test_the_drafts_are_offered_when_asked_for(acme_server):
+    """With every type the server can check: dns gets dns-account-01 and
+    dns-persist-01 too, a wildcard the three DNS challenges; ip is unchanged."""
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["plain.example.test", "*.wild.example.test", "10.0.0.1"]))
     by_value = {}

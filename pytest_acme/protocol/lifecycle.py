@@ -14,8 +14,9 @@ from typing import Callable, List, Optional, Sequence
 
 from . import problems
 from .identifiers import IP, Identifier
-from .resources import (CHALLENGE_TYPES, DNS_01, DNS_ACCOUNT_01, DNS_PERSIST_01, HTTP_01,
-                        TLS_ALPN_01, Account, Authorization, Challenge, Order)
+from .resources import (CHALLENGE_TYPES, DEFAULT_CHALLENGE_TYPES, DNS_01, DNS_ACCOUNT_01,
+                        DNS_PERSIST_01, HTTP_01, TLS_ALPN_01, Account, Authorization, Challenge,
+                        Order)
 from .states import Event, Observer, Status, can, transition
 from ..store import Store
 
@@ -25,7 +26,8 @@ from ..store import Store
 DNS_CHALLENGES = (DNS_01, DNS_ACCOUNT_01, DNS_PERSIST_01)
 
 
-def challenge_types(identifier: Identifier, offered: Sequence[str] = CHALLENGE_TYPES) -> List[str]:
+def challenge_types(identifier: Identifier,
+                    offered: Sequence[str] = DEFAULT_CHALLENGE_TYPES) -> List[str]:
     """Which of the ``offered`` challenges (in their order) may prove ``identifier``.
 
     A wildcard can only be proven through DNS (RFC 8555 §7.1.3); an IP address
@@ -71,7 +73,7 @@ def create_order(
     not_after: Optional[dt.datetime] = None,
     reuse: Optional[Callable[[Identifier], Optional[Authorization]]] = None,
     observer: Optional[Observer] = None,
-    offered: Sequence[str] = CHALLENGE_TYPES,
+    offered: Sequence[str] = DEFAULT_CHALLENGE_TYPES,
     issuer_domain_names: Sequence[str] = (),
 ) -> Order:
     """A new order with one authorization per identifier: an existing one that
@@ -109,7 +111,8 @@ def create_order(
 
 
 def new_authorization(store: Store, account: Account, ident: Identifier,
-                      expires: dt.datetime, *, offered: Sequence[str] = CHALLENGE_TYPES,
+                      expires: dt.datetime, *,
+                      offered: Sequence[str] = DEFAULT_CHALLENGE_TYPES,
                       issuer_domain_names: Sequence[str] = ()) -> Authorization:
     """A pending authorization with its challenges (not yet in the store): the
     ``offered`` types that can prove ``ident``, in order; a dns-persist-01
