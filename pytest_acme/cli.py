@@ -146,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     va.add_argument("--caa-recheck-after", type=float, metavar="SECONDS",
                     help="finalization rechecks CAA of authorizations validated longer ago "
                     "(default: 25200, 7 hours)")
+    proto.add_argument("--strict-csr", action="store_true", default=None,
+                       help="refuse a CSR whose version is not 0 (v1) with badCSR; by "
+                       "default it is accepted, as Let's Encrypt does, with a warning")
     log = serve.add_argument_group("output")
     log.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
     log.add_argument("-v", "--verbose", action="store_true",
@@ -171,7 +174,8 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
                 "default_profile", "idle_timeout", "handshake_timeout", "max_orders",
-                "nonce_lifetime", "max_body_bytes", "event_log_size", "request_log_size")
+                "nonce_lifetime", "max_body_bytes", "event_log_size", "request_log_size",
+                "strict_csr")
 
 
 def _number_or_none(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:

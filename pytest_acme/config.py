@@ -158,6 +158,10 @@ class AcmeConfig:
     #: gets dns-01 only; the drafts dns-account-01 and dns-persist-01 are offered
     #: when named here (any of :data:`CHALLENGE_TYPES`).
     challenge_types: Tuple[str, ...] = DEFAULT_CHALLENGE_TYPES
+    #: Refuse a CSR whose ``version`` is not 0 (v1, RFC 2986 §4.1) with ``badCSR``.
+    #: False accepts it, as Let's Encrypt and Pebble do, with a warning in the
+    #: order's timeline.
+    strict_csr: bool = False
     #: Check CAA records (RFC 8659, RFC 8657) after a successful challenge and at
     #: finalization (with ``validation="real"``).
     caa: bool = True
