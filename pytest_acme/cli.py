@@ -138,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     va = serve.add_argument_group("challenges and CAA")
     va.add_argument("--challenge-type", dest="challenge_types", action="append",
                     metavar="TYPE", help="offer this challenge type (repeat, in order; "
-                    "default: http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01)")
+                    "default: http-01 dns-01 tls-alpn-01, as Let's Encrypt; the drafts "
+                    "dns-account-01 and dns-persist-01 only when named)")
     va.add_argument("--caa-identity", dest="caa_identities", action="append", metavar="DOMAIN",
                     help="an issuer domain name of this CA in CAA and dns-persist-01 records "
                     "(repeat; default: pytest-acme.test)")
@@ -147,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     va.add_argument("--caa-recheck-after", type=float, metavar="SECONDS",
                     help="finalization rechecks CAA of authorizations validated longer ago "
                     "(default: 25200, 7 hours)")
+    proto.add_argument("--strict-csr", action="store_true", default=None,
+                       help="refuse a CSR whose version is not 0 (v1) with badCSR; by "
+                       "default it is accepted, as Let's Encrypt does, with a warning")
     log = serve.add_argument_group("output")
     log.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
     log.add_argument("-v", "--verbose", action="store_true",
@@ -172,7 +176,8 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
                 "default_profile", "idle_timeout", "handshake_timeout", "max_orders",
-                "nonce_lifetime", "max_body_bytes", "event_log_size", "request_log_size", "ocsp")
+                "nonce_lifetime", "max_body_bytes", "event_log_size", "request_log_size", "ocsp",
+                "strict_csr")
 
 
 def _number_or_none(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:

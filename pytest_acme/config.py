@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from .protocol.profiles import parse_profiles
+from .protocol.resources import CHALLENGE_TYPES, DEFAULT_CHALLENGE_TYPES
 
 FINALIZE_MODES = ("sync", "async")
 VALIDATION_MODES = ("real", "always_valid")
@@ -22,8 +23,6 @@ ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 
 DAY = 86400.0
 HOUR = 3600.0
-#: Challenge types the server can check, in the order offered (Pebble's set).
-CHALLENGE_TYPES = ("http-01", "dns-01", "tls-alpn-01", "dns-account-01", "dns-persist-01")
 
 
 @dataclass(frozen=True)
@@ -162,8 +161,15 @@ class AcmeConfig:
     #: External account key ids and their MAC keys (base64url, RFC 8555 §7.3.4).
     eab_keys: Mapping[str, str] = field(default_factory=dict)
     #: Challenge types offered, in this order, where they can prove the identifier
-    #: (wildcards: the DNS ones; IP addresses: http-01 and tls-alpn-01).
-    challenge_types: Tuple[str, ...] = CHALLENGE_TYPES
+    #: (wildcards: the DNS ones; IP addresses: http-01 and tls-alpn-01).  By
+    #: default Let's Encrypt's three: http-01, dns-01, tls-alpn-01, so a wildcard
+    #: gets dns-01 only; the drafts dns-account-01 and dns-persist-01 are offered
+    #: when named here (any of :data:`CHALLENGE_TYPES`).
+    challenge_types: Tuple[str, ...] = DEFAULT_CHALLENGE_TYPES
+    #: Refuse a CSR whose ``version`` is not 0 (v1, RFC 2986 §4.1) with ``badCSR``.
+    #: False accepts it, as Let's Encrypt and Pebble do, with a warning in the
+    #: order's timeline.
+    strict_csr: bool = False
     #: Check CAA records (RFC 8659, RFC 8657) after a successful challenge and at
     #: finalization (with ``validation="real"``).
     caa: bool = True

@@ -32,7 +32,7 @@ SOURCE = "pytest-acme"
 #: Longest message or detail shown on one line of describe text.
 MAX_DETAIL = 120
 
-_WARNING_WORDS = ("Invalid", "Expired", "Deactivated", "Revoked")
+_WARNING_WORDS = ("Invalid", "Expired", "Deactivated", "Revoked", "Warning")
 
 
 

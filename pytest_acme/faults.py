@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, TypeVar, Union
 
 from .protocol import problems
-from .protocol.states import Status
+from .protocol.states import Status, whole_seconds
 from .web.routes import ENDPOINT_NAMES
 
 if TYPE_CHECKING:
@@ -413,7 +413,7 @@ class FaultPlan:
         with app.store.lock:
             found = self._order(order)
             now = app.clock.now()
-            found.expires = min(found.expires, now)
+            found.expires = min(found.expires, whole_seconds(now))
             self._record(now, Fault(times=None), "expire_order", found.id)
             from .protocol import lifecycle
             lifecycle.settle_expiry(app.store, found, now, app.observe)

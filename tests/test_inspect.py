@@ -77,11 +77,10 @@ def test_valid_order_snapshot_lookup_and_describe(acme_server):
     plain, wild = info.authorizations
     assert (plain.wildcard, wild.wildcard) == (False, True)
     assert plain.status is wild.status is Status.VALID
-    assert {c.type for c in plain.challenges} == {"http-01", "dns-01", "tls-alpn-01",
-                                                  "dns-account-01", "dns-persist-01"}
+    assert {c.type for c in plain.challenges} == {"http-01", "dns-01", "tls-alpn-01"}
     [http] = [c for c in plain.challenges if c.type == "http-01"]
     assert http.status is Status.VALID and http.validated is not None and http.error is None
-    assert [c.type for c in wild.challenges] == ["dns-01", "dns-account-01", "dns-persist-01"]
+    assert [c.type for c in wild.challenges] == ["dns-01"]
 
     # lookup of every kind of URL
     authz = acme_server.lookup(plain.url)

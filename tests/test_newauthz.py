@@ -34,8 +34,7 @@ def test_new_authz_makes_a_pending_authorization(acme_server):
     body = response.json()
     assert body["status"] == "pending"
     assert body["identifier"] == {"type": "dns", "value": "pre.example.test"}
-    assert {c["type"] for c in body["challenges"]} == {"http-01", "dns-01", "tls-alpn-01",
-                                                     "dns-account-01", "dns-persist-01"}
+    assert {c["type"] for c in body["challenges"]} == {"http-01", "dns-01", "tls-alpn-01"}
     # It is a real authorization: readable at its Location with POST-as-GET.
     assert post(acme, response.headers["Location"], None).json() == body
     assert "newAuthz (pre-authorization)" in acme_server.describe(response.headers["Location"])

@@ -18,6 +18,8 @@ from cryptography.x509.verification import PolicyBuilder, Store
 from helpers import (account_client, answer_all, deadline, ec_key, make_csr, post, sans,
                      split_chain, verify_chain)
 from pytest_acme import problems
+from pytest_acme.protocol.resources import CHALLENGE_TYPES
+from pytest_acme.protocol.states import Status
 from pytest_acme.va import ValidationRequest
 
 PROBLEM = "urn:ietf:params:acme:error:"
@@ -116,10 +118,34 @@ def test_names_are_normalised_and_duplicates_merged(acme_server):
 
 
 def test_challenges_offered_per_identifier_type(acme_server):
-    """dns: http-01, dns-01, tls-alpn-01, dns-account-01, dns-persist-01; ip:
-    http-01, tls-alpn-01; a wildcard is accepted as dns, its authorization is for
-    the base name with wildcard: true, and offers the DNS challenges only (so
-    http-01 and tls-alpn-01 cannot validate it)."""
+    """Seed 003's table, as Let's Encrypt offers it: dns: http-01, dns-01,
+    tls-alpn-01; ip: http-01, tls-alpn-01; a wildcard is accepted as dns, its
+    authorization is for the base name with wildcard: true, and offers dns-01
+    only (so http-01 and tls-alpn-01 cannot validate it).  Every challenge offered
+    has a token, as a client that reads one from each challenge expects."""
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["plain.example.test", "*.wild.example.test", "10.0.0.1"]))
+    offered = {}
+    for authz in order.authorizations:
+        key = ("*." if authz.body.wildcard else "") + authz.body.identifier.value
+        # As certbot's acme library parsed them (tls-alpn-01, which it no longer
+        # knows, keeps its JSON as an UnrecognizedChallenge).
+        docs = [c.to_partial_json() for c in authz.body.challenges]
+        offered[key] = [d["type"] for d in docs]
+        for doc in docs:
+            assert doc["status"] in ("pending", messages.STATUS_PENDING)
+            assert len(doc["token"]) >= 22
+    assert offered == {
+        "plain.example.test": ["http-01", "dns-01", "tls-alpn-01"],
+        "*.wild.example.test": ["dns-01"],
+        "10.0.0.1": ["http-01", "tls-alpn-01"],
+    }
+
+
+@pytest.mark.acme(challenge_types=CHALLENGE_TYPES)
+def test_the_drafts_are_offered_when_asked_for(acme_server):
+    """With every type the server can check: dns gets dns-account-01 and
+    dns-persist-01 too, a wildcard the three DNS challenges; ip is unchanged."""
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["plain.example.test", "*.wild.example.test", "10.0.0.1"]))
     by_value = {}
@@ -389,6 +415,86 @@ def test_order_expiry_is_configurable(acme_server):
     assert read_order(acme, response.headers["Location"])["status"] == "pending"
     acme_server.clock.advance(2)
     assert read_order(acme, response.headers["Location"])["status"] == "invalid"
+
+
+def _expires(body: Dict[str, Any]) -> dt.datetime:
+    return dt.datetime.fromisoformat(body["expires"].replace("Z", "+00:00"))
+
+
+def _move_clock_to(server, when: dt.datetime) -> None:
+    server.clock.advance(max(when - server.clock.now(), dt.timedelta(0)))
+
+
+def test_an_order_is_expired_at_the_instant_its_expires_shows(acme_server):
+    """One second before the advertised ``expires`` finalize works; at that
+    instant the order reads invalid and finalize gets orderNotReady, whose detail
+    says why and what to do, once each; the order's ``error`` is orderNotReady."""
+    acme = account_client(acme_server)
+    early = ready_order(acme, ["early.example.test"])
+    acme_server.wait_idle()
+    body = read_order(acme, early.uri)
+    assert body["status"] == "ready"
+    _move_clock_to(acme_server, _expires(body) - dt.timedelta(seconds=1))
+    assert acme.begin_finalization(early).body.status == messages.STATUS_VALID
+
+    late = ready_order(acme, ["late.example.test"])
+    acme_server.wait_idle()
+    body = read_order(acme, late.uri)
+    assert body["status"] == "ready"
+    _move_clock_to(acme_server, _expires(body))
+    assert read_order(acme, late.uri)["status"] == "invalid"
+    with pytest.raises(messages.Error) as err:
+        acme.begin_finalization(late)
+    assert err.value.typ == PROBLEM + "orderNotReady"
+    assert err.value.detail == (f"the order is invalid (the order expired at "
+                                f"{body['expires']}); create a new order")
+    assert read_order(acme, late.uri)["error"] == {
+        "type": PROBLEM + "orderNotReady", "status": 403,
+        "detail": f"the order expired at {body['expires']}"}
+
+
+def test_an_authorization_is_expired_at_the_instant_its_expires_shows(acme_server):
+    """One second before the advertised ``expires`` a challenge can be answered;
+    at that instant the authorization reads expired and refuses it."""
+    acme = account_client(acme_server)
+    early = acme.new_order(make_csr(["early.example.test"]))
+    body = read_order(acme, early.authorizations[0].uri)
+    _move_clock_to(acme_server, _expires(body) - dt.timedelta(seconds=1))
+    challb = early.authorizations[0].body.challenges[0]
+    acme.answer_challenge(challb, challb.chall.response(acme.net.key))
+    acme_server.wait_idle()
+    assert read_order(acme, early.authorizations[0].uri)["status"] == "valid"
+
+    late = acme.new_order(make_csr(["late.example.test"]))
+    body = read_order(acme, late.authorizations[0].uri)
+    _move_clock_to(acme_server, _expires(body))
+    assert read_order(acme, late.authorizations[0].uri)["status"] == "expired"
+    challb = late.authorizations[0].body.challenges[0]
+    with pytest.raises(messages.Error) as err:
+        acme.answer_challenge(challb, challb.chall.response(acme.net.key))
+    assert err.value.typ == PROBLEM + "malformed" and "expired" in err.value.detail
+
+
+def test_an_order_whose_authorization_is_validated_after_it_expired_never_becomes_ready(
+        acme_server):
+    """The authorization outlives the order (7 days against 1): validated after
+    the order's ``expires``, it is valid, and the order stays invalid: in what the
+    client reads, in what the server stores and in its timeline."""
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["slow.example.test"]))
+    _move_clock_to(acme_server, _expires(read_order(acme, order.uri)))
+    challb = order.authorizations[0].body.challenges[0]
+    acme.answer_challenge(challb, challb.chall.response(acme.net.key))
+    acme_server.wait_idle()
+    assert read_order(acme, order.authorizations[0].uri)["status"] == "valid"
+    assert read_order(acme, order.uri)["status"] == "invalid"
+    info = acme_server.order(order.uri)
+    assert info.status is info.stored_status is Status.INVALID
+    reasons = [e.reason for e in info.events if e.kind == "order"]
+    assert "OrderReady" not in reasons and "OrderInvalid" in reasons
+    with pytest.raises(messages.Error) as err:
+        acme.begin_finalization(order)
+    assert err.value.typ == PROBLEM + "orderNotReady" and "expired" in err.value.detail
 
 
 def test_expired_authorizations_read_expired_and_refuse_challenges(acme_server):

@@ -4,8 +4,9 @@
 just the CSR) and raises :class:`BadCSR` whose ``detail`` names the rule that
 failed:
 
-1. a valid PKCS#10 DER structure;
-2. a valid self-signature;
+1. a valid PKCS#10 DER structure (a ``version`` other than 0 is accepted with a
+   warning, as Let's Encrypt accepts it, unless ``strict``);
+2. a valid self-signature, over the CertificationRequestInfo as sent;
 3. a key type and size this CA signs (RSA 2048-8192, ECDSA P-256/P-384/P-521);
 4. not the account key (RFC 8555 §11.1);
 5. a subjectAltName listing exactly the order's identifiers, no more, no fewer,
@@ -15,11 +16,13 @@ failed:
 
 from __future__ import annotations
 
-from typing import Iterable, List, NamedTuple, Optional, Union
+from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
+from asn1crypto import csr as asn1_csr
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from .identifiers import Identifier, identifiers_from_names
@@ -30,14 +33,97 @@ PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey]
 _CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 
 
-def load_csr(der: bytes) -> x509.CertificateSigningRequest:
+#: Go's ``int``, which Boulder and Pebble read the version into.
+_GO_INT = range(-2 ** 63, 2 ** 63)
+
+
+class ReadCSR(NamedTuple):
+    """A parsed CSR, and what its signature covers."""
+
+    csr: x509.CertificateSigningRequest
+    #: The ``version`` as sent when it is not 0 (v1), else None.  ``csr`` is then
+    #: the same request with version 0, for parsing only: its own signature check
+    #: fails, and :func:`signature_verifies` checks ``signed`` instead.
+    version: Optional[int] = None
+    #: The DER CertificationRequestInfo as sent (for a version other than 0).
+    signed: bytes = b""
+
+
+def read_csr(der: bytes) -> ReadCSR:
+    """Parse a DER PKCS#10 CSR, or raise :class:`BadCSR`.
+
+    RFC 2986 §4.1 defines only version 0 (v1), and ``cryptography`` refuses
+    any other.  Boulder and Pebble parse CSRs with Go's ``crypto/x509``, which
+    reads the version and ignores it, and certbot's ``acme`` library sent
+    version 2 for years; so such a CSR is read with ``asn1crypto`` (which keeps
+    the CertificationRequestInfo's bytes as sent, for the signature check) and
+    parsed as the same request with version 0.
+    """
     try:
-        csr = x509.load_der_x509_csr(der)
-        csr.subject  # noqa: B018 - parse lazily decoded parts now
-        csr.extensions  # noqa: B018
+        return ReadCSR(_parsed(x509.load_der_x509_csr(der)))
     except Exception as e:  # cryptography raises ValueError and friends
+        refused = BadCSR(f"the CSR is not a valid PKCS#10 DER structure: {e}")
+    try:
+        request = asn1_csr.CertificationRequest.load(der, strict=True)
+        info = request["certification_request_info"]
+        signed = info.dump()
+        version = int(info["version"])
+    except Exception:  # asn1crypto raises ValueError, TypeError and friends
+        raise refused from None
+    if version == 0:
+        raise refused  # not the version: what cryptography said is the reason
+    try:
+        if version not in _GO_INT:
+            raise ValueError(f"its version {version} does not fit in 64 bits")
+        info["version"] = 0
+        csr = _parsed(x509.load_der_x509_csr(request.dump()))
+    except Exception as e:
         raise BadCSR(f"the CSR is not a valid PKCS#10 DER structure: {e}") from None
+    return ReadCSR(csr, version, signed)
+
+
+def _parsed(csr: x509.CertificateSigningRequest) -> x509.CertificateSigningRequest:
+    csr.subject  # noqa: B018 - parse lazily decoded parts now
+    csr.extensions  # noqa: B018
     return csr
+
+
+def load_csr(der: bytes) -> x509.CertificateSigningRequest:
+    """The parsed CSR (see :func:`read_csr`), or :class:`BadCSR`."""
+    return read_csr(der).csr
+
+
+def signature_verifies(read: ReadCSR, key: object) -> bool:
+    """Whether the CSR's self-signature verifies with ``key``, over the
+    CertificationRequestInfo as sent, with the algorithm the CSR names."""
+    csr = read.csr
+    if read.version is None:
+        return csr.is_signature_valid
+    try:
+        params = csr.signature_algorithm_parameters
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(csr.signature, read.signed, params,  # type: ignore[arg-type]
+                       csr.signature_hash_algorithm)  # type: ignore[arg-type]
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(csr.signature, read.signed, params)  # type: ignore[arg-type]
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            key.verify(csr.signature, read.signed)
+        elif isinstance(key, dsa.DSAPublicKey):
+            key.verify(csr.signature, read.signed,
+                       csr.signature_hash_algorithm)  # type: ignore[arg-type]
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
+        return False
+    return True
+
+
+def version_warning(version: int) -> str:
+    """Why a CSR with this ``version`` is unusual (a timeline warning)."""
+    return (f"the CSR's version is {version}, not 0 (v1), the only version PKCS#10 "
+            "defines (RFC 2986 §4.1); accepted as Let's Encrypt and Pebble accept it "
+            "(Go's parser ignores the field), but stricter CAs refuse it "
+            "(strict_csr=True does here)")
 
 
 def check_key(key: object) -> PublicKey:
@@ -73,19 +159,36 @@ class AcceptedCSR(NamedTuple):
     #: The DER SubjectPublicKeyInfo of ``public_key`` (its key identifier is
     #: taken from it).
     spki: bytes
+    #: What is unusual about the CSR, though accepted (for the order's timeline).
+    warnings: Tuple[str, ...] = ()
 
 
 def accept_csr(
-    der: bytes, identifiers: Iterable[Identifier], account_key: object
+    der: bytes, identifiers: Iterable[Identifier], account_key: object, *,
+    strict: bool = False,
 ) -> AcceptedCSR:
-    """Apply every rule; return the CSR with its key, or raise :class:`BadCSR`."""
-    csr = load_csr(der)
+    """Apply every rule; return the CSR with its key, or raise :class:`BadCSR`.
+
+    Args:
+        strict: refuse a ``version`` other than 0 instead of accepting it with a
+            warning (``AcmeConfig.strict_csr``).
+    """
+    read = read_csr(der)
+    csr = read.csr
+    warnings: Tuple[str, ...] = ()
+    if read.version is not None:
+        if strict:
+            raise BadCSR(
+                f"the CSR's version is {read.version}, but PKCS#10 defines only 0 (v1, "
+                "RFC 2986 §4.1): make the CSR with version 0 (this server runs with "
+                "strict_csr; Let's Encrypt accepts other versions)")
+        warnings = (version_warning(read.version),)
     try:
         key = csr.public_key()
     except Exception as e:
         raise BadCSR(f"the CSR's public key cannot be read: {e}") from None
     # RFC 8555 §7.4: the CSR is signed with the certificate key.
-    if not csr.is_signature_valid:
+    if not signature_verifies(read, key):
         raise BadCSR("the CSR's self-signature does not verify with the key it contains")
     public_key = check_key(key)
     key_der = spki(public_key)
@@ -105,7 +208,7 @@ def accept_csr(
             constraints = ext.value
     _check_names(csr, san, set(identifiers))
     _check_basic_constraints(constraints)
-    return AcceptedCSR(csr, public_key, key_der)
+    return AcceptedCSR(csr, public_key, key_der, warnings)
 
 
 def check_csr(

@@ -14,9 +14,10 @@ from typing import Callable, List, Optional, Sequence
 
 from . import problems
 from .identifiers import IP, Identifier
-from .resources import (CHALLENGE_TYPES, DNS_01, DNS_ACCOUNT_01, DNS_PERSIST_01, HTTP_01,
-                        TLS_ALPN_01, Account, Authorization, Challenge, Order)
-from .states import Event, Observer, Status, can, transition
+from .resources import (CHALLENGE_TYPES, DEFAULT_CHALLENGE_TYPES, DNS_01, DNS_ACCOUNT_01,
+                        DNS_PERSIST_01, HTTP_01, TLS_ALPN_01, Account, Authorization, Challenge,
+                        Order, rfc3339)
+from .states import Event, Observer, Status, can, expired, transition, whole_seconds
 from ..store import Store
 
 
@@ -25,7 +26,8 @@ from ..store import Store
 DNS_CHALLENGES = (DNS_01, DNS_ACCOUNT_01, DNS_PERSIST_01)
 
 
-def challenge_types(identifier: Identifier, offered: Sequence[str] = CHALLENGE_TYPES) -> List[str]:
+def challenge_types(identifier: Identifier,
+                    offered: Sequence[str] = DEFAULT_CHALLENGE_TYPES) -> List[str]:
     """Which of the ``offered`` challenges (in their order) may prove ``identifier``.
 
     A wildcard can only be proven through DNS (RFC 8555 §7.1.3); an IP address
@@ -71,7 +73,7 @@ def create_order(
     not_after: Optional[dt.datetime] = None,
     reuse: Optional[Callable[[Identifier], Optional[Authorization]]] = None,
     observer: Optional[Observer] = None,
-    offered: Sequence[str] = CHALLENGE_TYPES,
+    offered: Sequence[str] = DEFAULT_CHALLENGE_TYPES,
     issuer_domain_names: Sequence[str] = (),
 ) -> Order:
     """A new order with one authorization per identifier: an existing one that
@@ -97,19 +99,34 @@ def create_order(
         identifiers=list(identifiers),
         authz_ids=[a.id for a in authzs],
         created=now,
-        # An order cannot outlive the authorizations it needs.
-        expires=min([now + order_lifetime] + [a.expires for a in authzs]),
+        # An order cannot outlive the authorizations it needs.  Expiries are
+        # whole seconds, as the JSON shows them.
+        expires=min([whole_seconds(now + order_lifetime)] + [a.expires for a in authzs]),
         not_before=not_before,
         not_after=not_after,
     )
     store.add_order(order, authzs)
-    if all(a.status_at(now) is Status.VALID for a in authzs):
-        transition(order, Event.AUTHORIZED, observer)
+    authorize_if_complete(store, order, now, observer)
     return order
 
 
+def authorize_if_complete(store: Store, order: Order, now: dt.datetime,
+                          observer: Optional[Observer]) -> None:
+    """pending → ready once every authorization is valid (RFC 8555 §7.1.6), but
+    never for an order whose ``expires`` has come: that one is settled invalid
+    instead, so it reads, is stored and shows in the timeline as expired."""
+    if not can(order, Event.AUTHORIZED):
+        return
+    if expired(order.expires, now):
+        settle_expiry(store, order, now, observer)
+        return
+    if all(a.status_at(now) is Status.VALID for a in store.authzs_of_order(order)):
+        transition(order, Event.AUTHORIZED, observer)
+
+
 def new_authorization(store: Store, account: Account, ident: Identifier,
-                      expires: dt.datetime, *, offered: Sequence[str] = CHALLENGE_TYPES,
+                      expires: dt.datetime, *,
+                      offered: Sequence[str] = DEFAULT_CHALLENGE_TYPES,
                       issuer_domain_names: Sequence[str] = ()) -> Authorization:
     """A pending authorization with its challenges (not yet in the store): the
     ``offered`` types that can prove ``ident``, in order; a dns-persist-01
@@ -128,7 +145,7 @@ def new_authorization(store: Store, account: Account, ident: Identifier,
         for t in challenge_types(ident, offered)
     ]
     return Authorization(id=authz_id, account_id=account.id, identifier=ident,
-                         expires=expires, challenges=challenges)
+                         expires=whole_seconds(expires), challenges=challenges)
 
 
 def start_validation(
@@ -176,7 +193,7 @@ def finish_validation(
     if authz.status_at(now) is not Status.PENDING:
         # It expired (or was deactivated) while validating: the result is moot.
         error = error or problems.Malformed(
-            f"the authorization expired at {authz.expires.isoformat()} before validation ended"
+            f"the authorization expired at {rfc3339(authz.expires)} before validation ended"
         )
         challenge.error = error
         transition(challenge, Event.FAIL, observer)
@@ -186,10 +203,7 @@ def finish_validation(
         transition(challenge, Event.SUCCEED, observer)
         transition(authz, Event.VALIDATE, observer)
         for order in store.orders_of_authz(authz):
-            if can(order, Event.AUTHORIZED) and all(
-                a.status_at(now) is Status.VALID for a in store.authzs_of_order(order)
-            ):
-                transition(order, Event.AUTHORIZED, observer)
+            authorize_if_complete(store, order, now, observer)
         return
     error.identifier = authz.identifier.to_json()
     challenge.error = error
@@ -220,40 +234,46 @@ def deactivate_authorization(
             transition(order, Event.FAIL, observer)
 
 
-def settle_expiry(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
-    """Store the expiry that reads already show, before a write acts on the order."""
+def settle_expiry(store: Store, order: Order, now: dt.datetime,
+                  observer: Optional[Observer]) -> None:
+    """Store the expiry that reads already show, before a write acts on the order.
+
+    The ``error`` it records says what happened, not what to do: the advice
+    belongs to the answer of the request that meets it (:func:`begin_finalize`).
+    An expired order's error is ``orderNotReady``, the problem Let's Encrypt
+    answers to its finalization (its status reads invalid there too).
+    """
     for authz in store.authzs_of_order(order):
         if authz.status_at(now) is Status.EXPIRED and can(authz, Event.EXPIRE):
             transition(authz, Event.EXPIRE, observer)
     status = order.status_at(now, store.authz)
     if status is Status.INVALID and order.status in (Status.PENDING, Status.READY):
-        if now >= order.expires:
-            order.error = problems.Malformed(
-                f"the order expired at {order.expires.isoformat()}; create a new order"
-            )
+        if expired(order.expires, now):
+            order.error = problems.OrderNotReady(
+                f"the order expired at {rfc3339(order.expires)}")
             transition(order, Event.EXPIRE, observer)
         else:
             failed = next(a for a in store.authzs_of_order(order)
                           if a.status_at(now) not in (Status.PENDING, Status.VALID))
             order.error = problems.Unauthorized(
                 f"the authorization for {failed.identifier.value} is "
-                f"{failed.status_at(now).value}; create a new order"
-            )
+                f"{failed.status_at(now).value}")
             transition(order, Event.FAIL, observer)
 
 
 def begin_finalize(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
-    """ready → processing, or :class:`OrderNotReady` saying why not."""
+    """ready → processing, or :class:`OrderNotReady` saying why not (RFC 8555 §7.4:
+    "orderNotReady" for an order that is not ready)."""
     settle_expiry(store, order, now, observer)
     status = order.status_at(now, store.authz)
+    if status is Status.INVALID:
+        why = order.error.detail if order.error is not None else "it can no longer be finalized"
+        raise problems.OrderNotReady(f"the order is invalid ({why}); create a new order")
     if status is not Status.READY:
         why = {
             Status.PENDING: "not every authorization is valid yet",
             Status.PROCESSING: "it is already being finalized",
             Status.VALID: "it was already finalized and has a certificate",
-            Status.INVALID: "it is invalid"
-            + (f" ({order.error.detail})" if order.error else "")
-            + "; create a new order",
         }[status]
         raise problems.OrderNotReady(f"the order is {status.value}: {why}")
     transition(order, Event.FINALIZE, observer)

@@ -28,6 +28,11 @@ DNS_ACCOUNT_01 = "dns-account-01"
 DNS_PERSIST_01 = "dns-persist-01"
 #: Every challenge type the server can check, in the order it offers them.
 CHALLENGE_TYPES = (HTTP_01, DNS_01, TLS_ALPN_01, DNS_ACCOUNT_01, DNS_PERSIST_01)
+#: What is offered unless a test asks for more: RFC 8555's and RFC 8737's three,
+#: as Let's Encrypt offers them.  The drafts are one setting away, because
+#: offering them by default breaks clients: certbot's ``acme`` library reads them
+#: as unrecognized challenges, and a dns-persist-01 challenge has no ``token``.
+DEFAULT_CHALLENGE_TYPES = (HTTP_01, DNS_01, TLS_ALPN_01)
 
 
 _UTC = dt.timezone.utc

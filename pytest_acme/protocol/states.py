@@ -123,7 +123,21 @@ def transition(obj: Stateful, event: Event, observer: Optional[Observer] = None)
     return new
 
 
+def whole_seconds(when: dt.datetime) -> dt.datetime:
+    """``when`` cut to the whole second: how an ``expires`` is stored.
+
+    ``expires`` goes out as RFC 3339 in whole seconds (RFC 8555 §7.1.3); an
+    expiry stored with the same precision makes the instant a client reads the
+    instant the server enforces, with no hidden fraction of a second in which an
+    order the client sees as expired can still be finalized.
+    """
+    return when.replace(microsecond=0)
+
+
 def expired(expires: Optional[dt.datetime], now: dt.datetime) -> bool:
+    """Whether an object with this ``expires`` has expired at ``now``: from the
+    ``expires`` instant on.  (Boulder and Pebble test ``expires`` before now,
+    which differs only at the very instant; a client must not count on it.)"""
     return expires is not None and now >= expires
 
 

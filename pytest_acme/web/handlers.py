@@ -434,10 +434,13 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
             injected = app.faults.csr_problem(found.id)
             if injected is not None:
                 raise injected
-            csr = accept_csr(der, found.identifiers, ex.account.jwk.key)
+            csr = accept_csr(der, found.identifiers, ex.account.jwk.key,
+                             strict=app.config.strict_csr)
         except problems.BadCSR as p:
             lifecycle.fail_order(found, p, app.observe)
             raise
+        for warning in csr.warnings:
+            app.record(found, "CSRWarning", warning)
         app.faults.on_finalize(found.id, now)
     if app.config.finalize == "async":
         app.workers.submit(app.issue, found.id, csr, ex.urls)

@@ -7,9 +7,10 @@ from typing import List, Optional, Sequence
 
 import josepy
 import pytest
+from asn1crypto import csr as asn1_csr
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from pytest_acme.protocol.csr import accept_csr, check_csr, check_key, load_csr, spki
@@ -293,3 +294,76 @@ def test_rules_are_applied_in_order():
     der = make_csr(weak, ["nothing.example"], ca=True)
     assert "1024 bits" in refused(der)
     assert "subjectAltName" in refused(make_csr(EC_KEY, ["nothing.example"], ca=True))
+
+
+# -- the version field ---------------------------------------------------------------------
+
+
+def with_version(der: bytes, version: int, key=None) -> bytes:
+    """``der`` with another version: signed again with ``key`` over the new
+    CertificationRequestInfo, or (no key) keeping the old signature."""
+    request = asn1_csr.CertificationRequest.load(der)
+    request["certification_request_info"]["version"] = version
+    if key is not None:
+        info = request["certification_request_info"].dump()
+        request["signature"] = (key.sign(info, padding.PKCS1v15(), hashes.SHA256())
+                                if isinstance(key, rsa.RSAPrivateKey)
+                                else key.sign(info, ec.ECDSA(hashes.SHA256())))
+    return request.dump()
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, -1, 2 ** 63 - 1])
+@pytest.mark.parametrize("key", [EC_KEY, RSA_KEY], ids=["ec", "rsa"])
+def test_another_version_is_accepted_with_a_warning(key, version):
+    der = with_version(make_csr(key), version, key)
+    with pytest.raises((x509.InvalidVersion, ValueError)):  # ValueError: below 0, past 255
+        x509.load_der_x509_csr(der)  # what cryptography alone does
+    accepted = accept_csr(der, ORDER, ACCOUNT_KEY.public_key())
+    assert accepted.public_key.public_numbers() == key.public_key().public_numbers()
+    assert {n.value for n in accepted.csr.extensions[0].value} == {
+        "example.com", "www.example.com"}
+    (warning,) = accepted.warnings
+    assert warning.startswith(f"the CSR's version is {version}, not 0 (v1)")
+    assert check(der).public_key().public_numbers() == key.public_key().public_numbers()
+
+
+def test_version_0_has_no_warning():
+    assert accept_csr(make_csr(EC_KEY), ORDER, ACCOUNT_KEY.public_key()).warnings == ()
+
+
+@pytest.mark.parametrize("key", [EC_KEY, RSA_KEY], ids=["ec", "rsa"])
+def test_another_version_keeps_the_signature_of_what_was_sent(key):
+    # The version changed after signing: the signature covers version 0.
+    assert "self-signature does not verify" in refused(with_version(make_csr(key), 2))
+
+
+def test_another_version_with_a_signature_by_another_key():
+    der = with_version(make_csr(EC_KEY), 2, ec.generate_private_key(ec.SECP256R1()))
+    assert "self-signature does not verify" in refused(der)
+
+
+def test_strict_refuses_another_version_with_what_to_do():
+    der = with_version(make_csr(EC_KEY), 2, EC_KEY)
+    with pytest.raises(BadCSR) as info:
+        accept_csr(der, ORDER, ACCOUNT_KEY.public_key(), strict=True)
+    assert "version is 2" in info.value.detail and "make the CSR with version 0" in info.value.detail
+    assert accept_csr(make_csr(EC_KEY), ORDER, ACCOUNT_KEY.public_key(), strict=True)
+
+
+@pytest.mark.parametrize("bad", ["trailing-byte", "truncated", "huge-version"])
+def test_another_version_must_still_be_one_der_structure(bad):
+    der = with_version(make_csr(EC_KEY), 2, EC_KEY)
+    if bad == "trailing-byte":
+        der += b"\x00"
+    elif bad == "truncated":
+        der = der[:-10]
+    else:
+        der = with_version(make_csr(EC_KEY), 2 ** 64, EC_KEY)  # more than Go's int holds
+    assert "not a valid PKCS#10 DER structure" in refused(der)
+
+
+def test_other_rules_apply_to_another_version_too():
+    der = with_version(make_csr(EC_KEY, dns=("example.com",)), 2, EC_KEY)
+    assert "missing dns:www.example.com" in refused(der)
+    der = with_version(make_csr(ACCOUNT_KEY), 2, ACCOUNT_KEY)
+    assert "is the account key" in refused(der)

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from pytest_acme.protocol import lifecycle, problems
 from pytest_acme.protocol.identifiers import Identifier
-from pytest_acme.protocol.resources import Account, Authorization, Challenge, Order
+from pytest_acme.protocol.resources import (CHALLENGE_TYPES, Account, Authorization, Challenge,
+                                            Order, rfc3339)
 from pytest_acme.protocol.states import Event, IllegalTransition, Status
 from pytest_acme.store import Store
 
@@ -129,23 +130,41 @@ def test_create_order_makes_one_authz_per_identifier(store, account):
 @pytest.mark.parametrize(
     "ident,types",
     [
-        (dns("example.com"), ["http-01", "dns-01", "tls-alpn-01", "dns-account-01",
-                              "dns-persist-01"]),
-        (dns("*.example.com"), ["dns-01", "dns-account-01", "dns-persist-01"]),
+        (dns("example.com"), ["http-01", "dns-01", "tls-alpn-01"]),
+        (dns("*.example.com"), ["dns-01"]),
         (ip("192.0.2.1"), ["http-01", "tls-alpn-01"]),
         (ip("2001:db8::1"), ["http-01", "tls-alpn-01"]),
     ],
     ids=str,
 )
-def test_challenge_types_per_identifier(store, account, ident, types):
+def test_challenge_types_per_identifier_by_default(store, account, ident, types):
+    """Let's Encrypt's offer: the RFC 8555 three, dns-01 alone for a wildcard."""
     assert lifecycle.challenge_types(ident) == types
     order = new_order(store, account, ident)
     (authz,) = authzs(store, order)
     assert [c.type for c in authz.challenges] == types
 
 
+@pytest.mark.parametrize(
+    "ident,types",
+    [
+        (dns("example.com"), ["http-01", "dns-01", "tls-alpn-01", "dns-account-01",
+                              "dns-persist-01"]),
+        (dns("*.example.com"), ["dns-01", "dns-account-01", "dns-persist-01"]),
+        (ip("192.0.2.1"), ["http-01", "tls-alpn-01"]),
+    ],
+    ids=str,
+)
+def test_challenge_types_per_identifier_with_the_drafts(store, account, ident, types):
+    assert lifecycle.challenge_types(ident, CHALLENGE_TYPES) == types
+    order = new_order(store, account, ident, offered=CHALLENGE_TYPES)
+    (authz,) = authzs(store, order)
+    assert [c.type for c in authz.challenges] == types
+
+
 def test_wildcard_authz_json_names_the_base_and_says_wildcard(store, account):
-    order = new_order(store, account, dns("*.example.com"), dns("example.com"))
+    order = new_order(store, account, dns("*.example.com"), dns("example.com"),
+                      offered=CHALLENGE_TYPES)
     wild, plain = authzs(store, order)
     doc = wild.to_json(Urls(), T0)
     assert doc["identifier"] == {"type": "dns", "value": "example.com"}
@@ -206,7 +225,7 @@ def test_successful_validation_makes_authz_valid_and_order_ready_when_all_are(
     assert order.status is S.READY
     assert order.status_at(T0, store.authz) is S.READY
     # The untried challenges stay pending.
-    assert [c.status for c in a.challenges] == [S.VALID] + [S.PENDING] * 4
+    assert [c.status for c in a.challenges] == [S.VALID, S.PENDING, S.PENDING]
     assert obs.kinds() == [
         ("challenge", Event.START, S.PROCESSING),
         ("challenge", Event.SUCCEED, S.VALID),
@@ -400,8 +419,7 @@ def test_begin_finalize_invalid(store, account, obs):
     lifecycle.start_validation(store, ch, T0, obs)
     lifecycle.finish_validation(store, ch, problems.DNS("NXDOMAIN"), T0, obs)
     detail = _not_ready(store, order, obs)
-    assert detail.startswith("the order is invalid: it is invalid (NXDOMAIN)")
-    assert detail.endswith("create a new order")
+    assert detail == "the order is invalid (NXDOMAIN); create a new order"
 
 
 @pytest.mark.parametrize("validated", [False, True], ids=["pending", "ready"])
@@ -412,10 +430,13 @@ def test_begin_finalize_expired(store, account, obs, validated):
         assert order.status is S.READY
     after = order.expires + dt.timedelta(seconds=1)
     detail = _not_ready(store, order, obs, now=after)
-    assert detail.startswith("the order is invalid: it is invalid (the order expired at ")
-    assert order.expires.isoformat() in detail
+    # The advice is given once, after the reason the order records.
+    assert detail == ("the order is invalid (the order expired at 2030-01-01T13:00:00Z); "
+                      "create a new order")
     assert order.status is S.INVALID
-    assert isinstance(order.error, problems.Malformed)
+    # Not malformed: orderNotReady, what Let's Encrypt answers to its finalization.
+    assert isinstance(order.error, problems.OrderNotReady)
+    assert order.error.detail == "the order expired at 2030-01-01T13:00:00Z"
     assert ("order", Event.EXPIRE, S.INVALID) in obs.kinds()
 
 
@@ -431,6 +452,62 @@ def test_begin_finalize_just_before_expires_works(store, account, obs):
     validate(store, order, obs)
     lifecycle.begin_finalize(store, order, order.expires - dt.timedelta(microseconds=1), obs)
     assert order.status is S.PROCESSING
+
+
+def test_a_failed_authorization_is_named_once_with_the_advice_once(store, account, obs):
+    order = new_order(store, account)
+    (authz,) = authzs(store, order)
+    lifecycle.deactivate_authorization(store, authz, T0, obs)
+    detail = _not_ready(store, order, obs)
+    assert detail == ("the order is invalid (the authorization for example.com was "
+                      "deactivated); create a new order")
+    order = new_order(store, account)
+    (authz,) = authzs(store, order)
+    late = authz.expires  # the order (1 h) expired first: its own expiry is the reason
+    assert "the order expired at" in _not_ready(store, order, obs, now=late)
+
+
+@pytest.mark.parametrize("fraction", [0, 1, 999_999])
+def test_expiries_are_stored_in_whole_seconds_as_they_are_shown(store, account, fraction):
+    """What a client reads in ``expires`` is the instant the server enforces."""
+    now = T0 + dt.timedelta(microseconds=fraction)
+    order = new_order(store, account, now=now)
+    (authz,) = authzs(store, order)
+    assert order.expires == T0 + ORDER_LIFE and authz.expires == T0 + AUTHZ_LIFE
+    for obj in (order, authz):
+        shown = obj.to_json(Urls(), now, store.authz) if obj is order else obj.to_json(Urls(), now)
+        assert shown["expires"] == rfc3339(obj.expires)
+        assert obj.expires.microsecond == 0
+    # Live one microsecond before the instant shown, expired at it.
+    before = order.expires - dt.timedelta(microseconds=1)
+    assert order.status_at(before, store.authz) is S.PENDING
+    assert order.status_at(order.expires, store.authz) is S.INVALID
+    assert authz.status_at(authz.expires - dt.timedelta(microseconds=1)) is S.PENDING
+    assert authz.status_at(authz.expires) is S.EXPIRED
+
+
+def test_an_order_validated_after_it_expired_never_becomes_ready(store, account, obs):
+    """Its authorization outlives it (1 h order, 2 h authorization): validated
+    after the order's expiry, the authorization is valid, and the order is stored
+    invalid, never ready, and says so in its transitions."""
+    order = new_order(store, account)
+    (authz,) = authzs(store, order)
+    ch = challenge(authz, "http-01")
+    lifecycle.start_validation(store, ch, T0, obs)
+    late = order.expires + dt.timedelta(minutes=1)
+    lifecycle.finish_validation(store, ch, None, late, obs)
+    assert authz.status is S.VALID
+    assert order.status is S.INVALID
+    assert isinstance(order.error, problems.OrderNotReady)
+    assert ("order", Event.AUTHORIZED, S.READY) not in obs.kinds()
+    assert obs.kinds()[-1] == ("order", Event.EXPIRE, S.INVALID)
+    # Validated at the very instant the order shows as its expiry: the same.
+    order = new_order(store, account, dns("at.example.com"))
+    (authz,) = authzs(store, order)
+    ch = challenge(authz, "http-01")
+    lifecycle.start_validation(store, ch, T0, obs)
+    lifecycle.finish_validation(store, ch, None, order.expires, obs)
+    assert (authz.status, order.status) == (S.VALID, S.INVALID)
 
 
 def test_begin_finalize_deactivated(store, account, obs):
@@ -460,8 +537,8 @@ def test_settle_expiry_stores_the_expiry_of_order_and_authzs(store, account, obs
     assert order.status_at(later, store.authz) is S.INVALID
     lifecycle.settle_expiry(store, order, later, obs)
     assert (a.status, b.status, order.status) == (S.EXPIRED, S.EXPIRED, S.INVALID)
-    assert isinstance(order.error, problems.Malformed)
-    assert "the order expired at" in order.error.detail
+    assert isinstance(order.error, problems.OrderNotReady)
+    assert order.error.detail == "the order expired at 2030-01-01T14:00:00Z"
     assert order.to_json(Urls(), later, store.authz)["error"]["detail"] == order.error.detail
     assert obs.kinds()[-3:] == [
         ("authorization", Event.EXPIRE, S.EXPIRED),

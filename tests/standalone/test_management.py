@@ -196,8 +196,7 @@ def test_orders_accounts_describe_events_and_requests_show_a_real_order(server, 
         assert authz["status"] == "valid"
         assert authz["identifier"]["value"] in NAMES
         kinds = {c["type"]: c for c in authz["challenges"]}
-        assert set(kinds) == {"http-01", "dns-01", "tls-alpn-01", "dns-account-01",
-                              "dns-persist-01"}
+        assert set(kinds) == {"http-01", "dns-01", "tls-alpn-01"}
         assert kinds["http-01"]["status"] == "valid" and kinds["http-01"]["error"] is None
         assert kinds["dns-01"]["status"] == "pending"
 

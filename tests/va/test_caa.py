@@ -175,6 +175,7 @@ def test_accounturi_must_be_this_account(acme_server, acme_dns):
                        account_url(other))
 
 
+@pytest.mark.acme(challenge_types=["dns-01", "dns-account-01"])
 def test_validationmethods_must_include_the_method_used(acme_server, acme_dns):
     acme_dns.add_caa("m.example.test", 0, "issue",
                      f"{US}; validationmethods=http-01,dns-account-01")

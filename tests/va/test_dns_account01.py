@@ -11,9 +11,13 @@ import pytest
 from helpers import (account_client, account_url, answer_and_wait, challenge_json, deadline,
                      ec_key, key_authorization_for, make_csr, read, sans, split_chain)
 from pytest_acme import dns01_txt, dns_account01_name
+from pytest_acme.protocol.resources import CHALLENGE_TYPES
 from pytest_acme.va.dnsaccount01 import dns_account01_label
 
 PROBLEM = "urn:ietf:params:acme:error:"
+
+# The drafts are offered only when asked for.
+pytestmark = pytest.mark.acme(challenge_types=CHALLENGE_TYPES)
 
 
 def publish(acme, zone, authz_url: str) -> Dict[str, Any]:
@@ -135,6 +139,14 @@ def test_an_identifier_no_offered_challenge_can_prove_is_rejected(acme_server):
     assert "*.wild.example.test" in doc["detail"] and "http-01, tls-alpn-01" in doc["detail"]
     assert [p["identifier"] for p in doc["subproblems"]] == [
         {"type": "dns", "value": "*.wild.example.test"}]
+
+
+def test_the_default_offer_is_lets_encrypts_three():
+    from pytest_acme import AcmeConfig
+
+    assert AcmeConfig().challenge_types == ("http-01", "dns-01", "tls-alpn-01")
+    assert AcmeConfig(challenge_types=CHALLENGE_TYPES).challenge_types == (
+        "http-01", "dns-01", "tls-alpn-01", "dns-account-01", "dns-persist-01")
 
 
 def test_unknown_challenge_types_are_refused_in_config():

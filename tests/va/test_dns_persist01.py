@@ -12,9 +12,13 @@ import pytest
 from helpers import (account_client, account_url, answer_and_wait, challenge_json, deadline,
                      ec_key, make_csr, read, sans, split_chain)
 from pytest_acme import AcmeServer, dns_persist01_name, dns_persist01_txt
+from pytest_acme.protocol.resources import CHALLENGE_TYPES
 
 PROBLEM = "urn:ietf:params:acme:error:"
 US = "pytest-acme.test"
+
+# The drafts are offered only when asked for.
+pytestmark = pytest.mark.acme(challenge_types=CHALLENGE_TYPES)
 
 
 def attempt(server: AcmeServer, zone, name: str, *values: str, acme=None,

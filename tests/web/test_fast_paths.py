@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request
 from pytest_acme.ca import CertificateAuthority
 from pytest_acme.protocol import lifecycle
 from pytest_acme.protocol.identifiers import Identifier
-from pytest_acme.protocol.resources import Account, rfc3339
+from pytest_acme.protocol.resources import CHALLENGE_TYPES, Account, rfc3339
 from pytest_acme.store import Store
 from pytest_acme.web.app import _pretty_json, _request_url
 from pytest_acme.web.certs import crl_url
@@ -189,7 +189,8 @@ def order_and_authz():
     store.add_account(account)
     order = lifecycle.create_order(
         store, account, [Identifier("dns", "*.example.com")], T0,
-        order_lifetime=dt.timedelta(hours=1), authz_lifetime=dt.timedelta(hours=2))
+        order_lifetime=dt.timedelta(hours=1), authz_lifetime=dt.timedelta(hours=2),
+        offered=CHALLENGE_TYPES)
     return store, order, store.authz(order.authz_ids[0])
 
 
