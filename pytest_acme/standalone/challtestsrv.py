@@ -17,7 +17,7 @@ Endpoints (every one takes a JSON object as its body; any method, as in Go):
 ==========================  ============================================================
 path                        body
 ==========================  ============================================================
-/set-default-ipv4           ``{"ip": "10.10.10.2"}`` (``""``: no default; see below)
+/set-default-ipv4           ``{"ip": "10.10.10.2"}`` (``""``: no default A)
 /set-default-ipv6           ``{"ip": "::1"}`` (``""``: no default AAAA)
 /add-a, /add-aaaa           ``{"host": "h.example.", "addresses": ["12.12.12.12", ...]}``
 /clear-a, /clear-aaaa       ``{"host": "h.example."}``
@@ -50,8 +50,6 @@ names may end in a dot or not.
 
 Where pytest-acme differs from challtestsrv:
 
-* Its zone always has a default IPv4 address, so ``/set-default-ipv4`` with an
-  empty ``ip`` is refused with ``400`` unless the zone can clear it.
 * The HTTP-01 responder redirects challenge paths only, so ``/add-redirect``
   takes ``/.well-known/acme-challenge/<token>`` paths; a token holds either
   content or a redirect, the later request replacing the earlier one.
@@ -348,16 +346,7 @@ class ChalltestsrvApp:
 
     def _set_default_ipv4(self, body: _Body) -> None:
         ip = body.text("ip", allow_empty=True)
-        if ip:
-            self.zone.set_default_ipv4(_check_ip(body.where, ip, 4))
-            return
-        try:
-            self.zone.set_default_ipv4(None)
-        except (ValueError, TypeError):
-            raise _BadRequest(
-                f"{body.where}: pytest-acme's zone always answers A queries with a default address, "
-                f"so it cannot be cleared; set another one with {body.example}"
-            ) from None
+        self.zone.set_default_ipv4(_check_ip(body.where, ip, 4) if ip else None)
 
     def _set_default_ipv6(self, body: _Body) -> None:
         ip = body.text("ip", allow_empty=True)
