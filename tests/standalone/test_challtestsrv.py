@@ -280,6 +280,7 @@ def test_unknown_path_is_404(client: Client) -> None:
 def test_success_is_200_with_an_empty_body(client: Client) -> None:
     response = ok(client, "/set-txt", {"host": "h.example.", "value": "foo"})
     assert response.get_data() == b""
+    assert "Content-Type" not in response.headers  # as Go, which types no empty body
 
 
 # -- HTTP-01
