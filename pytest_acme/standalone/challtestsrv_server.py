@@ -35,10 +35,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from dnslib import QTYPE, RCODE, RR, SOA, DNSRecord
 
 from ..httpd import HttpLimits, ServerStartError, WsgiThread
 from ..responders import TlsAlpn01Responder
-from ..va.dnsserver import DnsServer
+from ..va.dnsserver import DnsServer, ZoneResolver
 from ..va.zone import Zone
 from .challenge_http import ChallengeHttp
 from .challtestsrv import StandaloneChalltestsrvApp
@@ -110,6 +111,36 @@ def self_signed_context() -> ssl.SSLContext:
     return context
 
 
+class ChalltestsrvDnsResolver(ZoneResolver):
+    """Answers as pebble-challtestsrv's DNS server does, from the same zone:
+
+    * only A, AAAA, TXT, CAA and CNAME queries are answered; any other type
+      (SOA, MX, NS...) gets NOTIMP;
+    * every answer has TTL 0, and every reply (SERVFAIL and NOTIMP too) carries
+      the same made-up SOA record of ``challtestsrv.invalid.`` in its authority
+      section.
+    """
+
+    #: The query types pebble-challtestsrv answers.
+    TYPES = frozenset({"A", "AAAA", "TXT", "CAA", "CNAME"})
+    #: The SOA record of every reply.
+    SOA = RR("challtestsrv.invalid.", QTYPE.SOA, ttl=0, rdata=SOA(
+        "ns.challtestsrv.invalid.", "master.challtestsrv.invalid.", (1, 1, 1, 1, 1)))
+
+    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
+        qtype = QTYPE.get(request.q.qtype)
+        if qtype in self.TYPES:
+            reply = super().resolve(request, handler)
+        else:
+            self.zone.record_query(str(request.q.qname), str(qtype))
+            reply = request.reply()
+            reply.header.rcode = RCODE.NOTIMP
+        for record in reply.rr:
+            record.ttl = 0
+        reply.auth = [self.SOA]
+        return reply
+
+
 class ChalltestsrvServer:
     """pebble-challtestsrv's listeners over one zone and one HTTP-01 state.
 
@@ -150,7 +181,8 @@ class ChalltestsrvServer:
         """
         try:
             for host, port in self.addresses["DNS"]:
-                self._start("DNS", host, port, lambda: DnsServer(self.zone, host, port).start())
+                self._start("DNS", host, port, lambda: DnsServer(
+                    self.zone, host, port, resolver=ChalltestsrvDnsResolver(self.zone)).start())
             for what, tls in (("HTTP-01", False), ("HTTPS HTTP-01", True)):
                 for host, port in self.addresses[what]:
                     self._start(what, host, port, lambda: WsgiThread(

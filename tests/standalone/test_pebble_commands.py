@@ -517,3 +517,47 @@ def test_our_pebble_with_real_challtestsrv(command, tmp_path):
     finally:
         proc.close()
 
+
+
+def test_dns_answers_side_by_side_with_the_real_challtestsrv(command):
+    """The same edits, the same questions: the same rcode, answers (TTL included)
+    and authority section as Debian's pebble-challtestsrv.  (Not asked: a name in
+    another case, which pebble-challtestsrv matches case-sensitively; names here
+    match in any case, as DNS names do, RFC 4343.)"""
+    binary = real_binary("pebble-challtestsrv")
+    dns_port, mgmt = free_port(), free_port()
+    proc = Process([binary, "-management", f"127.0.0.1:{mgmt}", "-dns01", f"127.0.0.1:{dns_port}",
+                    "-http01", "", "-https01", "", "-tlsalpn01", ""])
+    try:
+        proc.wait_listening(mgmt)
+        banner = command(["challtestsrv", "-management", "127.0.0.1:0", "-dns01", "127.0.0.1:0",
+                          "-http01", "", "-https01", "", "-tlsalpn01", ""])
+        servers = {"real": (f"http://127.0.0.1:{mgmt}", dns_port),
+                   "ours": ("http://%s:%d" % listener(banner, "management API"),
+                            listener(banner, "DNS")[1])}
+        edits = [("/set-txt", {"host": "_acme-challenge.t.example.", "value": "v1"}),
+                 ("/set-txt", {"host": "_acme-challenge.t.example.", "value": "v2"}),
+                 ("/add-caa", {"host": "t.example", "policies": [{"tag": "issue",
+                                                                  "value": "ca.example"}]}),
+                 ("/set-cname", {"host": "alias.example", "target": "t.example"}),
+                 ("/add-a", {"host": "t.example", "addresses": ["127.0.0.5"]}),
+                 ("/set-servfail", {"host": "broken.example"})]
+        questions = [("_acme-challenge.t.example", "TXT"), ("t.example", "CAA"),
+                     ("alias.example", "A"), ("alias.example", "CNAME"), ("t.example", "A"),
+                     ("other.example", "A"), ("other.example", "AAAA"),
+                     ("broken.example", "A"), ("t.example", "MX"), ("t.example", "SOA"),
+                     ("nothing.example", "TXT")]
+        seen = {}
+        for who, (api, port) in servers.items():
+            for path, body in edits:
+                assert requests.post(api + path, json=body, timeout=5).status_code == 200
+            seen[who] = []
+            for name, qtype in questions:
+                reply = DNSRecord.parse(DNSRecord.question(name, qtype).send(
+                    "127.0.0.1", port, timeout=5))
+                seen[who].append((name, qtype, reply.header.rcode,
+                                  sorted(str(rr) for rr in reply.rr),
+                                  [str(rr) for rr in reply.auth]))
+        assert seen["ours"] == seen["real"]
+    finally:
+        proc.close()
