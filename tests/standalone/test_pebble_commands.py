@@ -561,3 +561,74 @@ def test_dns_answers_side_by_side_with_the_real_challtestsrv(command):
         assert seen["ours"] == seen["real"]
     finally:
         proc.close()
+
+
+#: Management requests whose answers (status, and body when it is not an error's
+#: reason) match pebble-challtestsrv's.  Where pytest-acme differs on purpose, it
+#: is not asked: a 400 here carries a reason (Go's is empty), and an address that
+#: is not one ({"ip": "bad"}) is a 400 here, not a 200 that answers nothing.
+API_CASES = [
+    ("/set-default-ipv4", {"ip": "127.0.0.1"}), ("/set-default-ipv4", {}),
+    ("/set-default-ipv6", {"ip": "::1"}), ("/set-default-ipv6", {"ip": ""}),
+    ("/add-a", {"host": "a.example", "addresses": ["127.0.0.2"]}),
+    ("/add-a", {"host": "a.example", "addresses": []}), ("/add-a", {"host": "", "addresses": ["127.0.0.2"]}),
+    ("/clear-a", {"host": "a.example"}), ("/clear-a", {}),
+    ("/add-aaaa", {"host": "a.example", "addresses": ["::2"]}), ("/clear-aaaa", {"host": "a.example"}),
+    ("/set-txt", {"host": "_acme-challenge.a.example.", "value": "x"}),
+    ("/set-txt", {"host": "_acme-challenge.a.example."}), ("/clear-txt", {"host": "x."}), ("/clear-txt", {}),
+    ("/add-caa", {"host": "a.example", "policies": [{"tag": "issue", "value": "ca"}]}),
+    ("/add-caa", {"host": "a.example", "policies": []}), ("/clear-caa", {"host": "a.example"}),
+    ("/set-cname", {"host": "b.example", "target": "a.example"}), ("/clear-cname", {"host": "b.example"}),
+    ("/set-servfail", {"host": "c.example"}), ("/clear-servfail", {"host": "c.example"}),
+    ("/add-http01", {"token": "t", "content": "c"}), ("/add-http01", {"token": "t"}),
+    ("/add-http01", {"content": "c"}), ("/del-http01", {"token": "t"}), ("/del-http01", {}),
+    ("/add-redirect", {"path": "/p", "targetURL": "http://127.0.0.1/"}), ("/add-redirect", {"path": "/p"}),
+    ("/del-redirect", {"path": "/p"}), ("/del-redirect", {}),
+    ("/add-tlsalpn01", {"host": "a.example", "content": "c"}), ("/add-tlsalpn01", {"host": "a.example"}),
+    ("/del-tlsalpn01", {"host": "a.example"}), ("/del-tlsalpn01", {}),
+    ("/http-request-history", {"host": "none.example"}), ("/http-request-history", {}),
+    ("/dns-request-history", {"host": "none.example"}), ("/tlsalpn01-request-history", {"host": "none.example"}),
+    ("/clear-request-history", {"host": "a.example", "type": "dns"}),
+    ("/clear-request-history", {"host": "a.example", "type": "bogus"}),
+    ("/clear-request-history", {"type": "dns"}), ("/no-such-endpoint", {}),
+]
+
+
+def test_api_and_responders_side_by_side_with_the_real_challtestsrv(command):
+    binary = real_binary("pebble-challtestsrv")
+    ports = {name: free_port() for name in ("management", "dns01", "http01", "https01", "tlsalpn01")}
+    proc = Process([binary, *(a for name, port in ports.items()
+                              for a in (f"-{name}", f"127.0.0.1:{port}"))])
+    try:
+        for port in ports.values():
+            if port != ports["dns01"]:
+                proc.wait_listening(port)
+        banner = command(["challtestsrv", *LOOPBACK])
+        ours = {name: listener(banner, what)[1] for name, what in (
+            ("management", "management API"), ("http01", "HTTP-01"), ("https01", "HTTPS HTTP-01"),
+            ("tlsalpn01", "TLS-ALPN-01"))}
+        seen: Dict[str, list] = {}
+        for who, where in (("real", ports), ("ours", ours)):
+            api = f"http://127.0.0.1:{where['management']}"
+            answers = []
+            for path, body in API_CASES:
+                r = requests.post(api + path, data=json.dumps(body), timeout=5)
+                answers.append((path, body, r.status_code,
+                                r.text if r.ok else None, r.headers.get("Content-Type") if r.ok else None))
+            answers.append(requests.get(api + "/add-a", timeout=5).status_code)  # no body
+            requests.post(api + "/add-http01", json={"token": "tok", "content": "ka"}, timeout=5)
+            requests.post(api + "/add-redirect", timeout=5, json={
+                "path": "/.well-known/acme-challenge/moved", "targetURL": "https://127.0.0.1:1/x"})
+            for path in ("/.well-known/acme-challenge/tok", "/.well-known/acme-challenge/nope",
+                         "/.well-known/acme-challenge/moved", "/"):
+                for tls in (False, True):
+                    r = get(where["https01" if tls else "http01"], path, tls=tls)
+                    answers.append((path, tls, r.status, r.body, r.getheader("Content-Type"),
+                                    r.getheader("Location")))
+            with pytest.raises(ssl.SSLError) as alert:
+                tls_alpn_handshake(where["tlsalpn01"], "unknown.example")
+            answers.append(alert.value.reason)
+            seen[who] = answers
+        assert seen["ours"] == seen["real"]
+    finally:
+        proc.close()
