@@ -406,6 +406,35 @@ def test_pebble_listens_where_its_config_says(command, tmp_path, capsys):
     assert "warning" not in capsys.readouterr().err  # loopback only
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_pebble_process_stops_on_signals(tmp_path, sig):
+    config = pebble_config(tmp_path, listenAddress="127.0.0.1:0",
+                           managementListenAddress="127.0.0.1:0")
+    proc = Process([sys.executable, "-m", "pytest_acme", "pebble", "-config", config],
+                   env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+                        "PEBBLE_VA_ALWAYS_VALID": "1"})
+    try:
+        banner = proc.wait_for("Ctrl-C")
+        assert "validation:   always_valid" in banner  # Pebble's environment is read
+        bundle = banner_field(banner, "CA bundle:")
+        assert requests.get(banner_field(banner, "directory:"), verify=bundle,
+                            timeout=5).status_code == 200
+        proc.proc.send_signal(sig)
+        assert proc.proc.wait(10) == 0
+        assert "stopped" in proc.wait_for("stopped")
+    finally:
+        proc.close()
+
+
+@pytest.mark.parametrize("command_name, flag", [("pebble", "-dnsserver"),
+                                                ("challtestsrv", "-tlsalpn01")])
+def test_help(command_name, flag, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command_name, "--help"])
+    assert exc.value.code == 0
+    assert flag in capsys.readouterr().out
+
+
 def test_pebble_without_management_address_has_none(command, tmp_path):
     banner = command(["pebble", "-config", pebble_config(tmp_path, listenAddress="127.0.0.1:0")])
     assert "management interface disabled" in banner and "management:" not in banner
