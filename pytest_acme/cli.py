@@ -4,8 +4,12 @@
 SIGTERM, for clients in any language, tox runs and manual testing.  It is a
 drop-in for Pebble + pebble-challtestsrv: Pebble's flags (``-config``,
 ``-strict``, ``-dnsserver``), config file, environment variables and default
-ports work, and both management APIs are served.  This module is the only
-place that reads the environment.
+ports work, and both management APIs are served.
+
+``pytest-acme pebble`` and ``pytest-acme challtestsrv`` are the two programs
+separately, each with the flags and defaults of the binary it stands in for
+(``pebble``, ``pebble-challtestsrv``), and run as that binary's name.  This
+module is the only place that reads the environment.
 """
 
 from __future__ import annotations
@@ -37,10 +41,10 @@ PEBBLE_CONFIG = "test/config/pebble-config.json"
 PEBBLE_LISTEN = ("0.0.0.0", DEFAULT_PORT)
 #: pebble-challtestsrv's listener flags: name, default, what listens.
 CHALLTESTSRV_LISTENERS = (
-    ("http01", ":5002", "HTTP-01 challenges"),
-    ("https01", ":5003", "HTTPS HTTP-01 challenges"),
-    ("dns01", ":8053", "DNS-01 challenges and fake DNS data"),
-    ("tlsalpn01", ":5001", "TLS-ALPN-01 challenges"),
+    ("http01", ":5002", "the HTTP-01 responder"),
+    ("https01", ":5003", "the same responder over HTTPS (a redirect target)"),
+    ("dns01", ":8053", "the mock DNS server (UDP and TCP)"),
+    ("tlsalpn01", ":5001", "the TLS-ALPN-01 responder"),
 )
 
 
@@ -195,14 +199,15 @@ def _pebble_parser(sub: Any) -> None:
         "-dnsserver their DNS address. Installed as `pebble` (a symlink to pytest-acme), "
         "it runs this command.")
     _go_flag(pebble, "config", default=PEBBLE_CONFIG, metavar="FILE",
-             help="File path to the Pebble configuration file (default %(default)r)")
+             help="Pebble's JSON config file, relative to the working directory "
+             "(default %(default)r)")
     _go_flag(pebble, "strict", nargs="?", const="true", default="false", metavar="BOOL",
-             help="Enable strict mode to test upcoming API breaking changes "
-             "(pytest-acme is always strict)")
+             help="Pebble's switch for its stricter checks; accepted, since pytest-acme "
+             "always checks strictly")
     _go_flag(pebble, "dnsserver", default="", metavar="HOST:PORT",
-             help="Define a custom DNS server address (ex: 127.0.0.1:8053). It must be "
-             "loopback. Without it, challenge names resolve in the built-in zone, where "
-             "every name is 127.0.0.1")
+             help="the DNS server the validator asks, e.g. a challtestsrv's 127.0.0.1:8053; "
+             "loopback only. Without it, names resolve in the built-in zone, where every "
+             "name is 127.0.0.1")
 
 
 def _challtestsrv_parser(sub: Any) -> None:
@@ -215,15 +220,15 @@ def _challtestsrv_parser(sub: Any) -> None:
         "runs this command.")
     for name, default, what in CHALLTESTSRV_LISTENERS:
         _go_flag(chall, name, default=default, metavar="ADDRS",
-                 help=f"Comma separated bind addresses/ports for {what}. Set empty to "
-                 "disable. (default %(default)r)")
+                 help=f"where {what} listens: host:port, comma-separated; '' for "
+                 "nowhere (default %(default)r)")
     _go_flag(chall, "management", default=":8055", metavar="ADDR",
-             help="Bind address/port for management HTTP interface (default %(default)r)")
+             help="where the management API listens: host:port (default %(default)r)")
     _go_flag(chall, "defaultIPv4", default="127.0.0.1", metavar="IP",
-             help="Default IPv4 address for mock DNS responses to A queries "
+             help="the A record of names without one of their own; '' for none "
              "(default %(default)r)")
     _go_flag(chall, "defaultIPv6", default="::1", metavar="IP",
-             help="Default IPv6 address for mock DNS responses to AAAA queries "
+             help="the AAAA record of names without one of their own; '' for none "
              "(default %(default)r)")
 
 
