@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from contextlib import ExitStack
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
 
@@ -456,7 +457,8 @@ def pebble_plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, A
     """
     if not os.path.exists(args.config):
         raise FileNotFoundError(args.config)
-    pebble = from_pebble(read_config(args.config), env)
+    config = read_config(args.config)
+    pebble = from_pebble(config, env)
     settings: Dict[str, Any] = {"host": PEBBLE_LISTEN[0], "port": PEBBLE_LISTEN[1]}
     settings.update(pebble.settings)
     # Pebble starts no DNS server; it asks -dnsserver, or else the system resolver.
@@ -472,7 +474,10 @@ def pebble_plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, A
                         "exact JWS checks); nothing changes")
     AcmeConfig(**settings)  # refuse bad settings before anything listens
     return {"settings": settings, "management": pebble.management, "faults": pebble.faults,
-            "warnings": warnings}
+            "warnings": warnings,
+            # The addresses as written, for the lines Pebble prints.
+            "written": (str(config.get("listenAddress") or "%s:%d" % PEBBLE_LISTEN),
+                        str(config.get("managementListenAddress") or ""))}
 
 
 def _missing_pebble_config(path: str) -> str:
@@ -509,6 +514,19 @@ def run_pebble(planned: Dict[str, Any], out: TextIO, stop: threading.Event) -> i
             print(f"pytest-acme: {e}", file=sys.stderr)
             return 1
         _log_requests(server, out, verbose=False)
+        listen, mgmt = planned["written"]
+        lines = ["Starting Pebble ACME server"]
+        if management:
+            mgmt = _with_port(mgmt, int(management.rsplit(":", 1)[1]))
+            lines += [f"Management interface listening on: {mgmt}",
+                      f"Root CA certificate available at: https://{mgmt}/roots/0"]
+            lines += [f"Alternate ({i}) root CA certificate available at: https://{mgmt}/roots/{i}"
+                      for i in range(1, server.config.alternate_roots + 1)]
+        else:
+            lines.append("Management interface is disabled")
+        listen = _with_port(listen, int(server.port))
+        lines += [f"Listening on: {listen}", f"ACME directory available at: https://{listen}/dir"]
+        print(_go_log("Pebble ", lines), file=out, flush=True)
         resolver = (f"-dnsserver {settings['dns_server']}" if settings.get("dns_server") else
                     "the built-in zone (every name is 127.0.0.1; no -dnsserver given)")
         print(banner(server, management, extra=[
@@ -519,6 +537,20 @@ def run_pebble(planned: Dict[str, Any], out: TextIO, stop: threading.Event) -> i
         stop.wait()
     print("pytest-acme: stopped", file=out, flush=True)
     return 0
+
+
+def _with_port(address: str, port: int) -> str:
+    """``address`` as written in a config or flag, with the port the OS picked for ``:0``."""
+    host, sep, written = address.rpartition(":")
+    return f"{host}:{port}" if sep and written == "0" else address
+
+
+def _go_log(prefix: str, lines: Sequence[str]) -> str:
+    """``lines`` as Go's ``log`` package prints them (prefix, local date and time):
+    scripts written for Pebble and pebble-challtestsrv wait for these lines (e.g.
+    "ACME directory available at:", "Starting challenge servers") before they go on."""
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+    return "\n".join(f"{prefix}{stamp} {line}" for line in lines)
 
 
 # -- pytest-acme challtestsrv ---------------------------------------------------------
@@ -544,6 +576,8 @@ def run_challtestsrv(args: argparse.Namespace, out: TextIO, stop: threading.Even
         except (ServerStartError, OSError) as e:
             print(f"pytest-acme challtestsrv: {e}", file=sys.stderr)
             return 1
+        print(_go_log("pebble-challtestsrv - ", _challtestsrv_log(args, server.listening)),
+              file=out, flush=True)
         lines = ["pytest-acme: pebble-challtestsrv stand-in running"]
         for what, host, port in server.listening:
             scheme = {"management API": "http://", "HTTP-01": "http://",
@@ -561,6 +595,34 @@ def run_challtestsrv(args: argparse.Namespace, out: TextIO, stop: threading.Even
         stop.wait()
     print("pytest-acme: stopped", file=out, flush=True)
     return 0
+
+
+#: How pebble-challtestsrv names each listener when it starts, in its order.
+_CHALLTESTSRV_LOG = (("http01", "HTTP-01", "HTTP-01 challenge server"),
+                     ("https01", "HTTPS HTTP-01", "HTTPS HTTP-01 challenge server"),
+                     ("dns01", "DNS", "TCP and UDP DNS-01 challenge server"),
+                     ("tlsalpn01", "TLS-ALPN-01", "TLS-ALPN-01 challenge server"))
+
+
+def _challtestsrv_log(args: argparse.Namespace, listening: List[Any]) -> List[str]:
+    """The start-up lines of pebble-challtestsrv, with each address as the flag
+    wrote it (and the port the OS picked for ``:0``)."""
+    ports: Dict[str, List[int]] = {}
+    for what, _host, port in listening:
+        ports.setdefault(what, []).append(port)
+    lines = []
+    for flag, what, name in _CHALLTESTSRV_LOG:
+        written = [item.strip() for item in getattr(args, flag).split(",") if item.strip()]
+        lines += [f"Creating {name} on {_with_port(item, port)}"
+                  for item, port in zip(written, ports.get(what, []))]
+    if args.dns01:
+        lines += [f"Answering A queries with {args.defaultIPv4} by default"] if args.defaultIPv4 else []
+        lines += [f"Answering AAAA queries with {args.defaultIPv6} by default"] if args.defaultIPv6 else []
+    lines.append("Starting challenge servers")
+    if ports.get("management API"):
+        lines.append("Starting management server on "
+                     + _with_port(args.management.strip(), ports["management API"][0]))
+    return lines
 
 
 #: Names under which the pytest-acme executable runs one command: a symlink named

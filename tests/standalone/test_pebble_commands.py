@@ -396,11 +396,20 @@ def test_pebble_listens_where_its_config_says(command, tmp_path, capsys):
                            managementListenAddress="127.0.0.1:0", httpPort=5002, tlsPort=5001)
     banner = command(["pebble", "-config", config])
     bundle = banner_field(banner, "CA bundle:")
-    directory = requests.get(banner_field(banner, "directory:"), verify=bundle, timeout=5)
+    # Pebble's own lines, which scripts wait for, with URLs that work.
+    directory_url = re.search(r"^Pebble [\d/]+ [\d:]+ ACME directory available at: (\S+)$",
+                              banner, re.M).group(1)
+    root_url = re.search(r"^Pebble [\d/]+ [\d:]+ Root CA certificate available at: (\S+)$",
+                         banner, re.M).group(1)
+    assert re.search(r"^Pebble .* Listening on: 127\.0\.0\.1:\d+$", banner, re.M)
+    assert re.search(r"^Pebble .* Management interface listening on: 127\.0\.0\.1:\d+$",
+                     banner, re.M)
+    directory = requests.get(directory_url, verify=bundle, timeout=5)
     assert "newOrder" in directory.json()
-    management = banner_field(banner, "management:").rsplit("/roots/0", 1)[0]
-    root = requests.get(f"{management}/roots/0", verify=bundle, timeout=5)
+    root = requests.get(root_url, verify=bundle, timeout=5)
     assert root.text.startswith("-----BEGIN CERTIFICATE-----")
+    management = banner_field(banner, "management:").rsplit("/roots/0", 1)[0]
+    assert root_url == f"{management}/roots/0"
     assert "DNS:" not in banner and "challtestsrv:" not in banner  # Pebble starts neither
     assert "resolver:     the built-in zone" in banner
     assert "warning" not in capsys.readouterr().err  # loopback only
@@ -438,6 +447,7 @@ def test_help(command_name, flag, capsys):
 def test_pebble_without_management_address_has_none(command, tmp_path):
     banner = command(["pebble", "-config", pebble_config(tmp_path, listenAddress="127.0.0.1:0")])
     assert "management interface disabled" in banner and "management:" not in banner
+    assert re.search(r"^Pebble .* Management interface is disabled$", banner, re.M)
 
 
 def test_pebble_on_every_interface_is_warned_about(command, tmp_path, capsys):
@@ -633,6 +643,17 @@ def test_api_and_responders_side_by_side_with_the_real_challtestsrv(command):
             if port != ports["dns01"]:
                 proc.wait_listening(port)
         banner = command(["challtestsrv", *LOOPBACK])
+        # The start-up lines that scripts wait for, ports aside (the two
+        # "Starting" lines come in either order from the real one).
+        proc.wait_for("Starting challenge servers")
+        proc.wait_for("Starting management server")
+
+        def start_up(text: str) -> List[str]:
+            return sorted(re.sub(r":\d+", ":PORT", line.split(" ", 4)[4])
+                          for line in text.splitlines() if line.startswith("pebble-challtestsrv - "))
+
+        assert len(start_up(banner)) == 8  # four listeners, two defaults, two "Starting"
+        assert start_up(banner) == start_up("".join(proc.seen))
         ours = {name: listener(banner, what)[1] for name, what in (
             ("management", "management API"), ("http01", "HTTP-01"), ("https01", "HTTPS HTTP-01"),
             ("tlsalpn01", "TLS-ALPN-01"))}
