@@ -4,8 +4,12 @@
 SIGTERM, for clients in any language, tox runs and manual testing.  It is a
 drop-in for Pebble + pebble-challtestsrv: Pebble's flags (``-config``,
 ``-strict``, ``-dnsserver``), config file, environment variables and default
-ports work, and both management APIs are served.  This module is the only
-place that reads the environment.
+ports work, and both management APIs are served.
+
+``pytest-acme pebble`` and ``pytest-acme challtestsrv`` are the two programs
+separately, each with the flags and defaults of the binary it stands in for
+(``pebble``, ``pebble-challtestsrv``), and run as that binary's name.  This
+module is the only place that reads the environment.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ import os
 import signal
 import sys
 import threading
+import time
 from contextlib import ExitStack
-from typing import Any, Callable, Dict, List, Mapping, Optional, TextIO
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
 
 from .config import FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig
 from .httpd import HttpLimits, ServerStartError, WsgiThread
 from .server import AcmeServer
+from .standalone.challtestsrv_server import beyond_loopback
 from .standalone.pebble import from_pebble, read_config
 
 #: Pebble's ports, so Pebble-based setups keep working.
@@ -29,6 +35,18 @@ DEFAULT_MANAGEMENT_PORT = 15000
 #: pebble-challtestsrv's DNS and management ports.
 DEFAULT_DNS_PORT = 8053
 DEFAULT_CHALLTESTSRV_PORT = 8055
+#: Where ``pebble`` looks for its config file when ``-config`` names none
+#: (relative to the working directory: a Pebble source checkout).
+PEBBLE_CONFIG = "test/config/pebble-config.json"
+#: Where Pebble's documented config listens, for a config that does not say.
+PEBBLE_LISTEN = ("0.0.0.0", DEFAULT_PORT)
+#: pebble-challtestsrv's listener flags: name, default, what listens.
+CHALLTESTSRV_LISTENERS = (
+    ("http01", ":5002", "the HTTP-01 responder"),
+    ("https01", ":5003", "the same responder over HTTPS (a redirect target)"),
+    ("dns01", ":8053", "the mock DNS server (UDP and TCP)"),
+    ("tlsalpn01", ":5001", "the TLS-ALPN-01 responder"),
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -166,7 +184,59 @@ def _parser() -> argparse.ArgumentParser:
                         metavar="BOOL", help="accepted; pytest-acme is always strict")
     pebble.add_argument("-dnsserver", dest="pebble_dnsserver", metavar="HOST:PORT",
                         help="same as --dns-server")
+    _pebble_parser(sub)
+    _challtestsrv_parser(sub)
     return parser
+
+
+def _go_flag(group: Any, name: str, **kwargs: Any) -> None:
+    """A Go-style flag: Go's ``flag`` package takes ``-name`` and ``--name``, with
+    the value as the next word or after ``=``."""
+    group.add_argument(f"-{name}", f"--{name}", dest=name, **kwargs)
+
+
+def _pebble_parser(sub: Any) -> None:
+    pebble = sub.add_parser(
+        "pebble", help="stand in for Pebble's `pebble` command",
+        description="Run the ACME server as Debian's or Pebble's `pebble` command does: "
+        "the same flags with the same defaults, Pebble's JSON config file (listenAddress, "
+        "managementListenAddress, httpPort, tlsPort, certificate, privateKey, ...) and "
+        "its PEBBLE_* environment variables. No DNS server and no challtestsrv API start: "
+        "pair it with `pebble-challtestsrv` or `pytest-acme challtestsrv`, and pass "
+        "-dnsserver their DNS address. Installed as `pebble` (a symlink to pytest-acme), "
+        "it runs this command.")
+    _go_flag(pebble, "config", default=PEBBLE_CONFIG, metavar="FILE",
+             help="Pebble's JSON config file, relative to the working directory "
+             "(default %(default)r)")
+    _go_flag(pebble, "strict", nargs="?", const="true", default="false", metavar="BOOL",
+             help="Pebble's switch for its stricter checks; accepted, since pytest-acme "
+             "always checks strictly")
+    _go_flag(pebble, "dnsserver", default="", metavar="HOST:PORT",
+             help="the DNS server the validator asks, e.g. a challtestsrv's 127.0.0.1:8053; "
+             "loopback only. Without it, names resolve in the built-in zone, where every "
+             "name is 127.0.0.1")
+
+
+def _challtestsrv_parser(sub: Any) -> None:
+    chall = sub.add_parser(
+        "challtestsrv", help="stand in for Pebble's `pebble-challtestsrv` command",
+        description="Run pebble-challtestsrv's mock DNS, challenge responders and "
+        "management API, with its flags and defaults. Each listener flag is a "
+        "comma-separated list of addresses (':8053' is every interface); an empty value "
+        "turns it off. Installed as `pebble-challtestsrv` (a symlink to pytest-acme), it "
+        "runs this command.")
+    for name, default, what in CHALLTESTSRV_LISTENERS:
+        _go_flag(chall, name, default=default, metavar="ADDRS",
+                 help=f"where {what} listens: host:port, comma-separated; '' for "
+                 "nowhere (default %(default)r)")
+    _go_flag(chall, "management", default=":8055", metavar="ADDR",
+             help="where the management API listens: host:port (default %(default)r)")
+    _go_flag(chall, "defaultIPv4", default="127.0.0.1", metavar="IP",
+             help="the A record of names without one of their own; '' for none "
+             "(default %(default)r)")
+    _go_flag(chall, "defaultIPv6", default="::1", metavar="IP",
+             help="the AAAA record of names without one of their own; '' for none "
+             "(default %(default)r)")
 
 
 _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity", "finalize",
@@ -253,7 +323,7 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
 
 
 def banner(server: AcmeServer, management: Optional[str] = None,
-           challtestsrv: Optional[str] = None) -> str:
+           challtestsrv: Optional[str] = None, extra: Sequence[str] = ()) -> str:
     lines = [
         f"pytest-acme: ACME server running (seed {server.seed})",
         f"  directory:    {server.directory_url}",
@@ -289,6 +359,7 @@ def banner(server: AcmeServer, management: Optional[str] = None,
     if cfg.eab_required or cfg.eab_keys:
         lines.append(f"  EAB:          {'required' if cfg.eab_required else 'optional'}; "
                      f"key ids: {', '.join(sorted(cfg.eab_keys)) or '(none)'}")
+    lines += extra
     if server.ca_bundle:
         lines += [
             "",
@@ -313,7 +384,6 @@ def serve(args: argparse.Namespace, planned: Dict[str, Any], out: TextIO,
           stop: threading.Event) -> int:
     from .responders import Http01Responder, TlsAlpn01Responder
     from .standalone.challtestsrv import make_challtestsrv_app
-    from .standalone.management import make_management_app
 
     for warning in planned["warnings"]:
         print(f"pytest-acme: warning: {warning}", file=sys.stderr, flush=True)
@@ -326,12 +396,7 @@ def serve(args: argparse.Namespace, planned: Dict[str, Any], out: TextIO,
             management = challtestsrv = None
             mhost, mport = planned["management"]
             if mport >= 0:
-                mgmt = WsgiThread(make_management_app(server), mhost, mport,
-                                  server.ssl_context, "management API",
-                                  limits=HttpLimits.of(server.config)).start()
-                stack.callback(mgmt.stop)
-                scheme = "https" if server.ssl_context else "http"
-                management = f"{scheme}://{_show(mhost)}:{mgmt.port}"
+                management = _start_management(server, stack, mhost, mport)
             http01 = tlsalpn01 = None
             if args.http01_responder:
                 http01 = stack.enter_context(Http01Responder(host, server.config.http01_port))
@@ -348,39 +413,266 @@ def serve(args: argparse.Namespace, planned: Dict[str, Any], out: TextIO,
             print(f"pytest-acme: {e}", file=sys.stderr)
             return 1
         if not args.quiet:
-            lock = threading.Lock()
-
-            def log(record: Any) -> None:
-                with lock:
-                    print(_request_line(record, args.verbose), file=out, flush=True)
-
-            server.app.request_listeners.append(log)
+            _log_requests(server, out, args.verbose)
         print(banner(server, management, challtestsrv), file=out, flush=True)
         stop.wait()
     print("pytest-acme: stopped", file=out, flush=True)
     return 0
 
 
+def _start_management(server: AcmeServer, stack: ExitStack, host: str, port: int) -> str:
+    """Serve the management API (Pebble's and pytest-acme's) until ``stack`` closes;
+    returns its base URL."""
+    from .standalone.management import make_management_app
+
+    mgmt = WsgiThread(make_management_app(server), host, port, server.ssl_context,
+                      "management API", limits=HttpLimits.of(server.config)).start()
+    stack.callback(mgmt.stop)
+    scheme = "https" if server.ssl_context else "http"
+    return f"{scheme}://{_show(host)}:{mgmt.port}"
+
+
+def _log_requests(server: AcmeServer, out: TextIO, verbose: bool) -> None:
+    """Print one line per ACME request (method, path, status, problem)."""
+    lock = threading.Lock()
+
+    def log(record: Any) -> None:
+        with lock:
+            print(_request_line(record, verbose), file=out, flush=True)
+
+    server.app.request_listeners.append(log)
+
+
 def _show(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def _exposed(what: str, host: str, port: int, hint: str) -> str:
+    """The warning for a listener other machines can reach."""
+    where = "every interface" if host in ("0.0.0.0", "::") else host
+    return (f"the {what} listens on {_show(host)}:{port} ({where}): anyone who can reach "
+            f"this machine can use it, and it needs no authentication; {hint}")
+
+
+# -- pytest-acme pebble ---------------------------------------------------------------
+
+
+def pebble_plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
+    """What ``pytest-acme pebble`` will start: settings, management address, faults,
+    warnings, from Pebble's flags, config file and environment.
+
+    Raises:
+        FileNotFoundError: the config file does not exist (Pebble exits with 1).
+        ValueError: the config file or a setting is wrong.
+    """
+    if not os.path.exists(args.config):
+        raise FileNotFoundError(args.config)
+    config = read_config(args.config)
+    pebble = from_pebble(config, env)
+    settings: Dict[str, Any] = {"host": PEBBLE_LISTEN[0], "port": PEBBLE_LISTEN[1]}
+    settings.update(pebble.settings)
+    # Pebble starts no DNS server; it asks -dnsserver, or else the system resolver.
+    # The system resolver would send test names to whatever DNS this machine uses,
+    # and the validator may only reach loopback: the built-in zone, where every name
+    # is 127.0.0.1 (what pebble-challtestsrv answers by default), stands in for it.
+    settings.update(pebble=True, dns_port=None)
+    if args.dnsserver:
+        settings["dns_server"] = args.dnsserver
+    warnings = list(pebble.warnings)
+    if args.strict not in ("false", "0", "f", "F", "FALSE", "False"):
+        warnings.append("-strict: pytest-acme always behaves strictly (POST-as-GET only, "
+                        "exact JWS checks); nothing changes")
+    AcmeConfig(**settings)  # refuse bad settings before anything listens
+    return {"settings": settings, "management": pebble.management, "faults": pebble.faults,
+            "warnings": warnings,
+            # The addresses as written, for the lines Pebble prints.
+            "written": (str(config.get("listenAddress") or "%s:%d" % PEBBLE_LISTEN),
+                        str(config.get("managementListenAddress") or ""))}
+
+
+def _missing_pebble_config(path: str) -> str:
+    return (f"pytest-acme pebble: cannot read the Pebble config file {path!r}: no such file "
+            f"in {os.getcwd()}.\n  Pebble reads {PEBBLE_CONFIG} (relative to the working "
+            "directory, as in its source tree) unless -config names another. Pass -config "
+            "FILE with a file like\n    {\"pebble\": {\"listenAddress\": \"127.0.0.1:14000\", "
+            "\"managementListenAddress\": \"127.0.0.1:15000\", \"httpPort\": 5002, "
+            "\"tlsPort\": 5001}}\n  (without certificate and privateKey, pytest-acme makes its "
+            "own HTTPS certificate), or run `pytest-acme serve`, which needs no file.")
+
+
+def run_pebble(planned: Dict[str, Any], out: TextIO, stop: threading.Event) -> int:
+    """Run ``pytest-acme pebble`` until ``stop`` is set."""
+    settings = planned["settings"]
+    warnings = list(planned["warnings"])
+    if beyond_loopback(settings["host"]):
+        warnings.append(_exposed("ACME server", settings["host"], settings["port"],
+                                 "set listenAddress to 127.0.0.1:PORT to keep it local"))
+    if planned["management"] and beyond_loopback(planned["management"][0]):
+        warnings.append(_exposed("management API", *planned["management"],
+                                 "set managementListenAddress to 127.0.0.1:PORT to keep it local"))
+    for warning in warnings:
+        print(f"pytest-acme: warning: {warning}", file=sys.stderr, flush=True)
+    with ExitStack() as stack:
+        try:
+            server = AcmeServer(AcmeConfig(**settings)).start()
+            stack.callback(server.close)
+            server.faults.add(*planned["faults"])
+            management = None
+            if planned["management"]:
+                management = _start_management(server, stack, *planned["management"])
+        except (ServerStartError, OSError) as e:
+            print(f"pytest-acme: {e}", file=sys.stderr)
+            return 1
+        _log_requests(server, out, verbose=False)
+        listen, mgmt = planned["written"]
+        lines = ["Starting Pebble ACME server"]
+        if management:
+            mgmt = _with_port(mgmt, int(management.rsplit(":", 1)[1]))
+            lines += [f"Management interface listening on: {mgmt}",
+                      f"Root CA certificate available at: https://{mgmt}/roots/0"]
+            lines += [f"Alternate ({i}) root CA certificate available at: https://{mgmt}/roots/{i}"
+                      for i in range(1, server.config.alternate_roots + 1)]
+        else:
+            lines.append("Management interface is disabled")
+        listen = _with_port(listen, int(server.port))
+        lines += [f"Listening on: {listen}", f"ACME directory available at: https://{listen}/dir"]
+        print(_go_log("Pebble ", lines), file=out, flush=True)
+        resolver = (f"-dnsserver {settings['dns_server']}" if settings.get("dns_server") else
+                    "the built-in zone (every name is 127.0.0.1; no -dnsserver given)")
+        print(banner(server, management, extra=[
+            f"  listening:    {_show(server.config.host)}:{server.port} (ACME)"
+            + (f", {management.split('://', 1)[1]} (management)" if management else
+               "; management interface disabled (no managementListenAddress)"),
+            f"  resolver:     {resolver}"]), file=out, flush=True)
+        stop.wait()
+    print("pytest-acme: stopped", file=out, flush=True)
+    return 0
+
+
+def _with_port(address: str, port: int) -> str:
+    """``address`` as written in a config or flag, with the port the OS picked for ``:0``."""
+    host, sep, written = address.rpartition(":")
+    return f"{host}:{port}" if sep and written == "0" else address
+
+
+def _go_log(prefix: str, lines: Sequence[str]) -> str:
+    """``lines`` as Go's ``log`` package prints them (prefix, local date and time):
+    scripts written for Pebble and pebble-challtestsrv wait for these lines (e.g.
+    "ACME directory available at:", "Starting challenge servers") before they go on."""
+    stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+    return "\n".join(f"{prefix}{stamp} {line}" for line in lines)
+
+
+# -- pytest-acme challtestsrv ---------------------------------------------------------
+
+
+def run_challtestsrv(args: argparse.Namespace, out: TextIO, stop: threading.Event) -> int:
+    """Run ``pytest-acme challtestsrv`` until ``stop`` is set."""
+    from .standalone.challtestsrv_server import ChalltestsrvServer, go_addresses
+
+    try:
+        where = {name: go_addresses(getattr(args, name), name)
+                 for name, _, _ in CHALLTESTSRV_LISTENERS}
+        management = go_addresses(args.management, "management")
+        server = ChalltestsrvServer(management=management[:1], **where,
+                                    default_ipv4=args.defaultIPv4 or None,
+                                    default_ipv6=args.defaultIPv6 or None)
+    except ValueError as e:
+        print(f"pytest-acme challtestsrv: {e}", file=sys.stderr)
+        return 2
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(server)
+        except (ServerStartError, OSError) as e:
+            print(f"pytest-acme challtestsrv: {e}", file=sys.stderr)
+            return 1
+        print(_go_log("pebble-challtestsrv - ", _challtestsrv_log(args, server.listening)),
+              file=out, flush=True)
+        lines = ["pytest-acme: pebble-challtestsrv stand-in running"]
+        for what, host, port in server.listening:
+            scheme = {"management API": "http://", "HTTP-01": "http://",
+                      "HTTPS HTTP-01": "https://"}.get(what, "")
+            lines.append(f"  {what + ':':<16}{scheme}{_show(host)}:{port}"
+                         + ("   (UDP and TCP)" if what == "DNS" else ""))
+            if beyond_loopback(host):
+                print(f"pytest-acme: warning: {_exposed(what, host, port, 'pass 127.0.0.1:PORT to keep it local')}",
+                      file=sys.stderr, flush=True)
+        if where["dns01"]:
+            lines.append(f"  default A:      {args.defaultIPv4 or '(none)'}; default AAAA: "
+                         f"{args.defaultIPv6 or '(none)'}")
+        lines.append("Press Ctrl-C to stop.")
+        print("\n".join(lines), file=out, flush=True)
+        stop.wait()
+    print("pytest-acme: stopped", file=out, flush=True)
+    return 0
+
+
+#: How pebble-challtestsrv names each listener when it starts, in its order.
+_CHALLTESTSRV_LOG = (("http01", "HTTP-01", "HTTP-01 challenge server"),
+                     ("https01", "HTTPS HTTP-01", "HTTPS HTTP-01 challenge server"),
+                     ("dns01", "DNS", "TCP and UDP DNS-01 challenge server"),
+                     ("tlsalpn01", "TLS-ALPN-01", "TLS-ALPN-01 challenge server"))
+
+
+def _challtestsrv_log(args: argparse.Namespace, listening: List[Any]) -> List[str]:
+    """The start-up lines of pebble-challtestsrv, with each address as the flag
+    wrote it (and the port the OS picked for ``:0``)."""
+    ports: Dict[str, List[int]] = {}
+    for what, _host, port in listening:
+        ports.setdefault(what, []).append(port)
+    lines = []
+    for flag, what, name in _CHALLTESTSRV_LOG:
+        written = [item.strip() for item in getattr(args, flag).split(",") if item.strip()]
+        lines += [f"Creating {name} on {_with_port(item, port)}"
+                  for item, port in zip(written, ports.get(what, []))]
+    if args.dns01:
+        lines += [f"Answering A queries with {args.defaultIPv4} by default"] if args.defaultIPv4 else []
+        lines += [f"Answering AAAA queries with {args.defaultIPv6} by default"] if args.defaultIPv6 else []
+    lines.append("Starting challenge servers")
+    if ports.get("management API"):
+        lines.append("Starting management server on "
+                     + _with_port(args.management.strip(), ports["management API"][0]))
+    return lines
+
+
+#: Names under which the pytest-acme executable runs one command: a symlink named
+#: ``pebble`` to it is ``pytest-acme pebble`` (see the README).
+PROGRAM_NAMES = {"pebble": "pebble", "pebble-challtestsrv": "challtestsrv"}
+
+
 def main(argv: Optional[List[str]] = None, *, stop: Optional[threading.Event] = None,
          out: Optional[TextIO] = None, env: Optional[Mapping[str, str]] = None) -> int:
-    """Run the command line.  ``stop`` ends ``serve`` without a signal; ``env``
-    replaces ``os.environ`` (for tests)."""
+    """Run the command line.  ``stop`` ends a command without a signal; ``env``
+    replaces ``os.environ`` (for tests).  Run as ``pebble`` or
+    ``pebble-challtestsrv`` (``sys.argv[0]``), it is that command."""
+    if argv is None:
+        command = PROGRAM_NAMES.get(os.path.basename(sys.argv[0]))
+        argv = ([command] if command else []) + sys.argv[1:]
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command != "serve":
+    if args.command not in ("serve", "pebble", "challtestsrv"):
         parser.print_help()
         return 2
+    environ = os.environ if env is None else env
+    planned: Dict[str, Any] = {}
     try:
-        planned = plan(args, os.environ if env is None else env)
-        AcmeConfig(**planned["settings"])
+        if args.command == "serve":
+            planned = plan(args, environ)
+            AcmeConfig(**planned["settings"])
+        elif args.command == "pebble":
+            planned = pebble_plan(args, environ)
+    except FileNotFoundError as e:
+        print(_missing_pebble_config(str(e)), file=sys.stderr)
+        return 1  # as Pebble, which exits with 1 when it cannot read its config
     except (TypeError, ValueError) as e:
         parser.error(str(e))
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())  # type: ignore[union-attr]
-    return serve(args, planned, out or sys.stdout, stop)
+    out = out or sys.stdout
+    if args.command == "pebble":
+        return run_pebble(planned, out, stop)
+    if args.command == "challtestsrv":
+        return run_challtestsrv(args, out, stop)
+    return serve(args, planned, out, stop)

@@ -291,8 +291,11 @@ class TlsAlpn01Responder:
     the certificate, through ``ssl.SSLContext.sni_callback``: one context per
     published name, each offering only ALPN ``acme-tls/1``.
 
-    A handshake fails (alert ``unrecognized_name``; the server thread carries
-    on) when no certificate was published for the SNI name, or there is no SNI.
+    A handshake fails (alert ``unknown_alert``, by default ``unrecognized_name``;
+    the server thread carries on) when no certificate was published for the SNI
+    name, or there is no SNI.  pebble-challtestsrv answers ``internal_error``
+    instead, since Go's TLS stack sends that for any certificate lookup error:
+    pass ``unknown_alert=ssl.ALERT_DESCRIPTION_INTERNAL_ERROR`` to do the same.
     A client that does not offer ``acme-tls/1`` completes the handshake with no
     ALPN protocol (Python's ``ssl`` cannot refuse it); the log shows it.
 
@@ -303,9 +306,11 @@ class TlsAlpn01Responder:
         timeout: seconds one connection may take for its handshake.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, timeout: float = 5.0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, timeout: float = 5.0,
+                 unknown_alert: int = ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME) -> None:
         self.host = host
         self.timeout = timeout
+        self.unknown_alert = unknown_alert
         self.handshakes: List[Tuple[Optional[str], Optional[str]]] = []
         self._requested_port = port
         self._contexts: Dict[str, ssl.SSLContext] = {}
@@ -505,10 +510,10 @@ class TlsAlpn01Responder:
         """``sni_callback``: swap in the context of the SNI name, or end the handshake with an alert."""
         self._sni.value = server_name
         if server_name is None:
-            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+            return self.unknown_alert
         with self._lock:
             context = self._contexts.get(server_name.rstrip(".").lower())
         if context is None:
-            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+            return self.unknown_alert
         tls.context = context
         return None

@@ -17,7 +17,7 @@ Endpoints (every one takes a JSON object as its body; any method, as in Go):
 ==========================  ============================================================
 path                        body
 ==========================  ============================================================
-/set-default-ipv4           ``{"ip": "10.10.10.2"}`` (``""``: no default; see below)
+/set-default-ipv4           ``{"ip": "10.10.10.2"}`` (``""``: no default A)
 /set-default-ipv6           ``{"ip": "::1"}`` (``""``: no default AAAA)
 /add-a, /add-aaaa           ``{"host": "h.example.", "addresses": ["12.12.12.12", ...]}``
 /clear-a, /clear-aaaa       ``{"host": "h.example."}``
@@ -50,8 +50,6 @@ names may end in a dot or not.
 
 Where pytest-acme differs from challtestsrv:
 
-* Its zone always has a default IPv4 address, so ``/set-default-ipv4`` with an
-  empty ``ip`` is refused with ``400`` unless the zone can clear it.
 * The HTTP-01 responder redirects challenge paths only, so ``/add-redirect``
   takes ``/.well-known/acme-challenge/<token>`` paths; a token holds either
   content or a redirect, the later request replacing the earlier one.
@@ -317,7 +315,9 @@ class ChalltestsrvApp:
         except HTTPException as exc:
             return self._text(exc.code or 500, exc.description or exc.name)
         if result is None:
-            return Response(b"", status=200)
+            response = Response(b"", status=200)
+            del response.headers["Content-Type"]  # as Go: an empty body has no type
+            return response
         return Response(json.dumps(result, indent=3), status=200, content_type="application/json; charset=utf-8")
 
     @staticmethod
@@ -349,16 +349,7 @@ class ChalltestsrvApp:
 
     def _set_default_ipv4(self, body: _Body) -> None:
         ip = body.text("ip", allow_empty=True)
-        if ip:
-            self.zone.set_default_ipv4(_check_ip(body.where, ip, 4))
-            return
-        try:
-            self.zone.set_default_ipv4(None)
-        except (ValueError, TypeError):
-            raise _BadRequest(
-                f"{body.where}: pytest-acme's zone always answers A queries with a default address, "
-                f"so it cannot be cleared; set another one with {body.example}"
-            ) from None
+        self.zone.set_default_ipv4(_check_ip(body.where, ip, 4) if ip else None)
 
     def _set_default_ipv6(self, body: _Body) -> None:
         ip = body.text("ip", allow_empty=True)
@@ -511,3 +502,70 @@ def make_challtestsrv_app(zone: Any, http01: Any = None, tlsalpn01: Any = None) 
             or ``None`` (``503``; ``--tlsalpn01-responder`` switches it on).
     """
     return ChalltestsrvApp(zone, http01=http01, tlsalpn01=tlsalpn01)
+
+
+#: The DNS endpoints: pebble-challtestsrv serves them only with a ``-dns01`` listener.
+DNS_PATHS = ("/set-default-ipv4", "/set-default-ipv6", "/add-a", "/clear-a", "/add-aaaa",
+             "/clear-aaaa", "/set-txt", "/clear-txt", "/add-caa", "/clear-caa", "/set-cname",
+             "/clear-cname", "/set-servfail", "/clear-servfail")
+
+
+class StandaloneChalltestsrvApp(ChalltestsrvApp):
+    """The management API of ``pytest-acme challtestsrv``, which stands in for the
+    pebble-challtestsrv binary and so answers as it does where the embedded API
+    (:class:`ChalltestsrvApp`) is made for pytest-acme's own responders:
+
+    * the HTTP-01 endpoints drive a :class:`~.challenge_http.ChallengeHttp`, so
+      ``/add-redirect`` takes any path, and the history lists every request
+      to the ``-http01`` and ``-https01`` listeners, with ``HTTPS`` set on the latter;
+    * an endpoint whose listener is off (an empty ``-http01`` and ``-https01``,
+      ``-dns01`` or ``-tlsalpn01``) is ``404``, since pebble-challtestsrv does
+      not register it, rather than ``503``.
+
+    Args:
+        zone: the zone of the ``-dns01`` servers.
+        http01: the state every HTTP-01 listener serves, or ``None``.
+        tlsalpn01: the TLS-ALPN-01 responder, or ``None``.
+        dns: whether any ``-dns01`` server listens.
+    """
+
+    def __init__(self, zone: Any, http01: Any = None, tlsalpn01: Any = None,
+                 dns: bool = True) -> None:
+        super().__init__(zone, http01=http01, tlsalpn01=tlsalpn01)
+        self.dns = dns
+        self._needs.update({path: "dns" for path in DNS_PATHS})
+        for path in ("/http-request-history", "/tlsalpn01-request-history"):
+            del self._needs[path]  # always served: an empty list when the listener is off
+
+    def _require(self, which: Optional[str], path: str) -> None:
+        on = {"http01": self.http01 is not None, "tlsalpn01": self.tlsalpn01 is not None,
+              "dns": self.dns}
+        if which is not None and not on[which]:
+            raise _Failure(404, f"{path}: 404 page not found (its listener is off: "
+                           f"pass a non-empty -{which if which != 'dns' else 'dns01'} address)")
+
+    def _add_redirect(self, body: _Body) -> None:
+        # pebble-challtestsrv redirects any path, always with 302 Found.
+        self.http01.add_redirect(body.text("path"), body.text("targetURL"))
+
+    def _del_redirect(self, body: _Body) -> None:
+        self.http01.remove_redirect(body.text("path"))
+
+    def _http_events(self, host: str) -> List[Dict[str, Any]]:
+        if self.http01 is None:
+            return []
+        return self.http01.history(lambda header: _key(_strip_port(header)) == host)
+
+    def _tlsalpn_events(self, host: str) -> List[Dict[str, Any]]:
+        return [] if self.tlsalpn01 is None else super()._tlsalpn_events(host)
+
+    def _clear_history(self, body: _Body) -> None:
+        kind = body.text("type", allow_empty=True)
+        if kind == "http" and self.http01 is not None:
+            host = _key(body.host())
+            self.http01.clear_history(lambda header: _key(_strip_port(header)) == host)
+        elif kind in HISTORY_TYPES and {"http": self.http01, "tlsalpn": self.tlsalpn01}.get(
+                kind, self.zone) is None:
+            body.host()  # nothing was recorded, but the body is checked as usual
+        else:
+            super()._clear_history(body)

@@ -134,14 +134,18 @@ class DnsServer:
         zone: the records to serve (read on every query).
         host: an IPv4 or IPv6 literal to listen on.
         port: the port for both transports; 0 lets the OS choose (see :attr:`port`).
+        resolver: what turns a query into an answer; by default a
+            :class:`ZoneResolver` of ``zone``.
     """
 
     #: How many OS-chosen UDP ports to try before giving up because TCP's
     #: same-numbered port was taken each time.
     BIND_ATTEMPTS = 10
 
-    def __init__(self, zone: Zone, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, zone: Zone, host: str = "127.0.0.1", port: int = 0,
+                 resolver: Optional[BaseResolver] = None) -> None:
         self.zone = zone
+        self.resolver = resolver or ZoneResolver(zone)
         self.host = host
         self._requested_port = port
         self._servers: List[socketserver.BaseServer] = []
@@ -162,9 +166,8 @@ class DnsServer:
         if self._servers:
             raise RuntimeError("DnsServer is already running")
         udp, tcp = self._bind()
-        resolver = ZoneResolver(self.zone)
         for server in (udp, tcp):
-            server.resolver = resolver  # type: ignore[attr-defined]  # what DNSHandler reads
+            server.resolver = self.resolver  # type: ignore[attr-defined]  # what DNSHandler reads
             server.logger = _QuietLogger()  # type: ignore[attr-defined]
         self._servers = [udp, tcp]
         for server, name in ((udp, "udp"), (tcp, "tcp")):

@@ -121,15 +121,17 @@ class Zone:
 
     Args:
         default_ipv4: the A record of every name without explicit A records or
-            a CNAME.
+            a CNAME; ``None``: such names have no A record (pebble-challtestsrv's
+            ``-defaultIPv4 ""``).
         default_ipv6: likewise for AAAA; ``None`` (the default) means names
             have no AAAA record unless one is added.
     """
 
-    def __init__(self, default_ipv4: str = "127.0.0.1", default_ipv6: Optional[str] = None) -> None:
+    def __init__(self, default_ipv4: Optional[str] = "127.0.0.1",
+                 default_ipv6: Optional[str] = None) -> None:
         self._lock = threading.RLock()
         self._queries: List[Tuple[str, str]] = []
-        self._default_ipv4 = _ip(default_ipv4, 4)
+        self._default_ipv4 = None if default_ipv4 is None else _ip(default_ipv4, 4)
         self._default_ipv6 = None if default_ipv6 is None else _ip(default_ipv6, 6)
         self._a: Dict[str, List[str]] = {}
         self._aaaa: Dict[str, List[str]] = {}
@@ -141,16 +143,17 @@ class Zone:
     # -- defaults ------------------------------------------------------------
 
     @property
-    def default_ipv4(self) -> str:
+    def default_ipv4(self) -> Optional[str]:
         return self._default_ipv4
 
     @property
     def default_ipv6(self) -> Optional[str]:
         return self._default_ipv6
 
-    def set_default_ipv4(self, ip: str) -> None:
-        """The address every name without explicit A records resolves to."""
-        ip = _ip(ip, 4)
+    def set_default_ipv4(self, ip: Optional[str]) -> None:
+        """The address every name without explicit A records resolves to; ``None``
+        for none."""
+        ip = None if ip is None else _ip(ip, 4)
         with self._lock:
             self._default_ipv4 = ip
 
@@ -313,7 +316,10 @@ class Zone:
 
     def _records(self, owner: str, rtype: str) -> list:
         if rtype == "A":
-            return self._a.get(owner) or [self._default_ipv4]
+            explicit = self._a.get(owner)
+            if explicit:
+                return explicit
+            return [] if self._default_ipv4 is None else [self._default_ipv4]
         if rtype == "AAAA":
             explicit = self._aaaa.get(owner)
             if explicit:

@@ -114,9 +114,12 @@ def test_set_default_ipv4(client: Client, zone: Zone) -> None:
     assert zone.resolve_a("anything.example") == ["10.10.10.2"]
 
 
-def test_set_default_ipv4_empty_is_refused_with_a_reason(client: Client, zone: Zone) -> None:
-    bad(client, "/set-default-ipv4", {"ip": ""}, "cannot be cleared")
-    assert zone.resolve_a("anything.example") == ["127.0.0.1"]
+def test_set_default_ipv4_empty_leaves_names_without_a(client: Client, zone: Zone) -> None:
+    """As pebble-challtestsrv: an empty ``ip`` means no default A record."""
+    ok(client, "/set-default-ipv4", {"ip": ""})
+    assert zone.resolve_a("anything.example") == []
+    ok(client, "/add-a", {"host": "named.example", "addresses": ["10.0.0.7"]})
+    assert zone.resolve_a("named.example") == ["10.0.0.7"]
 
 
 def test_set_and_clear_default_ipv6(client: Client, zone: Zone) -> None:
@@ -261,8 +264,8 @@ def test_every_endpoint_needs_a_json_object(zone: Zone, http01: Http01Responder,
     bad(client, path, b"", "expected JSON POST body, was empty")
     bad(client, path, b"{not json", "not JSON")
     bad(client, path, b"[1, 2]", "JSON object")
-    if path == "/set-default-ipv6":
-        ok(client, path, {})  # as in Go, a missing "ip" is "": no default AAAA
+    if path in ("/set-default-ipv4", "/set-default-ipv6"):
+        ok(client, path, {})  # as in Go, a missing "ip" is "": no default A or AAAA
     else:
         bad(client, path, {}, path)  # every other endpoint has a required field
 
