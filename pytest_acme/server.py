@@ -28,7 +28,8 @@ from .web.routes import Urls
 #: Settings that can only take effect in a new server (they shape the socket or the CA).
 RESTART_SETTINGS = frozenset(
     {"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size", "dns_port",
-     "tls_certificate", "tls_private_key", "chain_length", "alternate_roots"}
+     "tls_certificate", "tls_private_key", "chain_length", "alternate_roots", "ca_names",
+     "pebble"}
 )
 
 

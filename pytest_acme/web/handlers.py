@@ -198,12 +198,15 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
         eab_kid = external_account(app, ex, payload)
         agreed = _bool(payload, "termsOfServiceAgreed")
         terms = app.terms_url(ex.urls)
-        if app.config.require_terms_agreement and terms and not agreed:
+        # RFC 8555 §7.3: a server with terms may require the client to agree.
+        if app.config.effective("require_terms_agreement") and terms and not agreed:
             raise problems.UserActionRequired(
                 f"agree to the terms of service at {terms} by sending "
                 "'termsOfServiceAgreed': true",
                 extra={"instance": terms},
                 headers={"Link": f'<{terms}>;rel="terms-of-service"'},
+                pebble=("agreementRequired",
+                        "Provided account did not agree to the terms of service"),
             )
         account = Account(
             id=app.store.new_id(),

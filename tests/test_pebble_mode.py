@@ -1,0 +1,138 @@
+"""Pebble mode: under ``pebble=True`` the server looks as Pebble does to its users
+(terms of service, issuer names, leaves without a CN, RSA key sizes, Pebble's
+problem types and wording, the domain blocklist), each part also switchable
+alone; without it, Let's Encrypt's behaviour stays."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from acme import errors, messages
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from helpers import (account_client, issue_leaf, make_csr, obtain, new_order, post_unchecked,
+                     split_chain, verify_chain)
+#: Pebble's terms of service (wfe.go's ToSURL).
+PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"
+PROBLEM = "urn:ietf:params:acme:error:"
+
+pytestmark = pytest.mark.acme(validation="always_valid")
+pebble = pytest.mark.acme(pebble=True, validation="always_valid")
+
+
+def common_names(name: x509.Name) -> list:
+    return [a.value for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
+
+
+# -- terms of service -------------------------------------------------------------
+
+
+@pebble
+def test_pebble_mode_advertises_pebbles_terms(acme_server):
+    acme = account_client(acme_server, register=False)
+    assert acme.directory.meta.terms_of_service == PEBBLE_TERMS
+
+
+def test_default_mode_advertises_its_own_terms_page(acme_server):
+    acme = account_client(acme_server, register=False)
+    assert acme.directory.meta.terms_of_service == acme_server.url + "/terms"
+
+
+@pebble
+def test_pebble_mode_refuses_new_account_without_agreement_as_pebble_does(acme_server):
+    acme = account_client(acme_server, register=False)
+    for registration in (messages.NewRegistration(),
+                         messages.NewRegistration(terms_of_service_agreed=False)):
+        response = post_unchecked(acme, acme.directory["newAccount"],
+                                  registration.to_partial_json())
+        assert response.status_code == 403
+        problem = response.json()
+        assert problem == {"type": PROBLEM + "agreementRequired", "status": 403,
+                           "detail": "Provided account did not agree to the terms of service"}
+        assert f'<{PEBBLE_TERMS}>;rel="terms-of-service"' in response.headers["Link"]
+        assert response.headers["Replay-Nonce"]
+    acme.new_account(messages.NewRegistration(terms_of_service_agreed=True))
+
+
+def test_default_mode_takes_new_account_without_agreement(acme_server):
+    acme = account_client(acme_server, register=False)
+    regr = acme.new_account(messages.NewRegistration())
+    assert regr.body.status == "valid"
+
+
+@pytest.mark.acme(pebble=True, require_terms_agreement=False)
+def test_pebble_mode_can_leave_out_the_agreement_part(acme_server):
+    acme = account_client(acme_server, register=False)
+    assert acme.new_account(messages.NewRegistration()).body.status == "valid"
+
+
+# -- issuer names and the leaf's subject ------------------------------------------
+
+
+_PEBBLE_ROOT = re.compile(r"^Pebble Root CA [0-9a-f]{6}$")
+_PEBBLE_INTERMEDIATE = re.compile(r"^Pebble Intermediate CA [0-9a-f]{6}$")
+
+
+@pebble
+def test_suite_reads_pebbles_issuer_names_in_the_issued_chain(acme_server):
+    """What suites written against Pebble check: the leaf's issuer is "Pebble
+    Intermediate CA ...", which the root "Pebble Root CA ..." signed."""
+    acme = account_client(acme_server)
+    chain = split_chain(obtain(acme_server, acme,
+                               new_order(acme, ["www.pebble.test"])).content)
+    leaf, intermediate = chain
+    assert leaf.issuer.rfc4514_string().startswith("CN=Pebble Intermediate CA ")
+    assert _PEBBLE_INTERMEDIATE.match(common_names(intermediate.subject)[0])
+    assert intermediate.subject == leaf.issuer
+    assert len(intermediate.subject) == 1  # one CN, no organization, as Pebble's
+    assert _PEBBLE_ROOT.match(common_names(intermediate.issuer)[0])
+    verify_chain(chain, acme_server.app.ca.roots_pem)
+
+
+@pebble
+def test_pebble_mode_leaves_have_no_common_name(acme_server):
+    leaf = issue_leaf(acme_server, account_client(acme_server), ["a.pebble.test", "b.pebble.test"])
+    assert len(leaf.subject) == 0
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert san.critical  # RFC 5280 §4.2.1.6: an empty subject makes the SAN critical
+    assert set(san.value.get_values_for_type(x509.DNSName)) == {"a.pebble.test", "b.pebble.test"}
+
+
+@pebble
+def test_pebble_mode_leaves_have_no_common_name_whatever_the_profile(acme_server):
+    acme = account_client(acme_server)
+    leaf = issue_leaf(acme_server, acme, ["classic.pebble.test"], profile="classic")
+    assert common_names(leaf.subject) == []
+
+
+def test_default_mode_keeps_its_names_and_the_common_name(acme_server):
+    acme = account_client(acme_server)
+    chain = split_chain(obtain(acme_server, acme, new_order(acme, ["le.example.test"])).content)
+    assert common_names(chain[0].subject) == ["le.example.test"]
+    issuer = common_names(chain[1].subject)[0]
+    assert issuer.startswith("pytest-acme intermediate ")
+    assert "Pebble" not in chain[1].issuer.rfc4514_string()
+
+
+@pytest.mark.acme(pebble=True, leaf_common_name=True, ca_names="pytest-acme")
+def test_each_pebble_part_can_be_left_out(acme_server):
+    acme = account_client(acme_server)
+    chain = split_chain(obtain(acme_server, acme, new_order(acme, ["cn.pebble.test"])).content)
+    assert common_names(chain[0].subject) == ["cn.pebble.test"]
+    assert common_names(chain[1].subject)[0].startswith("pytest-acme intermediate ")
+
+
+@pytest.mark.acme(ca_names="pebble", chain_length=3, alternate_roots=1)
+def test_pebble_names_on_longer_and_alternate_chains_alone(acme_server):
+    ca = acme_server.app.ca
+    for chain in ca.chains:
+        assert _PEBBLE_ROOT.match(common_names(chain.root.cert.subject)[0])
+        for issuer in chain.intermediates:
+            assert _PEBBLE_INTERMEDIATE.match(common_names(issuer.cert.subject)[0])
+    # One issuing key and one issuing subject: a leaf verifies through every chain.
+    assert ca.chains[0].intermediates[0].subject == ca.chains[1].intermediates[0].subject
+    assert ca.chains[0].root.subject != ca.chains[1].root.subject
+    leaf = issue_leaf(acme_server, account_client(acme_server), ["alone.example.test"])
+    assert common_names(leaf.subject) == ["alone.example.test"]  # only the names changed
