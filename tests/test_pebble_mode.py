@@ -5,15 +5,22 @@ alone; without it, Let's Encrypt's behaviour stays."""
 
 from __future__ import annotations
 
+import json
+import math
+import random
 import re
 
 import pytest
-from acme import errors, messages
+import requests
+from acme import messages
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from helpers import (account_client, issue_leaf, make_csr, obtain, new_order, post_unchecked,
-                     split_chain, verify_chain)
+from helpers import (account_client, answer_all, finalize_problem, issue_leaf, make_csr, new_order,
+                     obtain, post_unchecked, split_chain, verify_chain)
+from jws_client import b64, sign
 #: Pebble's terms of service (wfe.go's ToSURL).
 PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"
 PROBLEM = "urn:ietf:params:acme:error:"
@@ -136,3 +143,108 @@ def test_pebble_names_on_longer_and_alternate_chains_alone(acme_server):
     assert ca.chains[0].root.subject != ca.chains[1].root.subject
     leaf = issue_leaf(acme_server, account_client(acme_server), ["alone.example.test"])
     assert common_names(leaf.subject) == ["alone.example.test"]  # only the names changed
+
+
+# -- RSA keys ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def huge_exponent_key():
+    """A 3072-bit RSA key with a 3071-bit public exponent: each signature check with
+    it costs about 20 ms, so it must be refused before any is made."""
+    base = rsa.generate_private_key(65537, 3072).private_numbers()
+    p, q = base.p, base.q
+    phi = (p - 1) * (q - 1)
+    rng = random.Random(3071)
+    while True:
+        e = rng.getrandbits(3071) | (1 << 3070) | 1
+        if math.gcd(e, phi) == 1:
+            break
+    d = pow(e, -1, phi)
+    return rsa.RSAPrivateNumbers(p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p),
+                                 rsa.RSAPublicNumbers(e, p * q)).private_key()
+
+
+def rsa_account(server, bits=1024, exponent=65537):
+    return account_client(server, rsa.generate_private_key(exponent, bits))
+
+
+def raw_post(server, acme, url, payload, key, *, spoil_signature=False):
+    nonce = requests.head(acme.directory["newNonce"], verify=server.ca_bundle,
+                          timeout=10).headers["Replay-Nonce"]
+    jws = sign(key, url, payload, nonce=nonce)
+    if spoil_signature:
+        jws["signature"] = b64(b"\0" * 384)
+    return requests.post(url, data=json.dumps(jws), verify=server.ca_bundle, timeout=10,
+                         headers={"Content-Type": "application/jose+json"})
+
+
+@pebble
+def test_pebble_mode_takes_1024_bit_rsa_account_and_csr_keys(acme_server):
+    acme = rsa_account(acme_server, 1024)
+    leaf = issue_leaf(acme_server, acme, ["rsa1024.pebble.test"],
+                      key=rsa.generate_private_key(65537, 1024))
+    assert leaf.public_key().key_size == 1024
+
+
+@pebble
+def test_pebble_mode_takes_small_odd_exponents(acme_server):
+    acme = rsa_account(acme_server, 2048, exponent=3)
+    assert acme.net.account.body.status == "valid"
+
+
+def test_default_mode_refuses_1024_bit_rsa_account_keys(acme_server):
+    with pytest.raises(messages.Error) as e:
+        rsa_account(acme_server, 1024)
+    assert e.value.typ == PROBLEM + "badPublicKey"
+    assert "1024 bits" in e.value.detail and "2048 to 8192" in e.value.detail
+
+
+def test_default_mode_refuses_exponents_other_than_65537(acme_server):
+    with pytest.raises(messages.Error) as e:
+        rsa_account(acme_server, 2048, exponent=3)
+    assert e.value.typ == PROBLEM + "badPublicKey"
+    assert "exponent 3" in e.value.detail and "65537" in e.value.detail
+
+
+def test_default_mode_refuses_1024_bit_csr_keys(acme_server):
+    acme = account_client(acme_server)
+    order = new_order(acme, ["csr1024.example.test"])
+    answer_all(acme, order)
+    acme_server.wait_idle()
+    csr = make_csr(["csr1024.example.test"], rsa.generate_private_key(65537, 1024))
+    problem = finalize_problem(acme, order.uri, csr)
+    assert problem["type"] == PROBLEM + "badCSR" and "1024 bits" in problem["detail"]
+
+
+BOTH_MODES = pytest.mark.parametrize("mode", [
+    "default", pytest.param("pebble", marks=pytest.mark.acme(pebble=True))])
+
+
+@BOTH_MODES
+def test_huge_exponent_account_key_is_refused_before_its_signature_is_checked(
+        acme_server, huge_exponent_key, mode):
+    acme = account_client(acme_server, register=False)
+    # The signature is spoilt: had it been checked, the answer would say so.
+    response = raw_post(acme_server, acme, acme.directory["newAccount"],
+                        {"termsOfServiceAgreed": True}, huge_exponent_key, spoil_signature=True)
+    assert response.status_code == 400
+    assert response.json()["type"] == PROBLEM + "badPublicKey"
+    assert "3071-bit number" in response.json()["detail"]
+    assert response.headers["Replay-Nonce"]
+
+
+@BOTH_MODES
+def test_huge_exponent_csr_key_is_refused_before_its_signature_is_checked(
+        acme_server, huge_exponent_key, mode):
+    acme = account_client(acme_server)
+    order = new_order(acme, ["huge-e.example.test"])
+    answer_all(acme, order)
+    acme_server.wait_idle()
+    der = x509.load_pem_x509_csr(make_csr(["huge-e.example.test"], huge_exponent_key)) \
+        .public_bytes(serialization.Encoding.DER)
+    spoilt = der[:-8] + bytes(8)  # the signature's last bytes
+    problem = finalize_problem(acme, order.uri, x509.load_der_x509_csr(spoilt).public_bytes(
+        serialization.Encoding.PEM))
+    assert problem["type"] == PROBLEM + "badCSR"
+    assert "3071-bit number" in problem["detail"]

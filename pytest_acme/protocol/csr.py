@@ -6,7 +6,8 @@ failed:
 
 1. a valid PKCS#10 DER structure;
 2. a valid self-signature;
-3. a key type and size this CA signs (RSA 2048-8192, ECDSA P-256/P-384/P-521);
+3. a key type and size this CA signs (RSA by :mod:`.keys`' rules, checked before the
+   signature; ECDSA P-256/P-384/P-521);
 4. not the account key (RFC 8555 §11.1);
 5. a subjectAltName listing exactly the order's identifiers, no more, no fewer,
    and a subject CN, if any, that is one of them;
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from .identifiers import Identifier, identifiers_from_names
+from .keys import rsa_key_problem
 from .problems import BadCSR
 
 PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey]
@@ -40,12 +42,11 @@ def load_csr(der: bytes) -> x509.CertificateSigningRequest:
     return csr
 
 
-def check_key(key: object) -> PublicKey:
+def check_key(key: object, rsa_keys: str = "letsencrypt") -> PublicKey:
     if isinstance(key, rsa.RSAPublicKey):
-        if not 2048 <= key.key_size <= 8192:
-            raise BadCSR(
-                f"the CSR's RSA key is {key.key_size} bits; use 2048 to 8192 bits"
-            )
+        why = rsa_key_problem(key, rsa_keys)
+        if why:
+            raise BadCSR(f"the CSR's RSA key {why}")
         return key
     if isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, _CURVES):
@@ -76,7 +77,8 @@ class AcceptedCSR(NamedTuple):
 
 
 def accept_csr(
-    der: bytes, identifiers: Iterable[Identifier], account_key: object
+    der: bytes, identifiers: Iterable[Identifier], account_key: object,
+    rsa_keys: str = "letsencrypt",
 ) -> AcceptedCSR:
     """Apply every rule; return the CSR with its key, or raise :class:`BadCSR`."""
     csr = load_csr(der)
@@ -84,10 +86,11 @@ def accept_csr(
         key = csr.public_key()
     except Exception as e:
         raise BadCSR(f"the CSR's public key cannot be read: {e}") from None
+    # The key's size and exponent first: a huge exponent makes the signature check slow.
+    public_key = check_key(key, rsa_keys)
     # RFC 8555 §7.4: the CSR is signed with the certificate key.
     if not csr.is_signature_valid:
         raise BadCSR("the CSR's self-signature does not verify with the key it contains")
-    public_key = check_key(key)
     key_der = spki(public_key)
     # RFC 8555 §11.1: the account key MUST NOT be the certificate key.
     if key_der == spki(account_key):

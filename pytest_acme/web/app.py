@@ -384,6 +384,7 @@ class AcmeApp:
                     nonces=self.nonces,
                     algorithms=self.config.algorithms,
                     find_account=self.store.accounts.get,
+                    rsa_keys=self.config.effective("rsa_keys"),
                 )
             reply = handler(self, ex, **args)
         except problems.Problem as p:

@@ -437,7 +437,8 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
             injected = app.faults.csr_problem(found.id)
             if injected is not None:
                 raise injected
-            csr = accept_csr(der, found.identifiers, ex.account.jwk.key)
+            csr = accept_csr(der, found.identifiers, ex.account.jwk.key,
+                             app.config.effective("rsa_keys"))
         except problems.BadCSR as p:
             lifecycle.fail_order(found, p, app.observe)
             raise

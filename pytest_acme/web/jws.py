@@ -22,6 +22,7 @@ import josepy
 from josepy import jwa
 
 from ..protocol import problems
+from ..protocol.keys import rsa_key_problem
 from ..protocol.resources import Account
 from ..protocol.states import Status
 from .nonces import EXPIRED, OK, NoncePool
@@ -33,7 +34,6 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _CURVE_FOR_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 _OPENSSL_CURVE = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 _FLATTENED = {"protected", "payload", "signature"}
-_MIN_RSA_BITS, _MAX_RSA_BITS = 2048, 8192
 
 #: Which key form each endpoint requires (RFC 8555 §6.2).
 JWK, KID, EITHER = "jwk", "kid", "either"
@@ -91,8 +91,10 @@ def authenticate(
     nonces: NoncePool,
     algorithms: Sequence[str],
     find_account: Callable[[str], Optional[Account]],
+    rsa_keys: str = "letsencrypt",
 ) -> SignedRequest:
-    """Verify a flattened-JSON JWS request and return what it says."""
+    """Verify a flattened-JSON JWS request and return what it says.  ``rsa_keys``
+    names the RSA key rules of :mod:`pytest_acme.protocol.keys`."""
     # §6.2: "application/jose+json"; Boulder and Pebble answer 415 otherwise.
     if content_type != JOSE_JSON and content_type.split(";")[0].strip().lower() != JOSE_JSON:
         raise problems.Malformed(
@@ -122,7 +124,7 @@ def authenticate(
                 "this request must be signed with the account key and name the account URL in "
                 "'kid', not embed a 'jwk' (RFC 8555 §6.2)"
             )
-        key = parse_jwk(protected["jwk"])
+        key = parse_jwk(protected["jwk"], rsa_keys)
     else:
         if key_mode == JWK:
             raise problems.Malformed(
@@ -189,8 +191,9 @@ def _check_alg(alg: Any, algorithms: Sequence[str]) -> jwa.JWASignature:
     )
 
 
-def parse_jwk(obj: Any) -> josepy.JWK:
-    """A public account key from a ``jwk`` header (RSA or EC only)."""
+def parse_jwk(obj: Any, rsa_keys: str = "letsencrypt") -> josepy.JWK:
+    """A public account key from a ``jwk`` header (RSA or EC only), its size and
+    exponent checked by the ``rsa_keys`` rules before any signature is verified."""
     if not isinstance(obj, dict):
         raise problems.Malformed("'jwk' must be a JSON object (RFC 7517)")
     if "d" in obj or "p" in obj:
@@ -205,11 +208,9 @@ def parse_jwk(obj: Any) -> josepy.JWK:
     except Exception as e:  # josepy raises DeserializationError, ValueError, ...
         raise problems.Malformed(f"'jwk' is not a valid {kty} key: {e}") from None
     if isinstance(key, josepy.JWKRSA):
-        bits = key.key.key_size
-        if not _MIN_RSA_BITS <= bits <= _MAX_RSA_BITS:
-            raise problems.BadPublicKey(
-                f"the RSA account key has {bits} bits; use {_MIN_RSA_BITS} to {_MAX_RSA_BITS}"
-            )
+        why = rsa_key_problem(key.key, rsa_keys)
+        if why:
+            raise problems.BadPublicKey(f"the RSA account key {why}")
     return key
 
 
@@ -296,8 +297,8 @@ def _protected(jws: Dict[str, Any], algorithms: Sequence[str]) -> Tuple[Dict[str
     return protected, alg
 
 
-def verify_inner(jws: Any, outer_url: str, algorithms: Sequence[str]
-                 ) -> Tuple[josepy.JWK, Dict[str, Any]]:
+def verify_inner(jws: Any, outer_url: str, algorithms: Sequence[str],
+                 rsa_keys: str = "letsencrypt") -> Tuple[josepy.JWK, Dict[str, Any]]:
     """The inner JWS of a key change (RFC 8555 §7.3.5): signed by the new key, given
     as ``jwk``, with the outer JWS's ``url`` and no ``nonce``.  Returns the new key
     and the key-change object."""
@@ -311,7 +312,7 @@ def verify_inner(jws: Any, outer_url: str, algorithms: Sequence[str]
         raise problems.Malformed(
             f"the inner JWS 'url' {str(protected.get('url'))[:200]!r} must equal the outer "
             f"one, {outer_url!r}")
-    key = parse_jwk(protected["jwk"])
+    key = parse_jwk(protected["jwk"], rsa_keys)
     _check_key_fits_alg(key, alg)
     signature = b64url_decode(jws["signature"], "the inner JWS signature")
     payload_bytes = b64url_decode(jws["payload"], "the inner JWS payload")
