@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from helpers import (account_client, answer_all, finalize_problem, issue_leaf, make_csr, new_order,
-                     obtain, post_unchecked, split_chain, verify_chain)
+                     obtain, post, post_unchecked, split_chain, verify_chain)
 from jws_client import b64, sign
 #: Pebble's terms of service (wfe.go's ToSURL).
 PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"
@@ -248,3 +248,159 @@ def test_huge_exponent_csr_key_is_refused_before_its_signature_is_checked(
         serialization.Encoding.PEM))
     assert problem["type"] == PROBLEM + "badCSR"
     assert "3071-bit number" in problem["detail"]
+
+
+# -- refusals: Pebble's type and wording -------------------------------------------
+
+
+def problem_of(response):
+    assert response.headers["Content-Type"] == "application/problem+json", response.text
+    assert response.headers["Replay-Nonce"]
+    return response.status_code, response.json()["type"][len(PROBLEM):], response.json()["detail"]
+
+
+def pending_order(server, names=("wording.example.test",)):
+    acme = account_client(server)
+    return acme, new_order(acme, list(names))
+
+
+def ready_order(server, names):
+    acme, order = pending_order(server, names)
+    answer_all(acme, order)
+    server.wait_idle()
+    return acme, order
+
+
+@pebble
+def test_pebble_wording_of_a_bad_nonce(acme_server):
+    acme = account_client(acme_server)
+    jws = sign(acme.account_private_key, acme.directory["newOrder"],
+               {"identifiers": [{"type": "dns", "value": "n.test"}]}, nonce="AAAA",
+               kid=acme.net.account.uri)
+    response = requests.post(acme.directory["newOrder"], data=json.dumps(jws), timeout=10,
+                             verify=acme_server.ca_bundle,
+                             headers={"Content-Type": "application/jose+json"})
+    assert problem_of(response) == (400, "badNonce", "JWS has an invalid anti-replay nonce: AAAA")
+
+
+@pebble
+def test_pebble_wording_of_an_injected_bad_nonce(acme_server):
+    """What PEBBLE_WFE_NONCEREJECT arms: Pebble words it as any invalid nonce."""
+    acme = account_client(acme_server)
+    acme_server.faults.bad_nonce(times=1)
+    response = post_unchecked(acme, acme.directory["newOrder"],
+                              {"identifiers": [{"type": "dns", "value": "n.test"}]})
+    status, type_, detail = problem_of(response)
+    assert (status, type_) == (400, "badNonce")
+    assert detail.startswith("JWS has an invalid anti-replay nonce")
+
+
+def test_default_wording_of_a_bad_nonce_says_what_to_do(acme_server):
+    acme = account_client(acme_server)
+    jws = sign(acme.account_private_key, acme.directory["newOrder"], {}, nonce="AAAA",
+               kid=acme.net.account.uri)
+    response = requests.post(acme.directory["newOrder"], data=json.dumps(jws), timeout=10,
+                             verify=acme_server.ca_bundle,
+                             headers={"Content-Type": "application/jose+json"})
+    status, type_, detail = problem_of(response)
+    assert (status, type_) == (400, "badNonce")
+    assert "unknown or already used; retry with the Replay-Nonce" in detail
+
+
+@pebble
+def test_pebble_wording_of_an_unknown_account(acme_server):
+    acme = account_client(acme_server)
+    kid = acme.net.account.uri + "0"
+    acme.net.account = messages.RegistrationResource(body=messages.Registration(), uri=kid)
+    response = post_unchecked(acme, acme.directory["newOrder"], {"identifiers": []})
+    assert problem_of(response) == (400, "accountDoesNotExist", f"Account {kid} not found.")
+
+
+@pebble
+def test_pebble_wording_of_a_malformed_jws(acme_server):
+    acme = account_client(acme_server, register=False)
+    response = requests.post(acme.directory["newAccount"], data="{not json", timeout=10,
+                             verify=acme_server.ca_bundle,
+                             headers={"Content-Type": "application/jose+json"})
+    assert problem_of(response) == (400, "malformed", "Parse error reading JWS")
+
+
+@pebble
+def test_pebble_type_and_wording_of_an_unsupported_identifier(acme_server):
+    acme = account_client(acme_server)
+    response = post_unchecked(acme, acme.directory["newOrder"],
+                              {"identifiers": [{"type": "email", "value": "a@example.test"}]})
+    assert problem_of(response) == (400, "malformed",
+                                    "Order includes unknown identifier type email")
+
+
+def test_default_type_of_an_unsupported_identifier(acme_server):
+    acme = account_client(acme_server)
+    response = post_unchecked(acme, acme.directory["newOrder"],
+                              {"identifiers": [{"type": "email", "value": "a@example.test"}]})
+    assert problem_of(response)[:2] == (400, "unsupportedIdentifier")
+
+
+@pebble
+def test_pebble_wording_of_an_order_not_ready(acme_server):
+    acme, order = pending_order(acme_server, ["notready.pebble.test"])
+    problem = finalize_problem(acme, order.uri, make_csr(["notready.pebble.test"]))
+    assert problem == {"type": PROBLEM + "orderNotReady", "status": 403,
+                       "detail": 'Order\'s status ("pending") was not ready'}
+
+
+@pebble
+@pytest.mark.parametrize("csr_names,detail", [
+    (["b.pebble.test"], 'CSR is missing Order domain "a.pebble.test"'),
+    (["a.pebble.test", "b.pebble.test"],
+     "Order includes different number of DNSnames identifiers than CSR specifies"),
+    (["a.pebble.test", "127.0.0.1"],
+     "Order includes different number of IP address identifiers than CSR specifies"),
+])
+def test_pebble_type_and_wording_of_a_csr_that_does_not_match(acme_server, csr_names, detail):
+    acme, order = ready_order(acme_server, ["a.pebble.test"])
+    problem = finalize_problem(acme, order.uri, make_csr(csr_names))
+    assert problem == {"type": PROBLEM + "unauthorized", "status": 403, "detail": detail}
+
+
+def test_default_type_of_a_csr_that_does_not_match(acme_server):
+    acme, order = ready_order(acme_server, ["a.example.test"])
+    problem = finalize_problem(acme, order.uri, make_csr(["b.example.test"]))
+    assert (problem["type"], problem["status"]) == (PROBLEM + "badCSR", 400)
+
+
+@pytest.mark.acme(pebble=True, problem_details="pytest-acme")
+def test_pebble_mode_can_keep_the_default_wording(acme_server):
+    acme, order = pending_order(acme_server, ["own.pebble.test"])
+    problem = finalize_problem(acme, order.uri, make_csr(["own.pebble.test"]))
+    assert problem["detail"] == "the order is pending: not every authorization is valid yet"
+
+
+# -- the domain blocklist ----------------------------------------------------------
+
+
+@pytest.mark.acme(pebble=True, domain_blocklist=["blocked-domain.example"])
+@pytest.mark.parametrize("name", ["blocked-domain.example", "x.blocked-domain.example",
+                                  "*.blocked-domain.example"])
+def test_pebble_mode_refuses_blocked_names_and_names_below_them(acme_server, name):
+    acme = account_client(acme_server)
+    response = post_unchecked(acme, acme.directory["newOrder"], {"identifiers": [
+        {"type": "dns", "value": "fine.example"}, {"type": "dns", "value": name}]})
+    assert problem_of(response) == (
+        400, "rejectedIdentifier",
+        f'Order included an identifier for which issuance is forbidden by policy: "{name}"')
+
+
+@pytest.mark.acme(domain_blocklist=["blocked-domain.example"])
+def test_blocklist_alone_refuses_with_its_own_wording_and_spares_lookalikes(acme_server):
+    acme = account_client(acme_server)
+    with pytest.raises(messages.Error) as e:
+        acme.new_order(make_csr(["www.blocked-domain.example"]))
+    assert e.value.typ == PROBLEM + "rejectedIdentifier"
+    assert "blocked-domain.example and every name below it" in e.value.detail
+    order = acme.new_order(make_csr(["xblocked-domain.example", "blocked-domain.example.org"]))
+    assert order.body.status.name == "pending"
+    with pytest.raises(messages.Error) as e:
+        post(acme, acme.directory["newAuthz"],
+             {"identifier": {"type": "dns", "value": "blocked-domain.example"}})
+    assert e.value.typ == PROBLEM + "rejectedIdentifier"

@@ -155,7 +155,8 @@ def _check_names(csr: x509.CertificateSigningRequest,
             parts.append("not in the order " + ", ".join(str(i) for i in extra))
         raise BadCSR(
             "the CSR's subjectAltName must list exactly the order's identifiers: "
-            + "; ".join(parts)
+            + "; ".join(parts),
+            pebble=("unauthorized", _pebble_mismatch(wanted, got)),
         )
     common_names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if common_names:
@@ -166,6 +167,24 @@ def _check_names(csr: x509.CertificateSigningRequest,
                 raise BadCSR(
                     f"the CSR's subject CN {cn!r} is not one of the order's identifiers"
                 )
+
+
+def _pebble_mismatch(wanted: "set[Identifier]", got: "set[Identifier]") -> str:
+    """Pebble's detail for a CSR whose names differ from the order's: it compares the
+    counts of DNS names, then of IP addresses, then the sorted lists one by one."""
+    for type_, count_word in (("dns", "DNSnames"), ("ip", "IP address")):
+        ours = sorted(i.value for i in wanted if i.type == type_)
+        theirs = sorted(i.value for i in got if i.type == type_)
+        if len(ours) != len(theirs):
+            return (f"Order includes different number of {count_word} identifiers than CSR "
+                    "specifies")
+    for type_, item_word in (("dns", "domain"), ("ip", "IP")):
+        ours = sorted(i.value for i in wanted if i.type == type_)
+        theirs = sorted(i.value for i in got if i.type == type_)
+        for mine, other in zip(ours, theirs):
+            if mine != other:
+                return f'CSR is missing Order {item_word} "{mine}"'
+    return "CSR names differ from the Order's"
 
 
 def _check_basic_constraints(bc: Optional[x509.BasicConstraints]) -> None:

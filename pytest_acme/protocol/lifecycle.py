@@ -255,7 +255,8 @@ def begin_finalize(store: Store, order: Order, now: dt.datetime, observer: Obser
             + (f" ({order.error.detail})" if order.error else "")
             + "; create a new order",
         }[status]
-        raise problems.OrderNotReady(f"the order is {status.value}: {why}")
+        raise problems.OrderNotReady(f"the order is {status.value}: {why}", pebble=(
+            "orderNotReady", f'Order\'s status ("{status.value}") was not ready'))
     transition(order, Event.FINALIZE, observer)
 
 

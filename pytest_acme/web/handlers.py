@@ -25,7 +25,7 @@ from werkzeug.wrappers import Request
 from ..protocol import lifecycle, problems
 from ..protocol.ari import check_replacement
 from ..protocol.csr import accept_csr
-from ..protocol.identifiers import parse_identifiers
+from ..protocol.identifiers import parse_identifiers, refuse_blocked
 from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
 from ..protocol.states import Event, Status, transition
@@ -345,6 +345,7 @@ def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
 def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     payload = _require_payload(ex, "newOrder")
     identifiers = parse_identifiers(payload.get("identifiers"))
+    refuse_blocked(identifiers, app.config.domain_blocklist)
     profile = choose_profile(app.config.profiles, app.config.profile_default,
                              payload.get("profile"))
     now = app.clock.now()
@@ -430,7 +431,8 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         found: Order = _owned(app, ex, store.orders, id, "order", lambda o: o.account_id)
         if app.faults.race(found.id, found.status_at(now, store.authz), finalize=True):
             raise problems.OrderNotReady(
-                "the order is pending: not every authorization is valid yet")
+                "the order is pending: not every authorization is valid yet",
+                pebble=("orderNotReady", 'Order\'s status ("pending") was not ready'))
         app.record(found, "FinalizeReceived", "finalize request with a CSR")
         lifecycle.begin_finalize(store, found, now, app.observe)
         try:

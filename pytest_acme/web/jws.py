@@ -101,8 +101,12 @@ def authenticate(
             f"Content-Type must be {JOSE_JSON} (RFC 8555 §6.2), got {content_type or 'none'!r}",
             status=415,
         )
-    jws = parse_json(body, "the request body")
-    _check_flattened(jws, "the JWS")
+    try:
+        jws = parse_json(body, "the request body")
+        _check_flattened(jws, "the JWS")
+    except problems.Malformed as p:
+        p.pebble = ("malformed", "Parse error reading JWS")
+        raise
     protected_b64 = jws["protected"]
     protected, alg = _protected(jws, algorithms)
     nonce = protected.get("nonce")
@@ -146,16 +150,19 @@ def authenticate(
     # §6.5: the nonce, checked after the signature so a forged request cannot burn one.
     if not isinstance(nonce, str) or not nonce:
         raise problems.BadNonce("the protected header has no 'nonce'; get one from newNonce "
-                                "or any response's Replay-Nonce header")
+                                "or any response's Replay-Nonce header",
+                                pebble=("badNonce", "JWS has no anti-replay nonce"))
     found = nonces.take(nonce)
+    # Pebble's wording, which suites match: "JWS has an invalid anti-replay nonce".
+    pebble = ("badNonce", f"JWS has an invalid anti-replay nonce: {nonce[:100]}")
     if found == EXPIRED:
         raise problems.BadNonce(
-            f"nonce {nonce[:40]!r} has expired; retry with the Replay-Nonce of this response")
+            f"nonce {nonce[:40]!r} has expired; retry with the Replay-Nonce of this response",
+            pebble=pebble)
     if found != OK:
         raise problems.BadNonce(
             f"nonce {nonce[:40]!r} is unknown or already used; retry with the Replay-Nonce "
-            "of this response"
-        )
+            "of this response", pebble=pebble)
     # §6.4: the URL the client signed is the URL it requested.
     if url != request_url:
         raise problems.Unauthorized(
@@ -244,8 +251,9 @@ def _find_account(
     account = find_account(account_id) if account_id else None
     if account is None:
         raise problems.AccountDoesNotExist(
-            f"no account at {kid[:200]!r}; create one with newAccount first"
-        )
+            f"no account at {kid[:200]!r}; create one with newAccount first",
+            pebble=("accountDoesNotExist", f"Account {kid[:200]} not found.") if account_id
+            else ("malformed", "Key ID (kid) in JWS header missing expected URL prefix"))
     if account.status is not Status.VALID:
         raise problems.Unauthorized(
             f"the account {kid} is {account.status.value} and can no longer be used"
