@@ -404,3 +404,24 @@ def test_blocklist_alone_refuses_with_its_own_wording_and_spares_lookalikes(acme
         post(acme, acme.directory["newAuthz"],
              {"identifier": {"type": "dns", "value": "blocked-domain.example"}})
     assert e.value.typ == PROBLEM + "rejectedIdentifier"
+
+
+# -- Retry-After of authorizations and of orders (Pebble's retryAfter) -------------
+
+
+@pytest.mark.parametrize("authz,order", [
+    pytest.param("1", "1", marks=pytest.mark.acme()),
+    pytest.param("7", "7", marks=pytest.mark.acme(retry_after=7)),
+    pytest.param("3", "5", marks=pytest.mark.acme(retry_after_authz=3, retry_after_order=5)),
+    pytest.param("3", "9", marks=pytest.mark.acme(retry_after=9, retry_after_authz=3)),
+], ids=["default", "one-value", "pebble-config", "one-overridden"])
+def test_authorizations_and_orders_have_their_own_retry_after(acme_server, authz, order):
+    acme = account_client(acme_server)
+    response = post(acme, acme.directory["newOrder"],
+                    {"identifiers": [{"type": "dns", "value": "retry.example.test"}]})
+    assert response.headers["Retry-After"] == order
+    authz_url = response.json()["authorizations"][0]
+    authz_response = post(acme, authz_url, None)
+    assert authz_response.headers["Retry-After"] == authz
+    challenge_url = authz_response.json()["challenges"][0]["url"]
+    assert post(acme, challenge_url, None).headers["Retry-After"] == authz

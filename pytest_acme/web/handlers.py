@@ -337,7 +337,7 @@ def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
         retry_after = view.retry_after
     headers = [("Location", order.url(ex.urls))]
     if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", retry_after or str(app.config.retry_after)))
+        headers.append(("Retry-After", retry_after or str(app.config.order_retry_after)))
     return Reply(body, status=status, headers=headers)
 
 
@@ -460,7 +460,7 @@ def _authz_reply(app: "AcmeApp", ex: Exchange, authz: Authorization) -> Reply:
     body = authz.to_json(ex.urls, app.clock.now())
     headers = []
     if body["status"] == "pending":
-        headers.append(("Retry-After", str(app.config.retry_after)))
+        headers.append(("Retry-After", str(app.config.authz_retry_after)))
     return Reply(body, headers=headers)
 
 
@@ -503,7 +503,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id))
     headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
     if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", str(app.config.retry_after)))
+        headers.append(("Retry-After", str(app.config.authz_retry_after)))
     return Reply(body, headers=headers)
 
 
