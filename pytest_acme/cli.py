@@ -208,6 +208,9 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
     pebble = from_pebble(read_config(args.pebble_config) if args.pebble_config else None, env)
     settings: Dict[str, Any] = {"host": "127.0.0.1", "port": DEFAULT_PORT}
     settings.update(pebble.settings)
+    if args.pebble_config or args.pebble_strict is not None or args.pebble_dnsserver:
+        # Pebble's own flags: behave as Pebble where its users can see it.
+        settings["pebble"] = True
     if args.pebble_dnsserver:
         settings["dns_server"] = args.pebble_dnsserver
     for name in _PASSTHROUGH:
