@@ -22,7 +22,8 @@ without regard to case, and so does this) and how it is honoured:
 ``certificateValidityPeriod``      ``certificate_validity`` (seconds); Pebble's
                                    default, 5 years, when 0 or absent
 ``retryAfter.authz``, ``.order``   ``retry_after_authz``, ``retry_after_order``
-``keyAlgorithm``                   ``ca_key_type`` (``rsa`` or ``ecdsa``)
+``keyAlgorithm``                   ``ca_key_type`` (``rsa``, Pebble's default, or
+                                   ``ecdsa``)
 ``profiles``                       ``profiles``: ``description`` and
                                    ``validityPeriod`` of each; orders naming none get
                                    ``default`` (else the first) where Pebble draws one
@@ -101,7 +102,9 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
     out = PebbleSettings()
     s, warn = out.settings, out.warnings
     if config is not None:
+        # Pebble's defaults for two keys a config may leave out.
         s["certificate_validity"] = PEBBLE_VALIDITY
+        s["ca_key_type"] = "rsa"
     for given, value in (config or {}).items():
         key = PEBBLE_KEYS.get(str(given).lower(), given)
         if key == "listenAddress":

@@ -45,6 +45,12 @@ def test_every_key_of_pebbles_test_config_is_honoured():
     assert (config.authz_retry_after, config.order_retry_after) == (3, 5)
 
 
+def test_pebbles_defaults_for_keys_left_out():
+    s = from_pebble({"listenAddress": "127.0.0.1:14000"}, {}).settings
+    assert (s["ca_key_type"], s["certificate_validity"]) == ("rsa", PEBBLE_VALIDITY)
+    assert "ca_key_type" not in from_pebble(None, {}).settings  # no config file: no change
+
+
 def test_names_match_without_regard_to_case_as_go_decodes_them():
     s = from_pebble({"ListenAddress": "127.0.0.1:14001", "RETRYAFTER": {"Authz": 2},
                      "DomainBlockList": ["b.example"], "keyalgorithm": "RSA"}, {}).settings
