@@ -150,6 +150,9 @@ class AcmeConfig:
     #: refusal, e.g. ``JWS has an invalid anti-replay nonce: ...``).  None:
     #: ``"pytest-acme"``, unless ``pebble``.
     problem_details: Optional[str] = None
+    #: A refused finalize CSR makes the order invalid, as Let's Encrypt does.  None:
+    #: yes, unless ``pebble`` (Pebble leaves the order ready for another CSR).
+    refused_csr_fails_order: Optional[bool] = None
     #: Domain names refused in newOrder with ``rejectedIdentifier``, each with every
     #: name below it (Pebble's ``domainBlocklist``).
     domain_blocklist: Tuple[str, ...] = ()
@@ -353,6 +356,7 @@ PEBBLE_PARTS: Dict[str, Any] = {
     "ca_names": "pebble",
     "rsa_keys": "pebble",
     "problem_details": "pebble",
+    "refused_csr_fails_order": False,
 }
 #: The choices of the parts that are names.
 _PART_CHOICES: Dict[str, Tuple[str, ...]] = {
@@ -368,6 +372,7 @@ RFC_DEFAULTS: Dict[str, Any] = {
     "ca_names": "pytest-acme",
     "rsa_keys": "letsencrypt",
     "problem_details": "pytest-acme",
+    "refused_csr_fails_order": True,
     "new_authz": True,
     "authz_reuse_valid": 0.0,
     "authz_reuse_pending": 0.0,

@@ -266,13 +266,15 @@ def test_pebbles_set_renewal_info_takes_an_instant_window_to_say_renew_now(acme_
     leaf = issue_leaf(acme_server, account_client(acme_server), ["now.example.test"])
     mgmt = Client(make_management_app(acme_server))
     pem = leaf.public_bytes(Encoding.PEM).decode()
-    instant = '{"suggestedWindow": {"start": "2020-01-01T00:00:00Z", "end": "2020-01-01T00:00:00Z"}}'
+    instant = ('{"suggestedWindow": {"start": "2020-01-01T00:00:00Z", '
+               '"end": "2020-01-01T00:00:00Z"}}')
     response = mgmt.post("/set-renewal-info/", json={"Certificate": pem, "ARIResponse": instant})
     assert response.status_code == 200, response.get_data(as_text=True)
     served = renewal_info(acme_server, cert_id(leaf))
     assert served.status_code == 200
     assert served.json()["suggestedWindow"] == {"start": "2020-01-01T00:00:00Z",
                                                 "end": "2020-01-01T00:00:00Z"}
-    backwards = '{"suggestedWindow": {"start": "2020-01-02T00:00:00Z", "end": "2020-01-01T00:00:00Z"}}'
+    backwards = ('{"suggestedWindow": {"start": "2020-01-02T00:00:00Z", '
+                 '"end": "2020-01-01T00:00:00Z"}}')
     response = mgmt.post("/set-renewal-info/", json={"Certificate": pem, "ARIResponse": backwards})
     assert response.status_code == 400 and "after its start" in response.get_json()["error"]

@@ -18,9 +18,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from helpers import (account_client, answer_all, finalize_problem, issue_leaf, make_csr, new_order,
-                     obtain, post, post_unchecked, split_chain, verify_chain)
+from helpers import (account_client, answer_all, deadline, finalize_problem, issue_leaf,
+                     make_csr, new_order, obtain, post, post_unchecked, split_chain,
+                     verify_chain)
 from jws_client import b64, sign
+
 #: Pebble's terms of service (wfe.go's ToSURL).
 PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"
 PROBLEM = "urn:ietf:params:acme:error:"
@@ -425,3 +427,36 @@ def test_authorizations_and_orders_have_their_own_retry_after(acme_server, authz
     assert authz_response.headers["Retry-After"] == authz
     challenge_url = authz_response.json()["challenges"][0]["url"]
     assert post(acme, challenge_url, None).headers["Retry-After"] == authz
+
+
+# -- a refused CSR ------------------------------------------------------------------
+
+
+def order_status(acme, order):
+    return post(acme, order.uri, None).json()["status"]
+
+
+@pebble
+def test_pebble_mode_leaves_the_order_ready_after_a_refused_csr(acme_server):
+    """As Pebble: the client may send another CSR, and gets its certificate."""
+    acme, order = ready_order(acme_server, ["again.pebble.test"])
+    problem = finalize_problem(acme, order.uri, make_csr(["other.pebble.test"]))
+    assert problem["type"] == PROBLEM + "unauthorized"
+    assert order_status(acme, order) == "ready"
+    problem = finalize_problem(acme, order.uri,
+                               make_csr(["again.pebble.test"], acme.account_private_key))
+    assert problem["type"] == PROBLEM + "badCSR"  # the account key: RFC 8555 §11.1
+    assert order_status(acme, order) == "ready"
+    order = acme.finalize_order(order.update(csr_pem=make_csr(["again.pebble.test"])),
+                                deadline())
+    assert order.body.status.name == "valid" and order.fullchain_pem
+
+
+@pytest.mark.parametrize("status", [
+    pytest.param("invalid", marks=pytest.mark.acme()),
+    pytest.param("invalid", marks=pytest.mark.acme(pebble=True, refused_csr_fails_order=True)),
+], ids=["default", "pebble-part-left-out"])
+def test_otherwise_a_refused_csr_makes_the_order_invalid(acme_server, status):
+    acme, order = ready_order(acme_server, ["once.example.test"])
+    finalize_problem(acme, order.uri, make_csr(["other.example.test"]))
+    assert order_status(acme, order) == status

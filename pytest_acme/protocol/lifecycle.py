@@ -244,6 +244,13 @@ def settle_expiry(store: Store, order: Order, now: dt.datetime, observer: Observ
 
 def begin_finalize(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
     """ready → processing, or :class:`OrderNotReady` saying why not."""
+    require_ready(store, order, now, observer)
+    transition(order, Event.FINALIZE, observer)
+
+
+def require_ready(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
+    """Nothing if the order is ready to finalize (RFC 8555 §7.4), else
+    :class:`OrderNotReady` saying why not."""
     settle_expiry(store, order, now, observer)
     status = order.status_at(now, store.authz)
     if status is not Status.READY:
@@ -257,7 +264,6 @@ def begin_finalize(store: Store, order: Order, now: dt.datetime, observer: Obser
         }[status]
         raise problems.OrderNotReady(f"the order is {status.value}: {why}", pebble=(
             "orderNotReady", f'Order\'s status ("{status.value}") was not ready'))
-    transition(order, Event.FINALIZE, observer)
 
 
 def complete_issuance(order: Order, certificate_id: str, observer: Observer) -> None:

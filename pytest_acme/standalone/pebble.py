@@ -122,7 +122,8 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
             s["tlsalpn01_port"] = int(value)
         elif key == "retryAfter":
             if not isinstance(value, dict):
-                raise ValueError(f"retryAfter must be {{\"authz\": N, \"order\": N}}, got {value!r}")
+                raise ValueError('retryAfter must be {"authz": N, "order": N}, '
+                                 f"got {value!r}")
             for name, seconds in value.items():
                 setting = {"authz": "retry_after_authz", "order": "retry_after_order"}.get(
                     str(name).lower())

@@ -434,13 +434,19 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
                 "the order is pending: not every authorization is valid yet",
                 pebble=("orderNotReady", 'Order\'s status ("pending") was not ready'))
         app.record(found, "FinalizeReceived", "finalize request with a CSR")
+        rsa_keys = app.config.effective("rsa_keys")
+        csr = None
+        if not app.config.effective("refused_csr_fails_order"):
+            # Pebble: the CSR is checked while the order is ready, and stays so if refused.
+            lifecycle.require_ready(store, found, now, app.observe)
+            csr = accept_csr(der, found.identifiers, ex.account.jwk.key, rsa_keys)
         lifecycle.begin_finalize(store, found, now, app.observe)
         try:
             injected = app.faults.csr_problem(found.id)
             if injected is not None:
                 raise injected
-            csr = accept_csr(der, found.identifiers, ex.account.jwk.key,
-                             app.config.effective("rsa_keys"))
+            if csr is None:
+                csr = accept_csr(der, found.identifiers, ex.account.jwk.key, rsa_keys)
         except problems.BadCSR as p:
             lifecycle.fail_order(found, p, app.observe)
             raise
