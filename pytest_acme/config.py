@@ -132,7 +132,9 @@ class AcmeConfig:
     boulder: bool = False
     #: Behave as Pebble where its users can see it and it differs from Let's
     #: Encrypt: what ``pytest-acme pebble`` (and ``serve`` with Pebble's flags or
-    #: config) sets.  The in-process default keeps Let's Encrypt's behaviour.
+    #: config) sets.  The in-process default keeps Let's Encrypt's behaviour.  Every
+    #: part left at None follows this switch (see :data:`PEBBLE_PARTS`), and
+    #: ``terms_of_service`` left at None becomes Pebble's.
     pebble: bool = False
     #: Leaves carry the first DNS name as subject CN where their profile says so.
     #: None: yes, unless ``pebble`` (Pebble's leaves have an empty subject).
