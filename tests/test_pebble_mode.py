@@ -460,3 +460,21 @@ def test_otherwise_a_refused_csr_makes_the_order_invalid(acme_server, status):
     acme, order = ready_order(acme_server, ["once.example.test"])
     finalize_problem(acme, order.uri, make_csr(["other.example.test"]))
     assert order_status(acme, order) == status
+
+
+@pytest.mark.acme(pebble=True, eab_required=True)
+def test_pebble_mode_asks_for_agreement_before_the_binding_and_the_contacts(acme_server):
+    acme = account_client(acme_server, register=False)
+    response = post_unchecked(acme, acme.directory["newAccount"],
+                              {"contact": ["mailto:not an address"]})
+    assert problem_of(response)[:2] == (403, "agreementRequired")
+
+
+@pebble
+def test_pebble_wording_of_only_return_existing_without_an_account(acme_server):
+    acme = account_client(acme_server, register=False)
+    response = post_unchecked(acme, acme.directory["newAccount"],
+                              {"onlyReturnExisting": True})
+    assert problem_of(response) == (
+        400, "accountDoesNotExist",
+        "unable to find existing account for only-return-existing request")

@@ -192,13 +192,14 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
             return _account_reply(app, ex, existing)
         if _bool(payload, "onlyReturnExisting"):
             raise problems.AccountDoesNotExist(
-                "no account exists for this key (onlyReturnExisting was set)"
+                "no account exists for this key (onlyReturnExisting was set)",
+                pebble=("accountDoesNotExist",
+                        "unable to find existing account for only-return-existing request"),
             )
-        contact = _contacts(payload.get("contact", []))
-        eab_kid = external_account(app, ex, payload)
         agreed = _bool(payload, "termsOfServiceAgreed")
         terms = app.terms_url(ex.urls)
-        # RFC 8555 §7.3: a server with terms may require the client to agree.
+        # RFC 8555 §7.3: a server with terms may require the client to agree (checked
+        # before the contacts and the binding, as Pebble does).
         if app.config.effective("require_terms_agreement") and terms and not agreed:
             raise problems.UserActionRequired(
                 f"agree to the terms of service at {terms} by sending "
@@ -208,6 +209,8 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
                 pebble=("agreementRequired",
                         "Provided account did not agree to the terms of service"),
             )
+        contact = _contacts(payload.get("contact", []))
+        eab_kid = external_account(app, ex, payload)
         account = Account(
             id=app.store.new_id(),
             jwk=jwk,
