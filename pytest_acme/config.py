@@ -159,7 +159,7 @@ class AcmeConfig:
     #: name below it (Pebble's ``domainBlocklist``).
     domain_blocklist: Tuple[str, ...] = ()
     #: Offer pre-authorization (``newAuthz``, RFC 8555 §7.4.1).  None: yes, unless
-    #: ``boulder`` (Boulder has no newAuthz).
+    #: ``boulder`` or ``pebble`` (neither has newAuthz).
     new_authz: Optional[bool] = None
     #: How often a newOrder reuses the account's *valid* authorization for an
     #: identifier instead of making a new one: ``"never"`` (0.0), ``"always"`` (1.0)
@@ -359,6 +359,7 @@ PEBBLE_PARTS: Dict[str, Any] = {
     "rsa_keys": "pebble",
     "problem_details": "pebble",
     "refused_csr_fails_order": False,
+    "new_authz": False,  # Pebble has no pre-authorization
 }
 #: The choices of the parts that are names.
 _PART_CHOICES: Dict[str, Tuple[str, ...]] = {

@@ -478,3 +478,15 @@ def test_pebble_wording_of_only_return_existing_without_an_account(acme_server):
     assert problem_of(response) == (
         400, "accountDoesNotExist",
         "unable to find existing account for only-return-existing request")
+
+
+@pebble
+def test_pebble_mode_offers_no_pre_authorization(acme_server):
+    acme = account_client(acme_server, register=False)
+    assert "newAuthz" not in acme.directory.to_partial_json()
+
+
+@pytest.mark.acme(pebble=True, new_authz=True)
+def test_pebble_mode_can_keep_pre_authorization(acme_server):
+    acme = account_client(acme_server, register=False)
+    assert "newAuthz" in acme.directory.to_partial_json()
