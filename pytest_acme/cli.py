@@ -242,8 +242,8 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
         management = (management[0], args.management_port)
     warnings = list(pebble.warnings)
     if args.pebble_strict not in (None, "false", "0"):
-        warnings.append("-strict: pytest-acme always behaves strictly (POST-as-GET only, "
-                        "exact JWS checks); nothing changes")
+        warnings.append("-strict: pebble mode is on; pytest-acme always behaves strictly "
+                        "(POST-as-GET only, exact JWS checks), so nothing more changes")
     return {"settings": settings, "management": management, "faults": pebble.faults,
             "warnings": warnings}
 

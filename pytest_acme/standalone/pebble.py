@@ -11,7 +11,9 @@ without regard to case, and so does this) and how it is honoured:
 
 =================================  ==================================================
 ``listenAddress``                  ``host`` and ``port``
-``managementListenAddress``        the management API's address
+``managementListenAddress``        the management API's address (``""`` or null,
+                                   which switch Pebble's off, leave it on its default
+                                   port: it changes nothing an ACME client sees)
 ``certificate``, ``privateKey``    ``tls_certificate``, ``tls_private_key``
 ``httpPort``, ``tlsPort``          ``http01_port``, ``tlsalpn01_port``
 ``ocspResponderURL``               see its branch below
