@@ -51,8 +51,9 @@ class AcmeConfig:
     authorization_lifetime: float = 7 * DAY
     #: Lifetime of issued certificates, in seconds.
     certificate_validity: float = 90 * DAY
-    #: Key type of the issuing root and intermediate: ``"ecdsa"`` (P-256) or ``"rsa"`` (2048).
-    ca_key_type: str = "ecdsa"
+    #: Key type of the issuing root and intermediate: ``"ecdsa"`` (P-256) or ``"rsa"``
+    #: (2048).  None: ``"ecdsa"``, unless ``pebble`` (Pebble's issuers are RSA).
+    ca_key_type: Optional[str] = None
     #: ``"sync"``: finalize answers ``valid`` with the certificate; ``"async"``:
     #: it answers ``processing`` with ``Retry-After`` and issues in the background.
     finalize: str = "sync"
@@ -198,7 +199,8 @@ class AcmeConfig:
     def __post_init__(self) -> None:
         _choice("finalize", self.finalize, FINALIZE_MODES)
         _choice("validation", self.validation, VALIDATION_MODES)
-        _choice("ca_key_type", self.ca_key_type, KEY_TYPES)
+        if self.ca_key_type is not None:
+            _choice("ca_key_type", self.ca_key_type, KEY_TYPES)
         for name in ("order_expiry", "authorization_lifetime", "certificate_validity"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -360,6 +362,7 @@ PEBBLE_PARTS: Dict[str, Any] = {
     "problem_details": "pebble",
     "refused_csr_fails_order": False,
     "new_authz": False,  # Pebble has no pre-authorization
+    "ca_key_type": "rsa",
 }
 #: The choices of the parts that are names.
 _PART_CHOICES: Dict[str, Tuple[str, ...]] = {
@@ -376,6 +379,7 @@ RFC_DEFAULTS: Dict[str, Any] = {
     "rsa_keys": "letsencrypt",
     "problem_details": "pytest-acme",
     "refused_csr_fails_order": True,
+    "ca_key_type": "ecdsa",
     "new_authz": True,
     "authz_reuse_valid": 0.0,
     "authz_reuse_pending": 0.0,

@@ -15,13 +15,15 @@ import requests
 from acme import messages
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from werkzeug.test import Client
 
 from helpers import (account_client, answer_all, deadline, finalize_problem, issue_leaf,
                      make_csr, new_order, obtain, post, post_unchecked, split_chain,
                      verify_chain)
 from jws_client import b64, sign
+from pytest_acme.standalone.management import make_management_app
 
 #: Pebble's terms of service (wfe.go's ToSURL).
 PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"
@@ -98,6 +100,22 @@ def test_suite_reads_pebbles_issuer_names_in_the_issued_chain(acme_server):
     assert len(intermediate.subject) == 1  # one CN, no organization, as Pebble's
     assert _PEBBLE_ROOT.match(common_names(intermediate.issuer)[0])
     verify_chain(chain, acme_server.app.ca.roots_pem)
+
+
+@pebble
+def test_pebble_mode_issuers_have_rsa_keys_as_pebbles(acme_server):
+    acme = account_client(acme_server)
+    chain = split_chain(obtain(acme_server, acme, new_order(acme, ["rsa.pebble.test"])).content)
+    assert isinstance(chain[1].public_key(), rsa.RSAPublicKey)
+    assert chain[1].public_key().key_size == 2048
+    mgmt = Client(make_management_app(acme_server))
+    assert mgmt.get("/root-keys/0").get_data().startswith(b"-----BEGIN RSA PRIVATE KEY-----")
+
+
+def test_default_mode_issuers_have_ecdsa_keys(acme_server):
+    acme = account_client(acme_server)
+    chain = split_chain(obtain(acme_server, acme, new_order(acme, ["ec.example.test"])).content)
+    assert isinstance(chain[1].public_key(), ec.EllipticCurvePublicKey)
 
 
 @pebble

@@ -133,7 +133,8 @@ class AcmeApp:
         self.store = Store(self.rng)
         self.nonces = NoncePool(config.nonce_pool_size, self.clock.now,
                                 lambda: self.config.nonce_lifetime)
-        self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now(),
+        self.ca = CertificateAuthority(config.effective("ca_key_type"), self.rng,
+                                       self.clock.now(),
                                        config.chain_length, config.alternate_roots,
                                        names=config.effective("ca_names"))
         self.crls = CrlCache(self.ca, self.store)
