@@ -508,3 +508,42 @@ def test_pebble_mode_offers_no_pre_authorization(acme_server):
 def test_pebble_mode_can_keep_pre_authorization(acme_server):
     acme = account_client(acme_server, register=False)
     assert "newAuthz" in acme.directory.to_partial_json()
+
+
+# -- the settings --------------------------------------------------------------------
+
+
+def test_parts_follow_the_switch_unless_set():
+    from pytest_acme import AcmeConfig
+    from pytest_acme.config import PEBBLE_PARTS, RFC_DEFAULTS
+
+    assert set(PEBBLE_PARTS) <= set(RFC_DEFAULTS)
+    plain, peb = AcmeConfig(), AcmeConfig(pebble=True)
+    for name, value in PEBBLE_PARTS.items():
+        assert peb.effective(name) == value != plain.effective(name) == RFC_DEFAULTS[name]
+    assert AcmeConfig(pebble=True, rsa_keys="letsencrypt").effective("rsa_keys") == "letsencrypt"
+    assert AcmeConfig(boulder=True, pebble=True).effective("plain_get") is True  # Boulder's
+
+
+@pytest.mark.parametrize("settings,words", [
+    ({"ca_names": "boulder"}, "ca_names"),
+    ({"rsa_keys": "any"}, "rsa_keys"),
+    ({"problem_details": "go"}, "problem_details"),
+    ({"domain_blocklist": "one.example"}, "domain_blocklist"),
+    ({"domain_blocklist": ["."]}, "domain_blocklist"),
+    ({"retry_after_authz": -1}, "retry_after_authz"),
+    ({"retry_after_order": 1.5}, "retry_after_order"),
+    ({"ca_key_type": "dsa"}, "ca_key_type"),
+])
+def test_bad_part_values_are_refused(settings, words):
+    from pytest_acme import AcmeConfig
+
+    with pytest.raises(ValueError, match=words):
+        AcmeConfig(**settings)
+
+
+def test_blocklist_names_are_normalised():
+    from pytest_acme import AcmeConfig
+
+    assert AcmeConfig(domain_blocklist=["Blocked.Example."]).domain_blocklist == \
+        ("blocked.example",)
