@@ -38,13 +38,17 @@ def _new_key(key_type: str) -> PrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "pytest-acme"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
+def _name(common_name: str, organization: Optional[str] = "pytest-acme") -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attributes.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    return x509.Name(attributes)
+
+
+#: Issuer names as Pebble gives them (ca/ca.go): a subject of one CN, the prefix and
+#: six hex digits drawn for each certificate, e.g. ``Pebble Root CA 0f3d1a``.
+PEBBLE_ROOT_PREFIX = "Pebble Root CA "
+PEBBLE_INTERMEDIATE_PREFIX = "Pebble Intermediate CA "
 
 
 class Issuer:
@@ -112,7 +116,7 @@ def asks_must_staple(csr: x509.CertificateSigningRequest) -> bool:
 
 
 def _ca_cert(
-    subject: str,
+    subject: x509.Name,
     key: PrivateKey,
     issuer: Optional[Issuer],
     now: dt.datetime,
@@ -121,8 +125,8 @@ def _ca_cert(
 ) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(issuer.subject if issuer else _name(subject))
+        .subject_name(subject)
+        .issuer_name(issuer.subject if issuer else subject)
         .public_key(key.public_key())
         .serial_number(serial)
         .not_valid_before(now - _BACKDATE)
@@ -176,20 +180,29 @@ class CertificateAuthority:
         now: the instant the CA is created at (the server clock).
         chain_length: intermediates between a leaf and its root (at least 1).
         alternate_roots: further chains, each under a root of its own.
+        names: ``"pytest-acme"`` (``O=pytest-acme, CN=pytest-acme root 0f3d1a``) or
+            ``"pebble"`` (``CN=Pebble Root CA 0f3d1a``, ``CN=Pebble Intermediate CA
+            5e2b07``: what suites written against Pebble look for in the chain).
     """
 
     def __init__(self, key_type: str, rng: random.Random, now: dt.datetime,
-                 chain_length: int = 1, alternate_roots: int = 0) -> None:
+                 chain_length: int = 1, alternate_roots: int = 0,
+                 names: str = "pytest-acme") -> None:
         self._rng = rng
         self._key_type = key_type
+        self._pebble_names = names == "pebble"
         #: CRL Distribution Points and Authority Information Access extensions by
         #: (kind, URL): one per host name clients use.
         self._url_extensions: Dict[Tuple[str, str], x509.Extension] = {}
         suffix = "%06x" % rng.getrandbits(24)
         issuing_key = _new_key(key_type)
+        # Every chain's issuing certificate has the same key and subject, so a leaf
+        # verifies through any of them.
+        issuing_name = self._subject(PEBBLE_INTERMEDIATE_PREFIX, f"pytest-acme intermediate "
+                                     f"{suffix}")
         self.chains = [
             self._chain(suffix if n == 0 else f"{suffix} alternate {n}", issuing_key,
-                        f"pytest-acme intermediate {suffix}", now, chain_length)
+                        issuing_name, now, chain_length)
             for n in range(1 + alternate_roots)
         ]
         self.root = self.chains[0].root
@@ -197,16 +210,25 @@ class CertificateAuthority:
         #: key and name).
         self.intermediate = self.chains[0].intermediates[0]
 
-    def _chain(self, name: str, issuing_key: PrivateKey, issuing_name: str,
+    def _subject(self, pebble_prefix: str, own: str) -> x509.Name:
+        """An issuer's subject: ``own`` under O=pytest-acme, or Pebble's prefix and six
+        hex digits of its own (drawn only in Pebble's style, so the seeded draws of
+        the default style stay as they were)."""
+        if self._pebble_names:
+            return _name("%s%06x" % (pebble_prefix, self._rng.getrandbits(24)), None)
+        return _name(own)
+
+    def _chain(self, name: str, issuing_key: PrivateKey, issuing_name: x509.Name,
                now: dt.datetime, length: int) -> Chain:
         root_key = _new_key(self._key_type)
-        root = Issuer(_ca_cert(f"pytest-acme root {name}", root_key, None, now,
-                               self._serial(), None), root_key)
+        root = Issuer(_ca_cert(self._subject(PEBBLE_ROOT_PREFIX, f"pytest-acme root {name}"),
+                               root_key, None, now, self._serial(), None), root_key)
         above, upper = root, []
         for level in range(length - 1, 0, -1):
             key = _new_key(self._key_type)
-            above = Issuer(_ca_cert(f"pytest-acme intermediate {name} #{level}", key, above,
-                                    now, self._serial(), level), key)
+            subject = self._subject(PEBBLE_INTERMEDIATE_PREFIX,
+                                    f"pytest-acme intermediate {name} #{level}")
+            above = Issuer(_ca_cert(subject, key, above, now, self._serial(), level), key)
             upper.append(above)
         issuing = Issuer(_ca_cert(issuing_name, issuing_key, above, now, self._serial(), 0),
                          issuing_key)

@@ -285,6 +285,9 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
     pebble = from_pebble(read_config(args.pebble_config) if args.pebble_config else None, env)
     settings: Dict[str, Any] = {"host": "127.0.0.1", "port": DEFAULT_PORT}
     settings.update(pebble.settings)
+    if args.pebble_config or args.pebble_strict is not None or args.pebble_dnsserver:
+        # Pebble's own flags: behave as Pebble where its users can see it.
+        settings["pebble"] = True
     if args.pebble_dnsserver:
         settings["dns_server"] = args.pebble_dnsserver
     for name in _PASSTHROUGH:
@@ -316,8 +319,8 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
         management = (management[0], args.management_port)
     warnings = list(pebble.warnings)
     if args.pebble_strict not in (None, "false", "0"):
-        warnings.append("-strict: pytest-acme always behaves strictly (POST-as-GET only, "
-                        "exact JWS checks); nothing changes")
+        warnings.append("-strict: pebble mode is on; pytest-acme always behaves strictly "
+                        "(POST-as-GET only, exact JWS checks), so nothing more changes")
     return {"settings": settings, "management": management, "faults": pebble.faults,
             "warnings": warnings}
 

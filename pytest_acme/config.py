@@ -50,8 +50,9 @@ class AcmeConfig:
     authorization_lifetime: float = 7 * DAY
     #: Lifetime of issued certificates, in seconds.
     certificate_validity: float = 90 * DAY
-    #: Key type of the issuing root and intermediate: ``"ecdsa"`` (P-256) or ``"rsa"`` (2048).
-    ca_key_type: str = "ecdsa"
+    #: Key type of the issuing root and intermediate: ``"ecdsa"`` (P-256) or ``"rsa"``
+    #: (2048).  None: ``"ecdsa"``, unless ``pebble`` (Pebble's issuers are RSA).
+    ca_key_type: Optional[str] = None
     #: ``"sync"``: finalize answers ``valid`` with the certificate; ``"async"``:
     #: it answers ``processing`` with ``Retry-After`` and issues in the background.
     finalize: str = "sync"
@@ -74,14 +75,19 @@ class AcmeConfig:
     #: free one; None serves no DNS.
     dns_port: Optional[int] = 0
     #: Terms-of-service URL for the directory's ``meta``; None serves the server's own
-    #: ``/terms`` page; "" advertises none.
+    #: ``/terms`` page (with ``pebble``: Pebble's :data:`PEBBLE_TERMS`); "" advertises none.
     terms_of_service: Optional[str] = None
-    #: Refuse newAccount without ``termsOfServiceAgreed: true`` (``userActionRequired``).
-    require_terms_agreement: bool = False
+    #: Refuse newAccount without ``termsOfServiceAgreed: true``.  None: no, unless
+    #: ``pebble`` (Pebble always refuses).
+    require_terms_agreement: Optional[bool] = None
     #: Orders per page of an account's ``orders`` list (Pebble's default is 3).
     orders_per_page: int = 3
     #: ``Retry-After`` seconds on pending and processing objects.
     retry_after: int = 1
+    #: ``Retry-After`` seconds on authorizations and challenges, and on orders
+    #: (Pebble's ``retryAfter.authz`` and ``retryAfter.order``); None: ``retry_after``.
+    retry_after_authz: Optional[int] = None
+    retry_after_order: Optional[int] = None
     #: Seed for every random choice (ids, tokens, seeded faults); None picks one.
     seed: Optional[int] = None
     #: Accepted JWS algorithms.
@@ -134,10 +140,34 @@ class AcmeConfig:
     boulder: bool = False
     #: Behave as Pebble where its users can see it and it differs from Let's
     #: Encrypt: what ``pytest-acme pebble`` (and ``serve`` with Pebble's flags or
-    #: config) sets.  The in-process default keeps Let's Encrypt's behaviour.
+    #: config) sets.  The in-process default keeps Let's Encrypt's behaviour.  Every
+    #: part left at None follows this switch (see :data:`PEBBLE_PARTS`), and
+    #: ``terms_of_service`` left at None becomes Pebble's.
     pebble: bool = False
+    #: Leaves carry the first DNS name as subject CN where their profile says so.
+    #: None: yes, unless ``pebble`` (Pebble's leaves have an empty subject).
+    leaf_common_name: Optional[bool] = None
+    #: Root and intermediate names: ``"pytest-acme"`` (``pytest-acme root 0f3d1a``) or
+    #: ``"pebble"`` (``Pebble Root CA 0f3d1a``, ``Pebble Intermediate CA 5e2b07``).
+    #: None: ``"pytest-acme"``, unless ``pebble``.
+    ca_names: Optional[str] = None
+    #: RSA account and CSR keys taken: ``"letsencrypt"`` (2048 to 8192 bits, exponent
+    #: 65537) or ``"pebble"`` (1024 to 8192 bits, any odd exponent from 3 to 2**31-1,
+    #: as Go's crypto/rsa takes).  None: ``"letsencrypt"``, unless ``pebble``.
+    rsa_keys: Optional[str] = None
+    #: Type and wording of common refusals: ``"pytest-acme"`` (RFC 8555 types, details
+    #: that say what to do) or ``"pebble"`` (Pebble's type and detail for the same
+    #: refusal, e.g. ``JWS has an invalid anti-replay nonce: ...``).  None:
+    #: ``"pytest-acme"``, unless ``pebble``.
+    problem_details: Optional[str] = None
+    #: A refused finalize CSR makes the order invalid, as Let's Encrypt does.  None:
+    #: yes, unless ``pebble`` (Pebble leaves the order ready for another CSR).
+    refused_csr_fails_order: Optional[bool] = None
+    #: Domain names refused in newOrder with ``rejectedIdentifier``, each with every
+    #: name below it (Pebble's ``domainBlocklist``).
+    domain_blocklist: Tuple[str, ...] = ()
     #: Offer pre-authorization (``newAuthz``, RFC 8555 §7.4.1).  None: yes, unless
-    #: ``boulder`` (Boulder has no newAuthz).
+    #: ``boulder`` or ``pebble`` (neither has newAuthz).
     new_authz: Optional[bool] = None
     #: How often a newOrder reuses the account's *valid* authorization for an
     #: identifier instead of making a new one: ``"never"`` (0.0), ``"always"`` (1.0)
@@ -183,7 +213,8 @@ class AcmeConfig:
     def __post_init__(self) -> None:
         _choice("finalize", self.finalize, FINALIZE_MODES)
         _choice("validation", self.validation, VALIDATION_MODES)
-        _choice("ca_key_type", self.ca_key_type, KEY_TYPES)
+        if self.ca_key_type is not None:
+            _choice("ca_key_type", self.ca_key_type, KEY_TYPES)
         for name in ("order_expiry", "authorization_lifetime", "certificate_validity"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -226,8 +257,22 @@ class AcmeConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-        if self.retry_after < 0:
-            raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
+        for name in ("retry_after", "retry_after_authz", "retry_after_order"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 0):
+                raise ValueError(f"{name} must be a whole number of seconds >= 0, got {value!r}")
+        for name, allowed in _PART_CHOICES.items():
+            if getattr(self, name) is not None:
+                _choice(name, getattr(self, name), allowed)
+        if isinstance(self.domain_blocklist, str):
+            raise ValueError("domain_blocklist must be a list of domain names, not one string")
+        blocked = []
+        for name in self.domain_blocklist:
+            if not isinstance(name, str) or not name.strip(". "):
+                raise ValueError(f"domain_blocklist: {name!r} is not a domain name")
+            blocked.append(name.strip().rstrip(".").lower())
+        object.__setattr__(self, "domain_blocklist", tuple(blocked))
         unknown = set(self.algorithms) - set(ALGORITHMS)
         if unknown or not self.algorithms:
             raise ValueError(
@@ -282,11 +327,27 @@ class AcmeConfig:
         return self.default_profile or next(iter(self.profiles or {}), None)
 
     def effective(self, name: str) -> Any:
-        """The value of a Boulder-dependent setting: its own, or the mode's default."""
+        """The value of a mode-dependent setting: its own, else what ``pebble`` or
+        ``boulder`` gives it (see :data:`PEBBLE_PARTS`, :data:`BOULDER_PARTS`), else
+        the default of :data:`RFC_DEFAULTS`."""
         value = getattr(self, name)
         if value is not None:
             return value
-        return BOULDER_PARTS[name] if self.boulder else RFC_DEFAULTS[name]
+        if self.pebble and name in PEBBLE_PARTS:
+            return PEBBLE_PARTS[name]
+        if self.boulder and name in BOULDER_PARTS:
+            return BOULDER_PARTS[name]
+        return RFC_DEFAULTS[name]
+
+    @property
+    def authz_retry_after(self) -> int:
+        """``Retry-After`` seconds for authorizations and challenges."""
+        return self.retry_after if self.retry_after_authz is None else self.retry_after_authz
+
+    @property
+    def order_retry_after(self) -> int:
+        """``Retry-After`` seconds for orders."""
+        return self.retry_after if self.retry_after_order is None else self.retry_after_order
 
     def replace(self, **changes: Any) -> "AcmeConfig":
         """A copy with ``changes`` applied; unknown names raise ``TypeError``."""
@@ -308,8 +369,36 @@ BOULDER_PARTS: Dict[str, Any] = {
     "account_orders_field": False,
     "order_validity_fields": False,
 }
-#: The same parts without ``boulder``: RFC 8555 as written, no reuse.
+#: Pebble's terms of service, the value of its directory's ``meta.termsOfService``.
+PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"
+#: What ``pebble=True`` sets, for every part left at None: what Pebble's users see
+#: where it differs from Let's Encrypt.
+PEBBLE_PARTS: Dict[str, Any] = {
+    "require_terms_agreement": True,
+    "leaf_common_name": False,
+    "ca_names": "pebble",
+    "rsa_keys": "pebble",
+    "problem_details": "pebble",
+    "refused_csr_fails_order": False,
+    "new_authz": False,  # Pebble has no pre-authorization
+    "ca_key_type": "rsa",
+}
+#: The choices of the parts that are names.
+_PART_CHOICES: Dict[str, Tuple[str, ...]] = {
+    "ca_names": ("pytest-acme", "pebble"),
+    "rsa_keys": ("letsencrypt", "pebble"),
+    "problem_details": ("pytest-acme", "pebble"),
+}
+#: The same parts without ``boulder`` or ``pebble``: RFC 8555 as written, no reuse,
+#: Let's Encrypt's keys and names.
 RFC_DEFAULTS: Dict[str, Any] = {
+    "require_terms_agreement": False,
+    "leaf_common_name": True,
+    "ca_names": "pytest-acme",
+    "rsa_keys": "letsencrypt",
+    "problem_details": "pytest-acme",
+    "refused_csr_fails_order": True,
+    "ca_key_type": "ecdsa",
     "new_authz": True,
     "authz_reuse_valid": 0.0,
     "authz_reuse_pending": 0.0,

@@ -474,7 +474,8 @@ class FaultPlan:
                     self._take(fault, endpoint)
                     return problems.BadNonce(
                         "the nonce was refused (injected fault); retry with the Replay-Nonce "
-                        "of this response")
+                        "of this response",
+                        pebble=("badNonce", "JWS has an invalid anti-replay nonce"))
         return None
 
     def latency_for(self, endpoint: str) -> float:

@@ -28,7 +28,8 @@ from .web.routes import Urls
 #: Settings that can only take effect in a new server (they shape the socket or the CA).
 RESTART_SETTINGS = frozenset(
     {"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size", "dns_port",
-     "tls_certificate", "tls_private_key", "chain_length", "alternate_roots"}
+     "tls_certificate", "tls_private_key", "chain_length", "alternate_roots", "ca_names",
+     "pebble"}
 )
 
 
@@ -212,12 +213,15 @@ class AcmeServer:
 
     def set_renewal_info(self, certificate: Any, start: Optional[dt.datetime] = None,
                          end: Optional[dt.datetime] = None,
-                         explanation_url: Optional[str] = None) -> str:
+                         explanation_url: Optional[str] = None, *,
+                         allow_instant: bool = False) -> str:
         """Make renewalInfo (RFC 9773) suggest ``start``..``end`` for one certificate;
         without ``start`` and ``end``, go back to the default window.
 
         Args:
             certificate: an ``x509.Certificate``, its PEM, its certID, serial or URL.
+            allow_instant: take ``end == start`` ("renew now"), as Pebble's
+                ``/set-renewal-info/`` does.
 
         Returns:
             the certificate's certID (the last part of its renewalInfo URL).
@@ -231,6 +235,8 @@ class AcmeServer:
             if start is None or end is None:
                 raise ValueError("give both start and end, or neither")
             window = ari.RenewalWindow(start, end, explanation_url)
+            if not allow_instant:
+                window.require_span()
         with self.app.store.lock:
             record = self._certificate_record(certificate)
             record.renewal_window = window

@@ -118,7 +118,10 @@ class _Raw(josepy.JSONDeSerializable):
 
 
 def post(acme, url: str, payload: Optional[Dict[str, Any]]) -> requests.Response:
-    return acme.net.post(url, _Raw(payload) if payload is not None else None)
+    """POST (``payload`` None: POST-as-GET) as ``ClientV2`` does: a missing nonce is
+    fetched from newNonce (Pebble's rule gives no nonce to a HEAD of anything else)."""
+    return acme.net.post(url, _Raw(payload) if payload is not None else None,
+                         new_nonce_url=acme.directory["newNonce"])
 
 
 def banner_field(banner: str, name: str) -> str:

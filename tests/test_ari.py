@@ -258,3 +258,23 @@ def test_set_renewal_info_takes_pem_url_cert_id_and_refuses_strangers(acme_serve
             acme_server.set_renewal_info(stranger, start, start + dt.timedelta(days=1))
     with pytest.raises(ValueError, match="both"):
         acme_server.set_renewal_info(leaf, start)
+
+
+def test_pebbles_set_renewal_info_takes_an_instant_window_to_say_renew_now(acme_server):
+    """Suites tell Pebble "renew now" with a window whose start is its end; it is
+    taken and served as given.  A window that ends before it starts is still refused."""
+    leaf = issue_leaf(acme_server, account_client(acme_server), ["now.example.test"])
+    mgmt = Client(make_management_app(acme_server))
+    pem = leaf.public_bytes(Encoding.PEM).decode()
+    instant = ('{"suggestedWindow": {"start": "2020-01-01T00:00:00Z", '
+               '"end": "2020-01-01T00:00:00Z"}}')
+    response = mgmt.post("/set-renewal-info/", json={"Certificate": pem, "ARIResponse": instant})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    served = renewal_info(acme_server, cert_id(leaf))
+    assert served.status_code == 200
+    assert served.json()["suggestedWindow"] == {"start": "2020-01-01T00:00:00Z",
+                                                "end": "2020-01-01T00:00:00Z"}
+    backwards = ('{"suggestedWindow": {"start": "2020-01-02T00:00:00Z", '
+                 '"end": "2020-01-01T00:00:00Z"}}')
+    response = mgmt.post("/set-renewal-info/", json={"Certificate": pem, "ARIResponse": backwards})
+    assert response.status_code == 400 and "after its start" in response.get_json()["error"]

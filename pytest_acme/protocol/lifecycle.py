@@ -262,8 +262,14 @@ def settle_expiry(store: Store, order: Order, now: dt.datetime,
 
 
 def begin_finalize(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
-    """ready → processing, or :class:`OrderNotReady` saying why not (RFC 8555 §7.4:
-    "orderNotReady" for an order that is not ready)."""
+    """ready → processing, or :class:`OrderNotReady` saying why not."""
+    require_ready(store, order, now, observer)
+    transition(order, Event.FINALIZE, observer)
+
+
+def require_ready(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
+    """Nothing if the order is ready to finalize, else :class:`OrderNotReady` saying
+    why not (RFC 8555 §7.4: "orderNotReady" for an order that is not ready)."""
     settle_expiry(store, order, now, observer)
     status = order.status_at(now, store.authz)
     if status is Status.INVALID:
@@ -275,8 +281,8 @@ def begin_finalize(store: Store, order: Order, now: dt.datetime, observer: Obser
             Status.PROCESSING: "it is already being finalized",
             Status.VALID: "it was already finalized and has a certificate",
         }[status]
-        raise problems.OrderNotReady(f"the order is {status.value}: {why}")
-    transition(order, Event.FINALIZE, observer)
+        raise problems.OrderNotReady(f"the order is {status.value}: {why}", pebble=(
+            "orderNotReady", f'Order\'s status ("{status.value}") was not ready'))
 
 
 def complete_issuance(order: Order, certificate_id: str, observer: Observer) -> None:

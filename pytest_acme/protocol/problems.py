@@ -11,7 +11,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Type
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 URN_PREFIX = "urn:ietf:params:acme:error:"
 
@@ -24,6 +24,9 @@ class Problem(Exception):
         subproblems: RFC 8555 §6.7.1 per-identifier problems.
         headers: extra response headers (``Retry-After``, ``Location``, ...).
         extra: extra JSON members (``algorithms`` for badSignatureAlgorithm).
+        pebble: Pebble's short type and detail for the same refusal, where its users
+            are known to read them; rendered instead of ``type`` and ``detail`` when
+            ``AcmeConfig.problem_details`` is ``"pebble"`` (see :meth:`as_pebble`).
     """
 
     type: ClassVar[str] = "serverInternal"
@@ -38,8 +41,10 @@ class Problem(Exception):
         headers: Optional[Mapping[str, str]] = None,
         extra: Optional[Mapping[str, Any]] = None,
         status: Optional[int] = None,
+        pebble: Optional[Tuple[str, str]] = None,
     ) -> None:
         super().__init__(detail)
+        self.pebble = pebble
         self.detail = detail
         self.identifier = dict(identifier) if identifier else None
         self.subproblems: List[Problem] = list(subproblems)
@@ -61,6 +66,24 @@ class Problem(Exception):
         doc.update(self.extra)
         return doc
 
+    def as_pebble(self) -> "Problem":
+        """This refusal as Pebble words it: its type (and that type's HTTP status) and
+        its detail, keeping headers and extra members; ``self`` when no Pebble
+        wording was given.
+
+        Example::
+
+            BadNonce("nonce 'x' is unknown", pebble=("badNonce",
+                     "JWS has an invalid anti-replay nonce: x")).as_pebble().detail
+        """
+        if self.pebble is None:
+            return self
+        type_, detail = self.pebble
+        # ``instance`` belongs to userActionRequired, which Pebble does not send.
+        extra = {k: v for k, v in self.extra.items() if k != "instance"}
+        return from_type(type_, detail, identifier=self.identifier, headers=self.headers,
+                         extra=extra)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.detail!r})"
 
@@ -74,6 +97,9 @@ def _problem(name: str, type_: str, status: int, doc: str) -> Type[Problem]:
 # status Boulder and Pebble use for each.
 AccountDoesNotExist = _problem("AccountDoesNotExist", "accountDoesNotExist", 400,
                                "The request specified an account that does not exist.")
+AgreementRequired = _problem("AgreementRequired", "agreementRequired", 403,
+                              "The client must agree to the terms of service (Pebble's "
+                              "type, from the ACME drafts; RFC 8555 uses userActionRequired).")
 AlreadyReplaced = _problem("AlreadyReplaced", "alreadyReplaced", 409,
                            "The certificate named in ``replaces`` was already replaced.")
 AlreadyRevoked = _problem("AlreadyRevoked", "alreadyRevoked", 400,

@@ -321,7 +321,7 @@ class ManagementApp:
             raise BadInput(f'"Certificate" is not a PEM certificate: {e}') from None
         try:
             cert_id = self.server.set_renewal_info(leaf, window.start, window.end,
-                                                   window.explanation_url)
+                                                   window.explanation_url, allow_instant=True)
         except KeyError:
             raise BadInput(f"no certificate with serial {leaf.serial_number:x} on this "
                            "server", 404) from None

@@ -1,8 +1,55 @@
 """Pebble compatibility: its JSON config file and its environment variables.
 
 :func:`from_pebble` turns them into pytest-acme settings, the management
-address, faults to arm, and a list of warnings for every option that cannot be
-honoured (printed at start-up: nothing is ignored silently).
+address, faults to arm, and a list of warnings (printed at start-up: nothing is
+ignored silently).  A config file (or ``-strict``, ``-dnsserver``) also turns on
+``pebble`` mode (:data:`pytest_acme.config.PEBBLE_PARTS`): Pebble's terms of
+service, issuer names, leaves without a CN, RSA key rules and problem wording.
+
+Every key of Pebble's config file (``cmd/pebble/main.go``; Go matches the names
+without regard to case, and so does this) and how it is honoured:
+
+=================================  ==================================================
+``listenAddress``                  ``host`` and ``port``
+``managementListenAddress``        the management API's address (``""`` or null,
+                                   which switch Pebble's off, leave it on its default
+                                   port: it changes nothing an ACME client sees)
+``certificate``, ``privateKey``    ``tls_certificate``, ``tls_private_key``
+``httpPort``, ``tlsPort``          ``http01_port``, ``tlsalpn01_port``
+``ocspResponderURL``               see its branch below
+``externalAccountBindingRequired`` ``eab_required``
+``externalAccountMACKeys``         ``eab_keys``
+``domainBlocklist``                ``domain_blocklist``: each name and every name
+                                   below it get ``rejectedIdentifier``
+``certificateValidityPeriod``      ``certificate_validity`` (seconds); Pebble's
+                                   default, 5 years, when 0 or absent
+``retryAfter.authz``, ``.order``   ``retry_after_authz``, ``retry_after_order``
+``keyAlgorithm``                   ``ca_key_type`` (``rsa``, Pebble's default, or
+                                   ``ecdsa``)
+``profiles``                       ``profiles``: ``description`` and
+                                   ``validityPeriod`` of each; orders naming none get
+                                   ``default`` (else the first) where Pebble draws one
+``caaIdentities``                  ``caa_identities``
+=================================  ==================================================
+
+A key Pebble does not know is reported and left out, as Go's decoder leaves it.
+
+Pebble's environment variables:
+
+================================  ===================================================
+``PEBBLE_VA_NOSLEEP``             nothing to do: validation never sleeps here
+``PEBBLE_VA_SLEEPTIME``           nothing to do, for the same reason
+``PEBBLE_VA_ALWAYS_VALID``        ``validation="always_valid"``
+``PEBBLE_WFE_NONCEREJECT``        a :func:`~pytest_acme.faults.bad_nonce` fault at
+                                  that percentage (Pebble's default of 5 % is not
+                                  applied unless the variable is set)
+``PEBBLE_WFE_ORDERS_PER_PAGE``    ``orders_per_page``
+``PEBBLE_AUTHZREUSE``             ``authz_reuse_valid`` (drawn from the seeded
+                                  generator; Pebble's default of 50 % is not applied
+                                  unless the variable is set)
+``PEBBLE_CHAIN_LENGTH``           ``chain_length``
+``PEBBLE_ALTERNATE_ROOTS``        ``alternate_roots``
+================================  ===================================================
 """
 
 from __future__ import annotations
@@ -41,15 +88,32 @@ def read_config(path: str) -> Mapping[str, Any]:
     return doc["pebble"]
 
 
+#: Pebble's config keys by their lower-case form (Go decodes JSON names without
+#: regard to case).
+PEBBLE_KEYS = {k.lower(): k for k in (
+    "listenAddress", "managementListenAddress", "certificate", "privateKey", "httpPort",
+    "tlsPort", "ocspResponderURL", "externalAccountBindingRequired",
+    "externalAccountMACKeys", "domainBlocklist", "certificateValidityPeriod", "retryAfter",
+    "keyAlgorithm", "profiles", "caaIdentities")}
+#: Pebble's certificate lifetime when ``certificateValidityPeriod`` is 0 or absent.
+PEBBLE_VALIDITY = 157766400
+
+
 def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> PebbleSettings:
     """Translate Pebble's config file (the ``pebble`` object) and environment."""
     out = PebbleSettings()
     s, warn = out.settings, out.warnings
-    for key, value in (config or {}).items():
+    if config is not None:
+        # Pebble's defaults for two keys a config may leave out.
+        s["certificate_validity"] = PEBBLE_VALIDITY
+        s["ca_key_type"] = "rsa"
+    for given, value in (config or {}).items():
+        key = PEBBLE_KEYS.get(str(given).lower(), given)
         if key == "listenAddress":
             s["host"], s["port"] = _address(value, key)
         elif key == "managementListenAddress":
-            out.management = _address(value, key)
+            if value:  # "" or null switches Pebble's management interface off
+                out.management = _address(value, key)
         elif key == "certificate":
             s["tls_certificate"] = value
         elif key == "privateKey":
@@ -58,15 +122,25 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
             s["http01_port"] = int(value)
         elif key == "tlsPort":
             s["tlsalpn01_port"] = int(value)
-        elif key == "retryAfter" and isinstance(value, dict):
-            values = [int(v) for v in value.values() if isinstance(v, (int, float))]
-            if values:
-                s["retry_after"] = max(values)
-                if len(set(values)) > 1:
-                    warn.append(f"retryAfter {value}: one Retry-After value serves "
-                                f"authorizations and orders here; using {s['retry_after']}")
+        elif key == "retryAfter":
+            if not isinstance(value, dict):
+                raise ValueError('retryAfter must be {"authz": N, "order": N}, '
+                                 f"got {value!r}")
+            for name, seconds in value.items():
+                setting = {"authz": "retry_after_authz", "order": "retry_after_order"}.get(
+                    str(name).lower())
+                if setting is None:
+                    warn.append(f"retryAfter.{name} is not one of Pebble's (authz, order); "
+                                "left out")
+                elif isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+                    raise ValueError(f"retryAfter.{name} must be whole seconds, got {seconds!r}")
+                else:
+                    s[setting] = seconds
         elif key == "keyAlgorithm":
-            s["ca_key_type"] = "rsa" if str(value).lower().startswith("rsa") else "ecdsa"
+            algorithm = str(value).lower()
+            if algorithm not in ("rsa", "ecdsa"):
+                raise ValueError(f"keyAlgorithm must be 'rsa' or 'ecdsa', got {value!r}")
+            s["ca_key_type"] = algorithm
         elif key == "ocspResponderURL":
             if value:  # Pebble names it in every leaf's Authority Information Access
                 s["ocsp_responder_url"] = str(value)
@@ -76,19 +150,26 @@ def from_pebble(config: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> 
             if not isinstance(value, dict):
                 raise ValueError("externalAccountMACKeys must map key ids to base64url MAC keys")
             s["eab_keys"] = dict(value)
-        elif key == "caaIdentities" and value:
-            s["caa_identities"] = tuple(value)
+        elif key == "caaIdentities":
+            if value:
+                s["caa_identities"] = tuple(value)
         elif key == "profiles":
             s["profiles"], s["default_profile"] = _profiles(value, warn)
-        elif key in ("domainBlocklist", "caaIdentities"):
-            if value:
-                warn.append(f"{key} is not supported yet and is ignored")
+        elif key == "domainBlocklist":
+            if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+                raise ValueError(f"domainBlocklist must be a list of domain names, got {value!r}")
+            s["domain_blocklist"] = tuple(value)
+        elif key == "certificateValidityPeriod":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"certificateValidityPeriod must be whole seconds, got {value!r}")
+            s["certificate_validity"] = value or PEBBLE_VALIDITY
         else:
-            warn.append(f"unknown Pebble option {key!r} ignored")
+            warn.append(f"unknown Pebble option {given!r} left out (Pebble ignores it too)")
 
     if env.get("PEBBLE_VA_ALWAYS_VALID", "0") not in ("", "0", "false"):
         s["validation"] = "always_valid"
-    # PEBBLE_VA_NOSLEEP needs nothing: pytest-acme never sleeps before validating.
+    # PEBBLE_VA_NOSLEEP and PEBBLE_VA_SLEEPTIME need nothing: pytest-acme never sleeps
+    # before validating.
     reject = env.get("PEBBLE_WFE_NONCEREJECT")
     if reject not in (None, "", "0"):
         try:

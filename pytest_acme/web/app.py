@@ -33,7 +33,7 @@ from ..crls import CrlCache
 from ..faults import Fault, FaultPlan
 from ..httpd import REFUSED
 from ..clock import Clock
-from ..config import AcmeConfig
+from ..config import PEBBLE_TERMS, AcmeConfig
 from ..protocol import lifecycle, problems
 from ..protocol.csr import AcceptedCSR
 from ..protocol.identifiers import Identifier
@@ -135,8 +135,10 @@ class AcmeApp:
         self.store = Store(self.rng)
         self.nonces = NoncePool(config.nonce_pool_size, self.clock.now,
                                 lambda: self.config.nonce_lifetime)
-        self.ca = CertificateAuthority(config.ca_key_type, self.rng, self.clock.now(),
-                                       config.chain_length, config.alternate_roots)
+        self.ca = CertificateAuthority(config.effective("ca_key_type"), self.rng,
+                                       self.clock.now(),
+                                       config.chain_length, config.alternate_roots,
+                                       names=config.effective("ca_names"))
         self.crls = CrlCache(self.ca, self.store)
         self.zone = Zone()
         self.validator = make_validator(config, self.zone)
@@ -192,7 +194,7 @@ class AcmeApp:
     def terms_url(self, urls: Urls) -> Optional[str]:
         terms = self.config.terms_of_service
         if terms is None:
-            return urls.build("terms")
+            return PEBBLE_TERMS if self.config.pebble else urls.build("terms")
         return terms or None
 
     @staticmethod
@@ -352,7 +354,8 @@ class AcmeApp:
                 return
         leaf, chain = self.ca.issue(
             csr.public_key, identifiers, not_before, not_after,
-            common_name=profile.common_name if profile else True,
+            common_name=(profile.common_name if profile else True)
+            and self.config.effective("leaf_common_name"),
             crl_url=certs.crl_url(urls) if urls is not None else None,
             ocsp_url=ocsp.leaf_ocsp_url(self.config, urls), must_staple=asks_must_staple(csr.csr))
         with store.lock:
@@ -396,6 +399,7 @@ class AcmeApp:
                     nonces=self.nonces,
                     algorithms=self.config.algorithms,
                     find_account=self.store.accounts.get,
+                    rsa_keys=self.config.effective("rsa_keys"),
                 )
             reply = handler(self, ex, **args)
         except problems.Problem as p:
@@ -478,8 +482,10 @@ class AcmeApp:
             return problems.Malformed(f"no resource at {request.path}", status=404)
         return problems.Malformed(f"{e.name}: {e.description}", status=e.code or 400)
 
-    @staticmethod
-    def _problem_reply(p: problems.Problem) -> Reply:
+    def _problem_reply(self, p: problems.Problem) -> Reply:
+        # The one place problems are rendered; Pebble's wording where asked for.
+        if p.pebble is not None and self.config.effective("problem_details") == "pebble":
+            p = p.as_pebble()
         return Reply(
             p.to_json(), status=p.status, headers=list(p.headers.items()),
             content_type=PROBLEM_JSON,

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 from ..protocol import lifecycle, problems
-from ..protocol.identifiers import Identifier, parse_identifiers
+from ..protocol.identifiers import Identifier, parse_identifiers, refuse_blocked
 from ..protocol.resources import Account, Authorization, Order
 from ..protocol.reuse import ReusePolicy, reusable
 from ..protocol.states import Status
@@ -68,6 +68,7 @@ def new_authz(app: "AcmeApp", ex: Exchange) -> Reply:
     if "identifier" not in payload:
         raise problems.Malformed("newAuthz needs 'identifier': {\"type\": \"dns\", \"value\": ...}")
     (identifier,) = parse_identifiers([payload["identifier"]])
+    refuse_blocked([identifier], app.config.domain_blocklist)
     if identifier.wildcard:
         # §7.4.1: pre-authorization cannot authorize wildcard names.
         raise problems.Malformed(

@@ -43,7 +43,7 @@ def encode_mac_key(raw: bytes) -> str:
 
 
 def verify_binding(binding: Any, account_key: josepy.JWK, new_account_url: str,
-                   keys: Mapping[str, str]) -> str:
+                   keys: Mapping[str, str], rsa_keys: str = "letsencrypt") -> str:
     """Check ``binding`` against the outer key and URL; return its key id.
 
     Raises:
@@ -83,7 +83,7 @@ def verify_binding(binding: Any, account_key: josepy.JWK, new_account_url: str,
     if not _mac_ok(algorithm, decode_mac_key(configured), message, signature):
         raise problems.Unauthorized(_mac_failure(algorithm, kid, configured, message, signature))
     try:
-        bound = parse_jwk(parse_json(payload, "the binding's payload"))
+        bound = parse_jwk(parse_json(payload, "the binding's payload"), rsa_keys)
     except problems.Problem as p:
         raise problems.Malformed(f"the externalAccountBinding payload is not a JWK: {p.detail}") \
             from None
@@ -152,4 +152,5 @@ def external_account(app: "AcmeApp", ex: "Exchange", payload: Mapping[str, Any])
                 "gave you")
         return None
     assert ex.signed is not None
-    return verify_binding(binding, ex.signed.jwk, ex.signed.url, app.config.eab_keys)
+    return verify_binding(binding, ex.signed.jwk, ex.signed.url, app.config.eab_keys,
+                          app.config.effective("rsa_keys"))

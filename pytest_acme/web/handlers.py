@@ -25,7 +25,7 @@ from werkzeug.wrappers import Request
 from ..protocol import lifecycle, problems
 from ..protocol.ari import check_replacement
 from ..protocol.csr import accept_csr
-from ..protocol.identifiers import parse_identifiers
+from ..protocol.identifiers import parse_identifiers, refuse_blocked
 from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
 from ..protocol.states import Event, Status, transition
@@ -192,19 +192,25 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
             return _account_reply(app, ex, existing)
         if _bool(payload, "onlyReturnExisting"):
             raise problems.AccountDoesNotExist(
-                "no account exists for this key (onlyReturnExisting was set)"
+                "no account exists for this key (onlyReturnExisting was set)",
+                pebble=("accountDoesNotExist",
+                        "unable to find existing account for only-return-existing request"),
             )
-        contact = _contacts(payload.get("contact", []))
-        eab_kid = external_account(app, ex, payload)
         agreed = _bool(payload, "termsOfServiceAgreed")
         terms = app.terms_url(ex.urls)
-        if app.config.require_terms_agreement and terms and not agreed:
+        # RFC 8555 §7.3: a server with terms may require the client to agree (checked
+        # before the contacts and the binding, as Pebble does).
+        if app.config.effective("require_terms_agreement") and terms and not agreed:
             raise problems.UserActionRequired(
                 f"agree to the terms of service at {terms} by sending "
                 "'termsOfServiceAgreed': true",
                 extra={"instance": terms},
                 headers={"Link": f'<{terms}>;rel="terms-of-service"'},
+                pebble=("agreementRequired",
+                        "Provided account did not agree to the terms of service"),
             )
+        contact = _contacts(payload.get("contact", []))
+        eab_kid = external_account(app, ex, payload)
         account = Account(
             id=app.store.new_id(),
             jwk=jwk,
@@ -334,7 +340,7 @@ def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
         retry_after = view.retry_after
     headers = [("Location", order.url(ex.urls))]
     if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", retry_after or str(app.config.retry_after)))
+        headers.append(("Retry-After", retry_after or str(app.config.order_retry_after)))
     return Reply(body, status=status, headers=headers)
 
 
@@ -342,6 +348,7 @@ def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
 def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     payload = _require_payload(ex, "newOrder")
     identifiers = parse_identifiers(payload.get("identifiers"))
+    refuse_blocked(identifiers, app.config.domain_blocklist)
     profile = choose_profile(app.config.profiles, app.config.profile_default,
                              payload.get("profile"))
     now = app.clock.now()
@@ -427,15 +434,24 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         found: Order = _owned(app, ex, store.orders, id, "order", lambda o: o.account_id)
         if app.faults.race(found.id, found.status_at(now, store.authz), finalize=True):
             raise problems.OrderNotReady(
-                "the order is pending: not every authorization is valid yet")
+                "the order is pending: not every authorization is valid yet",
+                pebble=("orderNotReady", 'Order\'s status ("pending") was not ready'))
         app.record(found, "FinalizeReceived", "finalize request with a CSR")
+        rsa_keys = app.config.effective("rsa_keys")
+        csr = None
+        if not app.config.effective("refused_csr_fails_order"):
+            # Pebble: the CSR is checked while the order is ready, and stays so if refused.
+            lifecycle.require_ready(store, found, now, app.observe)
+            csr = accept_csr(der, found.identifiers, ex.account.jwk.key, rsa_keys,
+                             strict=app.config.strict_csr)
         lifecycle.begin_finalize(store, found, now, app.observe)
         try:
             injected = app.faults.csr_problem(found.id)
             if injected is not None:
                 raise injected
-            csr = accept_csr(der, found.identifiers, ex.account.jwk.key,
-                             strict=app.config.strict_csr)
+            if csr is None:
+                csr = accept_csr(der, found.identifiers, ex.account.jwk.key, rsa_keys,
+                                 strict=app.config.strict_csr)
         except problems.BadCSR as p:
             lifecycle.fail_order(found, p, app.observe)
             raise
@@ -457,7 +473,7 @@ def _authz_reply(app: "AcmeApp", ex: Exchange, authz: Authorization) -> Reply:
     body = authz.to_json(ex.urls, app.clock.now())
     headers = []
     if body["status"] == "pending":
-        headers.append(("Retry-After", str(app.config.retry_after)))
+        headers.append(("Retry-After", str(app.config.authz_retry_after)))
     return Reply(body, headers=headers)
 
 
@@ -526,7 +542,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id), now)
     headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
     if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", str(app.config.retry_after)))
+        headers.append(("Retry-After", str(app.config.authz_retry_after)))
     return Reply(body, headers=headers)
 
 

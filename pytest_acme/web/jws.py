@@ -22,6 +22,7 @@ import josepy
 from josepy import jwa
 
 from ..protocol import problems
+from ..protocol.keys import rsa_key_problem
 from ..protocol.resources import Account
 from ..protocol.states import Status
 from .nonces import EXPIRED, OK, NoncePool
@@ -33,7 +34,6 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _CURVE_FOR_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 _OPENSSL_CURVE = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 _FLATTENED = {"protected", "payload", "signature"}
-_MIN_RSA_BITS, _MAX_RSA_BITS = 2048, 8192
 
 #: Which key form each endpoint requires (RFC 8555 §6.2).
 JWK, KID, EITHER = "jwk", "kid", "either"
@@ -91,16 +91,22 @@ def authenticate(
     nonces: NoncePool,
     algorithms: Sequence[str],
     find_account: Callable[[str], Optional[Account]],
+    rsa_keys: str = "letsencrypt",
 ) -> SignedRequest:
-    """Verify a flattened-JSON JWS request and return what it says."""
+    """Verify a flattened-JSON JWS request and return what it says.  ``rsa_keys``
+    names the RSA key rules of :mod:`pytest_acme.protocol.keys`."""
     # §6.2: "application/jose+json"; Boulder and Pebble answer 415 otherwise.
     if content_type != JOSE_JSON and content_type.split(";")[0].strip().lower() != JOSE_JSON:
         raise problems.Malformed(
             f"Content-Type must be {JOSE_JSON} (RFC 8555 §6.2), got {content_type or 'none'!r}",
             status=415,
         )
-    jws = parse_json(body, "the request body")
-    _check_flattened(jws, "the JWS")
+    try:
+        jws = parse_json(body, "the request body")
+        _check_flattened(jws, "the JWS")
+    except problems.Malformed as p:
+        p.pebble = ("malformed", "Parse error reading JWS")
+        raise
     protected_b64 = jws["protected"]
     protected, alg = _protected(jws, algorithms)
     nonce = protected.get("nonce")
@@ -122,7 +128,7 @@ def authenticate(
                 "this request must be signed with the account key and name the account URL in "
                 "'kid', not embed a 'jwk' (RFC 8555 §6.2)"
             )
-        key = parse_jwk(protected["jwk"])
+        key = parse_jwk(protected["jwk"], rsa_keys)
     else:
         if key_mode == JWK:
             raise problems.Malformed(
@@ -144,16 +150,19 @@ def authenticate(
     # §6.5: the nonce, checked after the signature so a forged request cannot burn one.
     if not isinstance(nonce, str) or not nonce:
         raise problems.BadNonce("the protected header has no 'nonce'; get one from newNonce "
-                                "or any response's Replay-Nonce header")
+                                "or any response's Replay-Nonce header",
+                                pebble=("badNonce", "JWS has no anti-replay nonce"))
     found = nonces.take(nonce)
+    # Pebble's wording, which suites match: "JWS has an invalid anti-replay nonce".
+    pebble = ("badNonce", f"JWS has an invalid anti-replay nonce: {nonce[:100]}")
     if found == EXPIRED:
         raise problems.BadNonce(
-            f"nonce {nonce[:40]!r} has expired; retry with the Replay-Nonce of this response")
+            f"nonce {nonce[:40]!r} has expired; retry with the Replay-Nonce of this response",
+            pebble=pebble)
     if found != OK:
         raise problems.BadNonce(
             f"nonce {nonce[:40]!r} is unknown or already used; retry with the Replay-Nonce "
-            "of this response"
-        )
+            "of this response", pebble=pebble)
     # §6.4: the URL the client signed is the URL it requested.
     if url != request_url:
         raise problems.Unauthorized(
@@ -189,8 +198,9 @@ def _check_alg(alg: Any, algorithms: Sequence[str]) -> jwa.JWASignature:
     )
 
 
-def parse_jwk(obj: Any) -> josepy.JWK:
-    """A public account key from a ``jwk`` header (RSA or EC only)."""
+def parse_jwk(obj: Any, rsa_keys: str = "letsencrypt") -> josepy.JWK:
+    """A public account key from a ``jwk`` header (RSA or EC only), its size and
+    exponent checked by the ``rsa_keys`` rules before any signature is verified."""
     if not isinstance(obj, dict):
         raise problems.Malformed("'jwk' must be a JSON object (RFC 7517)")
     if "d" in obj or "p" in obj:
@@ -205,11 +215,9 @@ def parse_jwk(obj: Any) -> josepy.JWK:
     except Exception as e:  # josepy raises DeserializationError, ValueError, ...
         raise problems.Malformed(f"'jwk' is not a valid {kty} key: {e}") from None
     if isinstance(key, josepy.JWKRSA):
-        bits = key.key.key_size
-        if not _MIN_RSA_BITS <= bits <= _MAX_RSA_BITS:
-            raise problems.BadPublicKey(
-                f"the RSA account key has {bits} bits; use {_MIN_RSA_BITS} to {_MAX_RSA_BITS}"
-            )
+        why = rsa_key_problem(key.key, rsa_keys)
+        if why:
+            raise problems.BadPublicKey(f"the RSA account key {why}")
     return key
 
 
@@ -243,8 +251,9 @@ def _find_account(
     account = find_account(account_id) if account_id else None
     if account is None:
         raise problems.AccountDoesNotExist(
-            f"no account at {kid[:200]!r}; create one with newAccount first"
-        )
+            f"no account at {kid[:200]!r}; create one with newAccount first",
+            pebble=("accountDoesNotExist", f"Account {kid[:200]} not found.") if account_id
+            else ("malformed", "Key ID (kid) in JWS header missing expected URL prefix"))
     if account.status is not Status.VALID:
         raise problems.Unauthorized(
             f"the account {kid} is {account.status.value} and can no longer be used"
@@ -296,8 +305,8 @@ def _protected(jws: Dict[str, Any], algorithms: Sequence[str]) -> Tuple[Dict[str
     return protected, alg
 
 
-def verify_inner(jws: Any, outer_url: str, algorithms: Sequence[str]
-                 ) -> Tuple[josepy.JWK, Dict[str, Any]]:
+def verify_inner(jws: Any, outer_url: str, algorithms: Sequence[str],
+                 rsa_keys: str = "letsencrypt") -> Tuple[josepy.JWK, Dict[str, Any]]:
     """The inner JWS of a key change (RFC 8555 §7.3.5): signed by the new key, given
     as ``jwk``, with the outer JWS's ``url`` and no ``nonce``.  Returns the new key
     and the key-change object."""
@@ -311,7 +320,7 @@ def verify_inner(jws: Any, outer_url: str, algorithms: Sequence[str]
         raise problems.Malformed(
             f"the inner JWS 'url' {str(protected.get('url'))[:200]!r} must equal the outer "
             f"one, {outer_url!r}")
-    key = parse_jwk(protected["jwk"])
+    key = parse_jwk(protected["jwk"], rsa_keys)
     _check_key_fits_alg(key, alg)
     signature = b64url_decode(jws["signature"], "the inner JWS signature")
     payload_bytes = b64url_decode(jws["payload"], "the inner JWS payload")

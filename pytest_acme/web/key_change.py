@@ -19,7 +19,8 @@ def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
     the inner one, its payload, by the new key."""
     payload = _require_payload(ex, "keyChange")
     assert ex.signed is not None
-    new_key, change = verify_inner(payload, ex.signed.url, app.config.algorithms)
+    new_key, change = verify_inner(payload, ex.signed.url, app.config.algorithms,
+                                   app.config.effective("rsa_keys"))
     account = ex.account
     account_url = ex.urls.account(account.id)
     named = change.get("account")
@@ -34,7 +35,7 @@ def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
             f"the key-change 'account' must be the URL of the account that signs the outer "
             f"JWS, {account_url}")
     try:
-        old_key = parse_jwk(change.get("oldKey"))
+        old_key = parse_jwk(change.get("oldKey"), app.config.effective("rsa_keys"))
     except problems.Problem as p:
         raise problems.Malformed(f"the key-change 'oldKey' is not a usable JWK: {p.detail}") \
             from None

@@ -45,7 +45,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         body = found.to_json(ex.urls)
     headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
     if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", str(app.config.retry_after)))
+        headers.append(("Retry-After", str(app.config.authz_retry_after)))
     return Reply(body, headers=headers)
 
 

@@ -50,9 +50,12 @@ def test_revoked_window_is_in_the_past():
     assert window.end < T0 and window.start == T0 - dt.timedelta(hours=1)
 
 
-def test_windows_must_not_be_empty_and_parse_from_json():
+def test_windows_must_not_end_before_they_start_and_parse_from_json():
     with pytest.raises(ValueError, match="after its start"):
-        ari.RenewalWindow(T0, T0)
+        ari.RenewalWindow(T0, T0 - dt.timedelta(seconds=1))
+    # Pebble's "renew now": taken, but not by the strict rule.
+    with pytest.raises(ValueError, match="after its start"):
+        ari.RenewalWindow(T0, T0).require_span()
     doc = {"suggestedWindow": {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"},
            "explanationURL": "https://ca.example/why"}
     window = ari.RenewalWindow.from_json(doc)

@@ -165,7 +165,7 @@ def test_tampered_request_info():
 def test_rsa_1024_key():
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     detail = refused(make_csr(weak))
-    assert "RSA key is 1024 bits" in detail
+    assert "RSA key has 1024 bits" in detail
     assert "2048 to 8192" in detail
 
 

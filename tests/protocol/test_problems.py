@@ -13,6 +13,7 @@ from pytest_acme.protocol.problems import BY_TYPE, URN_PREFIX, Problem, from_typ
 # with the statuses Boulder and Pebble use.
 EXPECTED = [
     ("AccountDoesNotExist", "accountDoesNotExist", 400),
+    ("AgreementRequired", "agreementRequired", 403),  # Pebble's, from the ACME drafts
     ("AlreadyReplaced", "alreadyReplaced", 409),
     ("AlreadyRevoked", "alreadyRevoked", 400),
     ("BadCSR", "badCSR", 400),
@@ -63,6 +64,19 @@ def test_every_rfc_8555_type_is_known_and_nothing_else():
     assert set(BY_TYPE) == {t for _, t, _ in EXPECTED}
     for _, type_, _ in EXPECTED:
         assert BY_TYPE[type_].type == type_
+
+
+def test_as_pebble_takes_pebbles_type_status_and_detail_and_keeps_headers():
+    p = problems.BadCSR("the CSR's subjectAltName must list exactly ...",
+                        headers={"Retry-After": "3"},
+                        pebble=("unauthorized", 'CSR is missing Order domain "a.test"'))
+    q = p.as_pebble()
+    assert type(q) is problems.Unauthorized and q.status == 403
+    assert q.to_json() == {"type": "urn:ietf:params:acme:error:unauthorized", "status": 403,
+                           "detail": 'CSR is missing Order domain "a.test"'}
+    assert q.headers == {"Retry-After": "3"}
+    plain = problems.Malformed("no Pebble wording")
+    assert plain.as_pebble() is plain
 
 
 def test_urn_prefix():
