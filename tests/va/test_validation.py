@@ -346,10 +346,10 @@ def tlsalpn01_result(acme_server, prepare, name="t.example.test") -> Dict[str, A
     return start(acme, acme_server, authz, "tls-alpn-01")
 
 
-def test_tlsalpn01_wrong_digest_is_incorrect_response(acme_server, acme_tlsalpn01_responder):
+def test_tlsalpn01_wrong_digest_is_unauthorized(acme_server, acme_tlsalpn01_responder):
     chall = tlsalpn01_result(acme_server, lambda ka: acme_tlsalpn01_responder.publish(
         "t.example.test", ka + "x"))
-    assert chall["error"]["type"] == PROBLEM + "incorrectResponse"
+    assert chall["error"]["type"] == PROBLEM + "unauthorized"  # as Boulder and Pebble
     assert "SHA-256 of the key authorization" in chall["error"]["detail"]
 
 
@@ -359,8 +359,8 @@ def test_tlsalpn01_unknown_name_is_a_tls_problem(acme_server, acme_tlsalpn01_res
     assert "handshake" in chall["error"]["detail"] and "SNI t.example.test" in chall["error"]["detail"]
 
 
-def test_tlsalpn01_certificate_for_another_name_is_a_tls_problem(acme_server,
-                                                                  acme_tlsalpn01_responder):
+def test_tlsalpn01_certificate_for_another_name_is_unauthorized(acme_server,
+                                                                 acme_tlsalpn01_responder):
     def prepare(ka):
         cert, key = tls_alpn01_certificate("other.example.test", ka)
         acme_tlsalpn01_responder.publish_certificate(
@@ -369,8 +369,8 @@ def test_tlsalpn01_certificate_for_another_name_is_a_tls_problem(acme_server,
                               serialization.NoEncryption()))
 
     chall = tlsalpn01_result(acme_server, prepare)
-    assert chall["error"]["type"] == PROBLEM + "tls"
-    assert "exactly one subjectAltName, t.example.test" in chall["error"]["detail"]
+    assert chall["error"]["type"] == PROBLEM + "unauthorized"
+    assert "exactly one subjectAltName, dNSName 't.example.test'" in chall["error"]["detail"]
     assert "other.example.test" in chall["error"]["detail"]
 
 
@@ -382,7 +382,7 @@ def test_tlsalpn01_certificate_that_is_not_self_signed(acme_server, acme_tlsalpn
             "t.example.test", leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes())
 
     chall = tlsalpn01_result(acme_server, prepare)
-    assert chall["error"]["type"] == PROBLEM + "tls"
+    assert chall["error"]["type"] == PROBLEM + "unauthorized"
     assert "not self-signed" in chall["error"]["detail"]
 
 
@@ -393,7 +393,7 @@ def test_tlsalpn01_nothing_listening_is_connection(acme_server):
     assert "connection refused" in chall["error"]["detail"]
 
 
-def test_tlsalpn01_server_without_alpn_is_a_tls_problem(acme_server):
+def test_tlsalpn01_server_without_alpn_is_unauthorized(acme_server):
     """A plain HTTPS server (no acme-tls/1) fails the ALPN check."""
     import ssl
     import threading
@@ -420,7 +420,7 @@ def test_tlsalpn01_server_without_alpn_is_a_tls_problem(acme_server):
     finally:
         thread.join(5)
         listener.close()
-    assert chall["error"]["type"] == PROBLEM + "tls"
+    assert chall["error"]["type"] == PROBLEM + "unauthorized"
     assert "did not negotiate the ALPN protocol 'acme-tls/1'" in chall["error"]["detail"]
 
 
