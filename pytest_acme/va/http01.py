@@ -20,6 +20,9 @@ responder that passes here passes there:
   ``tlsalpn01_port`` (Boulder's own test setup uses one port for HTTPS and
   tls-alpn-01): ``http://name/`` goes to ``http01_port``, ``https://name/`` to
   ``tlsalpn01_port``, and any other explicit port is refused;
+* each URL is fetched from the first IPv6 address of its host, and from its
+  first IPv4 address only if the IPv6 one cannot be dialled; other addresses
+  are never tried;
 * every target goes through the network guard.
 
 A response that is not the key authorization is ``unauthorized``, as Boulder
@@ -39,7 +42,7 @@ from ..protocol import problems
 from ..protocol.identifiers import IP
 from .base import Network, ValidationRequest
 from .guard import allowed_addresses
-from .resolver import addresses
+from .resolver import addresses, first_of_each_family
 
 #: Requests per validation, the first included (Boulder: ``maxRequests``).
 MAX_REQUESTS = 10
@@ -61,6 +64,29 @@ def _host_header(host: str, port: int, default: int) -> str:
     return shown if port == default else f"{shown}:{port}"
 
 
+class _DialError(Exception):
+    """The TCP connection could not be made: the one failure after which Let's
+    Encrypt tries the next address (IPv6, then IPv4; ``fallbackErr`` in Boulder)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _dial(address: str, port: int, timeout: float) -> socket.socket:
+    try:
+        return socket.create_connection((address, port), timeout)
+    except OSError as e:
+        raise _DialError(e) from e
+
+
+class _HttpToAddress(http.client.HTTPConnection):
+    """HTTP to a chosen address, a failed dial told apart from later failures."""
+
+    def connect(self) -> None:
+        self.sock = _dial(self.host, self.port, self.timeout)  # type: ignore[arg-type]
+
+
 class _TlsToAddress(http.client.HTTPSConnection):
     """HTTPS to a chosen address with SNI = the host name (redirect targets only).
 
@@ -74,7 +100,7 @@ class _TlsToAddress(http.client.HTTPSConnection):
         self._sni = sni
 
     def connect(self) -> None:
-        raw = socket.create_connection((self.host, self.port), self.timeout)
+        raw = _dial(self.host, self.port, self.timeout)  # type: ignore[arg-type]
         is_ip = _is_ip(self._sni)
         self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
             raw, server_hostname=None if is_ip else self._sni)
@@ -103,13 +129,15 @@ def _fetch(net: Network, url: str, request: ValidationRequest) -> Tuple[int, byt
     record = {"url": url, "hostname": host, "port": str(port), "addressesResolved": resolved}
     request.records.append(record)
     errors = []
-    for address in allowed_addresses(net, resolved, url):
+    # The first IPv6 address, then the first IPv4 one only if that could not be
+    # dialled: a failure after the connection is made is final, as at Let's Encrypt.
+    for address in allowed_addresses(net, first_of_each_family(resolved), url):
         record["addressUsed"] = address
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
             conn = _TlsToAddress(address, port, host, net.timeout)
         else:
-            conn = http.client.HTTPConnection(address, port, timeout=net.timeout)
+            conn = _HttpToAddress(address, port, timeout=net.timeout)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             conn.request("GET", target, headers={
@@ -121,6 +149,11 @@ def _fetch(net: Network, url: str, request: ValidationRequest) -> Tuple[int, byt
             response = conn.getresponse()
             body = response.read(MAX_BODY + 1)
             return response.status, body, response.getheader("Location")
+        except _DialError as e:
+            errors.append(f"{address}:{port}: " + (
+                f"timed out connecting after {net.timeout} s"
+                if isinstance(e.error, socket.timeout) else _reason(e.error)))
+            continue
         except socket.timeout:
             errors.append(f"{address}:{port}: timed out after {net.timeout} s")
         except ssl.SSLError as e:
@@ -129,6 +162,7 @@ def _fetch(net: Network, url: str, request: ValidationRequest) -> Tuple[int, byt
             errors.append(f"{address}:{port}: {_reason(e)}")
         finally:
             conn.close()
+        break  # connected, then failed: no other address is tried
     raise problems.Connection(f"connection error fetching {url}: " + "; ".join(errors))
 
 

@@ -29,7 +29,7 @@ import hashlib
 import ipaddress
 import socket
 import ssl
-from typing import List
+from typing import List, Optional, Tuple
 
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
@@ -38,7 +38,7 @@ from ..protocol import problems
 from ..protocol.identifiers import IP, Identifier
 from .base import Network, ValidationRequest
 from .guard import allowed_addresses
-from .resolver import addresses
+from .resolver import addresses, first_of_each_family
 
 ALPN = "acme-tls/1"
 #: id-pe-acmeIdentifier (RFC 8737 §6.1).
@@ -53,7 +53,13 @@ def reverse_name(ip: str) -> str:
     return ipaddress.ip_address(ip).reverse_pointer
 
 
-def _handshake(net: Network, address: str, sni: str) -> bytes:
+def _handshake(net: Network, address: str, sni: str) -> Tuple[bytes, Optional[str]]:
+    """The peer's certificate (DER) and the ALPN protocol negotiated.
+
+    Raises:
+        problems.Connection, problems.TLS, problems.Unauthorized: no certificate
+            was had from ``address``; Let's Encrypt then tries the next address.
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -63,12 +69,7 @@ def _handshake(net: Network, address: str, sni: str) -> bytes:
     try:
         with socket.create_connection((address, net.tlsalpn01_port), net.timeout) as raw:
             with ctx.wrap_socket(raw, server_hostname=sni) as tls:
-                if tls.selected_alpn_protocol() != ALPN:
-                    # RFC 8737 §3: the response MUST use the acme-tls/1 protocol.
-                    raise problems.Unauthorized(
-                        f"{where} (SNI {sni}) did not negotiate the ALPN protocol {ALPN!r} "
-                        f"(got {tls.selected_alpn_protocol()!r}): the tls-alpn-01 responder "
-                        "must select acme-tls/1")
+                alpn = tls.selected_alpn_protocol()
                 der = tls.getpeercert(binary_form=True)
     except socket.timeout:
         raise problems.Connection(f"timed out connecting to {where} after {net.timeout} s") from None
@@ -82,7 +83,7 @@ def _handshake(net: Network, address: str, sni: str) -> bytes:
         raise problems.Connection(f"connection to {where} failed: {e}") from None
     if not der:
         raise problems.Unauthorized(f"{where} (SNI {sni}) presented no certificate")
-    return der
+    return der, alpn
 
 
 def validate(net: Network, request: ValidationRequest) -> None:
@@ -94,17 +95,26 @@ def validate(net: Network, request: ValidationRequest) -> None:
     record = {"hostname": ident.value, "port": str(net.tlsalpn01_port),
               "addressesResolved": resolved}
     request.records.append(record)
-    last: problems.Problem = problems.Connection("no address to connect to")
-    for address in allowed_addresses(net, resolved, f"tls-alpn-01 for {ident.value}"):
+    # Like Let's Encrypt: the first IPv6 address, and the first IPv4 one if no
+    # certificate came from it; no other address.
+    candidates = allowed_addresses(net, first_of_each_family(resolved),
+                                   f"tls-alpn-01 for {ident.value}")
+    for n, address in enumerate(candidates, 1):
         record["addressUsed"] = address
         try:
-            der = _handshake(net, address, sni)
-        except problems.Connection as p:
-            last = p
-            continue
-        _check_certificate(der, request, f"{address}:{net.tlsalpn01_port}")
+            der, alpn = _handshake(net, address, sni)
+        except problems.Problem:
+            if n < len(candidates):
+                continue
+            raise
+        where = f"{address}:{net.tlsalpn01_port}"
+        if alpn != ALPN:
+            # RFC 8737 §3: the response MUST use the acme-tls/1 protocol.
+            raise problems.Unauthorized(
+                f"{where} (SNI {sni}) did not negotiate the ALPN protocol {ALPN!r} "
+                f"(got {alpn!r}): the tls-alpn-01 responder must select acme-tls/1")
+        _check_certificate(der, request, where)
         return
-    raise last
 
 
 def _check_certificate(der: bytes, request: ValidationRequest, where: str) -> None:
