@@ -143,10 +143,21 @@ def first_of_each_family(resolved: Sequence[str]) -> List[str]:
 def addresses(resolver: Resolver, name: str) -> List[str]:
     """IPv6 then IPv4 addresses of ``name`` (Let's Encrypt tries IPv6 first).
 
+    As at Let's Encrypt (Boulder's ``LookupHost``), one of the two lookups may
+    fail (a SERVFAIL for AAAA, say) if the other finds an address.
+
     Raises:
-        problems.DNS: the lookups failed, or found no address at all.
+        problems.DNS: both lookups failed, or found no address at all.
     """
-    found = resolver.lookup(name, "AAAA") + resolver.lookup(name, "A")
-    if not found:
-        raise problems.DNS(f"DNS problem: no A or AAAA record for {name} in {resolver}")
-    return found
+    found: List[str] = []
+    failures: List[str] = []
+    for rtype in ("AAAA", "A"):
+        try:
+            found += resolver.lookup(name, rtype)
+        except problems.DNS as p:
+            failures.append(p.detail)
+    if found:
+        return found
+    if failures:
+        raise problems.DNS("; ".join(failures))
+    raise problems.DNS(f"DNS problem: no A or AAAA record for {name} in {resolver}")
