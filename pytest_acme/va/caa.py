@@ -45,7 +45,8 @@ CRITICAL = 128
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _ISSUER = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 _TAG = re.compile(r"^[A-Za-z0-9](?:-*[A-Za-z0-9])*$")
-_VALUE = re.compile(r"^[\x21-\x3a\x3c-\x7e]*$")
+#: An issue-value parameter's value: printable ASCII but ';' (RFC 8659 §4.2).
+PARAMETER_VALUE = re.compile(r"^[\x21-\x3a\x3c-\x7e]*$")
 
 
 class CaaSyntaxError(ValueError):
@@ -84,7 +85,7 @@ def parse_issue_value(text: str, unique: bool = False) -> IssueValue:
         for part in rest.split(";"):
             tag, eq, value = part.partition("=")
             tag, value = tag.strip(" \t"), value.strip(" \t")
-            if not eq or not _TAG.match(tag) or not _VALUE.match(value):
+            if not eq or not _TAG.match(tag) or not PARAMETER_VALUE.match(value):
                 raise CaaSyntaxError(f"{part.strip()!r} is not a tag=value parameter")
             if unique and tag.lower() in parameters:
                 raise CaaSyntaxError(f"parameter {tag!r} is given twice")
