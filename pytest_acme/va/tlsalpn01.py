@@ -126,7 +126,9 @@ def _check_certificate(der: bytes, request: ValidationRequest, where: str) -> No
         raise problems.TLS(f"the certificate from {where} cannot be parsed: {e}") from None
     # RFC 8737 §3: "The client prepares for validation by constructing a
     # self-signed certificate".
-    if cert.issuer != cert.subject:
+    # Compared as encoded, as Boulder compares them (RawSubject, RawIssuer): the
+    # same name in another string type is another name.
+    if cert.issuer.public_bytes() != cert.subject.public_bytes():
         raise problems.Unauthorized(f"the certificate from {where} is not self-signed "
                                     f"(issuer {cert.issuer.rfc4514_string()!r})")
     try:

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from pytest_acme.responders import TlsAlpn01Responder
@@ -30,7 +31,8 @@ ACME_IDENTIFIER = ObjectIdentifier("1.3.6.1.5.5.7.1.31")
 
 def alpn_certificate(key_authorization: str, names: List[x509.GeneralName], *,
                      value: Optional[bytes] = None, critical: bool = True,
-                     extra: Optional[x509.ExtensionType] = None):
+                     extra: Optional[x509.ExtensionType] = None,
+                     issuer: Optional[x509.Name] = None):
     """A self-signed tls-alpn-01 certificate with the given SAN entries.
 
     ``value`` replaces the acmeIdentifier extension's DER value (by default the
@@ -39,7 +41,7 @@ def alpn_certificate(key_authorization: str, names: List[x509.GeneralName], *,
     digest = hashlib.sha256(key_authorization.encode()).digest()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tls-alpn-01 test")])
     now = dt.datetime.now(dt.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer or subject)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now - dt.timedelta(days=1))
                .not_valid_after(now + dt.timedelta(days=1))
@@ -155,6 +157,21 @@ def test_an_upper_case_order_is_validated_with_the_lower_case_name(acme_server,
     chall = outcome(acme_server, acme_tlsalpn01_responder, "T.Example.TEST", lambda ka:
                     alpn_certificate(ka, [x509.DNSName("t.example.test")]))
     assert chall["status"] == "valid", chall
+
+
+# -- self-signed ---------------------------------------------------------------------
+
+
+def test_an_issuer_that_equals_the_subject_only_once_decoded_is_refused(
+        acme_server, acme_tlsalpn01_responder):
+    # The subject's CN is a UTF8String; the issuer's the same text as a PrintableString.
+    # Signed with the certificate's own key, but the names differ as encoded.
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tls-alpn-01 test",
+                                           _type=_ASN1Type.PrintableString)])
+    chall = outcome(acme_server, acme_tlsalpn01_responder, "t.example.test", lambda ka:
+                    alpn_certificate(ka, [x509.DNSName("t.example.test")], issuer=issuer))
+    refused(chall, "is not self-signed (issuer 'CN=tls-alpn-01 test')")
+    assert "signature" not in chall["error"]["detail"]  # the names differ, not the key
 
 
 # -- other extensions ------------------------------------------------------------------
