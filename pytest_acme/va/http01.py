@@ -147,7 +147,18 @@ def _fetch(net: Network, url: str, request: ValidationRequest) -> Tuple[int, byt
                 "Connection": "close",
             })
             response = conn.getresponse()
-            body = response.read(MAX_BODY + 1)
+            try:
+                body = response.read(MAX_BODY + 1)
+                if len(body) <= MAX_BODY and response.length:
+                    # The connection ended before the Content-Length was read.
+                    raise http.client.IncompleteRead(body, response.length)
+            except (OSError, http.client.HTTPException) as e:
+                # Let's Encrypt reads the body of a 200 only: a failure there is
+                # unauthorized; another status is judged without its body.
+                if response.status == 200:
+                    raise problems.Unauthorized(
+                        f"error reading the response body from {url}: {_reason(e)}") from None
+                body = b""
             return response.status, body, response.getheader("Location")
         except _DialError as e:
             errors.append(f"{address}:{port}: " + (

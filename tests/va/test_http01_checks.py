@@ -8,6 +8,9 @@ Boulder takes, so the server refuses no more than Let's Encrypt does."""
 
 from __future__ import annotations
 
+import queue
+import socket
+import threading
 from typing import Any, Callable, Dict
 
 import pytest
@@ -199,3 +202,42 @@ def test_redirects_boulder_does_not_follow(acme_server, acme_http01_responder, l
         token, location))
     failed(chall, "connection", fragment)
     assert len(chall["validationRecord"]) == 1
+
+
+# -- the connection ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_shot_server(acme_server):
+    """A server on 127.0.0.1 that answers one request with the bytes it is given."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    acme_server.reconfigure(http01_port=listener.getsockname()[1])
+    answers: "queue.Queue[bytes]" = queue.Queue()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(answers.get(timeout=10))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield answers
+    thread.join(10)
+    listener.close()
+
+
+def test_a_200_whose_body_breaks_off_is_unauthorized(acme_server, one_shot_server):
+    # The key authorization, then the connection closes 100 - len(ka) bytes early:
+    # Go's reader (so Let's Encrypt) reports the short body instead of using it.
+    chall = outcome(acme_server, lambda token, ka: one_shot_server.put(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + ka.encode()))
+    failed(chall, "unauthorized", "error reading the response body", "IncompleteRead")
+
+
+def test_a_body_without_content_length_ends_with_the_connection(acme_server, one_shot_server):
+    chall = outcome(acme_server, lambda token, ka: one_shot_server.put(
+        b"HTTP/1.0 200 OK\r\n\r\n" + ka.encode()))
+    assert chall["status"] == "valid", chall
