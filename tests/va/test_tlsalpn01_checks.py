@@ -226,3 +226,16 @@ def test_a_wrong_digest_names_both_values(acme_server, acme_tlsalpn01_responder)
                     alpn_certificate(ka, [x509.DNSName("t.example.test")],
                                      value=b"\x04\x20" + wrong))
     refused(chall, "does not hold SHA-256 of the key authorization", f"found {wrong.hex()}")
+
+
+# -- the built-in responder -------------------------------------------------------------
+
+
+def test_the_responder_answers_for_a_name_published_in_upper_case(acme_server,
+                                                                  acme_tlsalpn01_responder):
+    # Its certificate names the identifier as the order has it, in lower case.
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["t.example.test"]))
+    chall = challenge_json(acme, order.authorizations[0].uri, "tls-alpn-01")
+    acme_tlsalpn01_responder.publish("T.Example.TEST.", key_authorization_for(acme, chall["token"]))
+    assert answer_and_wait(acme, acme_server, chall["url"])["status"] == "valid"
