@@ -241,3 +241,10 @@ def test_a_body_without_content_length_ends_with_the_connection(acme_server, one
     chall = outcome(acme_server, lambda token, ka: one_shot_server.put(
         b"HTTP/1.0 200 OK\r\n\r\n" + ka.encode()))
     assert chall["status"] == "valid", chall
+
+
+def test_a_short_body_after_another_status_is_judged_by_the_status(acme_server,
+                                                                   one_shot_server):
+    chall = outcome(acme_server, lambda token, ka: one_shot_server.put(
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 100\r\n\r\nnot here"))
+    failed(chall, "unauthorized", "HTTP 404")
