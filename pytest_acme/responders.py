@@ -109,8 +109,9 @@ def tls_alpn01_certificate(
 
     The certificate has a fresh EC P-256 key and:
 
-    * exactly one subjectAltName: a DNSName, or an IPAddress when ``name`` is
-      an IP address (RFC 8738 §6);
+    * exactly one subjectAltName: a DNSName (in lower case, without a trailing
+      dot, as the order's identifier is and as Let's Encrypt compares it), or
+      an IPAddress when ``name`` is an IP address (RFC 8738 §6);
     * the critical extension id-pe-acmeIdentifier, whose value is the DER
       OCTET STRING holding SHA-256 of the key authorization.
 
@@ -122,7 +123,7 @@ def tls_alpn01_certificate(
     """
     key = ec.generate_private_key(ec.SECP256R1())
     ip = _ip_or_none(name)
-    san: x509.GeneralName = x509.IPAddress(ip) if ip is not None else x509.DNSName(name)
+    san: x509.GeneralName = x509.IPAddress(ip) if ip is not None else x509.DNSName(_sni_key(name))
     digest = hashlib.sha256(key_authorization.encode("utf-8")).digest()
     # DER: tag 0x04 (OCTET STRING), length 0x20 (32), then the digest.
     acme_identifier = b"\x04\x20" + digest

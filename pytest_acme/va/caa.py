@@ -21,6 +21,13 @@ The check, for a DNS identifier (IP identifiers have no CAA):
    ``validationmethods`` listing the challenge type used (RFC 8657 §4).
    A value that does not parse authorizes no one.
 
+Values are read as Let's Encrypt reads them (Boulder's ``va/caa.go``): the
+issuer domain name and the parameter tags are compared exactly, case included
+(``LetsEncrypt.org`` is not ``letsencrypt.org`` there, and ``AccountURI=`` is
+an unknown parameter, so ignored); a tag is letters and digits only; every
+entry of ``validationmethods`` must be letters, digits and hyphens, or the
+record authorizes no one.
+
 The failure is a ``caa`` problem naming the record and where it was found; a
 failed lookup is a ``dns`` problem, as Let's Encrypt reports it.
 """
@@ -44,8 +51,12 @@ CRITICAL = 128
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _ISSUER = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
-_TAG = re.compile(r"^[A-Za-z0-9](?:-*[A-Za-z0-9])*$")
-_VALUE = re.compile(r"^[\x21-\x3a\x3c-\x7e]*$")
+#: A parameter tag as Boulder accepts it: RFC 8659 §4.2 allows inner hyphens, Boulder does not.
+_TAG = re.compile(r"^[A-Za-z0-9]+$")
+#: One entry of ``validationmethods`` (RFC 8657 §4: ``1*(ALPHA / DIGIT / "-")``).
+_METHOD = re.compile(r"^[A-Za-z0-9-]+$")
+#: An issue-value parameter's value: printable ASCII but ';' (RFC 8659 §4.2).
+PARAMETER_VALUE = re.compile(r"^[\x21-\x3a\x3c-\x7e]*$")
 
 
 class CaaSyntaxError(ValueError):
@@ -57,20 +68,16 @@ class IssueValue:
     """A parsed ``issue`` value: ``"ca.example; accounturi=https://...; validationmethods=dns-01"``.
 
     Attributes:
-        issuer: the issuer domain name, lower-cased; "" means "no CA" (``";"``).
-        parameters: tag (lower-cased) -> value.
+        issuer: the issuer domain name as written; "" means "no CA" (``";"``).
+        parameters: tag (as written) -> value.
     """
 
     issuer: str
     parameters: Dict[str, str]
 
 
-def parse_issue_value(text: str, unique: bool = False) -> IssueValue:
+def parse_issue_value(text: str) -> IssueValue:
     """Parse an ``issue`` or ``issuewild`` property value (RFC 8659 §4.2).
-
-    Args:
-        unique: refuse a tag given twice (dns-persist-01 records, whose
-            parameters decide who may issue, must not be ambiguous).
 
     Raises:
         CaaSyntaxError: the value does not follow the grammar.
@@ -84,12 +91,10 @@ def parse_issue_value(text: str, unique: bool = False) -> IssueValue:
         for part in rest.split(";"):
             tag, eq, value = part.partition("=")
             tag, value = tag.strip(" \t"), value.strip(" \t")
-            if not eq or not _TAG.match(tag) or not _VALUE.match(value):
+            if not eq or not _TAG.match(tag) or not PARAMETER_VALUE.match(value):
                 raise CaaSyntaxError(f"{part.strip()!r} is not a tag=value parameter")
-            if unique and tag.lower() in parameters:
-                raise CaaSyntaxError(f"parameter {tag!r} is given twice")
-            parameters[tag.lower()] = value
-    return IssueValue(issuer.lower(), parameters)
+            parameters[tag] = value
+    return IssueValue(issuer, parameters)
 
 
 @dataclass(frozen=True)
@@ -189,14 +194,22 @@ class CaaPolicy:
             return f"malformed value ({e})"
         if not value.issuer:
             return "names no CA"
-        if value.issuer not in {i.lower() for i in self.identities}:
+        if value.issuer not in self.identities:
+            if value.issuer.lower() in {i.lower() for i in self.identities}:
+                return (f"names {value.issuer}, which differs from this CA's name only in "
+                        "case; Let's Encrypt compares issuer domain names exactly")
             return f"names another CA, {value.issuer}"
         uri = value.parameters.get("accounturi")
         if uri is not None and uri != account_url:
             return f"accounturi is {uri}, not this account"
         methods = value.parameters.get("validationmethods")
-        if methods is not None and method not in {m.strip() for m in methods.split(",")}:
-            return f"validationmethods {methods} does not include {method}"
+        if methods is not None:
+            listed = methods.split(",")
+            if not all(_METHOD.match(m) for m in listed):
+                return (f"validationmethods {methods} is malformed (comma-separated "
+                        "method names, nothing else)")
+            if method not in listed:
+                return f"validationmethods {methods} does not include {method}"
         return None
 
 

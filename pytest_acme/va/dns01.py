@@ -1,8 +1,11 @@
 """dns-01 (RFC 8555 §8.4): a TXT record at ``_acme-challenge.<name>``.
 
-Some TXT value there must be base64url(SHA-256(key authorization)); other
-values may sit beside it (several challenges for one name, e.g. a wildcard and
-its base).
+Some TXT value there must be base64url(SHA-256(key authorization)), without
+padding, compared exactly (RFC 8555 §8.4); other values may sit beside it
+(several challenges for one name, e.g. a wildcard and its base).  A record of
+several strings counts as their concatenation, as Let's Encrypt reads it.
+No TXT record, or none with the value, is ``unauthorized``
+(Boulder's and Pebble's type); a failed lookup is ``dns``.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ def check_txt(net: Network, request: ValidationRequest, name: str, context: str 
     ``context`` (e.g. how ``name`` was derived) goes into the problem's detail.
 
     Raises:
-        Unauthorized: no TXT record at ``name``.
-        IncorrectResponse: TXT records, none of them the expected value.
+        Unauthorized: no TXT record at ``name``, or none with the expected value.
+        DNS: the lookup failed (SERVFAIL, NXDOMAIN, timeout).
     """
     request.records.append({"hostname": request.identifier.value})
     values = net.resolver.lookup(name, "TXT")
@@ -46,5 +49,5 @@ def check_txt(net: Network, request: ValidationRequest, name: str, context: str 
             f"expected one with value {expected!r}")
     found = ", ".join(repr(v[:100]) for v in values[:5])
     note = f" ({context})" if context else ""
-    raise problems.IncorrectResponse(
+    raise problems.Unauthorized(
         f"incorrect TXT record at {name}{note}: expected {expected!r}, found {found}")

@@ -10,20 +10,31 @@ this CA a record may use (the server's ``caa_identities``).  A record proves
 the name when it names one of them, its ``accounturi`` is exactly the URL of
 the account asking, ``policy=wildcard`` (case-insensitive) is there if the
 authorization is for a wildcard, and ``persistUntil``, if given, has not
-passed on the server clock.  Unknown parameters are ignored; records naming
-other CAs are skipped.  Build a record with :func:`dns_persist01_txt`.
+passed on the server clock.  Build a record with :func:`dns_persist01_txt`.
+
+Records are read as Let's Encrypt reads them (Boulder's ``va/dns_persist.go``):
+the issuer name is compared in lower case without a trailing dot; records
+naming other CAs are skipped; parameters with tags other than ``accounturi``,
+``policy`` and ``persistUntil`` are ignored whatever their value; an empty
+parameter (a stray ``;``), a parameter without ``=``, a known tag given twice or
+a known tag's value with a space or a non-ASCII character makes the record
+``malformed``, which is reported only if no other record authorizes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import List, Optional, Union
+import re
+from typing import Dict, List, Optional, Union
 
 from ..protocol import problems
 from .base import Network, ValidationRequest
-from .caa import CaaSyntaxError, parse_issue_value
+from .caa import PARAMETER_VALUE, CaaSyntaxError
 
 LABEL = "_validation-persist"
+#: The parameters the draft defines (tags compared case-insensitively); others are ignored.
+KNOWN_PARAMETERS = ("accounturi", "policy", "persistuntil")
+_UNIX_SECONDS = re.compile(r"^[+-]?[0-9]+$")
 
 
 def dns_persist01_name(domain: str) -> str:
@@ -61,6 +72,44 @@ def dns_persist01_txt(
     return "; ".join(parts)
 
 
+def issuer_of(value: str) -> str:
+    """The issuer domain name a record names, as compared: lower case, no trailing dot."""
+    return value.partition(";")[0].strip(" \t").lower().rstrip(".")
+
+
+def parse_parameters(value: str) -> Dict[str, str]:
+    """The known parameters of a record (tags lower-cased), checked as the draft asks.
+
+    Raises:
+        CaaSyntaxError: the record is malformed (see the module docstring).
+    """
+    parameters: Dict[str, str] = {}
+    for part in value.split(";")[1:]:
+        part = part.strip(" \t")
+        if not part:
+            raise CaaSyntaxError("an empty parameter (a ';' with nothing after it)")
+        tag, eq, val = part.partition("=")
+        tag, val = tag.strip(" \t"), val.strip(" \t")
+        if not eq or not tag:
+            raise CaaSyntaxError(f"{part!r} is not a tag=value parameter")
+        key = tag.lower()
+        if key not in KNOWN_PARAMETERS:
+            continue  # the draft: a parameter with an unknown tag MUST be ignored
+        if key in parameters:
+            raise CaaSyntaxError(f"parameter {tag!r} is given twice")
+        if not PARAMETER_VALUE.match(val):
+            raise CaaSyntaxError(f"the value of {tag!r} has a space, a ';' or a non-ASCII "
+                                 "character")
+        parameters[key] = val
+    if not parameters.get("accounturi"):
+        raise CaaSyntaxError("the accounturi parameter is required")
+    until = parameters.get("persistuntil")
+    # Boulder reads it as a signed 64-bit integer.
+    if until is not None and (not _UNIX_SECONDS.match(until) or not -2**63 <= int(until) < 2**63):
+        raise CaaSyntaxError(f"persistUntil {until!r} is not Unix seconds")
+    return parameters
+
+
 def validate(net: Network, request: ValidationRequest) -> None:
     name = dns_persist01_name(request.identifier.value)
     request.records.append({"hostname": request.identifier.value})
@@ -75,20 +124,14 @@ def validate(net: Network, request: ValidationRequest) -> None:
     malformed: List[str] = []
     refused: List[str] = []
     for value in values:
-        issuer = value.partition(";")[0].strip(" \t").lower()
-        if issuer not in ours:
+        if issuer_of(value) not in ours:
             continue  # a record for another CA
         try:
-            parsed = parse_issue_value(value, unique=True)
-            if not parsed.parameters.get("accounturi"):
-                raise CaaSyntaxError("the accounturi parameter is required")
-            until = parsed.parameters.get("persistuntil")
-            if until is not None and not until.isdigit():
-                raise CaaSyntaxError(f"persistUntil {until!r} is not Unix seconds")
+            parameters = parse_parameters(value)
         except CaaSyntaxError as e:
             malformed.append(f"{value[:200]!r}: {e}")
             continue
-        why = _refusal(parsed.parameters, request)
+        why = _refusal(parameters, request)
         if why is None:
             return
         refused.append(f"{value[:200]!r}: {why}")
@@ -115,9 +158,16 @@ def _refusal(parameters: dict, request: ValidationRequest) -> Optional[str]:
                 "policy=wildcard")
     until = parameters.get("persistuntil")
     if until is not None:
-        limit = dt.datetime.fromtimestamp(int(until), dt.timezone.utc)
         now = request.now or dt.datetime.now(dt.timezone.utc)
-        if now > limit:
-            return (f"persistUntil {until} ({limit.isoformat()}) has passed "
+        if now.timestamp() > int(until):  # any integer: no datetime range to overflow
+            return (f"persistUntil {until}{_as_date(int(until))} has passed "
                     f"(server time {now.isoformat()})")
     return None
+
+
+def _as_date(seconds: int) -> str:
+    """`` (2026-01-02T03:04:05+00:00)``, or "" for seconds no datetime can hold."""
+    try:
+        return f" ({dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()})"
+    except (OverflowError, OSError, ValueError):
+        return ""

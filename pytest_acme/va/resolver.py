@@ -126,13 +126,38 @@ class DnsResolver:
         return f"{self.host}:{self.port}"
 
 
+def first_of_each_family(resolved: Sequence[str]) -> List[str]:
+    """The addresses Let's Encrypt connects to: the first IPv6 one, then the first IPv4 one.
+
+    Boulder tries no others (``availableAddresses`` and its IPv6-to-IPv4
+    fallback in ``va/http.go`` and ``va/tlsalpn.go``), so a name whose first
+    IPv4 address does not answer fails there even if its second would::
+
+        first_of_each_family(["127.0.0.2", "::1", "127.0.0.1", "::2"])  # ['::1', '127.0.0.2']
+    """
+    v6 = [a for a in resolved if ":" in a]
+    v4 = [a for a in resolved if ":" not in a]
+    return v6[:1] + v4[:1]
+
+
 def addresses(resolver: Resolver, name: str) -> List[str]:
     """IPv6 then IPv4 addresses of ``name`` (Let's Encrypt tries IPv6 first).
 
+    As at Let's Encrypt (Boulder's ``LookupHost``), one of the two lookups may
+    fail (a SERVFAIL for AAAA, say) if the other finds an address.
+
     Raises:
-        problems.DNS: the lookups failed, or found no address at all.
+        problems.DNS: both lookups failed, or found no address at all.
     """
-    found = resolver.lookup(name, "AAAA") + resolver.lookup(name, "A")
-    if not found:
-        raise problems.DNS(f"DNS problem: no A or AAAA record for {name} in {resolver}")
-    return found
+    found: List[str] = []
+    failures: List[str] = []
+    for rtype in ("AAAA", "A"):
+        try:
+            found += resolver.lookup(name, rtype)
+        except problems.DNS as p:
+            failures.append(p.detail)
+    if found:
+        return found
+    if failures:
+        raise problems.DNS("; ".join(failures))
+    raise problems.DNS(f"DNS problem: no A or AAAA record for {name} in {resolver}")

@@ -191,6 +191,35 @@ def test_validationmethods_must_include_the_method_used(acme_server, acme_dns):
     assert answer_and_wait(acme, acme_server, chall["url"])["status"] == "valid"
 
 
+# -- values read as Let's Encrypt reads them --------------------------------------------
+
+
+def test_the_issuer_is_compared_case_included(acme_server, acme_dns):
+    acme_dns.add_caa("case.example.test", 0, "issue", US.upper())
+    acme, order, chall = validate_one(acme_server, acme_dns, "case.example.test")
+    assert_caa_refused(acme, order, chall, f"names {US.upper()}", "differs from this CA's name "
+                       "only in case")
+
+
+def test_a_parameter_tag_in_another_case_is_an_unknown_parameter(acme_server, acme_dns):
+    # Boulder looks up "accounturi" exactly: "AccountURI" is ignored, so anyone may issue.
+    acme_dns.add_caa("tagcase.example.test", 0, "issue",
+                     f"{US}; AccountURI=https://elsewhere.test/acct/1")
+    _, _, chall = validate_one(acme_server, acme_dns, "tagcase.example.test")
+    assert chall["status"] == "valid", chall
+
+
+@pytest.mark.parametrize("value, words", [
+    (f"{US}; some-tag=1", ["malformed value"]),
+    (f"{US}; validationmethods=dns-01,", ["validationmethods dns-01, is malformed"]),
+    (f"{US}; validationmethods=dns-01,,http-01", ["is malformed"]),
+], ids=["hyphen-in-tag", "trailing-comma", "empty-method"])
+def test_values_boulder_does_not_accept_authorize_no_one(acme_server, acme_dns, value, words):
+    acme_dns.add_caa("strict.example.test", 0, "issue", value)
+    acme, order, chall = validate_one(acme_server, acme_dns, "strict.example.test")
+    assert_caa_refused(acme, order, chall, *words)
+
+
 # -- lookup failures, configuration ---------------------------------------------------
 
 
@@ -214,7 +243,7 @@ def test_caa_identities_are_configurable_and_advertised(acme_server, acme_dns):
     acme = account_client(acme_server, register=False)
     directory = acme.net.get(acme_server.directory_url).json()
     assert directory["meta"]["caaIdentities"] == ["ca.example.net", "second.example.net"]
-    acme_dns.add_caa("example.test", 0, "issue", "SECOND.example.net")
+    acme_dns.add_caa("example.test", 0, "issue", "second.example.net")
     assert validate_one(acme_server, acme_dns, "id.example.test")[2]["status"] == "valid"
 
 
@@ -283,11 +312,11 @@ def test_ip_identifiers_have_no_caa_check():
 
 
 def test_issue_value_grammar():
-    value = parse_issue_value(f" {US.upper()} ; accounturi=https://x/acct/1 ;validationmethods=dns-01")
-    assert value.issuer == US
-    assert value.parameters == {"accounturi": "https://x/acct/1", "validationmethods": "dns-01"}
+    value = parse_issue_value(f" {US.upper()} ; accounturi=https://x/acct/1 ;validationMethods=dns-01")
+    assert value.issuer == US.upper()  # as written: Boulder compares it exactly
+    assert value.parameters == {"accounturi": "https://x/acct/1", "validationMethods": "dns-01"}
     assert parse_issue_value(";").issuer == ""
-    for bad in ("bad_name.test", f"{US}; =x", f"{US}; a=b c", f"{US}; x"):
+    for bad in ("bad_name.test", f"{US}; =x", f"{US}; a=b c", f"{US}; x", f"{US}; a-b=1"):
         with pytest.raises(CaaSyntaxError):
             parse_issue_value(bad)
 

@@ -86,7 +86,7 @@ def test_a_missing_record_names_where_it_looked_and_the_account(acme_server, acm
     assert read(acme, order.uri)["status"] == "invalid"
 
 
-def test_a_wrong_value_is_an_incorrect_response(acme_server, acme_dns):
+def test_a_wrong_value_is_unauthorized(acme_server, acme_dns):
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["wrong.example.test"]))
     (authz,) = order.authorizations
@@ -94,7 +94,7 @@ def test_a_wrong_value_is_an_incorrect_response(acme_server, acme_dns):
     name = dns_account01_name(account_url(acme), "wrong.example.test")
     acme_dns.set_txt(name, "not-the-digest")
     done = answer_and_wait(acme, acme_server, chall["url"])
-    assert done["error"]["type"] == PROBLEM + "incorrectResponse"
+    assert done["error"]["type"] == PROBLEM + "unauthorized"  # as Boulder
     assert f"incorrect TXT record at {name}" in done["error"]["detail"]
     assert "'not-the-digest'" in done["error"]["detail"]
 

@@ -83,6 +83,19 @@ def test_records_for_other_cas_and_unknown_parameters_are_ignored(acme_server, a
     assert chall["status"] == "valid", chall
 
 
+@pytest.mark.parametrize("record", [
+    "{us}.; accounturi={url}",  # the issuer with a trailing dot
+    "{us}; accounturi={url}; note=any text, even with spaces",  # unknown tags: any value
+    "{us}; accounturi={url}; x=1; x=2",  # unknown tags: any number of times
+    "{us}; accounturi={url}; persistUntil=+99999999999999999",  # far off, signed
+    "{us}; accounturi={url}; persistUntil=9223372036854775807",  # past any datetime
+], ids=["trailing-dot", "unknown-value", "unknown-twice", "far-future", "int64-max"])
+def test_records_boulder_accepts(acme_server, acme_dns, record):
+    _, chall = attempt(acme_server, acme_dns, "ok.example.test",
+                       lambda url: record.format(us=US, url=url))
+    assert chall["status"] == "valid", chall
+
+
 def test_a_wildcard_needs_policy_wildcard(acme_server, acme_dns):
     _, chall = attempt(acme_server, acme_dns, "w.example.test",
                        lambda url: dns_persist01_txt(US, url), wildcard=True)
@@ -119,11 +132,15 @@ def test_persist_until_follows_the_server_clock(acme_server, acme_dns):
     ("{us}; accounturi={url}; accounturi={url}", ["given twice"]),
     ("{us}; accounturi={url}; persistUntil=tomorrow", ["not Unix seconds"]),
     ("{us}; policy=wildcard", ["accounturi parameter is required"]),
-    ("{us}; accounturi={url};", ["is not a tag=value parameter"]),
+    ("{us}; accounturi={url};", ["an empty parameter"]),
+    ("{us}; accounturi={url}; policy", ["'policy' is not a tag=value parameter"]),
+    ("{us}; accounturi={url}; POLICY=wildcard; policy=wildcard", ["given twice"]),
+    ("{us}; accounturi={url}; policy=wild card", ["the value of 'policy' has a space"]),
+    ("{us}; accounturi={url}; persistUntil={big}", ["is not Unix seconds"]),
 ])
 def test_a_malformed_record_for_this_ca_is_malformed(acme_server, acme_dns, record, words):
     _, chall = attempt(acme_server, acme_dns, "bad.example.test",
-                       lambda url: record.format(us=US, url=url))
+                       lambda url: record.format(us=US, url=url, big=2**63))
     refused(chall, "malformed", "malformed dns-persist-01 record at "
             "_validation-persist.bad.example.test", *words)
 

@@ -100,7 +100,7 @@ OUTSIDE_REDIRECTS = [
     ("http://192.0.2.10/.well-known/acme-challenge/x", "192.0.2.10"),
     ("https://192.0.2.10/.well-known/acme-challenge/x", "192.0.2.10"),
     ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
-    ("http://0.0.0.0:5002/.well-known/acme-challenge/x", "0.0.0.0"),
+    ("http://0.0.0.0/.well-known/acme-challenge/x", "0.0.0.0"),
     ("http://[2001:db8::1]/.well-known/acme-challenge/x", "2001:db8::1"),
     ("http://[fe80::1]/.well-known/acme-challenge/x", "fe80::1"),
     ("http://[::ffff:192.0.2.1]/.well-known/acme-challenge/x", "::ffff:c000:201"),
