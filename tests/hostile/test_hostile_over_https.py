@@ -55,7 +55,17 @@ def bad_identifier(h):
         {"type": "dns", "value": "a b.test"}]}, kid=kid)
 
 
+def duplicate_signature(h):
+    jws = sign(KEY, h.directory["newAccount"], {"termsOfServiceAgreed": True}, nonce=h.nonce())
+    text = json.dumps(jws)
+    return h.post(h.directory["newAccount"], text[:-1] + ', "signature": "AAAA"}')
+
+
 CASES = [
+    ("duplicate-member", duplicate_signature, "malformed", 400),
+    ("utf16-body", lambda h: h.post(h.directory["newAccount"], json.dumps(sign(
+        KEY, h.directory["newAccount"], {"termsOfServiceAgreed": True},
+        nonce=h.nonce())).encode("utf-16")), "malformed", 400),
     ("not-json", lambda h: h.post(h.directory["newAccount"], b"{"), "malformed", 400),
     ("wrong-content-type", lambda h: h.post(h.directory["newAccount"], b"{}",
                                             "application/json"), "malformed", 415),
