@@ -20,7 +20,8 @@ only maps zone lookups onto answers:
 * any other type answers NOERROR with no records.
 
 What is not a query is answered as pebble-challtestsrv's DNS library answers
-it: responses are ignored, other opcodes (UPDATE, NOTIFY, ...) get NOTIMP,
+it: responses are ignored, opcodes other than QUERY and NOTIFY (UPDATE,
+IQUERY, STATUS, ...) get NOTIMP,
 malformed messages get FORMERR and one line on the ``pytest_acme.dns`` logger.
 A UDP answer too large for the client (512 bytes, or its EDNS size) is sent
 truncated, with TC set.  A TCP client has :data:`TCP_TIMEOUT` seconds for its
@@ -124,14 +125,15 @@ def _screen(header: DNSHeader) -> Optional[_Refusal]:
     As miekg/dns's default acceptance rules (which pebble-challtestsrv runs
     with): a response is never answered (RFC 1035 §4.1.1: QR=1 is a response;
     answering it lets two servers bounce a forged packet between them); an
-    opcode other than QUERY gets NOTIMP (RFC 1035 §4.1.1, RFC 2136 §2.2 for
-    UPDATE: dynamic updates are not supported); and a query must ask one
-    question, with at most one answer, one authority and two additional
-    records, or it gets FORMERR.
+    opcode other than QUERY and NOTIFY gets NOTIMP (RFC 1035 §4.1.1; RFC 2136
+    §2.2 for UPDATE: dynamic updates are not supported); and a message must ask
+    one question, with at most one answer, one authority and two additional
+    records, or it gets FORMERR.  A NOTIFY (RFC 1996) is answered as its
+    question would be, as pebble-challtestsrv answers it.
     """
     if header.qr:
         return "a response, not a query: ignored", None
-    if header.opcode != OPCODE.QUERY:
+    if header.opcode not in (OPCODE.QUERY, OPCODE.NOTIFY):
         name = OPCODE.get(header.opcode) or str(header.opcode)
         return f"opcode {name} is not supported: answered NOTIMP", RCODE.NOTIMP
     if header.q != 1 or header.a > 1 or header.auth > 1 or header.ar > 2:

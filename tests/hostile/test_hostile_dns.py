@@ -114,15 +114,26 @@ def test_section_counts_a_query_cannot_have_get_formerr(udp, counts):
     assert (reply.header.id, reply.header.rcode) == (3434, 1)
 
 
-@pytest.mark.parametrize("opcode", ["UPDATE", "NOTIFY", "IQUERY", "STATUS"])
+@pytest.mark.parametrize("opcode", ["UPDATE", "IQUERY", "STATUS", 3, 6, 15])
 def test_an_opcode_other_than_query_gets_notimp(udp, zone, opcode):
     message = DNSRecord.parse(query("_acme-challenge.up.test", "TXT", id_=5555))
-    message.header.opcode = getattr(OPCODE, opcode)
+    code = opcode if isinstance(opcode, int) else getattr(OPCODE, opcode)
+    message.header.opcode = code
+    udp.send(message.pack())
+    reply = next_reply(udp)
+    assert (reply.header.id, reply.header.rcode, reply.header.opcode) == (5555, 4, code)
+    assert reply.rr == []
+
+
+def test_a_notify_is_answered_as_its_question_as_pebble_challtestsrv_does(udp, zone):
+    zone.set_txt("_acme-challenge.n.test", "digest")
+    message = DNSRecord.parse(query("_acme-challenge.n.test", "TXT", id_=5656))
+    message.header.opcode = OPCODE.NOTIFY
     udp.send(message.pack())
     reply = next_reply(udp)
     assert (reply.header.id, reply.header.rcode, reply.header.opcode) == (
-        5555, 4, getattr(OPCODE, opcode))
-    assert reply.rr == []
+        5656, 0, OPCODE.NOTIFY)
+    assert [str(rr.rdata) for rr in reply.rr] == ['"digest"']
 
 
 def test_dnspython_update_gets_notimp(server, zone):

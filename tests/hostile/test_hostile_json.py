@@ -131,9 +131,12 @@ CASES = [
     case("payload-infinity", lambda w: payload(w, b'{"termsOfServiceAgreed": true, '
                                                  b'"x": -Infinity}'),
          "malformed", 400, "-Infinity is not a JSON number"),
-    case("payload-nested-65", lambda w: payload(
-        w, b'{"termsOfServiceAgreed": true, "x": ' + b"[" * 64 + b"]" * 64 + b"}"),
-         "malformed", 400, "more than 64 levels"),
+    case("payload-nested-513", lambda w: payload(
+        w, b'{"termsOfServiceAgreed": true, "x": ' + b"[" * 512 + b"]" * 512 + b"}"),
+         "malformed", 400, "more than 512 levels"),
+    case("payload-nested-in-strings-and-arrays", lambda w: payload(
+        w, b'{"termsOfServiceAgreed": true, "x": ' + b'["[", {"a": "{"}, ' * 600
+        + b"1" + b"]" * 600 + b"}"), "malformed", 400, "more than 512 levels"),
 ]
 
 
@@ -143,14 +146,14 @@ def test_strict_json(world, send, type_, status, words):
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(world):
-    deep_looking = "[" * 200 + "{" * 200
+    deep_looking = '[{\\"' * 600
     response = payload(world, json.dumps({**TOS, "x": deep_looking}).encode())
     assert response.status_code in (200, 201), response.get_data(as_text=True)
 
 
 def test_nesting_just_within_the_limit_is_read(world):
     response = payload(world, b'{"termsOfServiceAgreed": true, "x": '
-                       + b"[" * 63 + b"]" * 63 + b"}")
+                       + b"[" * 511 + b"]" * 511 + b"}")
     assert response.status_code in (200, 201), response.get_data(as_text=True)
 
 
