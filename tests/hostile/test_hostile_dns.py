@@ -139,7 +139,7 @@ def test_a_notify_is_answered_as_its_question_as_pebble_challtestsrv_does(udp, z
 def test_dnspython_update_gets_notimp(server, zone):
     import dns.update
 
-    update = dns.update.UpdateMessage("up.test.")
+    update = dns.update.Update("up.test.")
     update.add("_acme-challenge", 60, "TXT", '"digest"')
     response = dns.query.udp(update, "127.0.0.1", port=server.port, timeout=WAIT)
     assert response.rcode() == dns.rcode.NOTIMP
@@ -153,13 +153,14 @@ def crowded(zone):
     return "crowded.test."
 
 
-def test_a_udp_answer_over_512_bytes_is_truncated(server, crowded):
+def test_a_udp_answer_over_512_bytes_is_truncated(server, crowded, udp):
     q = dns.message.make_query(crowded, "A", use_edns=False)
-    wire = dns.query.udp(q, "127.0.0.1", port=server.port, timeout=WAIT,
-                         raise_on_truncation=False)
-    assert wire.flags & dns.flags.TC
-    assert len(wire.to_wire()) <= 512
-    assert wire.question[0].name.to_text() == crowded  # the client can match and retry
+    udp.send(q.to_wire())
+    data = udp.recv(65535)
+    assert len(data) <= 512
+    short = DNSRecord.parse(data)
+    assert short.header.tc == 1 and short.header.id == q.id
+    assert str(short.q.qname) == crowded  # the client can match it, and ask over TCP
     # Over TCP the whole answer comes.
     whole = dns.query.tcp(q, "127.0.0.1", port=server.port, timeout=WAIT)
     assert not whole.flags & dns.flags.TC
@@ -175,6 +176,8 @@ def test_a_udp_answer_fits_the_edns_size_offered(server, crowded, udp):
 
 
 def test_udp_with_fallback_gets_the_whole_answer(server, crowded):
+    if not hasattr(dns.query, "udp_with_fallback"):
+        pytest.skip("dnspython before 2.1 has no udp_with_fallback")
     q = dns.message.make_query(crowded, "A")
     response, used_tcp = dns.query.udp_with_fallback(q, "127.0.0.1", port=server.port,
                                                      timeout=WAIT)
