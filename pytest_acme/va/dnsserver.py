@@ -41,7 +41,7 @@ import time
 from types import TracebackType
 from typing import Any, List, Optional, Set, Tuple, Type
 
-from dnslib import (AAAA, CAA, CNAME, OPCODE, QTYPE, RCODE, RR, SOA, TXT, A, DNSError,
+from dnslib import (AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSError,
                     DNSHeader, DNSRecord)
 from dnslib.label import DNSBuffer
 from dnslib.server import BaseResolver
@@ -114,6 +114,11 @@ def _rdata(qtype: str, record: Any) -> Any:
     return _RDATA[qtype](record)
 
 
+#: Opcodes by number (RFC 1035 §4.1.1, RFC 1996 NOTIFY, RFC 2136 UPDATE); older
+#: dnslib releases know only some of them by name.
+_QUERY, _NOTIFY = 0, 4
+_OPCODE_NAMES = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE", 6: "DSO"}
+
 #: The answer to a message that is not a query this server reads: (what the log
 #: line says, the RCODE to answer, or None to send nothing).
 _Refusal = Tuple[str, Optional[int]]
@@ -133,8 +138,8 @@ def _screen(header: DNSHeader) -> Optional[_Refusal]:
     """
     if header.qr:
         return "a response, not a query: ignored", None
-    if header.opcode not in (OPCODE.QUERY, OPCODE.NOTIFY):
-        name = OPCODE.get(header.opcode) or str(header.opcode)
+    if header.opcode not in (_QUERY, _NOTIFY):
+        name = _OPCODE_NAMES.get(header.opcode, str(header.opcode))
         return f"opcode {name} is not supported: answered NOTIMP", RCODE.NOTIMP
     if header.q != 1 or header.a > 1 or header.auth > 1 or header.ar > 2:
         return (f"{header.q} questions, {header.a}/{header.auth}/{header.ar} records: "
@@ -144,7 +149,7 @@ def _screen(header: DNSHeader) -> Optional[_Refusal]:
 
 def _refusal(header: DNSHeader, rcode: int) -> bytes:
     """A reply with only a header: the query's id (and opcode, for NOTIMP)."""
-    opcode = header.opcode if rcode == RCODE.NOTIMP else OPCODE.QUERY
+    opcode = header.opcode if rcode == RCODE.NOTIMP else _QUERY
     return DNSRecord(DNSHeader(id=header.id, qr=1, opcode=opcode, rcode=rcode)).pack()
 
 

@@ -16,7 +16,7 @@ import dns.opcode
 import dns.query
 import dns.rcode
 import pytest
-from dnslib import OPCODE, QTYPE, DNSHeader, DNSQuestion, DNSRecord
+from dnslib import QTYPE, DNSHeader, DNSQuestion, DNSRecord
 from dnslib.label import DNSBuffer
 
 from pytest_acme.va import dnsserver
@@ -24,6 +24,7 @@ from pytest_acme.va.dnsserver import DnsServer
 from pytest_acme.va.zone import Zone
 
 WAIT = 5.0
+NOTIFY = 4  # RFC 1996
 
 
 @pytest.fixture
@@ -114,25 +115,26 @@ def test_section_counts_a_query_cannot_have_get_formerr(udp, counts):
     assert (reply.header.id, reply.header.rcode) == (3434, 1)
 
 
-@pytest.mark.parametrize("opcode", ["UPDATE", "IQUERY", "STATUS", 3, 6, 15])
+# Opcodes by number (older dnslib releases name only some): IQUERY, STATUS,
+# unassigned, UPDATE, DSO, unassigned.
+@pytest.mark.parametrize("opcode", [1, 2, 3, 5, 6, 15])
 def test_an_opcode_other_than_query_gets_notimp(udp, zone, opcode):
     message = DNSRecord.parse(query("_acme-challenge.up.test", "TXT", id_=5555))
-    code = opcode if isinstance(opcode, int) else getattr(OPCODE, opcode)
-    message.header.opcode = code
+    message.header.opcode = opcode
     udp.send(message.pack())
     reply = next_reply(udp)
-    assert (reply.header.id, reply.header.rcode, reply.header.opcode) == (5555, 4, code)
+    assert (reply.header.id, reply.header.rcode, reply.header.opcode) == (5555, 4, opcode)
     assert reply.rr == []
 
 
 def test_a_notify_is_answered_as_its_question_as_pebble_challtestsrv_does(udp, zone):
     zone.set_txt("_acme-challenge.n.test", "digest")
     message = DNSRecord.parse(query("_acme-challenge.n.test", "TXT", id_=5656))
-    message.header.opcode = OPCODE.NOTIFY
+    message.header.opcode = NOTIFY
     udp.send(message.pack())
     reply = next_reply(udp)
     assert (reply.header.id, reply.header.rcode, reply.header.opcode) == (
-        5656, 0, OPCODE.NOTIFY)
+        5656, 0, NOTIFY)
     assert [str(rr.rdata) for rr in reply.rr] == ['"digest"']
 
 
