@@ -68,8 +68,7 @@ class HttpLimits:
             closed after this.
         handshake_timeout: seconds a TLS handshake may take.
         max_connections: connections served at once, a thread each; the accept
-            loop closes any more as soon as it accepts them (see
-            :meth:`~pytest_acme.httpd.server.WsgiThread`).
+            loop closes any more as soon as it accepts them.
     """
 
     max_body_bytes: int = 64 * 1024
