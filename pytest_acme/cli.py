@@ -121,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="close a kept-alive connection idle this long (default: 30)")
     behave.add_argument("--handshake-timeout", type=float, metavar="SECONDS",
                         help="seconds a TLS handshake may take (default: 10)")
+    behave.add_argument("--max-connections", type=int, metavar="N",
+                        help="connections served at once; more are closed when accepted "
+                        "(default: 512)")
     behave.add_argument("--max-orders", type=_max_orders, metavar="N",
                         help="orders kept; past N the oldest finished ones are forgotten, "
                         "so memory stays bounded ('none' keeps all; default: 2000)")
@@ -245,9 +248,9 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "port", "validation_timeout", "validation_delay", "validation_allow",
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
-                "default_profile", "idle_timeout", "handshake_timeout", "max_orders",
-                "nonce_lifetime", "max_body_bytes", "event_log_size", "request_log_size", "ocsp",
-                "strict_csr")
+                "default_profile", "idle_timeout", "handshake_timeout", "max_connections",
+                "max_orders", "nonce_lifetime", "max_body_bytes", "event_log_size",
+                "request_log_size", "ocsp", "strict_csr")
 
 
 def _number_or_none(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:

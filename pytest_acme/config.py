@@ -99,6 +99,10 @@ class AcmeConfig:
     idle_timeout: float = 30.0
     #: Seconds a TLS handshake may take.
     handshake_timeout: float = 10.0
+    #: Connections served at once (one thread each); more are closed as soon as they
+    #: are accepted.  512 leaves half of the common 1024 file descriptor limit to
+    #: the rest of the process.
+    max_connections: int = 512
     #: How many unused nonces are remembered; the oldest are forgotten first.
     nonce_pool_size: int = 10000
     #: Server-clock seconds a nonce stays usable (older ones get ``badNonce``);
@@ -247,7 +251,7 @@ class AcmeConfig:
             raise ValueError("tls_certificate and tls_private_key go together")
         if self.max_orders is not None and self.max_orders < 1:
             raise ValueError(f"max_orders must be at least 1 or None, got {self.max_orders}")
-        for name in ("event_log_size", "request_log_size"):
+        for name in ("event_log_size", "request_log_size", "max_connections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.nonce_lifetime is not None and not self.nonce_lifetime > 0:

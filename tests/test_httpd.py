@@ -479,3 +479,232 @@ def test_timeouts_must_be_positive_seconds(name, value):
 
     with pytest.raises(ValueError, match=name):
         AcmeConfig(**{name: value})
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_max_connections_must_be_at_least_one(value):
+    from pytest_acme import AcmeConfig
+
+    with pytest.raises(ValueError, match="max_connections"):
+        AcmeConfig(max_connections=value)
+
+
+# -- hostile heads and connections -------------------------------------------------
+
+
+class Recorder:
+    """A WSGI app that records each request it is given, and answers 200."""
+
+    def __init__(self) -> None:
+        self.calls: List[Dict[str, str]] = []
+
+    def __call__(self, environ, start_response):
+        self.calls.append({k: v for k, v in environ.items() if isinstance(v, str)})
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body]
+
+
+@pytest.fixture
+def recorded() -> Iterator[Tuple[WsgiThread, Recorder]]:
+    app = Recorder()
+    server = WsgiThread(app, "127.0.0.1", 0, what="test app",
+                        limits=HttpLimits(idle_timeout=0.5)).start()
+    yield server, app
+    server.stop()
+
+
+def on_connection_end(server: WsgiThread) -> threading.Event:
+    """An event set when one of ``server``'s connections has ended (its thread is
+    done with it, the application included)."""
+    ended = threading.Event()
+    httpd = server._httpd
+    forget = httpd.forget
+
+    def forget_and_tell(handler):
+        forget(handler)
+        ended.set()
+
+    httpd.forget = forget_and_tell
+    return ended
+
+
+def connect(server: WsgiThread) -> Reader:
+    return Reader(socket.create_connection(("127.0.0.1", server.port), timeout=WAIT))
+
+
+def test_a_head_larger_than_64_kib_in_allowed_lines_is_refused_with_431(acme_server, tls):
+    # Twenty 4 KiB lines: each line and the count are within their limits, the
+    # whole head is not.
+    tls.sock.sendall(b"GET /directory HTTP/1.1\r\nHost: x\r\n")
+    line = b"X-Pad: " + b"p" * 4089 + b"\r\n"
+    try:
+        for _ in range(20):
+            tls.sock.sendall(line)
+    except OSError:
+        pass  # the server may refuse before the last line
+    status, headers, body = tls.response()
+    assert "larger than 65536 bytes" in problem(status, headers, body, "malformed",
+                                                431)["detail"]
+    assert tls.closed_by_server()
+
+
+def test_a_whole_head_larger_than_64_kib_is_refused_with_431(recorded):
+    server, app = recorded
+    conn = connect(server)
+    head = b"GET / HTTP/1.1\r\n" + (b"X-Pad: " + b"p" * 8000 + b"\r\n") * 9 + b"\r\n"
+    conn.sock.sendall(head)
+    status, headers, body = conn.response()
+    assert problem(status, headers, body, "malformed", 431)
+    assert app.calls == []
+
+
+def test_a_head_just_under_64_kib_is_served(recorded):
+    server, app = recorded
+    conn = connect(server)
+    conn.sock.sendall(b"GET / HTTP/1.1\r\n" + (b"X-Pad: " + b"p" * 8000 + b"\r\n") * 8
+                      + b"\r\n")
+    assert conn.response()[0] == 200
+    assert len(app.calls) == 1
+
+
+def test_repeated_header_fields_are_joined_in_order(recorded):
+    server, app = recorded
+    conn = connect(server)
+    conn.sock.sendall(b"GET / HTTP/1.1\r\nX-A: 1\r\nX-B: b\r\nX-A: 2\r\nX-A: 3\r\n\r\n")
+    assert conn.response()[0] == 200
+    assert (app.calls[0]["HTTP_X_A"], app.calls[0]["HTTP_X_B"]) == ("1,2,3", "b")
+
+
+def test_a_head_unfinished_at_the_idle_timeout_never_reaches_the_app(recorded):
+    server, app = recorded
+    ended = on_connection_end(server)
+    conn = connect(server)
+    conn.sock.sendall(b"GET /unfinished HTTP/1.1\r\nHost: x\r\n")
+    assert conn.closed_by_server()
+    assert ended.wait(WAIT)
+    assert app.calls == []
+
+
+def test_a_head_cut_short_by_the_client_is_a_400_not_a_request(recorded):
+    server, app = recorded
+    conn = connect(server)
+    conn.sock.sendall(b"POST /cut HTTP/1.1\r\nContent-Length: 0\r\n")
+    conn.sock.shutdown(socket.SHUT_WR)
+    status, headers, body = conn.response()
+    assert "empty line" in problem(status, headers, body, "malformed", 400)["detail"]
+    assert app.calls == []
+
+
+def test_a_body_cut_short_never_reaches_the_app(recorded):
+    server, app = recorded
+    conn = connect(server)
+    conn.sock.sendall(b"POST /cut HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+    conn.sock.shutdown(socket.SHUT_WR)
+    status, headers, body = conn.response()
+    assert "3 of the 10 body bytes" in problem(status, headers, body, "malformed",
+                                               400)["detail"]
+    assert app.calls == []
+
+
+@pytest.mark.acme(idle_timeout=0.5)
+def test_an_unfinished_request_is_not_in_the_request_log(acme_server, tls):
+    before = len(acme_server.requests)
+    ended = on_connection_end(acme_server._httpd)
+    tls.sock.sendall(b"GET /directory?unfinished HTTP/1.1\r\nHost: x\r\n")
+    assert tls.closed_by_server()
+    assert ended.wait(WAIT)
+    # A request after it is logged: the log is read after the connection ended.
+    assert requests.get(acme_server.directory_url, verify=acme_server.ca_bundle,
+                        timeout=WAIT).status_code == 200
+    assert [r.path for r in acme_server.requests[before:]] == ["/directory"]
+
+
+@pytest.mark.acme(idle_timeout=0.5)
+def test_a_body_that_stops_coming_gets_a_problem_with_a_nonce(acme_server, tls):
+    before = len(acme_server.requests)
+    tls.sock.sendall(b"POST /acme/new-account HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/jose+json\r\nContent-Length: 100\r\n\r\n{")
+    # Sent only if the server shut down just its reading side; it may shut both.
+    try:
+        status, headers, body = tls.response()
+    except (AssertionError, OSError):
+        status = None
+    if status is not None:
+        problem(status, headers, body, "malformed", 400)
+        assert headers["replay-nonce"]
+    assert all(r.status != 201 for r in acme_server.requests[before:])
+
+
+def test_connections_past_max_connections_are_closed_at_once():
+    app = Recorder()
+    server = WsgiThread(app, "127.0.0.1", 0, what="test app",
+                        limits=HttpLimits(max_connections=2)).start()
+    try:
+        held = [connect(server) for _ in range(2)]
+        for conn in held:  # both have their thread: each answers a request
+            request(conn.sock, "GET", "/held")
+            assert conn.response()[0] == 200
+        extra = connect(server)
+        assert extra.closed_by_server()
+        assert server.refused == 1
+        held[0].sock.close()
+        # The freed slot is given to the next connection; the accept loop learns
+        # of the close when the connection's thread ends, so ask until it does.
+        end = time.monotonic() + WAIT
+        while True:
+            conn = connect(server)
+            try:
+                request(conn.sock, "GET", "/after")
+                if conn.response()[0] == 200:
+                    break
+            except (AssertionError, OSError):
+                pass
+            finally:
+                conn.sock.close()
+            assert time.monotonic() < end, "no slot freed after a connection closed"
+        request(held[1].sock, "GET", "/still")
+        assert held[1].response()[0] == 200
+    finally:
+        server.stop()
+
+
+def test_the_accept_loop_backs_off_when_out_of_file_descriptors(monkeypatch, capsys):
+    import errno
+
+    server = WsgiThread(Recorder(), "127.0.0.1", 0, what="test app").start()
+    httpd = server._httpd
+    calls: List[float] = []
+    third = threading.Event()
+
+    class Exhausted:
+        """The listening socket of a process out of file descriptors."""
+
+        def __init__(self, real):
+            self.real = real
+
+        def accept(self):
+            calls.append(time.monotonic())
+            if len(calls) >= 3:
+                third.set()
+            raise OSError(errno.EMFILE, "Too many open files")
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    try:
+        real = httpd.socket
+        httpd.socket = Exhausted(real)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT):
+            assert third.wait(WAIT)
+            spread = calls[2] - calls[0]
+            httpd.socket = real
+        # 5 ms, then 10 ms: a spinning loop makes hundreds of calls in that time.
+        assert spread >= 0.014, spread
+        assert len(calls) < 10
+        assert capsys.readouterr().err.count("accept() failed") == 1
+    finally:
+        httpd.socket = real
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 2

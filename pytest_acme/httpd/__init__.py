@@ -27,6 +27,13 @@ line and headers) and handles the connection itself:
   their thread.  A response must be taken within that time too.  The sockets
   block without timeouts (a timeout costs a ``poll()`` and another ``read()``
   per read) and a watchdog thread shuts down the connections that are late;
+* a request head (request line and header lines) larger than
+  :data:`~.connection.MAX_HEAD_BYTES` gets 431, and a head or body the client
+  never finished (it closed the connection, or the deadline passed) never
+  reaches the application;
+* at most :attr:`HttpLimits.max_connections` connections are served at once;
+  the accept loop closes any more as soon as it accepts them, and backs off
+  when ``accept()`` fails for want of file descriptors instead of spinning;
 * :meth:`WsgiThread.stop` closes idle connections at once and the busy ones
   after their response.
 """

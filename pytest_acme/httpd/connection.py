@@ -45,6 +45,13 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 SERVER_SOFTWARE = "pytest-acme"
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
+#: The largest request head (request line and header lines) read, in bytes; a
+#: larger one gets 431.  Real ACME clients send a few hundred bytes; nginx's
+#: default buffers refuse heads past about 32 KiB, Go's server (Pebble's) past
+#: 1 MiB.  64 KiB, one longest line's worth, is out of any client's reach and
+#: keeps what a connection can make the server hold small: 200 connections that
+#: never finish their head hold about 25 MiB of buffers, not gigabytes.
+MAX_HEAD_BYTES = 64 * 1024
 _PROBLEM_JSON = "application/problem+json"
 _MALFORMED = "urn:ietf:params:acme:error:malformed"
 
@@ -60,16 +67,20 @@ class HttpLimits:
             handshake), and to take a response; an idle keep-alive connection is
             closed after this.
         handshake_timeout: seconds a TLS handshake may take.
+        max_connections: connections served at once, a thread each; the accept
+            loop closes any more as soon as it accepts them.
     """
 
     max_body_bytes: int = 64 * 1024
     idle_timeout: float = 30.0
     handshake_timeout: float = 10.0
+    max_connections: int = 512
 
     @classmethod
     def of(cls, config: Any) -> "HttpLimits":
         """The limits an :class:`~pytest_acme.AcmeConfig` sets."""
-        return cls(config.max_body_bytes, config.idle_timeout, config.handshake_timeout)
+        return cls(config.max_body_bytes, config.idle_timeout, config.handshake_timeout,
+                   config.max_connections)
 
 
 @dataclass(frozen=True)
@@ -227,13 +238,20 @@ class Connection(socketserver.BaseRequestHandler):
             if not data:
                 break
             buf += data
-        complete = len(buf) >= end
+        if len(buf) < end:
+            # The client stopped sending, or the watchdog shut the connection
+            # down: a part of a body never reaches the application.
+            self.close_connection = True
+            environ[REFUSED] = Refusal(400, f"the connection ended after {len(buf) - start} "
+                                            f"of the {length} body bytes announced")
+            environ["wsgi.input"] = io.BytesIO()
+            environ["CONTENT_LENGTH"] = "0"
+            self._respond(server.refuse, environ)
+            return
         environ["wsgi.input"] = io.BytesIO(buf[start:end])
         del buf[:end]
         self._respond(server.app, environ)
-        if not complete:
-            self.close_connection = True  # the client stopped sending
-        elif not self.close_connection:
+        if not self.close_connection:
             # No lock: this writes ``idle`` before it reads ``_closing``, and
             # close_connections() the other way round, so one sees the other.
             self.idle = True
@@ -242,9 +260,12 @@ class Connection(socketserver.BaseRequestHandler):
     def _read_head(self) -> Optional[Tuple[str, int]]:
         """The next request's line and header lines (latin-1 text, its last line
         feed left out), and where its body starts in the buffer; None when the
-        client closed the connection or the server is stopping.  While the head
-        is incomplete, each line is checked as it arrives, so a bad one is refused
-        at once."""
+        client closed the connection between requests or the server is stopping.
+        While the head is incomplete, each line is checked as it arrives, so a
+        bad one is refused at once, and so is a head past :data:`MAX_HEAD_BYTES`.
+        A head that ends without its empty line (the client closed the
+        connection, or the watchdog shut it down at the deadline) is refused,
+        never parsed as a request."""
         buf = self.buffer
         skipped = False
         checked = headers = 0  # the lines before offset ``checked`` are checked
@@ -263,6 +284,10 @@ class Connection(socketserver.BaseRequestHandler):
                 since = max(first, checked - 1)  # no empty line follows a checked line
                 crlf = buf.find(b"\n\r\n", since)
                 lf = buf.find(b"\n\n", since, crlf + 1 if crlf >= 0 else len(buf))
+                end = lf if lf >= 0 else crlf
+                if end > MAX_HEAD_BYTES:
+                    raise _BadRequest(431, f"the request head is larger than "
+                                           f"{MAX_HEAD_BYTES} bytes")
                 if lf >= 0:
                     return buf[:lf].decode("latin-1"), lf + 2
                 if crlf >= 0:
@@ -281,15 +306,17 @@ class Connection(socketserver.BaseRequestHandler):
             if len(buf) - checked > _MAX_LINE:
                 raise (_BadRequest(431, "a header line is too long") if checked else
                        _BadRequest(414, "the request line is too long"))
+            if len(buf) > MAX_HEAD_BYTES:
+                raise _BadRequest(431, f"the request head is larger than {MAX_HEAD_BYTES} "
+                                       "bytes")
             data = self.connection.recv(65536)
             buf += data
             if not data:
                 if not buf or (self.idle and self.server._closing):
                     return None
                 self.idle = False
-                # The client stopped sending: what it sent is the whole head.
-                end = len(buf) - 1 if buf.endswith(b"\n") else len(buf)
-                return buf[:end].decode("latin-1"), len(buf)
+                raise _BadRequest(400, "the connection ended before the empty line that "
+                                       "ends the request head (RFC 9112 §2.1)")
 
     def _request_line(self, line: str) -> Tuple[str, str, str]:
         if len(line) >= _MAX_LINE:  # with its "\n", longer than a line may be
@@ -313,12 +340,23 @@ class Connection(socketserver.BaseRequestHandler):
         method, target, version = self._request_line(lines[0])
         environ = self.environ.copy()
         known = _HEADERS
+        repeated: Optional[Dict[str, List[str]]] = None
         for line in lines[1:_MAX_HEADERS + 2]:
             key, value = known.get(line) or _header(line)
-            if key:  # repeated fields are joined by ','
-                if key in environ:
-                    value = f"{environ[key]},{value}"
+            if not key:
+                continue
+            if key in environ:  # a repeated field: its values are joined by ','
+                if repeated is None:
+                    repeated = {}
+                values = repeated.get(key)
+                if values is None:
+                    repeated[key] = values = [environ[key]]
+                values.append(value)
+            else:
                 environ[key] = value
+        if repeated:  # joined once, not by growing a string per line
+            for key, values in repeated.items():
+                environ[key] = ",".join(values)
         if len(lines) > _MAX_HEADERS + 1:
             raise _BadRequest(431, f"more than {_MAX_HEADERS} header lines")
         tokens = environ.get("HTTP_CONNECTION")

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import socketserver
 import ssl
 import sys
 import threading
 import time
-from typing import Any, Optional, Set
+from typing import Any, Optional, Set, Tuple
 
 from .connection import SERVER_SOFTWARE, Connection, HttpLimits, WsgiApp, refusal_app
 
@@ -57,6 +58,12 @@ class WsgiThread:
         """How many connections were accepted (keep-alive keeps this low)."""
         return self._httpd.accepted if self._httpd is not None else 0
 
+    @property
+    def refused(self) -> int:
+        """How many connections were closed at once for being over
+        ``limits.max_connections``."""
+        return self._httpd.refused if self._httpd is not None else 0
+
     def start(self) -> "WsgiThread":
         host, port = self.host, self.requested_port
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -99,8 +106,25 @@ class WsgiThread:
         self._httpd = None
 
 
+#: accept() errors that say the process or the system is out of a resource (file
+#: descriptors, buffers): the pending connection stays queued, so the listening
+#: socket stays readable and an accept loop that retried at once would spin.
+_SHORTAGE = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+#: The accept loop's back-off after such an error: doubled from the first to the
+#: last on each error in a row (Go's HTTP server waits 5 ms to 1 s the same way).
+_BACKOFF_FIRST, _BACKOFF_LAST = 0.005, 1.0
+
+
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    """The accept loop; one thread per connection, which also does the TLS handshake."""
+    """The accept loop; one thread per connection, which also does the TLS handshake.
+
+    At most ``limits.max_connections`` connections are served at once.  Past
+    that, the accept loop closes a new connection as soon as it has accepted it:
+    no thread, no TLS handshake.  A 503 with ``Retry-After`` would be kinder, but
+    over HTTPS it needs a handshake first, a thread's or the accept loop's time,
+    which is what the cap is there to protect; the client sees its connection
+    closed, and clients retry a closed connection.
+    """
 
     daemon_threads = True
     block_on_close = False
@@ -129,14 +153,54 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
             "SERVER_PORT": str(self.server_address[1]),
         }
         self.accepted = 0
+        self.refused = 0  # connections closed at once for being over max_connections
+        self.active = 0  # connections given a thread and not finished yet
+        self._backoff = 0.0
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._connections: Set["Connection"] = set()
         self._closing = False
 
+    def get_request(self) -> Tuple[socket.socket, Any]:
+        try:
+            request = super().get_request()
+        except OSError as e:
+            if e.errno in _SHORTAGE:
+                # Wait before the next accept() instead of spinning on it; stop()
+                # ends the wait.  socketserver drops the error and loops.
+                first = not self._backoff
+                self._backoff = min(self._backoff * 2 or _BACKOFF_FIRST, _BACKOFF_LAST)
+                if first:
+                    sys.stderr.write(f"pytest-acme: accept() failed on port "
+                                     f"{self.server_address[1]}: {e.strerror or e}; "
+                                     f"retrying with back-off\n")
+                self._stopping.wait(self._backoff)
+            raise
+        self._backoff = 0.0
+        return request
+
     def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            full = self.active >= self.limits.max_connections
+            if not full:
+                self.active += 1
+        if full:
+            self.refused += 1  # only the accept loop writes it
+            request.close()
+            return
         self.accepted += 1  # only the accept loop writes it
-        super().process_request(request, client_address)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread to run it (and forget() it): undo the count
+            with self._lock:
+                self.active -= 1
+            request.close()
+            raise
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        super().shutdown()
 
     def shutdown_request(self, request: Any) -> None:
         request.close()  # the handler has shut its connection down already
@@ -153,6 +217,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def forget(self, handler: "Connection") -> None:
         with self._lock:
+            self.active -= 1
             self._connections.discard(handler)
             if self._closing:
                 self._wake.notify()

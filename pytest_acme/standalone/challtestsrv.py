@@ -72,6 +72,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from .. import strictjson
 from ..responders import CHALLENGE_PATH
 from ..va.zone import normalise
 from .replies import without_type_when_empty
@@ -338,8 +339,8 @@ class ChalltestsrvApp:
         if not data:
             raise _BadRequest(f"{path}: expected JSON POST body, was empty (expected a body like {EXAMPLES[path]})")
         try:
-            body = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+            body = strictjson.loads(data, unique=False)
+        except strictjson.JsonError as exc:
             raise _BadRequest(f"{path}: the body is not JSON ({exc})") from None
         if not isinstance(body, dict):
             raise _BadRequest(f"{path}: the body must be a JSON object like {EXAMPLES[path]}")

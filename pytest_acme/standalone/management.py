@@ -40,6 +40,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import faults as _faults
+from .. import strictjson
 from .. import inspect as _inspect
 from ..protocol import ari, problems
 from ..protocol.states import Event, can
@@ -199,8 +200,8 @@ class ManagementApp:
                 raise BadInput("the request needs a JSON object body")
             return {}
         try:
-            doc = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as e:
+            doc = strictjson.loads(raw, unique=False)
+        except strictjson.JsonError as e:
             raise BadInput(f"the body is not JSON: {e}") from None
         if not isinstance(doc, dict):
             raise BadInput(f"the body must be a JSON object, got {type(doc).__name__}")
@@ -308,8 +309,8 @@ class ManagementApp:
             raise BadInput('"Certificate" must be the PEM of a certificate this server issued')
         if isinstance(answer, str):
             try:
-                answer = json.loads(answer)
-            except ValueError as e:
+                answer = strictjson.loads(answer, unique=False)
+            except strictjson.JsonError as e:
                 raise BadInput(f'"ARIResponse" is not JSON: {e}') from None
         try:
             window = ari.RenewalWindow.from_json(answer)

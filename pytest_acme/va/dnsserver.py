@@ -19,27 +19,45 @@ only maps zone lookups onto answers:
 * a name set to SERVFAIL, or a CNAME loop, answers SERVFAIL;
 * any other type answers NOERROR with no records.
 
+What is not a query is answered as pebble-challtestsrv's DNS library answers
+it: responses are ignored, opcodes other than QUERY and NOTIFY (UPDATE,
+IQUERY, STATUS, ...) get NOTIMP,
+malformed messages get FORMERR and one line on the ``pytest_acme.dns`` logger.
+A UDP answer too large for the client (512 bytes, or its EDNS size) is sent
+truncated, with TC set.  A TCP client has :data:`TCP_TIMEOUT` seconds for its
+whole query, and :meth:`DnsServer.stop` shuts every connection down at once.
+
 The zone is read afresh for every query, so edits are visible at once.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import socketserver
+import struct
 import threading
+import time
 from types import TracebackType
-from typing import Any, List, Optional, Tuple, Type
+from typing import Any, List, Optional, Set, Tuple, Type
 
-from dnslib import AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSRecord
-from dnslib.server import BaseResolver, DNSHandler
+from dnslib import (AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSError,
+                    DNSHeader, DNSRecord)
+from dnslib.label import DNSBuffer
+from dnslib.server import BaseResolver
 
 from .zone import CaaRecord, Zone, ZoneError
 
 #: TTL of every answer; short, since tests change records all the time.
 TTL = 1
 
-#: How long a TCP connection may take to send its query before it is dropped.
+#: Seconds a TCP connection may take to send its whole query (length and
+#: message, however it is split) before it is dropped.
 TCP_TIMEOUT = 5.0
+#: TCP connections served at once; more are closed as soon as they are accepted.
+MAX_TCP_CONNECTIONS = 64
+
+_log = logging.getLogger("pytest_acme.dns")
 
 _RDATA = {"A": A, "AAAA": AAAA, "TXT": TXT}
 
@@ -96,35 +114,217 @@ def _rdata(qtype: str, record: Any) -> Any:
     return _RDATA[qtype](record)
 
 
-class _QuietLogger:
-    """dnslib's handler reports every packet to a logger that prints; this one
-    drops everything (every ``log_*`` method is a no-op)."""
+#: Opcodes by number (RFC 1035 §4.1.1, RFC 1996 NOTIFY, RFC 2136 UPDATE); older
+#: dnslib releases know only some of them by name.
+_QUERY, _NOTIFY = 0, 4
+_OPCODE_NAMES = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE", 6: "DSO"}
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("log_"):
-            return lambda *args, **kwargs: None
-        raise AttributeError(name)
+#: The answer to a message that is not a query this server reads: (what the log
+#: line says, the RCODE to answer, or None to send nothing).
+_Refusal = Tuple[str, Optional[int]]
 
 
-class _UDPServer(socketserver.ThreadingMixIn, socketserver.UDPServer):
-    # Handler threads are not daemons, so server_close() joins them: stop()
-    # returns with no thread of ours left running.
-    daemon_threads = False
-    block_on_close = True
+def _screen(header: DNSHeader) -> Optional[_Refusal]:
+    """Why a message with this header is not answered as a query, if it is not.
+
+    As miekg/dns's default acceptance rules (which pebble-challtestsrv runs
+    with): a response is never answered (RFC 1035 §4.1.1: QR=1 is a response;
+    answering it lets two servers bounce a forged packet between them); an
+    opcode other than QUERY and NOTIFY gets NOTIMP (RFC 1035 §4.1.1; RFC 2136
+    §2.2 for UPDATE: dynamic updates are not supported); and a message must ask
+    one question, with at most one answer, one authority and two additional
+    records, or it gets FORMERR.  A NOTIFY (RFC 1996) is answered as its
+    question would be, as pebble-challtestsrv answers it.
+    """
+    if header.qr:
+        return "a response, not a query: ignored", None
+    if header.opcode not in (_QUERY, _NOTIFY):
+        name = _OPCODE_NAMES.get(header.opcode, str(header.opcode))
+        return f"opcode {name} is not supported: answered NOTIMP", RCODE.NOTIMP
+    if header.q != 1 or header.a > 1 or header.auth > 1 or header.ar > 2:
+        return (f"{header.q} questions, {header.a}/{header.auth}/{header.ar} records: "
+                "answered FORMERR"), RCODE.FORMERR
+    return None
+
+
+def _refusal(header: DNSHeader, rcode: int) -> bytes:
+    """A reply with only a header: the query's id (and opcode, for NOTIMP)."""
+    opcode = header.opcode if rcode == RCODE.NOTIMP else _QUERY
+    return DNSRecord(DNSHeader(id=header.id, qr=1, opcode=opcode, rcode=rcode)).pack()
+
+
+def _udp_limit(request: DNSRecord) -> int:
+    """The largest UDP reply the client takes: 512 bytes (RFC 1035 §4.2.1), or
+    the size its EDNS OPT record offers, if larger (RFC 6891 §6.2.3)."""
+    for rr in request.ar:
+        if rr.rtype == QTYPE.OPT:
+            return max(512, rr.rclass)
+    return 512
+
+
+def answer(packet: bytes, resolver: BaseResolver, peer: str, udp: bool) -> Optional[bytes]:
+    """The reply to one DNS message, or None when nothing is to be sent.
+
+    A UDP reply larger than the client takes is sent with only its question and
+    the TC flag, so the client asks again over TCP (RFC 1035 §4.2.1, RFC 7766
+    §5).  A message that cannot be read gets FORMERR and one log line; one too
+    short to hold a header gets nothing, since a reply could not carry its id.
+    """
+    try:
+        header = DNSHeader.parse(DNSBuffer(packet))
+    except (DNSError, struct.error, ValueError, IndexError):
+        _log.warning("DNS: %d bytes from %s are not a DNS message: ignored", len(packet), peer)
+        return None
+    refused = _screen(header)
+    if refused is not None:
+        why, rcode = refused
+        (_log.debug if rcode is None else _log.warning)("DNS: message from %s: %s", peer, why)
+        return None if rcode is None else _refusal(header, rcode)
+    try:
+        request = DNSRecord.parse(packet)
+    except (DNSError, struct.error, ValueError, IndexError, UnicodeError) as e:
+        _log.warning("DNS: malformed query from %s (%s): answered FORMERR", peer,
+                     str(e)[:200] or type(e).__name__)
+        return _refusal(header, RCODE.FORMERR)
+    reply = resolver.resolve(request, None)
+    data = reply.pack()
+    limit = _udp_limit(request) if udp else 65535
+    if len(data) > limit:
+        short = DNSRecord(DNSHeader(id=reply.header.id, bitmap=reply.header.bitmap, tc=1),
+                          q=reply.q)
+        data = short.pack()
+    return data
+
+
+class _UdpHandler(socketserver.BaseRequestHandler):
+    """One datagram, answered in the serving thread: a zone lookup takes
+    microseconds, and a thread per datagram would let a flood start thousands."""
+
+    def handle(self) -> None:
+        packet, sock = self.request
+        reply = answer(packet, self.server.resolver, _peer(self.client_address), udp=True)
+        if reply is not None:
+            try:
+                sock.sendto(reply, self.client_address)
+            except OSError:
+                pass
+
+
+class _TcpHandler(socketserver.BaseRequestHandler):
+    """One query over TCP (RFC 1035 §4.2.2: a two-byte length, then the message),
+    read within :data:`TCP_TIMEOUT` in all, then its reply."""
+
+    def handle(self) -> None:
+        server: _TCPServer = self.server  # type: ignore[assignment]
+        sock: socket.socket = self.request
+        if not server.register(sock):
+            return
+        try:
+            deadline = time.monotonic() + TCP_TIMEOUT
+            prefix = _read(sock, 2, deadline)
+            if prefix is None:
+                return
+            packet = _read(sock, struct.unpack("!H", prefix)[0], deadline)
+            if packet is None:
+                return
+            reply = answer(packet, server.resolver, _peer(self.client_address), udp=False)
+            if reply is not None:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                sock.sendall(struct.pack("!H", len(reply)) + reply)
+        except OSError:
+            pass  # reset, timed out, or shut down by stop()
+        finally:
+            server.forget(sock)
+
+
+def _read(sock: socket.socket, size: int, deadline: float) -> Optional[bytes]:
+    """Exactly ``size`` bytes, or None if the client closes first or the deadline
+    passes (the deadline bounds the whole message, not each read)."""
+    data = bytearray()
+    while len(data) < size:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(size - len(data))
+        except socket.timeout:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def _peer(address: Any) -> str:
+    return f"{address[0]}:{address[1]}" if address else "?"
+
+
+class _UDPServer(socketserver.UDPServer):
+    resolver: BaseResolver
 
 
 class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    """A thread per connection, at most :data:`MAX_TCP_CONNECTIONS` at once (more
+    are closed when accepted); :meth:`close_connections` shuts them all down."""
+
+    # Handler threads are not daemons, so server_close() joins them: stop()
+    # returns with no thread of ours left running.
     daemon_threads = False
     block_on_close = True
     # The server closes each connection first, leaving it in TIME_WAIT; without
     # SO_REUSEADDR a restart on the same port would fail for a minute.  (On
     # Linux this still refuses a port another socket is listening on.)
     allow_reuse_address = True
+    # socketserver's default backlog of 5 makes the sixth client that connects
+    # at once wait for a SYN retry (a second or more).
+    request_queue_size = 128
+    resolver: BaseResolver
 
-    def get_request(self) -> Tuple[socket.socket, Any]:
-        conn, addr = super().get_request()
-        conn.settimeout(TCP_TIMEOUT)  # a silent client cannot hold up stop()
-        return conn, addr
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._lock = threading.Lock()
+        self._open: Set[socket.socket] = set()
+        self._starting = 0  # accepted, thread not registered yet
+        self._closing = False
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            full = self._closing or len(self._open) + self._starting >= MAX_TCP_CONNECTIONS
+            if not full:
+                self._starting += 1
+        if full:
+            request.close()
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            with self._lock:
+                self._starting -= 1
+            request.close()
+            raise
+
+    def register(self, sock: socket.socket) -> bool:
+        with self._lock:
+            self._starting -= 1
+            if self._closing:
+                return False
+            self._open.add(sock)
+            return True
+
+    def forget(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(sock)
+
+    def close_connections(self) -> None:
+        """Shut every open connection down now, so its thread ends at once."""
+        with self._lock:
+            self._closing = True
+            for sock in self._open:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 class DnsServer:
@@ -166,9 +366,7 @@ class DnsServer:
         if self._servers:
             raise RuntimeError("DnsServer is already running")
         udp, tcp = self._bind()
-        for server in (udp, tcp):
-            server.resolver = self.resolver  # type: ignore[attr-defined]  # what DNSHandler reads
-            server.logger = _QuietLogger()  # type: ignore[attr-defined]
+        udp.resolver = tcp.resolver = self.resolver
         self._servers = [udp, tcp]
         for server, name in ((udp, "udp"), (tcp, "tcp")):
             thread = threading.Thread(
@@ -181,15 +379,15 @@ class DnsServer:
             self._threads.append(thread)
         return self
 
-    def _bind(self) -> Tuple[socketserver.UDPServer, socketserver.TCPServer]:
+    def _bind(self) -> Tuple[_UDPServer, _TCPServer]:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         udp_cls = type("UDPServer", (_UDPServer,), {"address_family": family})
         tcp_cls = type("TCPServer", (_TCPServer,), {"address_family": family})
         attempts = self.BIND_ATTEMPTS if self._requested_port == 0 else 1
         for attempt in range(attempts):
-            udp = udp_cls((self.host, self._requested_port), DNSHandler)
+            udp = udp_cls((self.host, self._requested_port), _UdpHandler)
             try:
-                tcp = tcp_cls((self.host, udp.server_address[1]), DNSHandler)
+                tcp = tcp_cls((self.host, udp.server_address[1]), _TcpHandler)
             except OSError:
                 udp.server_close()
                 if attempt == attempts - 1:
@@ -199,12 +397,15 @@ class DnsServer:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def stop(self) -> None:
-        """Stop serving and close both sockets; waits for queries in progress."""
+        """Stop serving and close both sockets.  Open TCP connections are shut down
+        at once, not waited for, so stopping takes milliseconds whatever clients do."""
         servers, self._servers = self._servers, []
         threads, self._threads = self._threads, []
         for server in servers:
             server.shutdown()
         for server in servers:
+            if isinstance(server, _TCPServer):
+                server.close_connections()
             server.server_close()
         for thread in threads:
             thread.join()

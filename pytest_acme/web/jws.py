@@ -13,7 +13,6 @@ an unprotected header in, which RFC 8555 §6.2 forbids).
 from __future__ import annotations
 
 import base64
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
@@ -21,6 +20,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 import josepy
 from josepy import jwa
 
+from .. import strictjson
 from ..protocol import problems
 from ..protocol.keys import rsa_key_problem
 from ..protocol.resources import Account
@@ -75,9 +75,12 @@ def b64url_decode(value: Any, what: str) -> bytes:
 
 
 def parse_json(data: bytes, what: str) -> Any:
+    """The JSON in ``data``, read by :func:`pytest_acme.strictjson.loads`: UTF-8 only
+    (RFC 8259 §8.1), every member name once in its object (as go-jose, Pebble's and
+    Boulder's JWS parser, requires), no deeper than it allows; ``malformed`` if not."""
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as e:
+        return strictjson.loads(data)
+    except strictjson.JsonError as e:
         raise problems.Malformed(f"{what} is not valid JSON: {e}") from None
 
 

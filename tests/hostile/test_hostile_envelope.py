@@ -265,7 +265,7 @@ PAYLOAD_CASES = [
          "malformed", 400, "needs a JSON object"),
     case("payload-nan", lambda w: w.post(w.directory["newAccount"],
                                          b'{"termsOfServiceAgreed": NaN}', EC_KEY),
-         "malformed", 400, "true or false"),
+         "malformed", 400, "NaN is not a JSON number"),
 ]
 
 

@@ -55,7 +55,20 @@ def bad_identifier(h):
         {"type": "dns", "value": "a b.test"}]}, kid=kid)
 
 
+def duplicate_signature(h):
+    jws = sign(KEY, h.directory["newAccount"], {"termsOfServiceAgreed": True}, nonce=h.nonce())
+    text = json.dumps(jws)
+    return h.post(h.directory["newAccount"], text[:-1] + ', "signature": "AAAA"}')
+
+
 CASES = [
+    ("duplicate-member", duplicate_signature, "malformed", 400),
+    ("nested-513", lambda h: h.signed(h.directory["newAccount"], json.dumps(
+        {"termsOfServiceAgreed": True, "x": 1}).replace("1", "[" * 513 + "]" * 513).encode()),
+     "malformed", 400),
+    ("utf16-body", lambda h: h.post(h.directory["newAccount"], json.dumps(sign(
+        KEY, h.directory["newAccount"], {"termsOfServiceAgreed": True},
+        nonce=h.nonce())).encode("utf-16")), "malformed", 400),
     ("not-json", lambda h: h.post(h.directory["newAccount"], b"{"), "malformed", 400),
     ("wrong-content-type", lambda h: h.post(h.directory["newAccount"], b"{}",
                                             "application/json"), "malformed", 415),
@@ -71,6 +84,14 @@ CASES = [
     ("bad-identifier", bad_identifier, "rejectedIdentifier", 400),
     ("get-order", lambda h: h.get(h.directory["newOrder"]), "malformed", 405),
 ]
+
+
+def test_nesting_within_the_limit_is_read_in_a_server_thread(acme_server):
+    h = Https(acme_server)
+    payload = json.dumps({"termsOfServiceAgreed": True, "x": 1}).replace(
+        "1", "[" * 511 + "]" * 511).encode()
+    response = h.signed(h.directory["newAccount"], payload)
+    assert response.status_code in (200, 201), response.text
 
 
 @pytest.mark.parametrize("send,type_,status", [c[1:] for c in CASES],

@@ -161,6 +161,16 @@ def test_limit_flags(argv, expected):
             config.request_log_size) == expected
 
 
+def test_max_connections_flag_reaches_the_http_limits():
+    from pytest_acme.httpd import HttpLimits
+
+    default = AcmeConfig(**plan(_parser().parse_args(["serve"]), {})["settings"])
+    assert HttpLimits.of(default).max_connections == 512
+    given = AcmeConfig(**plan(_parser().parse_args(["serve", "--max-connections", "7"]),
+                              {})["settings"])
+    assert HttpLimits.of(given).max_connections == 7
+
+
 def test_a_bad_limit_is_a_usage_error(capsys):
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "--nonce-lifetime", "soon"])

@@ -1,0 +1,152 @@
+"""Two floods against ``pytest-acme serve`` on loopback, and what they cost it.
+
+    python benchmarks/flood.py heads      # 200 TLS connections sending unfinished heads
+    python benchmarks/flood.py dns-drip   # 30 DNS-over-TCP clients, one byte every 3 s
+
+``heads``: each connection sends a request line, then up to ``--lines`` header
+lines of ``--line-bytes`` bytes, and never the empty line that ends the head.
+``dns-drip``: each client sends a length of 64, then one byte of the message every ``--interval``
+seconds and never finishes it.
+
+Measured for the server process, before, during (after ``--hold`` seconds) and
+after the flood: resident memory (``/proc``), and the median latency of a normal
+request (a directory GET on a new HTTPS connection; a UDP DNS query).  For
+``dns-drip``, also the seconds from SIGTERM to the process's exit while the
+clients still drip.  Every loop is bounded in count and time; all traffic goes
+to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import ssl
+import statistics
+import sys
+import threading
+import time
+from typing import Callable, List, Optional
+from urllib.parse import urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import dns.message  # noqa: E402
+import dns.query  # noqa: E402
+
+from targets import Serve, _field, get_directory  # noqa: E402
+
+
+def median_ms(probe: Callable[[], None], times: int = 5) -> str:
+    took: List[float] = []
+    for _ in range(times):
+        started = time.perf_counter()
+        try:
+            probe()
+        except OSError as e:
+            return f"failed ({type(e).__name__})"
+        took.append(time.perf_counter() - started)
+    return f"{statistics.median(took) * 1000:.1f} ms"
+
+
+def mb(value: Optional[int]) -> str:
+    return f"{(value or 0) / 2**20:.0f} MB"
+
+
+def heads(args: argparse.Namespace, server: Serve) -> None:
+    url = urlsplit(server.directory_url)
+    context = ssl.create_default_context(cafile=server.cafile)
+    probe = lambda: get_directory(server.directory_url, server.cafile, timeout=60)  # noqa: E731
+    print(f"before: RSS {mb(server.rss_bytes())}, directory {median_ms(probe)}")
+    stop = threading.Event()
+    line = b"X-Flood: " + b"a" * (args.line_bytes - 11) + b"\r\n"
+    refused = []
+
+    def flood() -> None:
+        try:
+            with socket.create_connection((url.hostname, url.port), timeout=10) as raw:
+                with context.wrap_socket(raw, server_hostname=url.hostname) as tls:
+                    tls.sendall(b"POST /acme/new-order HTTP/1.1\r\nHost: x\r\n")
+                    for _ in range(args.lines):
+                        if stop.is_set():
+                            return
+                        tls.sendall(line)
+                    stop.wait(args.hold + 30)
+        except OSError:
+            refused.append(1)  # the server closed or refused the connection
+
+    threads = [threading.Thread(target=flood, daemon=True) for _ in range(args.connections)]
+    for t in threads:
+        t.start()
+    stop.wait(args.hold)
+    print(f"during: RSS {mb(server.rss_bytes())}, directory {median_ms(probe)}, "
+          f"{len(refused)} of {args.connections} flood connections closed by the server")
+    stop.set()
+    for t in threads:
+        t.join(timeout=10)
+    print(f"after:  RSS {mb(server.rss_bytes())}, directory {median_ms(probe)}")
+
+
+def dns_drip(args: argparse.Namespace, server: Serve) -> None:
+    port = int(_field("".join(server.output), "DNS:").rsplit(":", 1)[1])
+    query = dns.message.make_query("drip.test.", "A")
+    probe = lambda: dns.query.udp(query, "127.0.0.1", port=port, timeout=60)  # noqa: E731
+    print(f"before: RSS {mb(server.rss_bytes())}, UDP query {median_ms(probe)}")
+    sockets = []
+    for _ in range(args.clients):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.send(b"\x00\x40")  # a 64-byte message follows, one byte at a time
+        sockets.append(s)
+    stop = threading.Event()
+
+    def drip() -> None:
+        sent = 0
+        while not stop.is_set() and sent < 1000:
+            for s in sockets:
+                try:
+                    s.send(b"\x00")
+                except OSError:
+                    pass
+            sent += 1
+            stop.wait(args.interval)
+
+    dripper = threading.Thread(target=drip, daemon=True)
+    dripper.start()
+    stop.wait(args.hold)
+    print(f"during: RSS {mb(server.rss_bytes())}, UDP query {median_ms(probe)}")
+    assert server.proc is not None
+    started = time.perf_counter()
+    os.kill(server.proc.pid, signal.SIGTERM)
+    try:
+        server.proc.wait(timeout=120)
+        print(f"SIGTERM to exit while dripping: {time.perf_counter() - started:.2f} s")
+    except Exception:  # noqa: BLE001
+        print("SIGTERM to exit while dripping: more than 120 s")
+    stop.set()
+    for s in sockets:
+        s.close()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("kind", choices=["heads", "dns-drip"])
+    parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument("--lines", type=int, default=98)
+    parser.add_argument("--line-bytes", type=int, default=64 * 1024 - 2)
+    parser.add_argument("--clients", type=int, default=30)
+    parser.add_argument("--interval", type=float, default=3.0)
+    parser.add_argument("--hold", type=float, default=10.0,
+                        help="seconds the flood runs before 'during' is measured")
+    args = parser.parse_args(argv)
+    server = Serve()
+    server.start()
+    try:
+        (heads if args.kind == "heads" else dns_drip)(args, server)
+    finally:
+        server.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
