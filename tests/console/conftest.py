@@ -27,7 +27,7 @@ class ConsoleClient(Client):
         assert response.status_code == status, response.get_data(as_text=True)
         return response.get_data(as_text=True)
 
-    def act(self, path: str, status: int = 303, token: Any = True, **form: Any) -> Any:
+    def act(self, path: str, expect: int = 303, token: Any = True, **form: Any) -> Any:
         """POST a form of the console; ``token=True`` sends the right CSRF token."""
         data = dict(form)
         if token is True:
@@ -35,7 +35,7 @@ class ConsoleClient(Client):
         elif token is not None:
             data["csrf"] = token
         response = self.post(f"/console/{path}", data=data)
-        assert response.status_code == status, response.get_data(as_text=True)
+        assert response.status_code == expect, response.get_data(as_text=True)
         return response
 
 
