@@ -230,7 +230,7 @@ def order(ctx: "Context", info: Any) -> Html:
         M("<details><summary>describe() text</summary><pre>{}</pre></details>").format(
             view.describe_text(ctx.server, info)),
     ])
-    return live("order-detail", body)
+    return join([live("order-detail", body), clock_forms(ctx)])
 
 
 def authorization_block(ctx: "Context", a: Any, now: dt.datetime) -> Html:

@@ -41,6 +41,7 @@ class Overview:
     accounts: int
     orders_by_status: Dict[str, int]
     certificates: int
+    #: Faults that can still fire (a fault that fired its ``times`` stays listed, spent).
     faults_armed: int
     faults_fired: int
     requests: int
@@ -59,7 +60,7 @@ def overview(server: "AcmeServer") -> Overview:
         accounts=len(server.accounts()),
         orders_by_status={s.value: by_status.get(s.value, 0) for s in _ORDER_STATUSES},
         certificates=len(_ids(server, "certificates")),
-        faults_armed=len(list(plan.faults)),
+        faults_armed=sum(1 for f in list(plan.faults) if f.active),
         faults_fired=len(list(plan.fired)),
         requests=len(server.requests),
     )

@@ -108,6 +108,7 @@ def test_a_failed_challenge_shows_its_problem_escaped(acme_server, console):
     assert "<script>alert" not in page and "<img src=x" not in page
     assert HOSTILE in html.unescape(page)  # shown, as text
     assert "dns: " in text_of(page) and "Status invalid" in text_of(page)
+    assert "0 armed, 1 fired" in text_of(console.page())  # spent: it fired its one time
     faults = console.page("faults")
     assert "<script>alert" not in faults
     assert f'href="/console/orders/{info.id}"' in faults  # the firing names its order
