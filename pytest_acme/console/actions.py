@@ -17,6 +17,7 @@ import typing
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .. import faults as _faults
+from . import view
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..server import AcmeServer
@@ -90,12 +91,11 @@ def _instant(text: str, what: str) -> dt.datetime:
 
 def set_clock(server: "AcmeServer", form: Mapping[str, str]) -> dt.datetime:
     """Set the clock to ``when`` (UTC), where the clock can be set."""
-    setter = getattr(server.clock, "set", None)
-    if not callable(setter):
+    if not view.clock_can_set(server):
         raise BadForm("this server's clock can only be advanced")
     when = _instant(form.get("when", ""), "when")
     try:
-        setter(when)
+        server.clock.set(when)  # type: ignore[attr-defined]
     except (ValueError, OverflowError) as e:
         raise BadForm(str(e)) from None
     return server.clock.now()
@@ -266,6 +266,3 @@ def set_renewal(server: "AcmeServer", serial: int, form: Mapping[str, str]) -> s
 def reset(server: "AcmeServer", form: Mapping[str, str]) -> None:
     server.reset()
 
-
-def optional_text(value: Optional[str]) -> str:
-    return "" if value is None else value

@@ -64,7 +64,7 @@ def test_serve_prints_the_console_and_serves_it_on_the_management_port(capsys):
     result: List[int] = []
     thread = threading.Thread(target=lambda: result.append(main(
         ["serve", "--port", "0", "--management-port", "0", "--challtestsrv-port", "-1",
-         "--validation", "always_valid"], stop=stop, out=out, env={})))
+         "--dns-port", "0", "--validation", "always_valid"], stop=stop, out=out, env={})))
     thread.start()
     try:
         assert out.ready.wait(15), out.getvalue() + capsys.readouterr().err
@@ -95,7 +95,8 @@ def test_without_a_management_port_serve_names_no_console(capsys):
     out, stop = BannerCapture(), threading.Event()
     result: List[int] = []
     thread = threading.Thread(target=lambda: result.append(main(
-        ["serve", "--port", "0", "--management-port", "-1", "--challtestsrv-port", "-1"],
+        ["serve", "--port", "0", "--management-port", "-1", "--challtestsrv-port", "-1",
+         "--dns-port", "0"],
         stop=stop, out=out, env={})))
     thread.start()
     try:

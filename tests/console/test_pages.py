@@ -263,3 +263,22 @@ def test_the_clock_as_the_pages_read_it(acme_server, console):
     assert "Status invalid" in text_of(console.page(f"orders/{info.id}"))
     assert order_ids(console.page("orders?status=invalid")) == [info.id]
     assert deadline()  # the helpers' wall clock is untouched
+
+
+def test_hostile_identifiers_and_contacts_refused_by_the_server_are_escaped_in_the_log(
+        acme_server, console):
+    from helpers import post_unchecked
+
+    acme = account_client(acme_server)
+    refused = post_unchecked(acme, acme.directory["newOrder"], {"identifiers": [
+        {"type": "dns", "value": "<script>alert(1)</script>.example.test"}]})
+    assert refused.status_code == 400
+    contact = post_unchecked(acme, acme_server.accounts()[0].url,
+                             {"contact": ["mailto:<img src=x onerror=alert(2)>@x.test"]})
+    assert contact.status_code == 400
+    numbers = [int(n) for n in re.findall(r'href="/console/requests/(\d+)"',
+                                          console.page("requests"))]
+    shown = "".join(console.page(f"requests/{n}") for n in numbers[:2])
+    assert "<script>alert" not in shown and "<img src=x" not in shown
+    assert "<script>alert(1)</script>" in html.unescape(shown)
+    assert "<img src=x onerror=alert(2)>" in html.unescape(shown)
