@@ -14,7 +14,7 @@ import datetime as dt
 import inspect
 import math
 import typing
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Tuple
 
 from .. import faults as _faults
 from . import view

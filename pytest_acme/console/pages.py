@@ -17,10 +17,13 @@ import datetime as dt
 import json
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from markupsafe import Markup
 
-from ..protocol.resources import rfc3339
+from ..faults import ENDPOINTS
+from ..protocol import problems
+from ..protocol.resources import CHALLENGE_TYPES, rfc3339
 from . import actions, view
 
 M = Markup
@@ -327,8 +330,6 @@ def certificates(ctx: "Context") -> Html:
 
 
 def _names(c: Any) -> List[str]:
-    from cryptography import x509
-
     try:
         san = c.certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
@@ -354,8 +355,6 @@ def certificate_fields(ctx: "Context", c: Any, now: dt.datetime) -> Html:
 
 
 def _chain_rest(c: Any) -> List[Any]:
-    from cryptography import x509
-
     return list(x509.load_pem_x509_certificates(c.chain_pem))[1:]
 
 
@@ -437,11 +436,8 @@ def faults(ctx: "Context") -> Html:
 
 def fault_forms(ctx: "Context") -> Html:
     """One form per fault constructor, its fields taken from the constructor."""
-    from ..protocol import problems
-    from ..faults import ENDPOINTS
-
     lists = {"problem": sorted(problems.BY_TYPE), "endpoint": list(ENDPOINTS),
-             "type": ["http-01", "dns-01", "tls-alpn-01", "dns-account-01", "dns-persist-01"]}
+             "type": list(CHALLENGE_TYPES)}
     datalists = join(M('<datalist id="list-{}">{}</datalist>').format(
         name, join(M('<option value="{}">').format(v) for v in values))
         for name, values in lists.items())

@@ -106,3 +106,32 @@ def test_without_a_management_port_serve_names_no_console(capsys):
         stop.set()
         thread.join(10)
     assert result == [0]
+
+
+def test_the_pebble_command_has_no_console_as_pebble_has_none(tmp_path, capsys):
+    """Debian's pebble answers 404 at /console/ on its management port; so does
+    ``pytest-acme pebble`` (and its banner names no console)."""
+    import json
+
+    config = tmp_path / "pebble-config.json"
+    config.write_text(json.dumps({"pebble": {"listenAddress": "127.0.0.1:0",
+                                             "managementListenAddress": "127.0.0.1:0"}}))
+    out, stop = BannerCapture(), threading.Event()
+    result: List[int] = []
+    thread = threading.Thread(target=lambda: result.append(main(
+        ["pebble", "-config", str(config), "-dnsserver", "127.0.0.1:1"], stop=stop, out=out,
+        env={})))
+    thread.start()
+    try:
+        assert out.ready.wait(15), out.getvalue() + capsys.readouterr().err
+        banner = out.getvalue()
+        assert "console:" not in banner
+        management = banner_field(banner, "management:").rsplit("/roots/0", 1)[0]
+        bundle = banner_field(banner, "CA bundle:")
+        assert requests.get(management + "/roots/0", verify=bundle, timeout=5).status_code == 200
+        assert requests.get(management + "/console/", verify=bundle,
+                            timeout=5).status_code == 404
+    finally:
+        stop.set()
+        thread.join(10)
+    assert result == [0]
