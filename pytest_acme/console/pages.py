@@ -230,10 +230,12 @@ def order(ctx: "Context", info: Any) -> Html:
     body = join([
         summary, M("<h2>Authorizations</h2>"), authzs or M('<p class="empty">None.</p>'), cert,
         M("<h2>Events</h2>"), events_table(info.events, now),
-        M("<details><summary>describe() text</summary><pre>{}</pre></details>").format(
-            view.describe_text(ctx.server, info)),
     ])
-    return join([live("order-detail", body), clock_forms(ctx)])
+    # The <details> stays outside the live part, so polling never closes it.
+    describe = M('<details class="describe"><summary>describe() text</summary>'
+                 '<pre id="order-describe" data-live>{}</pre></details>').format(
+        view.describe_text(ctx.server, info))
+    return join([live("order-detail", body), describe, clock_forms(ctx)])
 
 
 def authorization_block(ctx: "Context", a: Any, now: dt.datetime) -> Html:

@@ -116,3 +116,17 @@ def test_usable_at_a_phones_width(page, acme_server, path):
         "return document.documentElement.scrollWidth - window.innerWidth;")
     assert wide <= 0, f"the page is {wide}px wider than the screen"
     assert css(page, "h1").is_displayed() and css(page, "nav").is_displayed()
+
+
+def test_an_opened_describe_text_stays_open_while_the_page_follows_the_server(
+        page, acme_server):
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["open.example.test"]))
+    (info,) = acme_server.orders()
+    page.get(acme_server.console_url + f"orders/{info.id}")
+    click(page, "details.describe summary")
+    answer_all(acme, order)
+    acme_server.wait_idle()
+    wait_for(page, lambda b: "Status\nready" in text(b, "#order-detail"))
+    wait_for(page, lambda b: "ChallengeValid" in text(b, "#order-describe"))
+    assert css(page, "details.describe").get_attribute("open") is not None
