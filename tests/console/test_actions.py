@@ -17,7 +17,7 @@ from pytest_acme.console import make_console_app
 from pytest_acme.protocol import ari
 from pytest_acme.va.zone import CaaRecord, ZoneServfail
 
-from conftest import ConsoleClient, text_of
+from console_helpers import ConsoleClient, text_of
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
