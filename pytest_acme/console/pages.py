@@ -102,13 +102,16 @@ def when(at: Optional[dt.datetime], now: dt.datetime) -> Html:
 
 
 def form(url_for: UrlFor, token: str, endpoint: str, inner: Html, *, label: str,
-         next_url: str = "", css: str = "", **args: Any) -> Html:
-    """A POST form carrying the CSRF token and where to go afterwards."""
+         next_url: str = "", css: str = "", says: str = "", **args: Any) -> Html:
+    """A POST form carrying the CSRF token and where to go afterwards; ``says`` is
+    what its button does, for a screen reader, where ``label`` is only a verb in a
+    table row ("Disarm", "Clear")."""
+    aria = M(' aria-label="{}"').format(says) if says else M("")
     return M('<form method="post" action="{}" class="{}">'
              '<input type="hidden" name="csrf" value="{}">'
              '<input type="hidden" name="next" value="{}">{}'
-             '<button type="submit">{}</button></form>').format(
-        url_for(endpoint, **args), css, token, next_url, inner, label)
+             '<button type="submit"{}>{}</button></form>').format(
+        url_for(endpoint, **args), css, token, next_url, inner, aria, label)
 
 
 def field(name: str, label: str, *, kind: str = "text", value: str = "", hint: str = "",
@@ -421,7 +424,8 @@ def faults(ctx: "Context") -> Html:
     armed = [(f.describe(), form(ctx.url_for, ctx.token, "fault_disarm",
                                  M('<input type="hidden" name="fault_id" value="{}">').format(
                                      actions.fault_id(f)),
-                                 label="Disarm", next_url=ctx.here, css="inline"))
+                                 label="Disarm", says=f"Disarm {f.describe()}",
+                                 next_url=ctx.here, css="inline"))
              for f in view.armed_faults(ctx.server)]
     fired = [(when(f.time, now), f.fault.describe(), f.where,
               link(ctx.url_for("order", id=f.order_id), f.order_id) if f.order_id else "-")
@@ -476,7 +480,8 @@ def dns(ctx: "Context") -> Html:
         ctx.url_for, ctx.token, "dns", M(
             '<input type="hidden" name="op" value="clear"><input type="hidden" name="type" '
             'value="{}"><input type="hidden" name="name" value="{}">').format(rtype, name),
-        label="Clear", next_url=ctx.here, css="inline"))
+        label="Clear", says=f"Clear {rtype} {value} at {name}".replace("  ", " "),
+        next_url=ctx.here, css="inline"))
         for name, rtype, value in view.zone_records(ctx.server)]
     edit = form(ctx.url_for, ctx.token, "dns", join([
         select("type", "Type", [(t, t) for t in actions.DNS_TYPES], id_prefix="dns-"),

@@ -282,3 +282,12 @@ def test_hostile_identifiers_and_contacts_refused_by_the_server_are_escaped_in_t
     assert "<script>alert" not in shown and "<img src=x" not in shown
     assert "<script>alert(1)</script>" in html.unescape(shown)
     assert "<img src=x onerror=alert(2)>" in html.unescape(shown)
+
+
+def test_row_buttons_say_what_they_act_on(acme_server, console):
+    acme_server.faults.rate_limited("new_order")
+    acme_server.dns.add_a("<b>.example.test", "127.0.0.9")
+    faults = console.page("faults")
+    assert 'aria-label="Disarm endpoint_error(new_order, HTTP 429' in faults
+    page = console.page("dns")
+    assert 'aria-label="Clear A 127.0.0.9 at &lt;b&gt;.example.test"' in page
