@@ -329,7 +329,8 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
 
 
 def banner(server: AcmeServer, management: Optional[str] = None,
-           challtestsrv: Optional[str] = None, extra: Sequence[str] = ()) -> str:
+           challtestsrv: Optional[str] = None, extra: Sequence[str] = (),
+           console: bool = False) -> str:
     lines = [
         f"pytest-acme: ACME server running (seed {server.seed})",
         f"  directory:    {server.directory_url}",
@@ -341,6 +342,8 @@ def banner(server: AcmeServer, management: Optional[str] = None,
     lines.append(f"  roots:        {server.roots_file}   (issued certificates chain to this)")
     if management:
         lines.append(f"  management:   {management}/roots/0 (Pebble), {management}/pytest-acme/")
+    if management and console:
+        lines.append(f"  console:      {management}/console/   (open it in a browser)")
     alternates = len(server.chain_roots_pem) - 1
     if alternates and management:
         lines.append(f"  alternates:   {alternates} more chain(s), roots at "
@@ -402,7 +405,7 @@ def serve(args: argparse.Namespace, planned: Dict[str, Any], out: TextIO,
             management = challtestsrv = None
             mhost, mport = planned["management"]
             if mport >= 0:
-                management = _start_management(server, stack, mhost, mport)
+                management = _start_management(server, stack, mhost, mport, console=True)
             http01 = tlsalpn01 = None
             if args.http01_responder:
                 http01 = stack.enter_context(Http01Responder(host, server.config.http01_port))
@@ -420,18 +423,23 @@ def serve(args: argparse.Namespace, planned: Dict[str, Any], out: TextIO,
             return 1
         if not args.quiet:
             _log_requests(server, out, args.verbose)
-        print(banner(server, management, challtestsrv), file=out, flush=True)
+        print(banner(server, management, challtestsrv, console=True), file=out, flush=True)
         stop.wait()
     print("pytest-acme: stopped", file=out, flush=True)
     return 0
 
 
-def _start_management(server: AcmeServer, stack: ExitStack, host: str, port: int) -> str:
-    """Serve the management API (Pebble's and pytest-acme's) until ``stack`` closes;
-    returns its base URL."""
+def _start_management(server: AcmeServer, stack: ExitStack, host: str, port: int,
+                      console: bool = False) -> str:
+    """Serve the management API (Pebble's and pytest-acme's), and with ``console`` the
+    web console under ``/console/``, until ``stack`` closes; returns its base URL."""
+    from .console import make_console_app, mount
     from .standalone.management import make_management_app
 
-    mgmt = WsgiThread(make_management_app(server), host, port, server.ssl_context,
+    app: Any = make_management_app(server)
+    if console:
+        app = mount(make_console_app(server), app)
+    mgmt = WsgiThread(app, host, port, server.ssl_context,
                       "management API", limits=HttpLimits.of(server.config)).start()
     stack.callback(mgmt.stop)
     scheme = "https" if server.ssl_context else "http"

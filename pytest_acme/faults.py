@@ -347,6 +347,15 @@ class FaultPlan:
             self._interrupts += 1
             self._wake.notify_all()
 
+    def remove(self, fault: Fault) -> bool:
+        """Disarm one fault; its firings stay in :attr:`fired`.  Returns False if it
+        was not armed (it was removed already, or never added)."""
+        with self._lock:
+            if not any(f is fault for f in self.faults):
+                return False
+            self.faults[:] = [f for f in self.faults if f is not fault]
+            return True
+
     def reseed(self, seed: Any) -> None:
         """Restart the chance generator from ``seed`` (the plugin uses seed + test id)."""
         with self._lock:

@@ -6,6 +6,7 @@ import datetime as dt
 import shutil
 import ssl
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -61,6 +62,8 @@ class AcmeServer:
         self._tmpdir: Optional[Path] = None
         self._tls_ca: Optional[trustme.CA] = None
         self._dns_server: Optional[DnsServer] = None
+        self._console: Optional[WsgiThread] = None
+        self._console_lock = threading.Lock()
         self.port: Optional[int] = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -123,6 +126,10 @@ class AcmeServer:
         if self._dns_server is not None:
             self._dns_server.stop()
             self._dns_server = None
+        with self._console_lock:
+            if self._console is not None:
+                self._console.stop()
+                self._console = None
         self.app.clock.interrupt()
         self.app.faults.interrupt()
         if self._httpd is not None:
@@ -176,6 +183,29 @@ class AcmeServer:
         ``<ocsp_url>/<url-encoded base64 of the request>``.  It always answers;
         leaves name it in their Authority Information Access with ``ocsp=True``."""
         return self.urls.build("ocsp")
+
+    @property
+    def console_url(self) -> str:
+        """The web console of this server: open it in a browser to see its orders,
+        accounts, certificates, requests and faults live, and to steer it (clock,
+        faults, DNS, renewal windows, reset).  Made for a breakpoint in a test::
+
+            breakpoint()  # then: print(acme_server.console_url)
+
+        The first read starts the console on a free loopback port (plain HTTP);
+        ``pytest-acme serve`` serves the same pages on its management port.
+        """
+        if self.port is None:
+            raise RuntimeError("the server is not started; call start() or use it as a context")
+        from .console import PREFIX, make_console_app, mount
+
+        host = self.config.host if self.config.host in ("127.0.0.1", "::1") else "127.0.0.1"
+        with self._console_lock:
+            if self._console is None:
+                self._console = WsgiThread(mount(make_console_app(self)), host, 0, None,
+                                           "console", limits=HttpLimits.of(self.config)).start()
+            port = self._console.port
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}{PREFIX}/"
 
     @property
     def ca_bundle(self) -> str:

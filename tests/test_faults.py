@@ -436,3 +436,19 @@ def test_each_directory_name_targets_the_endpoint_it_names(acme_server):
                                                   for a in rule.arguments})
         # renewalInfo names the base its queries extend (RFC 9773 §4.1).
         assert url == directory[name] or url.startswith(directory[name] + "/"), name
+
+
+def test_remove_disarms_one_fault_and_keeps_the_record_of_firings(acme_server):
+    plan = acme_server.faults
+    first, second = plan.bad_nonce(times=None), plan.bad_nonce(times=None)
+    with pytest.raises(messages.Error):
+        account_client(acme_server, register=False).new_account(
+            messages.NewRegistration(terms_of_service_agreed=True))
+    fired = list(plan.fired)
+    assert fired
+    assert plan.remove(first) is True
+    assert plan.faults == [second]
+    assert plan.remove(first) is False and plan.remove(bad_nonce()) is False
+    assert plan.remove(second) is True and plan.faults == []
+    assert list(plan.fired) == fired
+    account_client(acme_server)  # nothing left to refuse the nonces

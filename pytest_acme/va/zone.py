@@ -228,6 +228,20 @@ class Zone:
         with self._lock:
             self._servfail.discard(normalise(name))
 
+    def records(self) -> List[Tuple[str, str, str]]:
+        """The explicit records as ``(name, type, value)``, sorted by name then type:
+        A, AAAA, CNAME, TXT, CAA (``"0 issue ca.test"``) and SERVFAIL (value ``""``).
+        The default addresses are not listed."""
+        with self._lock:
+            rows = [(n, "A", v) for n, vs in self._a.items() for v in vs]
+            rows += [(n, "AAAA", v) for n, vs in self._aaaa.items() for v in vs]
+            rows += [(n, "CNAME", v) for n, v in self._cname.items()]
+            rows += [(n, "TXT", v) for n, vs in self._txt.items() for v in vs]
+            rows += [(n, "CAA", f"{c.flags} {c.tag} {c.value}")
+                     for n, cs in self._caa.items() for c in cs]
+            rows += [(n, "SERVFAIL", "") for n in self._servfail]
+        return sorted(rows, key=lambda r: (r[0], r[1]))
+
     # -- the query log (what the DNS server was asked) -------------------------
 
     def record_query(self, name: str, rtype: str) -> None:

@@ -204,3 +204,23 @@ def test_concurrent_edits_and_lookups():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_records_lists_what_was_set_by_name_then_type():
+    zone = Zone()
+    assert zone.records() == []
+    zone.set_txt("_acme-challenge.B.test.", "v1")
+    zone.set_txt("_acme-challenge.b.test", "v2")
+    zone.add_a("a.test", "10.0.0.1")
+    zone.add_aaaa("a.test", "::2")
+    zone.set_cname("www.a.test", "a.test")
+    zone.add_caa("a.test", 128, "ISSUE", "ca.test")
+    zone.set_servfail("broken.test")
+    assert zone.records() == [
+        ("_acme-challenge.b.test", "TXT", "v1"), ("_acme-challenge.b.test", "TXT", "v2"),
+        ("a.test", "A", "10.0.0.1"), ("a.test", "AAAA", "::2"),
+        ("a.test", "CAA", "128 issue ca.test"),
+        ("broken.test", "SERVFAIL", ""), ("www.a.test", "CNAME", "a.test")]
+    zone.clear_txt("_acme-challenge.b.test")
+    zone.reset()
+    assert zone.records() == []
