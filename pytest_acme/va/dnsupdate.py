@@ -162,6 +162,11 @@ class ZoneUpdater:
             response.set_rcode(refused.rcode)
             self._refused(peer, key_name, dns.rcode.to_text(refused.rcode), refused.why)
             return response.to_wire()
+        except Exception as e:  # noqa: BLE001 - a bug here must not silence the server
+            _log.exception("DNS UPDATE from %s: internal error", peer)
+            response.set_rcode(dns.rcode.SERVFAIL)
+            self._refused(peer, key_name, "SERVFAIL", f"internal error: {type(e).__name__}: {e}")
+            return response.to_wire()
         for change in changes:
             self._notify("DnsUpdate", f"DNS UPDATE by key {key_name}: {_describe(change)}")
         return response.to_wire()
@@ -210,7 +215,11 @@ class ZoneUpdater:
             if rrset.ttl != 0:  # §3.2.1
                 raise UpdateRefused(dns.rcode.FORMERR, "a prerequisite's TTL must be 0")
             # §2.4.2: the RRset exists and equals these records (value dependent).
-            wanted = {_value(rtype, rdata) for rdata in rrset} if rtype in STORED_TYPES else None
+            try:
+                wanted = {_value(rtype, rdata) for rdata in rrset} if rtype in STORED_TYPES \
+                    else None
+            except UpdateRefused:
+                wanted = None  # data the zone cannot hold: no stored RRset equals it
             if wanted is None or wanted != set(self._stored(owner, rtype)):
                 raise UpdateRefused(dns.rcode.NXRRSET, f"prerequisite failed: the {rtype} "
                                     f"records of {owner} are not the ones given")
@@ -345,6 +354,8 @@ def _value(rtype: str, rdata: Any) -> Any:
     if rtype in ("A", "AAAA"):
         return str(ipaddress.ip_address(rdata.address))
     if rtype == "CNAME":
+        if rdata.target == dns.name.root:
+            raise UpdateRefused(dns.rcode.REFUSED, "a CNAME here points to a name, not the root")
         return normalise(rdata.target.to_text(omit_final_dot=True))
     if rtype == "TXT":
         if len(rdata.strings) != 1:

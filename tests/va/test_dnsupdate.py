@@ -411,3 +411,19 @@ def test_each_algorithm(zone, algorithm):
         response = dns.query.tcp(message, "127.0.0.1", port=server.port, timeout=WAIT)
     assert response.rcode() == dns.rcode.NOERROR and response.had_tsig
     assert zone.txt("_acme-challenge.example.test") == [algorithm]
+
+
+def test_a_cname_to_the_root_is_refused_not_a_crash(send, server, zone):
+    message = update()
+    message.add("_acme-challenge", 60, "TXT", '"first"')
+    message.add("alias", 60, "CNAME", ".")
+    assert send(message).rcode() == dns.rcode.REFUSED
+    assert zone.txt("_acme-challenge.example.test") == []
+    assert ask(server, "still.example.test.", "A").rcode() == dns.rcode.NOERROR
+
+
+def test_a_prerequisite_no_record_here_can_equal_is_nxrrset(send, zone):
+    zone.set_txt("p.example.test", "two")
+    message = update()
+    message.present("p", "TXT", '"two" "strings"')
+    assert send(message).rcode() == dns.rcode.NXRRSET
