@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import socket
 import subprocess
 import threading
 
@@ -15,8 +16,10 @@ import dns.rcode
 import dns.tsigkeyring
 import dns.update
 import pytest
+from dnslib import DNSHeader
+from dnslib.label import DNSBuffer
 
-from helpers import (BannerCapture, account_client, answer_and_wait, challenge_json,
+from helpers import (BannerCapture, account_client, banner_field, answer_and_wait, challenge_json,
                      key_authorization_for, make_csr)
 from pytest_acme import AcmeServer, dns01_txt
 from pytest_acme.cli import main
@@ -198,3 +201,33 @@ def test_nsupdate_with_a_wrong_secret_gets_badsig(acme_server, acme_dns):
     assert "NOTAUTH(BADSIG)" in result.stdout + result.stderr
     assert acme_dns.txt("_acme-challenge.example.test") == []
 
+
+
+def test_the_challtestsrv_command_answers_updates_notimp_as_pebble_challtestsrv(acme_dns):
+    """pebble-challtestsrv (miekg/dns's default acceptance) answers every UPDATE,
+    signed or not, with NOTIMP; so does its drop-in, even with a key that the
+    in-process server would take."""
+    out, stop, result = BannerCapture(), threading.Event(), []
+    argv = ["challtestsrv", "-management", "127.0.0.1:0", "-dns01", "127.0.0.1:0",
+            "-http01", "", "-https01", "", "-tlsalpn01", ""]
+    thread = threading.Thread(target=lambda: result.append(main(argv, stop=stop, out=out,
+                                                                env={})))
+    thread.start()
+    try:
+        assert out.ready.wait(15), out.getvalue()
+        port = int(banner_field(out.getvalue(), "DNS:").rpartition(":")[2])
+        key = acme_dns.tsig_key
+        for signed in (True, False):
+            message = dns.update.UpdateMessage(
+                "example.test.", keyring=dns.tsigkeyring.from_text({key.name: key.secret})
+                if signed else None, keyname=key.name if signed else None)
+            message.add("_acme-challenge", 60, "TXT", '"x"')
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.settimeout(WAIT)
+                sock.sendto(message.to_wire(), ("127.0.0.1", port))
+                reply = sock.recv(4096)
+            assert DNSHeader.parse(DNSBuffer(reply)).rcode == dns.rcode.NOTIMP
+    finally:
+        stop.set()
+        thread.join(10)
+    assert result == [0]
