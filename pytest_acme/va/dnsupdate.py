@@ -76,7 +76,6 @@ _TSIG_ERRORS = {dns.rcode.BADSIG: "BADSIG", dns.rcode.BADKEY: "BADKEY",
                 dns.rcode.BADTIME: "BADTIME"}
 
 
-
 class UpdateRefused(Exception):
     """An UPDATE that is answered with ``rcode`` and changes nothing.
 

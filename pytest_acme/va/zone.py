@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from ..config import TsigKey
+
 #: The longest CNAME chain a lookup follows before giving up.
 MAX_CNAME_HOPS = 8
 
@@ -143,10 +145,10 @@ class Zone:
         self._txt: Dict[str, List[str]] = {}
         self._caa: Dict[str, List[CaaRecord]] = {}
         self._servfail: set = set()
-        #: The TSIG key (a :class:`~pytest_acme.va.dnsupdate.TsigKey`) that signs
-        #: DNS UPDATEs to this zone, when the server serving it takes them: hand
-        #: it to the client under test.  None when updates are not taken.
-        self.tsig_key: Optional[Any] = None
+        #: The TSIG key that signs DNS UPDATEs (RFC 2136) to this zone, when the
+        #: server serving it takes them (set by that server): hand it to the
+        #: client under test.  None when updates are not taken.
+        self.tsig_key: Optional[TsigKey] = None
 
     # -- defaults ------------------------------------------------------------
 
