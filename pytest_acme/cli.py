@@ -23,7 +23,8 @@ import time
 from contextlib import ExitStack
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
 
-from .config import FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig
+from .config import (FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig, parse_tsig_spec,
+                     tsig_keys_of)
 from .httpd import HttpLimits, ServerStartError, WsgiThread
 from .server import AcmeServer
 from .standalone.challtestsrv_server import beyond_loopback
@@ -104,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     behave.add_argument("--dns-server", metavar="HOST:PORT",
                         help="resolve challenge names with this DNS server instead of the "
                         "built-in zone")
+    behave.add_argument("--tsig-key", action="append", metavar="[ALG:]NAME:SECRET",
+                        help="a TSIG key whose DNS UPDATEs (RFC 2136) the built-in DNS server "
+                        "applies, as nsupdate -y takes it (repeatable; default: one made "
+                        "from the seed, shown at start)")
     behave.add_argument("--ca-key-type", choices=KEY_TYPES, help="key type of the issuing CA")
     behave.add_argument("--chain-length", type=int, metavar="N",
                         help="intermediates between a leaf and its root (default: 1)")
@@ -308,6 +313,12 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
                 raise ValueError(f"--eab-key wants KID=MACKEY, got {item!r}")
             keys[kid] = key
         settings["eab_keys"] = keys
+    if args.tsig_key:
+        tsig = {}
+        for spec in args.tsig_key:
+            key = parse_tsig_spec(spec)
+            tsig[key.name] = f"{key.algorithm}:{key.secret}"
+        settings["tsig_keys"] = tsig
     for name in _VA_PASSTHROUGH:
         value = getattr(args, name, None)
         if value is not None:
@@ -357,6 +368,10 @@ def banner(server: AcmeServer, management: Optional[str] = None,
     if server.dns_address:
         lines.append(f"  DNS:          {server.dns_address}   (UDP and TCP; every name is "
                      "127.0.0.1)")
+        keys = tsig_keys_of(server.config) if server.config.tsig_keys is not None else (
+            server.tsig_key,)
+        for key in keys:
+            lines.append(f"  DNS UPDATE:   TSIG key {key.spec}   (nsupdate -y)")
     cfg = server.config
     lines.append(f"  validation:   {cfg.validation} (http-01 port {cfg.http01_port}, "
                  f"tls-alpn-01 port {cfg.tlsalpn01_port})")

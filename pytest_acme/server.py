@@ -17,7 +17,7 @@ from cryptography import x509
 from . import describe as _describe
 from . import inspect as _inspect
 from .clock import Clock
-from .config import AcmeConfig
+from .config import AcmeConfig, TsigKey
 from .faults import FaultPlan
 from .httpd import HttpLimits, ServerStartError, WsgiThread
 from .protocol import ari, problems
@@ -92,7 +92,8 @@ class AcmeServer:
         if self.config.dns_port is not None:
             dns_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             try:
-                self._dns_server = DnsServer(self.app.zone, dns_host, self.config.dns_port).start()
+                self._dns_server = DnsServer(self.app.zone, dns_host, self.config.dns_port,
+                                             updater=self.app.dns_updates).start()
             except OSError as e:
                 self.stop()
                 raise ServerStartError(
@@ -318,6 +319,17 @@ class AcmeServer:
         if self._dns_server is None:
             return None
         return f"{self._dns_server.host}:{self._dns_server.port}"
+
+    @property
+    def tsig_key(self) -> Optional[TsigKey]:
+        """The TSIG key (RFC 8945) that signs DNS UPDATEs (RFC 2136) to :attr:`dns`,
+        sent to :attr:`dns_address`: the first of ``tsig_keys``, or one made from
+        the seed when that is None; None when ``tsig_keys={}``.  Also
+        ``acme_dns.tsig_key``::
+
+            subprocess.run(["nsupdate", "-y", server.tsig_key.spec], input=...)
+        """
+        return self.app.zone.tsig_key
 
     @property
     def seed(self) -> int:

@@ -19,9 +19,11 @@ only maps zone lookups onto answers:
 * a name set to SERVFAIL, or a CNAME loop, answers SERVFAIL;
 * any other type answers NOERROR with no records.
 
-What is not a query is answered as pebble-challtestsrv's DNS library answers
-it: responses are ignored, opcodes other than QUERY and NOTIFY (UPDATE,
-IQUERY, STATUS, ...) get NOTIMP,
+UPDATE messages (RFC 2136) go to the server's ``updater``, a
+:class:`~pytest_acme.va.dnsupdate.ZoneUpdater` that applies TSIG-signed updates
+to the zone; without one they get NOTIMP.  Everything else that is not a query
+is answered as pebble-challtestsrv's DNS library answers it: responses are
+ignored, other opcodes than QUERY and NOTIFY (IQUERY, STATUS, ...) get NOTIMP,
 malformed messages get FORMERR and one line on the ``pytest_acme.dns`` logger.
 A UDP answer too large for the client (512 bytes, or its EDNS size) is sent
 truncated, with TC set.  A TCP client has :data:`TCP_TIMEOUT` seconds for its
@@ -46,6 +48,7 @@ from dnslib import (AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSError,
 from dnslib.label import DNSBuffer
 from dnslib.server import BaseResolver
 
+from .dnsupdate import ZoneUpdater
 from .zone import CaaRecord, Zone, ZoneError
 
 #: TTL of every answer; short, since tests change records all the time.
@@ -116,7 +119,7 @@ def _rdata(qtype: str, record: Any) -> Any:
 
 #: Opcodes by number (RFC 1035 §4.1.1, RFC 1996 NOTIFY, RFC 2136 UPDATE); older
 #: dnslib releases know only some of them by name.
-_QUERY, _NOTIFY = 0, 4
+_QUERY, _NOTIFY, _UPDATE = 0, 4, 5
 _OPCODE_NAMES = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE", 6: "DSO"}
 
 #: The answer to a message that is not a query this server reads: (what the log
@@ -131,7 +134,7 @@ def _screen(header: DNSHeader) -> Optional[_Refusal]:
     with): a response is never answered (RFC 1035 §4.1.1: QR=1 is a response;
     answering it lets two servers bounce a forged packet between them); an
     opcode other than QUERY and NOTIFY gets NOTIMP (RFC 1035 §4.1.1; RFC 2136
-    §2.2 for UPDATE: dynamic updates are not supported); and a message must ask
+    §2.2 for UPDATE: when the server has no updater); and a message must ask
     one question, with at most one answer, one authority and two additional
     records, or it gets FORMERR.  A NOTIFY (RFC 1996) is answered as its
     question would be, as pebble-challtestsrv answers it.
@@ -162,8 +165,12 @@ def _udp_limit(request: DNSRecord) -> int:
     return 512
 
 
-def answer(packet: bytes, resolver: BaseResolver, peer: str, udp: bool) -> Optional[bytes]:
+def answer(packet: bytes, resolver: BaseResolver, peer: str, udp: bool,
+           updater: Optional[ZoneUpdater] = None) -> Optional[bytes]:
     """The reply to one DNS message, or None when nothing is to be sent.
+
+    An UPDATE (RFC 2136) is ``updater``'s to answer, when there is one and it
+    has keys.
 
     A UDP reply larger than the client takes is sent with only its question and
     the TC flag, so the client asks again over TCP (RFC 1035 §4.2.1, RFC 7766
@@ -175,6 +182,8 @@ def answer(packet: bytes, resolver: BaseResolver, peer: str, udp: bool) -> Optio
     except (DNSError, struct.error, ValueError, IndexError):
         _log.warning("DNS: %d bytes from %s are not a DNS message: ignored", len(packet), peer)
         return None
+    if updater is not None and updater.active and not header.qr and header.opcode == _UPDATE:
+        return updater.answer(packet, peer)
     refused = _screen(header)
     if refused is not None:
         why, rcode = refused
@@ -202,7 +211,8 @@ class _UdpHandler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         packet, sock = self.request
-        reply = answer(packet, self.server.resolver, _peer(self.client_address), udp=True)
+        reply = answer(packet, self.server.resolver, _peer(self.client_address), udp=True,
+                       updater=self.server.updater)
         if reply is not None:
             try:
                 sock.sendto(reply, self.client_address)
@@ -227,7 +237,8 @@ class _TcpHandler(socketserver.BaseRequestHandler):
             packet = _read(sock, struct.unpack("!H", prefix)[0], deadline)
             if packet is None:
                 return
-            reply = answer(packet, server.resolver, _peer(self.client_address), udp=False)
+            reply = answer(packet, server.resolver, _peer(self.client_address), udp=False,
+                           updater=server.updater)
             if reply is not None:
                 sock.settimeout(max(deadline - time.monotonic(), 0.001))
                 sock.sendall(struct.pack("!H", len(reply)) + reply)
@@ -262,6 +273,7 @@ def _peer(address: Any) -> str:
 
 class _UDPServer(socketserver.UDPServer):
     resolver: BaseResolver
+    updater: Optional[ZoneUpdater]
 
 
 class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -280,6 +292,7 @@ class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     # at once wait for a SYN retry (a second or more).
     request_queue_size = 128
     resolver: BaseResolver
+    updater: Optional[ZoneUpdater]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._lock = threading.Lock()
@@ -336,6 +349,8 @@ class DnsServer:
         port: the port for both transports; 0 lets the OS choose (see :attr:`port`).
         resolver: what turns a query into an answer; by default a
             :class:`ZoneResolver` of ``zone``.
+        updater: what applies DNS UPDATEs (RFC 2136) to the zone; without one
+            (or while it has no keys) they get NOTIMP, as pebble-challtestsrv answers.
     """
 
     #: How many OS-chosen UDP ports to try before giving up because TCP's
@@ -343,9 +358,11 @@ class DnsServer:
     BIND_ATTEMPTS = 10
 
     def __init__(self, zone: Zone, host: str = "127.0.0.1", port: int = 0,
-                 resolver: Optional[BaseResolver] = None) -> None:
+                 resolver: Optional[BaseResolver] = None,
+                 updater: Optional[ZoneUpdater] = None) -> None:
         self.zone = zone
         self.resolver = resolver or ZoneResolver(zone)
+        self.updater = updater
         self.host = host
         self._requested_port = port
         self._servers: List[socketserver.BaseServer] = []
@@ -367,6 +384,7 @@ class DnsServer:
             raise RuntimeError("DnsServer is already running")
         udp, tcp = self._bind()
         udp.resolver = tcp.resolver = self.resolver
+        udp.updater = tcp.updater = self.updater
         self._servers = [udp, tcp]
         for server, name in ((udp, "udp"), (tcp, "tcp")):
             thread = threading.Thread(

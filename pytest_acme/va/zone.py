@@ -26,14 +26,20 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from ..config import TsigKey
 
 #: The longest CNAME chain a lookup follows before giving up.
 MAX_CNAME_HOPS = 8
 
 #: Record types :meth:`Zone.lookup` knows (CNAME is followed, not looked up).
 RECORD_TYPES = ("A", "AAAA", "TXT", "CAA")
+#: Record types a name can hold explicitly (what :meth:`Zone.rrset` reads and
+#: :meth:`Zone.delete` removes; what a DNS UPDATE may add).
+STORED_TYPES = ("A", "AAAA", "CNAME", "TXT", "CAA")
 
 
 class ZoneError(Exception):
@@ -139,6 +145,10 @@ class Zone:
         self._txt: Dict[str, List[str]] = {}
         self._caa: Dict[str, List[CaaRecord]] = {}
         self._servfail: set = set()
+        #: The TSIG key that signs DNS UPDATEs (RFC 2136) to this zone, when the
+        #: server serving it takes them (set by that server): hand it to the
+        #: client under test.  None when updates are not taken.
+        self.tsig_key: Optional[TsigKey] = None
 
     # -- defaults ------------------------------------------------------------
 
@@ -241,6 +251,57 @@ class Zone:
                      for n, cs in self._caa.items() for c in cs]
             rows += [(n, "SERVFAIL", "") for n in self._servfail]
         return sorted(rows, key=lambda r: (r[0], r[1]))
+
+    # -- what a name holds (DNS UPDATE, RFC 2136) ---------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator["Zone"]:
+        """Hold the zone's lock: the reads and edits inside see and make one
+        consistent change, as an UPDATE's prerequisites and updates must (RFC 2136
+        §3.2, §3.4: all or nothing).  The lock is re-entrant, so the zone's own
+        methods work inside."""
+        with self._lock:
+            yield self
+
+    def rrset(self, name: str, rtype: str) -> list:
+        """The records of type ``rtype`` stored at ``name`` itself: no default
+        address, no CNAME followed (a CNAME's is ``[target]``).  Values as in
+        :class:`Answer`.  The default addresses answer like a wildcard, and are
+        no records of the name's own."""
+        name = normalise(name)
+        with self._lock:
+            if rtype == "CNAME":
+                target = self._cname.get(name)
+                return [] if target is None else [target]
+            return list(self._table(rtype).get(name, []))
+
+    def in_use(self, name: str) -> bool:
+        """Whether ``name`` holds any record of its own (see :meth:`rrset`)."""
+        return any(self.rrset(name, rtype) for rtype in STORED_TYPES)
+
+    def delete(self, name: str, rtype: str, value: Any = None) -> None:
+        """Remove one record (``value``), or every ``rtype`` record when ``value``
+        is None, from ``name``; absent records are no error."""
+        name = normalise(name)
+        with self._lock:
+            if rtype == "CNAME":
+                if value is None or self._cname.get(name) == normalise(value):
+                    self._cname.pop(name, None)
+                return
+            table = self._table(rtype)
+            values = table.get(name, [])
+            if value is None or value in values:
+                remaining = [] if value is None else [v for v in values if v != value]
+                if remaining:
+                    table[name] = remaining
+                else:
+                    table.pop(name, None)
+
+    def _table(self, rtype: str) -> Dict[str, list]:
+        tables = {"A": self._a, "AAAA": self._aaaa, "TXT": self._txt, "CAA": self._caa}
+        if rtype not in tables:
+            raise ValueError(f"unknown record type {rtype!r}; expected one of {STORED_TYPES}")
+        return tables[rtype]
 
     # -- the query log (what the DNS server was asked) -------------------------
 

@@ -11,6 +11,7 @@ exception is a ``serverInternal`` for the client *and* is kept for
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import random
@@ -33,7 +34,7 @@ from ..crls import CrlCache
 from ..faults import Fault, FaultPlan
 from ..httpd import REFUSED
 from ..clock import Clock
-from ..config import PEBBLE_TERMS, AcmeConfig
+from ..config import PEBBLE_TERMS, AcmeConfig, TsigKey, tsig_keys_of
 from ..protocol import lifecycle, problems
 from ..protocol.csr import AcceptedCSR
 from ..protocol.identifiers import Identifier
@@ -41,6 +42,7 @@ from ..protocol.resources import Certificate, rfc3339
 from ..protocol.states import Event, Stateful, Status
 from ..store import BoundedLog, Store
 from ..va import ValidationRequest, make_caa_policy, make_validator
+from ..va.dnsupdate import ZoneUpdater
 from ..va.zone import Zone
 from ..workers import Workers
 # Imported for their endpoints: ARI, CRL and chains; key rollover; OCSP; revocation.
@@ -143,6 +145,12 @@ class AcmeApp:
         self.zone = Zone()
         self.validator = make_validator(config, self.zone)
         self.caa = make_caa_policy(config, self.zone)
+        #: The TSIG key made from the seed, used when ``tsig_keys`` is None.
+        self.generated_tsig_key = TsigKey("pytest-acme", "hmac-sha256", base64.b64encode(
+            random.Random(f"tsig:{self.seed}").getrandbits(256).to_bytes(32, "big")).decode())
+        #: Applies DNS UPDATEs (RFC 2136) to the zone; the DNS server hands it them.
+        self.dns_updates = ZoneUpdater(self.zone, listener=self._dns_update_event)
+        self._use_tsig_keys(config)
         self.errors: List[ServerError] = []
         self._errors_lock = threading.Lock()
         self.workers = Workers(lambda e: self.report_error(e, "background worker"))
@@ -159,12 +167,21 @@ class AcmeApp:
         """Use ``config`` from the next request on (settings read per request)."""
         self.validator = make_validator(config, self.zone)
         self.caa = make_caa_policy(config, self.zone)
+        self._use_tsig_keys(config)
         with self.store.lock:
             if config.event_log_size != self.events.maxlen:
                 self.events = self.events.resized(config.event_log_size)
             if config.request_log_size != self.requests.maxlen:
                 self.requests = self.requests.resized(config.request_log_size)
         self.config = config
+
+    def _use_tsig_keys(self, config: AcmeConfig) -> None:
+        keys = (self.generated_tsig_key,) if config.tsig_keys is None else tsig_keys_of(config)
+        self.dns_updates.set_keys(keys)
+        self.zone.tsig_key = keys[0] if keys else None
+
+    def _dns_update_event(self, reason: str, message: str) -> None:
+        self.note("dns", "update", reason, message)
 
     def reset(self) -> None:
         """Forget every account, order, nonce, DNS record, event and request; keep

@@ -1,6 +1,7 @@
 """certbot (run as its own process) completes real orders against ``acme_server``:
 http-01 via ``--standalone``, dns-01 via ``--manual`` hooks posting to a
-challtestsrv API, revocation and renewal.  Each test checks the certificate
+challtestsrv API and via the certbot-dns-rfc2136 plugin (DNS UPDATE with TSIG,
+no hook), revocation and renewal.  Each test checks the certificate
 certbot wrote: chain to the server's root, exact SANs, certbot's own key."""
 
 from __future__ import annotations
@@ -115,6 +116,36 @@ def test_dns01_wildcard_and_base(certbot, acme_server, tmp_path):
     # certbot passes the wildcard's base name: both authorizations use the same TXT name
     assert sorted(calls) == ["clear certbot.example.test"] * 2 + ["set certbot.example.test"] * 2
     assert acme_server.dns.txt("_acme-challenge.certbot.example.test") == []
+
+
+def test_dns01_wildcard_through_the_rfc2136_plugin(certbot, acme_server, tmp_path):
+    """certbot-dns-rfc2136 publishes and removes the TXT records with TSIG-signed
+    DNS UPDATEs to the server's own DNS server, as it would at a real primary."""
+    plugins = subprocess.run([certbot.exe, "plugins", "--text"], capture_output=True, text=True,
+                             timeout=60, env={**os.environ, **certbot.env}).stdout
+    if "dns-rfc2136" not in plugins:
+        message = "certbot-dns-rfc2136 is not installed (python -m pip install certbot-dns-rfc2136)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    key = acme_server.tsig_key
+    host, port = acme_server.dns_address.split(":")
+    credentials = tmp_path / "rfc2136.ini"
+    credentials.write_text("\n".join([
+        f"dns_rfc2136_server = {host}", f"dns_rfc2136_port = {port}",
+        f"dns_rfc2136_name = {key.name}", f"dns_rfc2136_secret = {key.secret}",
+        f"dns_rfc2136_algorithm = {key.algorithm.upper()}", ""]))
+    credentials.chmod(0o600)
+    names = ["*.rfc2136.example.test", "rfc2136.example.test"]
+    certbot.certonly("certbot dns-01 via dns-rfc2136 (wildcard + base)", names,
+                     ["--authenticator", "dns-rfc2136", "--dns-rfc2136-credentials",
+                      str(credentials), "--dns-rfc2136-propagation-seconds", "0"])
+    certbot.check(names)
+    updates = [e.message for e in acme_server.events if e.reason == "DnsUpdate"]
+    name = "_acme-challenge.rfc2136.example.test"
+    assert sorted(updates) == [f"DNS UPDATE by key {key.name}: add TXT {name}"] * 2 + [
+        f"DNS UPDATE by key {key.name}: delete TXT {name}"] * 2
+    assert acme_server.dns.txt(name) == []
 
 
 def test_revoke_keycompromise(certbot, acme_server):

@@ -1,6 +1,6 @@
 """lego (go-acme/lego CLI) run as its own process against ``acme_server``: full orders
-with its built-in http-01 and tls-alpn-01 servers and its ``exec`` DNS provider,
-revocation and re-issue, each checked on the certificate lego wrote."""
+with its built-in http-01 and tls-alpn-01 servers, its ``exec`` DNS provider and
+its ``rfc2136`` provider (DNS UPDATE with TSIG), revocation and re-issue, each checked on the certificate lego wrote."""
 
 from __future__ import annotations
 
@@ -118,6 +118,32 @@ def test_dns01_wildcard(lego, acme_server, challtestsrv, tmp_path):
              "run")
     lego.check(domains)
     # the hook cleaned up after itself
+    assert acme_server.dns.txt(f"_acme-challenge.{base}") == []
+
+
+def test_dns01_wildcard_through_the_rfc2136_provider(lego, acme_server):
+    """lego's rfc2136 provider sends TSIG-signed DNS UPDATEs to the server's own
+    DNS server; no hook, no API."""
+    key = acme_server.tsig_key
+    lego.env.update(RFC2136_NAMESERVER=acme_server.dns_address, RFC2136_TSIG_KEY=key.name,
+                    RFC2136_TSIG_SECRET=key.secret, RFC2136_TSIG_ALGORITHM=key.algorithm + ".",
+                    RFC2136_POLLING_INTERVAL="1", RFC2136_PROPAGATION_TIMEOUT="20",
+                    RFC2136_SEQUENCE_INTERVAL="1")
+    base = names("lego")[0]
+    domains = [f"*.{base}", base]
+    dns_port = acme_server.dns_address.rsplit(":", 1)[1]
+    lego.run("lego dns-01 via rfc2136 (wildcard + base)", domains,
+             ["--dns", "rfc2136", "--dns.disable-cp", "--dns.resolvers", f"127.0.0.1:{dns_port}"],
+             "run")
+    lego.check(domains)
+    updates = [e.message for e in acme_server.events if e.reason == "DnsUpdate"]
+    name = f"_acme-challenge.{base}"
+    # lego solves one name after the other, replacing the RRset in one UPDATE
+    # (delete the TXT RRset, add the record), then deleting its record
+    one = [f"DNS UPDATE by key {key.name}: delete every TXT at {name}",
+           f"DNS UPDATE by key {key.name}: add TXT {name}",
+           f"DNS UPDATE by key {key.name}: delete TXT {name}"]
+    assert updates == one * 2
     assert acme_server.dns.txt(f"_acme-challenge.{base}") == []
 
 

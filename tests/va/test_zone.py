@@ -224,3 +224,24 @@ def test_records_lists_what_was_set_by_name_then_type():
     zone.clear_txt("_acme-challenge.b.test")
     zone.reset()
     assert zone.records() == []
+
+
+def test_rrset_in_use_and_delete_see_only_the_names_own_records():
+    zone = Zone()
+    assert zone.rrset("n.example", "A") == [] and not zone.in_use("n.example")  # default only
+    zone.add_a("n.example", "10.0.0.1")
+    zone.add_a("n.example", "10.0.0.2")
+    zone.add_caa("n.example", 0, "issue", "ca.example")
+    zone.set_cname("alias.example", "n.example")
+    assert zone.rrset("alias.example", "CNAME") == ["n.example"]
+    assert zone.rrset("alias.example", "A") == []  # not followed
+    zone.delete("n.example", "A", "10.0.0.1")
+    assert zone.rrset("N.example.", "A") == ["10.0.0.2"]
+    zone.delete("n.example", "A", "10.9.9.9")  # absent: no error
+    zone.delete("n.example", "A")
+    assert zone.resolve_a("n.example") == ["127.0.0.1"] and zone.in_use("n.example")
+    zone.delete("n.example", "CAA", CaaRecord(0, "issue", "ca.example"))
+    zone.delete("alias.example", "CNAME", "elsewhere.example")  # not its target: stays
+    assert zone.in_use("alias.example") and not zone.in_use("n.example")
+    with pytest.raises(ValueError, match="MX"):
+        zone.rrset("n.example", "MX")
