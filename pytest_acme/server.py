@@ -55,6 +55,7 @@ class AcmeServer:
     def __init__(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:
         self.config = AcmeConfig.from_kwargs(config, **settings)
         self.clock = Clock()
+        self.clock.reset(self.config.clock_start, self.config.clock_frozen)
         self.app = AcmeApp(self.config, self.clock)
         self._httpd: Optional[WsgiThread] = None
         self.ssl_context: Optional[ssl.SSLContext] = None
@@ -298,7 +299,7 @@ class AcmeServer:
 
     def reset(self) -> None:
         """Forget accounts, orders, authorizations, nonces and logs; move the clock back
-        to real time.  The CA, port and configuration stay.  Cheap: call it per test."""
+        to real time (or to ``clock_start``, frozen with ``clock_frozen``).  The CA, port and configuration stay.  Cheap: call it per test."""
         self.app.reset()
 
     def reconfigure(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:

@@ -179,7 +179,7 @@ class AcmeApp:
             self.events.clear()
             self.requests.clear()
         self.zone.reset()
-        self.clock.reset()
+        self.clock.reset(self.config.clock_start, self.config.clock_frozen)
 
     def report_error(self, exc: BaseException, where: str) -> None:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
