@@ -108,6 +108,12 @@ def normalise(name: str) -> str:
     return name
 
 
+def _txt(value: str) -> str:
+    if len(value.encode("utf-8")) > 255:
+        raise ValueError("a TXT value may be at most 255 bytes")
+    return value
+
+
 def _ip(ip: str, version: int) -> str:
     """The canonical text form of ``ip``; ValueError if it is not an IPv``version`` address."""
     addr = ipaddress.ip_address(ip)
@@ -196,16 +202,24 @@ class Zone:
             self._cname.pop(normalise(name), None)
 
     def set_txt(self, name: str, value: str) -> None:
-        """Add a TXT value (a name may have several, as during a dns-01 rollover).
+        """*Add* a TXT value: values set earlier stay (a name may have several, as
+        during a dns-01 rollover; pebble-challtestsrv's ``/set-txt`` does the same).
+        :meth:`replace_txt` keeps only the new one.
 
         Values are one DNS character-string, so at most 255 bytes of UTF-8
         (a dns-01 digest is 43).
         """
-        if len(value.encode("utf-8")) > 255:
-            raise ValueError("a TXT value may be at most 255 bytes")
-        self._add(self._txt, name, value)
+        self._add(self._txt, name, _txt(value))
+
+    def replace_txt(self, name: str, value: str) -> None:
+        """Make ``value`` the name's only TXT value, dropping those set before
+        (at once: no lookup sees the name without TXT records in between)."""
+        value = _txt(value)
+        with self._lock:
+            self._txt[normalise(name)] = [value]
 
     def clear_txt(self, name: str) -> None:
+        """Remove every TXT value of ``name``."""
         self._clear(self._txt, name)
 
     def add_caa(self, name: str, flags: int, tag: str, value: str) -> None:
