@@ -78,7 +78,8 @@ class Clock:
     def offset(self) -> dt.timedelta:
         """How far this clock is ahead of real time (negative after a frozen
         spell: resuming continues from the frozen instant)."""
-        return self.now() - self._source()
+        frozen = self._frozen_at
+        return self._offset if frozen is None else frozen - self._source()
 
     @property
     def is_frozen(self) -> bool:

@@ -22,7 +22,7 @@ import email.utils
 import random
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 from .protocol import problems
 from .protocol.states import Status, whole_seconds
@@ -285,14 +285,33 @@ CONSTRUCTORS = (fail_challenge, reject_csr, fail_issuance, hold_processing, pend
                 bad_nonce, rate_limited, server_error, omit_nonce, latency)
 
 
+#: What a request names, asked only when a fault fires on it: ``(order ids, account id)``.
+Target = Callable[[], Tuple[Tuple[str, ...], Optional[str]]]
+
+
 @dataclass(frozen=True)
 class Fired:
-    """One firing of a fault."""
+    """One firing of a fault (``server.faults.fired``).
+
+    Attributes:
+        time: when it fired, on the server clock.
+        fault: the fault that fired.
+        where: the endpoint name (see :data:`ENDPOINTS`), ``finalize``,
+            ``issuance``, ``"<type> <identifier>"`` for a challenge, or the action
+            (``expire_order``).
+        order_id: the order it hit, when one is known (for an endpoint fault: the
+            order its request's URL names, directly or through an authorization,
+            challenge or certificate).
+        account_id: the account it hit, when known: the owner of the object the URL
+            names, else the account of the JWS ``kid`` (not verified: the fault may
+            have answered before the signature was checked).
+    """
 
     time: dt.datetime
     fault: Fault
     where: str
     order_id: Optional[str] = None
+    account_id: Optional[str] = None
 
 
 @dataclass
@@ -414,7 +433,7 @@ class FaultPlan:
             found = self._order(order)
             now = app.clock.now()
             found.expires = min(found.expires, whole_seconds(now))
-            self._record(now, Fault(times=None), "expire_order", found.id)
+            self._record(now, Fault(times=None), "expire_order", (found.id,), found.account_id)
             from .protocol import lifecycle
             lifecycle.settle_expiry(app.store, found, now, app.observe)
 
@@ -424,7 +443,8 @@ class FaultPlan:
         with app.store.lock:
             found = self._order(order)
             now = app.clock.now()
-            self._record(now, Fault(times=None), "invalidate_order", found.id)
+            self._record(now, Fault(times=None), "invalidate_order", (found.id,),
+                         found.account_id)
             from .protocol import lifecycle
             lifecycle.fail_order(found, problem or problems.ServerInternal(
                 "the order was invalidated by an injected fault"), app.observe)
@@ -439,15 +459,21 @@ class FaultPlan:
 
     # -- hooks the server calls ------------------------------------------------------
 
-    def _take(self, fault: Fault, where: str, order_id: Optional[str] = None) -> None:
+    def _take(self, fault: Fault, where: str, order_id: Optional[str] = None,
+              about: Optional[Target] = None) -> None:
         fault.fired += 1
-        self._record(self._app.clock.now(), fault, where, order_id)
+        order_ids, account_id = about() if about is not None else (
+            (order_id,) if order_id else (), None)
+        self._record(self._app.clock.now(), fault, where, order_ids, account_id)
 
-    def _record(self, now: dt.datetime, fault: Fault, where: str, order_id: Optional[str]) -> None:
-        self.fired.append(Fired(now, fault, where, order_id))
-        self._app.record_fault(fault, where, order_id)
+    def _record(self, now: dt.datetime, fault: Fault, where: str, order_ids: Tuple[str, ...],
+                account_id: Optional[str] = None) -> None:
+        self.fired.append(Fired(now, fault, where, order_ids[0] if order_ids else None,
+                                account_id))
+        self._app.record_fault(fault, where, order_ids, account_id)
 
-    def request_problem(self, endpoint: str, signed: bool) -> Optional[problems.Problem]:
+    def request_problem(self, endpoint: str, signed: bool,
+                        about: Optional[Target] = None) -> Optional[problems.Problem]:
         """An endpoint error or a bad nonce for this request, if one fires."""
         if not self.faults:  # the common case: no lock to take
             return None
@@ -455,7 +481,7 @@ class FaultPlan:
             for fault in self.faults:
                 if isinstance(fault, EndpointError) and fault.active and fault.endpoint in (
                         None, endpoint):
-                    self._take(fault, endpoint)
+                    self._take(fault, endpoint, about=about)
                     headers = ({"Retry-After": str(fault.retry_after)}
                                if fault.retry_after is not None else {})
                     if fault.status == 429:
@@ -471,20 +497,20 @@ class FaultPlan:
                 if isinstance(fault, BadNonce) and fault.active:
                     if fault.rate is not None and self._rng.random() >= fault.rate:
                         continue
-                    self._take(fault, endpoint)
+                    self._take(fault, endpoint, about=about)
                     return problems.BadNonce(
                         "the nonce was refused (injected fault); retry with the Replay-Nonce "
                         "of this response",
                         pebble=("badNonce", "JWS has an invalid anti-replay nonce"))
         return None
 
-    def latency_for(self, endpoint: str) -> float:
+    def latency_for(self, endpoint: str, about: Optional[Target] = None) -> float:
         if not self.faults:  # the common case: no lock to take
             return 0.0
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, Latency) and fault.active and fault.endpoint in (None, endpoint):
-                    self._take(fault, endpoint)
+                    self._take(fault, endpoint, about=about)
                     return fault.seconds
         return 0.0
 
@@ -494,14 +520,14 @@ class FaultPlan:
             interrupts = self._interrupts
             self._wake.wait_for(lambda: self._interrupts != interrupts, timeout=seconds)
 
-    def should_omit_nonce(self, endpoint: str) -> bool:
+    def should_omit_nonce(self, endpoint: str, about: Optional[Target] = None) -> bool:
         if not self.faults:  # the common case: no lock to take
             return False
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, OmitNonce) and fault.active and fault.endpoint in (
                         None, endpoint):
-                    self._take(fault, endpoint)
+                    self._take(fault, endpoint, about=about)
                     return True
         return False
 

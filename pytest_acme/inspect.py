@@ -193,20 +193,19 @@ def _order(app: "AcmeApp", o: Order, urls: Urls, now: dt.datetime) -> OrderInfo:
 def _with_expiry(app: "AcmeApp", o: Order, events: List["TimelineEvent"],
                  now: dt.datetime) -> List["TimelineEvent"]:
     """The stored events plus the expiries the clock has passed (derived at read
-    time, as expiry itself is: nothing is stored by looking)."""
-    from .web.app import TimelineEvent
+    time, as expiry itself is: nothing is stored by looking).  A derived expiry
+    reads exactly as the stored one will once a request settles it."""
+    from .web.app import TimelineEvent, expiry_message
 
     derived = []
     if o.status in (Status.PENDING, Status.READY) and now >= o.expires:
         derived.append(TimelineEvent(o.expires, "order", o.id, "OrderExpired",
-                                     f"order expired at {rfc3339(o.expires)}; it reads invalid",
-                                     (o.id,)))
+                                     expiry_message(o, o.expires), (o.id,)))
     for a in app.store.authzs_of_order(o):
         if a.status in (Status.PENDING, Status.VALID) and now >= a.expires:
             derived.append(TimelineEvent(
                 a.expires, "authorization", a.id, "AuthorizationExpired",
-                f"authorization for {a.identifier.value} expired at {rfc3339(a.expires)}",
-                (o.id,)))
+                expiry_message(a, a.expires), (o.id,), identifier=a.identifier.value))
     return sorted(events + derived, key=lambda e: e.time)
 
 
@@ -218,7 +217,8 @@ def _account(app: "AcmeApp", a: Account, urls: Urls) -> AccountInfo:
         contact=list(a.contact),
         created=a.created,
         order_urls=[urls.order(o) for o in a.order_ids],
-        events=[e for e in app.events if e.kind == "account" and e.id == a.id],
+        events=[e for e in app.events if (e.kind == "account" and e.id == a.id)
+                or (e.kind == "fault" and e.account_id == a.id)],
         external_account=a.eab_kid,
     )
 

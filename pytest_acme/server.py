@@ -438,6 +438,16 @@ class AcmeServer:
         info = self.lookup(order) if isinstance(order, str) else order
         return note + _describe.describe(info, now)
 
+    def describe_json(self, order: Union["_inspect.Info", str, None] = None) -> Any:
+        """What :meth:`describe` shows, as JSON-ready data (``json.dumps`` takes it):
+        a dict for one object, a list of dicts for every order when ``order`` is
+        None.  See :func:`pytest_acme.describe.describe_json`."""
+        now = self.clock.now()
+        if order is None:
+            return [_describe.describe_json(i, now) for i in self.orders()]
+        info = self.lookup(order) if isinstance(order, str) else order
+        return _describe.describe_json(info, now)
+
     def describe_requests(self, last: int = 20) -> str:
         """A table of the last ``last`` requests: time, age, method, path, status,
         account and problem type (with its detail)."""
