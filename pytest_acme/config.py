@@ -44,6 +44,7 @@ class AcmeConfig:
     #: PEM files of the HTTPS certificate (chain) and key to serve instead of a
     #: trustme one (Pebble's ``certificate`` / ``privateKey``).
     tls_certificate: Optional[str] = None
+    #: The PEM key of ``tls_certificate`` (the two go together).
     tls_private_key: Optional[str] = None
     #: Seconds from creation until an order expires (seed 003: ``order_expiry_secs``).
     order_expiry: float = DAY
@@ -88,6 +89,7 @@ class AcmeConfig:
     #: ``Retry-After`` seconds on authorizations and challenges, and on orders
     #: (Pebble's ``retryAfter.authz`` and ``retryAfter.order``); None: ``retry_after``.
     retry_after_authz: Optional[int] = None
+    #: ``Retry-After`` seconds on orders; None: ``retry_after``.
     retry_after_order: Optional[int] = None
     #: Seed for every random choice (ids, tokens, seeded faults); None picks one.
     seed: Optional[int] = None
@@ -119,6 +121,7 @@ class AcmeConfig:
     #: Entries kept in the event timeline and in the request log; the oldest are
     #: dropped first, and the logs count what they dropped.
     event_log_size: int = 10000
+    #: Entries kept in the request log (``server.requests``), likewise.
     request_log_size: int = 2000
     #: Orders kept: past this many, the oldest finished ones (valid, invalid or
     #: expired) are forgotten with their authorizations and unrevoked
@@ -371,6 +374,8 @@ class AcmeConfig:
 
     @classmethod
     def from_kwargs(cls, base: Optional["AcmeConfig"] = None, **kwargs: Any) -> "AcmeConfig":
+        """``base`` (the defaults when None) with ``kwargs`` applied: how
+        ``AcmeServer(config, **settings)`` combines its arguments."""
         return (base or cls()).replace(**kwargs)
 
 

@@ -147,6 +147,7 @@ class AcmeServer:
 
     @property
     def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
         return self._httpd is not None
 
     # -- where it is -----------------------------------------------------------
@@ -164,6 +165,7 @@ class AcmeServer:
 
     @property
     def urls(self) -> Urls:
+        """The server's resource URLs (built from the route table) for its own host."""
         return Urls.for_base(self.url)
 
     @property

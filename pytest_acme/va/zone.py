@@ -150,10 +150,12 @@ class Zone:
 
     @property
     def default_ipv4(self) -> Optional[str]:
+        """The A record of names without their own (None: they have none)."""
         return self._default_ipv4
 
     @property
     def default_ipv6(self) -> Optional[str]:
+        """The AAAA record of names without their own (None: they have none)."""
         return self._default_ipv6
 
     def set_default_ipv4(self, ip: Optional[str]) -> None:
@@ -184,6 +186,7 @@ class Zone:
         self._add(self._aaaa, name, _ip(ip, 6))
 
     def clear_aaaa(self, name: str) -> None:
+        """Remove the name's explicit AAAA records (it gets the default again)."""
         self._clear(self._aaaa, name)
 
     def set_cname(self, name: str, target: str) -> None:
@@ -198,6 +201,7 @@ class Zone:
             self._cname[name] = target
 
     def clear_cname(self, name: str) -> None:
+        """Remove the name's CNAME: its own records answer again."""
         with self._lock:
             self._cname.pop(normalise(name), None)
 
@@ -231,6 +235,7 @@ class Zone:
         self._add(self._caa, name, CaaRecord(flags, tag.lower(), value))
 
     def clear_caa(self, name: str) -> None:
+        """Remove the name's CAA records (its parents' apply again)."""
         self._clear(self._caa, name)
 
     def set_servfail(self, name: str) -> None:
@@ -239,6 +244,7 @@ class Zone:
             self._servfail.add(normalise(name))
 
     def clear_servfail(self, name: str) -> None:
+        """Lookups of ``name`` answer again."""
         with self._lock:
             self._servfail.discard(normalise(name))
 
@@ -257,6 +263,7 @@ class Zone:
             return [rtype for owner, rtype in self._queries if owner == key]
 
     def clear_queries(self, name: str) -> None:
+        """Forget the logged queries for ``name``."""
         key = normalise(name)
         with self._lock:
             self._queries[:] = [q for q in self._queries if q[0] != key]
