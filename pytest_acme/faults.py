@@ -581,13 +581,15 @@ class FaultPlan:
                     self._take(fault, endpoint, about=about)
                     headers = ({"Retry-After": str(fault.retry_after)}
                                if fault.retry_after is not None else {})
+                    advice = (f"retry after {fault.retry_after} s" if fault.retry_after is not None
+                              else "retry the request later")
                     if fault.status == 429:
                         return problems.RateLimited(
-                            f"too many requests to {endpoint} (injected fault); retry after "
-                            f"{fault.retry_after} s", headers=headers)
+                            f"too many requests to {endpoint} (injected fault); {advice}",
+                            headers=headers)
                     return problems.ServerInternal(
-                        f"the server failed on {endpoint} (injected fault, HTTP {fault.status})",
-                        headers=headers, status=fault.status)
+                        f"the server failed on {endpoint} (injected fault, HTTP {fault.status}); "
+                        f"{advice}", headers=headers, status=fault.status)
             if not signed:
                 return None
             for fault in self.faults:
