@@ -3,10 +3,14 @@
 The public surface is small on purpose::
 
     from pytest_acme import AcmeServer, AcmeConfig
+
+and the snapshots inspection returns (``OrderInfo``, ``TimelineEvent``, ...) are
+here for type hints.  Every public name has a docstring: that is the reference.
 """
 
 from .clock import Clock
 from .config import AcmeConfig
+from .inspect import AccountInfo, AuthorizationInfo, CertificateInfo, ChallengeInfo, OrderInfo
 from .protocol import problems
 from .protocol.problems import Problem
 from .protocol.profiles import Profile
@@ -16,16 +20,24 @@ from .va.dns01 import txt_value as dns01_txt
 from .va.dnsaccount01 import dns_account01_name
 from .va.dnspersist01 import dns_persist01_name, dns_persist01_txt
 from .va.zone import Zone
+from .web.app import RequestRecord, TimelineEvent
 
 __all__ = [
+    "AccountInfo",
     "AcmeConfig",
     "AcmeServer",
     "AcmeServerError",
+    "AuthorizationInfo",
+    "CertificateInfo",
+    "ChallengeInfo",
     "Clock",
+    "OrderInfo",
     "Problem",
     "Profile",
+    "RequestRecord",
     "ServerStartError",
     "Status",
+    "TimelineEvent",
     "Zone",
     "dns01_txt",
     "dns_account01_name",

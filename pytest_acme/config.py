@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime as dt
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class AcmeConfig:
     #: PEM files of the HTTPS certificate (chain) and key to serve instead of a
     #: trustme one (Pebble's ``certificate`` / ``privateKey``).
     tls_certificate: Optional[str] = None
+    #: The PEM key of ``tls_certificate`` (the two go together).
     tls_private_key: Optional[str] = None
     #: Seconds from creation until an order expires (seed 003: ``order_expiry_secs``).
     order_expiry: float = DAY
@@ -95,6 +97,7 @@ class AcmeConfig:
     #: ``Retry-After`` seconds on authorizations and challenges, and on orders
     #: (Pebble's ``retryAfter.authz`` and ``retryAfter.order``); None: ``retry_after``.
     retry_after_authz: Optional[int] = None
+    #: ``Retry-After`` seconds on orders; None: ``retry_after``.
     retry_after_order: Optional[int] = None
     #: Seed for every random choice (ids, tokens, seeded faults); None picks one.
     seed: Optional[int] = None
@@ -116,9 +119,17 @@ class AcmeConfig:
     #: Server-clock seconds a nonce stays usable (older ones get ``badNonce``);
     #: None: nonces never expire.
     nonce_lifetime: Optional[float] = 3600.0
+    #: The instant the server clock reads when the server starts and after every
+    #: reset (each test): an RFC 3339 text (``"2030-01-01T00:00:00Z"``) or a
+    #: timezone-aware datetime.  None: real time.
+    clock_start: Optional[Union[str, dt.datetime]] = None
+    #: Start frozen: the clock reads one instant until the test moves it
+    #: (``clock.advance``, ``clock.set``) or calls ``clock.resume()``.
+    clock_frozen: bool = False
     #: Entries kept in the event timeline and in the request log; the oldest are
     #: dropped first, and the logs count what they dropped.
     event_log_size: int = 10000
+    #: Entries kept in the request log (``server.requests``), likewise.
     request_log_size: int = 2000
     #: Orders kept: past this many, the oldest finished ones (valid, invalid or
     #: expired) are forgotten with their authorizations and unrevoked
@@ -266,6 +277,9 @@ class AcmeConfig:
         for name in ("event_log_size", "request_log_size", "max_connections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        object.__setattr__(self, "clock_start", _instant("clock_start", self.clock_start))
+        if not isinstance(self.clock_frozen, bool):
+            raise ValueError(f"clock_frozen must be true or false, got {self.clock_frozen!r}")
         if self.nonce_lifetime is not None and not self.nonce_lifetime > 0:
             raise ValueError(f"nonce_lifetime must be > 0 seconds or None, got "
                              f"{self.nonce_lifetime!r}")
@@ -372,6 +386,8 @@ class AcmeConfig:
 
     @classmethod
     def from_kwargs(cls, base: Optional["AcmeConfig"] = None, **kwargs: Any) -> "AcmeConfig":
+        """``base`` (the defaults when None) with ``kwargs`` applied: how
+        ``AcmeServer(config, **settings)`` combines its arguments."""
         return (base or cls()).replace(**kwargs)
 
 
@@ -534,6 +550,34 @@ def _check_dns_server(host: str, allowed: "list[str]") -> None:
         raise ValueError(f"dns_server {host} is not a loopback address; the validator only "
                          f"reaches loopback unless validation_allow includes it "
                          f"(e.g. validation_allow=['{ip}/{ip.max_prefixlen}'])")
+
+
+_RFC3339 = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)[Tt](?P<time>\d\d:\d\d:\d\d)"
+                      r"(?:\.(?P<fraction>\d+))?(?P<zone>[Zz]|[+-]\d\d:\d\d)")
+
+
+def _instant(name: str, value: Any) -> Optional[dt.datetime]:
+    """An RFC 3339 text or an aware datetime, as a UTC datetime (None stays None)."""
+    if value is None:
+        return None
+    when = value
+    if isinstance(value, str):
+        match = _RFC3339.fullmatch(value.strip())
+        if match:
+            # Spelled out: fromisoformat takes neither "Z" nor every fraction before 3.11.
+            fraction = (match["fraction"] or "").ljust(6, "0")[:6]
+            zone = match["zone"].upper()
+            try:
+                when = dt.datetime.fromisoformat(
+                    f"{match['date']}T{match['time']}"
+                    + (f".{fraction}" if match["fraction"] else "")
+                    + ("+00:00" if zone == "Z" else zone))
+            except ValueError as e:
+                raise ValueError(f"{name}: {value!r} is not a time: {e}") from None
+    if not isinstance(when, dt.datetime) or when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"{name} must be an RFC 3339 time like '2030-01-01T00:00:00Z' or a "
+                         f"timezone-aware datetime, got {value!r}")
+    return when.astimezone(dt.timezone.utc)
 
 
 def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> None:

@@ -7,13 +7,19 @@ Message)::
 
     print(acme_server.describe())           # every order on the server
     print(acme_server.describe_requests())  # the last requests and their problems
+    acme_server.describe_json(order_url)    # the same, as JSON-ready data for tools
 
-This is also what a failing test's report shows.
+This is also what a failing test's report shows.  Nothing is cut: long
+messages wrap (at :data:`WIDTH` columns) under the column they started in, as
+``kubectl describe`` wraps its Events, so the end of a detail (often the part
+that says what to do) is always there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from .inspect import (
@@ -29,8 +35,11 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The "From" column of the Events table.
 SOURCE = "pytest-acme"
 
-#: Longest message or detail shown on one line of describe text.
-MAX_DETAIL = 120
+#: Columns describe text is wrapped at (a word longer than the room left, such as
+#: a URL, is kept whole on a line of its own).
+WIDTH = 120
+#: Width of the field names of a view (``Order:``, ``Expires:``): values start after.
+LABEL = 14
 
 _WARNING_WORDS = ("Invalid", "Expired", "Deactivated", "Revoked", "Warning")
 
@@ -84,22 +93,37 @@ def _span(delta: dt.timedelta) -> str:
 
 
 def _when(at: Optional[dt.datetime], now: dt.datetime) -> str:
-    """``2026-11-24T12:00:00Z (in 23h59m)`` or ``... (5m3s ago)``."""
+    """``2026-11-24T12:00:00Z (in 23h)`` or ``... (5m3s ago)``: the relative part
+    counted as the Events table counts its Age (:func:`human_duration`)."""
     if at is None:
         return "(none)"
     delta = at - now
-    relative = f"in {_span(delta)}" if delta.total_seconds() > 0 else f"{_span(delta)} ago"
+    relative = (f"in {human_duration(delta)}" if delta.total_seconds() > 0
+                else f"{human_duration(-delta)} ago")
     return f"{rfc3339(at)} ({relative})"
 
 
-def truncate(text: Any, limit: int = MAX_DETAIL) -> str:
-    """One line of at most ``limit`` characters, ending in ``...`` if cut."""
+def wrap(text: Any, indent: int, width: int = WIDTH) -> List[str]:
+    """``text`` on one line or more, none cut: the first line continues whatever
+    precedes it (``indent`` columns), the next lines start with ``indent`` spaces."""
+    line = " ".join(str(text).split())
+    if not line:
+        return [""]
+    room = max(width - indent, 30)
+    lines = textwrap.wrap(line, room, break_long_words=False, break_on_hyphens=False)
+    return [lines[0]] + [" " * indent + rest for rest in lines[1:]]
+
+
+def truncate(text: Any, limit: int) -> str:
+    """One line of at most ``limit`` characters, ending in ``...`` if cut (for
+    request paths in a table; details and messages wrap instead)."""
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: max(limit - 3, 0)] + "..."
 
 
-def problem_text(problem: Optional[Dict[str, Any]], limit: int = MAX_DETAIL) -> str:
-    """``connection: connection error ...`` from a problem document ('' for None)."""
+def problem_text(problem: Optional[Dict[str, Any]]) -> str:
+    """``connection: connection error ...`` from a problem document ('' for None),
+    whole, subproblems included."""
     if not problem:
         return ""
     kind = str(problem.get("type", "")).rsplit(":", 1)[-1]
@@ -108,7 +132,30 @@ def problem_text(problem: Optional[Dict[str, Any]], limit: int = MAX_DETAIL) -> 
     if subs:
         text += " (" + "; ".join(
             f"{s.get('identifier', {}).get('value', '?')}: {problem_text(s)}" for s in subs) + ")"
-    return truncate(text, limit)
+    return " ".join(text.split())
+
+
+def record_text(record: Dict[str, Any]) -> str:
+    """A validation record as a person reads it: what was fetched or looked up, the
+    address used and those resolved, and the HTTP response code::
+
+        http://a.test:5002/.well-known/acme-challenge/T; address used 127.0.0.1
+        (resolved 127.0.0.1); response 404
+    """
+    where = record.get("url") or (
+        f"{record['hostname']}:{record['port']}" if record.get("port") else
+        f"{record.get('hostname', '?')} (DNS)")
+    parts = [str(where)]
+    if record.get("addressUsed"):
+        parts.append(f"address used {record['addressUsed']}")
+    resolved = record.get("addressesResolved")
+    if resolved is not None:
+        parts[-1] += f" (resolved {', '.join(resolved) or 'none'})"
+    if "responseCode" in record:
+        parts.append(f"response {record['responseCode']}")
+    elif record.get("url"):
+        parts.append("no response")
+    return "; ".join(parts)
 
 
 def event_type(reason: str) -> str:
@@ -118,32 +165,37 @@ def event_type(reason: str) -> str:
     return "Normal"
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "  ") -> List[str]:
-    """Columns padded to their widest cell (the last one is not padded), kubectl style."""
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "  ",
+          width: int = WIDTH) -> List[str]:
+    """Columns padded to their widest cell, kubectl style; the last one is not
+    padded, and wraps under itself when it does not fit in ``width``."""
     rows = [list(map(str, r)) for r in rows]
     underline = ["-" * len(h) for h in header]
     everything = [list(header), underline] + rows
     widths = [max(len(r[i]) for r in everything) for i in range(len(header) - 1)]
+    last = len(indent) + sum(w + 2 for w in widths)
     lines = []
     for r in everything:
-        cells = [c.ljust(w) for c, w in zip(r, widths)] + [r[-1]]
-        lines.append((indent + "  ".join(cells)).rstrip())
+        cells = [c.ljust(w) for c, w in zip(r, widths)]
+        head = indent + "  ".join(cells + [""])
+        lines.extend((head + line).rstrip() if i == 0 else line
+                     for i, line in enumerate(wrap(r[-1], last, width)))
     return lines
 
 
 def events_table(events: Sequence["TimelineEvent"], now: dt.datetime) -> List[str]:
+    """The Events section: Type, Reason, Age, From and the whole Message."""
     if not events:
         return ["Events:       <none>"]
-    rows = [
-        (event_type(e.reason), e.reason, human_duration(now - e.time), SOURCE,
-         truncate(e.message))
-        for e in events
-    ]
+    rows = [(event_type(e.reason), e.reason, human_duration(now - e.time), SOURCE, e.message)
+            for e in events]
     return ["Events:"] + table(("Type", "Reason", "Age", "From", "Message"), rows)
 
 
 def _field(name: str, value: Any) -> str:
-    return f"{name + ':':<13} {value}"
+    """``Name:         value``, the value wrapped under itself."""
+    label = f"{name + ':':<{LABEL - 1}} "
+    return label + "\n".join(wrap(value, len(label)))
 
 
 def _state(info: Union[OrderInfo, AuthorizationInfo], now: dt.datetime) -> str:
@@ -187,30 +239,46 @@ def _describe_order(info: OrderInfo, now: dt.datetime) -> List[str]:
     return lines
 
 
+def _challenge_rows(challenges: Sequence[ChallengeInfo], now: dt.datetime,
+                    indent: str) -> List[str]:
+    """One aligned row per challenge (type, status, URL, when validated), its error
+    wrapped whole on the lines below."""
+    if not challenges:
+        return []
+    rows = []
+    for c in challenges:
+        note = f"validated {human_duration(now - c.validated)} ago" if c.validated else ""
+        rows.append((c.type, c.status.value, c.url, note))
+    lines = table(("Type", "Status", "URL", ""), rows, indent=indent)[2:]
+    out = []
+    for c, line in zip(challenges, lines):
+        out.append(line)
+        if c.error:
+            pad = len(indent) + 2
+            out.append(" " * pad + "\n".join(wrap(problem_text(c.error), pad)))
+    return out
+
+
 def _authorizations(authzs: Sequence[AuthorizationInfo], now: dt.datetime) -> List[str]:
     if not authzs:
         return ["Authorizations: <none>"]
     lines = ["Authorizations:"]
-    name_w = max(len(str(a.identifier)) for a in authzs)
-    status_w = max(len(_state(a, now)) for a in authzs)
-    type_w = max((len(c.type) for a in authzs for c in a.challenges), default=0)
-    chall_status_w = max((len(c.status.value) for a in authzs for c in a.challenges), default=0)
-    for a in authzs:
-        lines.append(f"  {str(a.identifier):<{name_w}}  {_state(a, now):<{status_w}}  {a.url}")
+    rows = [(str(a.identifier), _state(a, now), a.url) for a in authzs]
+    heads = table(("Identifier", "Status", "URL"), rows)[2:]
+    challenges = [c for a in authzs for c in a.challenges]
+    # one table for every challenge of the order, so the columns line up across names
+    chall_lines = iter(_challenge_rows(challenges, now, "    "))
+    for a, head in zip(authzs, heads):
+        lines.append(head)
         for c in a.challenges:
+            lines.append(next(chall_lines))
             if c.error:
-                note = problem_text(c.error)
-            elif c.validated is not None:
-                note = f"validated {human_duration(now - c.validated)} ago"
-            else:
-                note = ""
-            lines.append(f"    {c.type:<{type_w}}  {c.status.value:<{chall_status_w}}  {note}"
-                         .rstrip())
+                lines.append(next(chall_lines))
     return lines
 
 
 def _describe_authz(info: AuthorizationInfo, now: dt.datetime) -> List[str]:
-    lines = [
+    return [
         _field("Authorization", info.url),
         _field("Account", info.account_url),
         _field("Identifier", str(info.identifier) + (" (wildcard)" if info.wildcard else "")),
@@ -220,12 +288,7 @@ def _describe_authz(info: AuthorizationInfo, now: dt.datetime) -> List[str]:
         _field("Created by", "newAuthz (pre-authorization)" if info.preauthorized
                else "newOrder"),
         "Challenges:",
-    ]
-    for c in info.challenges:
-        lines.append(f"  {c.type:<12} {c.status.value:<10} {c.url}")
-        if c.error:
-            lines.append(f"    error: {problem_text(c.error)}")
-    return lines
+    ] + _challenge_rows(info.challenges, now, "  ")
 
 
 def _describe_challenge(info: ChallengeInfo, now: dt.datetime) -> List[str]:
@@ -234,12 +297,12 @@ def _describe_challenge(info: ChallengeInfo, now: dt.datetime) -> List[str]:
         _field("Type", info.type),
         _field("State", info.status.value),
         _field("Token", info.token),
-        _field("Authorization", info.authz_url),
+        _field("Authz", info.authz_url),
         _field("Validated", _when(info.validated, now)),
         _field("Error", problem_text(info.error) or "(none)"),
     ]
     for record in info.validation_record:
-        lines.append(_field("Record", truncate(record)))
+        lines.append(_field("Record", record_text(record)))
     return lines
 
 
@@ -301,7 +364,7 @@ def describe_requests(
     for r in shown:
         problem = r.problem or ""
         if r.problem and r.detail:
-            problem = truncate(f"{r.problem}: {r.detail}", 80)
+            problem = f"{r.problem}: {r.detail}"
         rows.append((
             r.time.astimezone(dt.timezone.utc).strftime("%H:%M:%S.%f")[:-3],
             human_duration(now - r.time),
@@ -316,3 +379,70 @@ def describe_requests(
     return "\n".join(
         [title] + table(("Time", "Age", "Method", "Path", "Status", "Account", "Problem"), rows)
     )
+
+
+# -- the same, as data -------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A snapshot value as JSON: times in RFC 3339, statuses and identifiers as
+    their wire forms, certificates by serial, PEM as text."""
+    if isinstance(value, dt.datetime):
+        return rfc3339(value)
+    if isinstance(value, Status):
+        return value.value
+    if isinstance(value, bytes):
+        return value.decode("ascii", "replace")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "to_json"):  # an Identifier
+        return value.to_json()
+    if hasattr(value, "serial_number"):  # an x509.Certificate
+        return {"serial": f"{value.serial_number:x}"}
+    return value
+
+
+def _event_json(e: "TimelineEvent", now: dt.datetime) -> Dict[str, Any]:
+    return {
+        "type": event_type(e.reason), "reason": e.reason, "time": rfc3339(e.time),
+        "age": human_duration(now - e.time), "message": e.message, "kind": e.kind, "id": e.id,
+        "identifier": e.identifier, "challengeType": e.challenge_type,
+        "orders": list(e.order_ids), "account": e.account_id,
+    }
+
+
+def describe_json(info: Info, now: dt.datetime) -> Dict[str, Any]:
+    """What :func:`describe` shows, as JSON-ready data (for tools and consoles).
+
+    Every field of the snapshot, with ``kind`` (``order``, ``authorization``,
+    ``challenge``, ``account``, ``certificate``); ``state`` the State line's text
+    for orders and authorizations; ``record`` each validation record as the
+    Record line reads it; events with their ``type`` (Normal or Warning) and
+    ``age``; times in RFC 3339.
+    """
+    kinds = {OrderInfo: "order", AuthorizationInfo: "authorization", ChallengeInfo: "challenge",
+             AccountInfo: "account", CertificateInfo: "certificate"}
+    kind = kinds.get(type(info))
+    if kind is None:
+        raise TypeError(f"cannot describe {type(info).__name__}")
+    doc: Dict[str, Any] = {"kind": kind}
+    for f in fields(info):
+        value = getattr(info, f.name)
+        if f.name == "events":
+            doc["events"] = [_event_json(e, now) for e in value]
+        elif f.name == "authorizations":
+            doc["authorizations"] = [describe_json(a, now) for a in value]
+        elif f.name == "challenges":
+            doc["challenges"] = [describe_json(c, now) for c in value]
+        else:
+            doc[f.name] = _plain(value)
+    if isinstance(info, (OrderInfo, AuthorizationInfo)):
+        doc["state"] = _state(info, now)
+    if isinstance(info, ChallengeInfo):
+        doc["records"] = [record_text(r) for r in info.validation_record]
+    if isinstance(info, CertificateInfo):
+        doc.pop("certificate", None)
+        doc["serial"] = f"{info.serial:x}"
+    return doc

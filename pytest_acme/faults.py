@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import inspect
 import random
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 from .protocol import problems
 from .protocol.states import Status, whole_seconds
@@ -58,17 +59,26 @@ def _times(times: Optional[int]) -> Optional[int]:
 
 @dataclass(eq=False)
 class Fault:
-    """A fault: ``times`` firings at most (None: always); ``fired`` so far."""
+    """A fault: what a constructor below makes; the base of every kind.
+
+    Attributes:
+        times: how many times it fires at most; None: every time it applies.
+        fired: how many times it has fired so far.
+    """
 
     times: Optional[int] = 1
     fired: int = field(default=0, init=False)
+    #: The constructor's name (``bad_nonce``): the id of its FaultFired events.
     kind = "fault"
 
     @property
     def active(self) -> bool:
+        """It may fire again (``fired`` has not reached ``times``)."""
         return self.times is None or self.fired < self.times
 
     def describe(self) -> str:
+        """``bad_nonce(rate=0.5; 1/2 fired)``: kind, arguments and firings, as the
+        timeline's FaultFired messages and ``repr(server.faults)`` show it."""
         limit = "always" if self.times is None else f"{self.fired}/{self.times} fired"
         return f"{self.kind}({self._args()}; {limit})"
 
@@ -78,6 +88,15 @@ class Fault:
 
 @dataclass(eq=False)
 class FailChallenge(Fault):
+    """Made by :func:`fail_challenge`.
+
+    Attributes:
+        identifier: the name whose validation fails; None: any.
+        challenge_type: the challenge type that fails; None: any.
+        problem: the problem type answered (``connection``, ``dns``, ...).
+        detail: the problem's detail; None: a detail naming type and identifier.
+    """
+
     identifier: Optional[str] = None
     challenge_type: Optional[str] = None
     problem: str = "connection"
@@ -85,6 +104,7 @@ class FailChallenge(Fault):
     kind = "fail_challenge"
 
     def matches(self, challenge_type: str, identifier: str) -> bool:
+        """It applies to this validation."""
         return ((self.identifier is None or self.identifier == identifier)
                 and (self.challenge_type is None or self.challenge_type == challenge_type))
 
@@ -94,12 +114,25 @@ class FailChallenge(Fault):
 
 @dataclass(eq=False)
 class RejectCsr(Fault):
+    """Made by :func:`reject_csr`.
+
+    Attributes:
+        detail: the detail of the ``badCSR`` answered.
+    """
+
     detail: str = "the CSR was refused by an injected fault"
     kind = "reject_csr"
 
 
 @dataclass(eq=False)
 class FailIssuance(Fault):
+    """Made by :func:`fail_issuance`.
+
+    Attributes:
+        problem: the problem type the order's ``error`` gets.
+        detail: its detail.
+    """
+
     problem: str = "serverInternal"
     detail: str = "issuance failed (injected fault)"
     kind = "fail_issuance"
@@ -107,6 +140,15 @@ class FailIssuance(Fault):
 
 @dataclass(eq=False)
 class HoldProcessing(Fault):
+    """Made by :func:`hold_processing`.
+
+    Attributes:
+        polls: reads of the order that show ``processing``; None: no count.
+        seconds: server-clock seconds it shows ``processing``; None: no time.
+        retry_after: the ``Retry-After`` those reads carry.
+        http_date: send ``Retry-After`` as an HTTP-date instead of seconds.
+    """
+
     polls: Optional[int] = None
     seconds: Optional[float] = None
     retry_after: int = 1
@@ -119,6 +161,12 @@ class HoldProcessing(Fault):
 
 @dataclass(eq=False)
 class PendingRace(Fault):
+    """Made by :func:`pending_race`.
+
+    Attributes:
+        polls: reads of a ready order that still show ``pending``.
+    """
+
     polls: int = 1
     kind = "pending_race"
 
@@ -128,6 +176,13 @@ class PendingRace(Fault):
 
 @dataclass(eq=False)
 class BadNonce(Fault):
+    """Made by :func:`bad_nonce`.
+
+    Attributes:
+        rate: the chance that a signed request is refused (seeded); None: every
+            one, until ``times`` is reached.
+    """
+
     rate: Optional[float] = None
     kind = "bad_nonce"
 
@@ -137,6 +192,14 @@ class BadNonce(Fault):
 
 @dataclass(eq=False)
 class EndpointError(Fault):
+    """Made by :func:`rate_limited` and :func:`server_error`.
+
+    Attributes:
+        endpoint: the endpoint name it answers on (see :data:`ENDPOINTS`); None: any.
+        status: the HTTP status: 429 (``rateLimited``) or 500-504 (``serverInternal``).
+        retry_after: the ``Retry-After`` seconds sent, if any.
+    """
+
     endpoint: Optional[str] = None
     status: int = 429
     retry_after: Optional[int] = None
@@ -148,6 +211,12 @@ class EndpointError(Fault):
 
 @dataclass(eq=False)
 class OmitNonce(Fault):
+    """Made by :func:`omit_nonce`.
+
+    Attributes:
+        endpoint: the endpoint name whose reply has no ``Replay-Nonce``; None: any.
+    """
+
     endpoint: Optional[str] = None
     kind = "omit_nonce"
 
@@ -157,6 +226,13 @@ class OmitNonce(Fault):
 
 @dataclass(eq=False)
 class Latency(Fault):
+    """Made by :func:`latency`.
+
+    Attributes:
+        seconds: real seconds the request waits before it is handled.
+        endpoint: the endpoint name it delays; None: any.
+    """
+
     seconds: float = 1.0
     endpoint: Optional[str] = None
     kind = "latency"
@@ -285,14 +361,49 @@ CONSTRUCTORS = (fail_challenge, reject_csr, fail_issuance, hold_processing, pend
                 bad_nonce, rate_limited, server_error, omit_nonce, latency)
 
 
+def _document_endpoints() -> None:
+    """Append the endpoint names, taken from the route table, to the docstring of
+    every constructor that takes an ``endpoint`` (so the reference lists them
+    and a new route shows up there the moment it is added)."""
+    names = ", ".join(f"``{name}``" for name in ENDPOINTS)
+    aliases = ", ".join(f"``{alias}``" for alias in _ALIASES)
+    for constructor in CONSTRUCTORS:
+        if "endpoint" in constructor.__code__.co_varnames[:constructor.__code__.co_argcount]:
+            constructor.__doc__ = (inspect.cleandoc(constructor.__doc__ or "") + "\n\n"
+                                   f"``endpoint`` is one of {names}; or one of the directory's "
+                                   f"names and short forms {aliases}.\n")
+
+
+_document_endpoints()
+
+
+#: What a request names, asked only when a fault fires on it: ``(order ids, account id)``.
+Target = Callable[[], Tuple[Tuple[str, ...], Optional[str]]]
+
+
 @dataclass(frozen=True)
 class Fired:
-    """One firing of a fault."""
+    """One firing of a fault (``server.faults.fired``).
+
+    Attributes:
+        time: when it fired, on the server clock.
+        fault: the fault that fired.
+        where: the endpoint name (see :data:`ENDPOINTS`), ``finalize``,
+            ``issuance``, ``"<type> <identifier>"`` for a challenge, or the action
+            (``expire_order``).
+        order_id: the order it hit, when one is known (for an endpoint fault: the
+            order its request's URL names, directly or through an authorization,
+            challenge or certificate).
+        account_id: the account it hit, when known: the owner of the object the URL
+            names, else the account of the JWS ``kid`` (not verified: the fault may
+            have answered before the signature was checked).
+    """
 
     time: dt.datetime
     fault: Fault
     where: str
     order_id: Optional[str] = None
+    account_id: Optional[str] = None
 
 
 @dataclass
@@ -305,7 +416,12 @@ class _Hold:
 
 @dataclass(frozen=True)
 class OrderView:
-    """How a fault makes an order read: its status and Retry-After value."""
+    """How a fault makes an order read.
+
+    Attributes:
+        status: the status the client reads.
+        retry_after: the ``Retry-After`` value it reads with, if any.
+    """
 
     status: Status
     retry_after: Optional[str]
@@ -423,7 +539,7 @@ class FaultPlan:
             found = self._order(order)
             now = app.clock.now()
             found.expires = min(found.expires, whole_seconds(now))
-            self._record(now, Fault(times=None), "expire_order", found.id)
+            self._record(now, Fault(times=None), "expire_order", (found.id,), found.account_id)
             from .protocol import lifecycle
             lifecycle.settle_expiry(app.store, found, now, app.observe)
 
@@ -433,7 +549,8 @@ class FaultPlan:
         with app.store.lock:
             found = self._order(order)
             now = app.clock.now()
-            self._record(now, Fault(times=None), "invalidate_order", found.id)
+            self._record(now, Fault(times=None), "invalidate_order", (found.id,),
+                         found.account_id)
             from .protocol import lifecycle
             lifecycle.fail_order(found, problem or problems.ServerInternal(
                 "the order was invalidated by an injected fault"), app.observe)
@@ -448,15 +565,21 @@ class FaultPlan:
 
     # -- hooks the server calls ------------------------------------------------------
 
-    def _take(self, fault: Fault, where: str, order_id: Optional[str] = None) -> None:
+    def _take(self, fault: Fault, where: str, order_id: Optional[str] = None,
+              about: Optional[Target] = None) -> None:
         fault.fired += 1
-        self._record(self._app.clock.now(), fault, where, order_id)
+        order_ids, account_id = about() if about is not None else (
+            (order_id,) if order_id else (), None)
+        self._record(self._app.clock.now(), fault, where, order_ids, account_id)
 
-    def _record(self, now: dt.datetime, fault: Fault, where: str, order_id: Optional[str]) -> None:
-        self.fired.append(Fired(now, fault, where, order_id))
-        self._app.record_fault(fault, where, order_id)
+    def _record(self, now: dt.datetime, fault: Fault, where: str, order_ids: Tuple[str, ...],
+                account_id: Optional[str] = None) -> None:
+        self.fired.append(Fired(now, fault, where, order_ids[0] if order_ids else None,
+                                account_id))
+        self._app.record_fault(fault, where, order_ids, account_id)
 
-    def request_problem(self, endpoint: str, signed: bool) -> Optional[problems.Problem]:
+    def request_problem(self, endpoint: str, signed: bool,
+                        about: Optional[Target] = None) -> Optional[problems.Problem]:
         """An endpoint error or a bad nonce for this request, if one fires."""
         if not self.faults:  # the common case: no lock to take
             return None
@@ -464,36 +587,39 @@ class FaultPlan:
             for fault in self.faults:
                 if isinstance(fault, EndpointError) and fault.active and fault.endpoint in (
                         None, endpoint):
-                    self._take(fault, endpoint)
+                    self._take(fault, endpoint, about=about)
                     headers = ({"Retry-After": str(fault.retry_after)}
                                if fault.retry_after is not None else {})
+                    advice = (f"retry after {fault.retry_after} s" if fault.retry_after is not None
+                              else "retry the request later")
                     if fault.status == 429:
                         return problems.RateLimited(
-                            f"too many requests to {endpoint} (injected fault); retry after "
-                            f"{fault.retry_after} s", headers=headers)
+                            f"too many requests to {endpoint} (injected fault); {advice}",
+                            headers=headers)
                     return problems.ServerInternal(
-                        f"the server failed on {endpoint} (injected fault, HTTP {fault.status})",
-                        headers=headers, status=fault.status)
+                        f"the server failed on {endpoint} (injected fault, HTTP {fault.status}); "
+                        f"{advice}", headers=headers, status=fault.status)
             if not signed:
                 return None
             for fault in self.faults:
                 if isinstance(fault, BadNonce) and fault.active:
                     if fault.rate is not None and self._rng.random() >= fault.rate:
                         continue
-                    self._take(fault, endpoint)
+                    self._take(fault, endpoint, about=about)
                     return problems.BadNonce(
                         "the nonce was refused (injected fault); retry with the Replay-Nonce "
                         "of this response",
                         pebble=("badNonce", "JWS has an invalid anti-replay nonce"))
         return None
 
-    def latency_for(self, endpoint: str) -> float:
+    def latency_for(self, endpoint: str, about: Optional[Target] = None) -> float:
+        """Seconds to delay a request to ``endpoint`` (0: none), if a latency fault fires."""
         if not self.faults:  # the common case: no lock to take
             return 0.0
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, Latency) and fault.active and fault.endpoint in (None, endpoint):
-                    self._take(fault, endpoint)
+                    self._take(fault, endpoint, about=about)
                     return fault.seconds
         return 0.0
 
@@ -503,19 +629,21 @@ class FaultPlan:
             interrupts = self._interrupts
             self._wake.wait_for(lambda: self._interrupts != interrupts, timeout=seconds)
 
-    def should_omit_nonce(self, endpoint: str) -> bool:
+    def should_omit_nonce(self, endpoint: str, about: Optional[Target] = None) -> bool:
+        """True when an omit_nonce fault fires on this reply."""
         if not self.faults:  # the common case: no lock to take
             return False
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, OmitNonce) and fault.active and fault.endpoint in (
                         None, endpoint):
-                    self._take(fault, endpoint)
+                    self._take(fault, endpoint, about=about)
                     return True
         return False
 
     def challenge_problem(self, challenge_type: str, identifier: str,
                           order_ids: Tuple[str, ...]) -> Optional[problems.Problem]:
+        """The problem a fail_challenge fault gives this validation, if one fires."""
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, FailChallenge) and fault.active and fault.matches(
@@ -528,6 +656,7 @@ class FaultPlan:
         return None
 
     def csr_problem(self, order_id: str) -> Optional[problems.Problem]:
+        """The badCSR a reject_csr fault gives this finalize, if one fires."""
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, RejectCsr) and fault.active:
@@ -536,6 +665,7 @@ class FaultPlan:
         return None
 
     def issuance_problem(self, order_id: str) -> Optional[problems.Problem]:
+        """The problem a fail_issuance fault gives this issuance, if one fires."""
         with self._lock:
             for fault in self.faults:
                 if isinstance(fault, FailIssuance) and fault.active:
@@ -602,3 +732,15 @@ class FaultPlan:
         with self._lock:
             armed = ", ".join(f.describe() for f in self.faults) or "none"
         return f"<FaultPlan armed: {armed}; fired {len(self.fired)}>"
+
+
+def _document_arming() -> None:
+    """``server.faults.bad_nonce(...)`` is documented as what it arms."""
+    for constructor in CONSTRUCTORS:
+        name = constructor.__name__
+        getattr(FaultPlan, name).__doc__ = (
+            f"Arm :func:`{name}` on this server (same arguments); returns the fault.\n\n"
+            + inspect.cleandoc(constructor.__doc__ or ""))
+
+
+_document_arming()

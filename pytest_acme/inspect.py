@@ -39,7 +39,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class ChallengeInfo:
-    """One challenge as it reads at the server clock."""
+    """One challenge as it reads at the server clock.
+
+    Attributes:
+        id: the challenge's id (the last part of its URL).
+        url: the challenge URL a client POSTs to.
+        authz_url: the URL of its authorization.
+        type: ``http-01``, ``dns-01``, ``tls-alpn-01``, ``dns-account-01`` or
+            ``dns-persist-01``.
+        status: ``pending``, ``processing``, ``valid`` or ``invalid``.
+        token: the token (RFC 8555 §8.1); empty for dns-persist-01, which has none.
+        error: the problem document of a failed validation, as the client reads it.
+        validated: when it passed, on the server clock.
+        validation_record: what the validator did: ``url``, ``hostname``,
+            ``port``, ``addressesResolved``, ``addressUsed``, and
+            ``responseCode`` (the HTTP status received; shown by ``describe()``,
+            never sent to clients).
+    """
 
     id: str
     url: str
@@ -54,7 +70,24 @@ class ChallengeInfo:
 
 @dataclass(frozen=True)
 class AuthorizationInfo:
-    """One authorization; ``status`` is the effective one (expiry applied)."""
+    """One authorization as it reads at the server clock.
+
+    Attributes:
+        id: the authorization's id.
+        url: its URL.
+        account_url: the URL of the account it belongs to.
+        identifier: what it authorizes (``Identifier("dns", "*.example.test")``;
+            ``str()`` gives ``dns:*.example.test``).
+        wildcard: True for a wildcard name (validated on its base name).
+        status: the effective status: ``expired`` once the clock passes
+            ``expires``, whatever is stored.
+        stored_status: the status recorded in the store.
+        expires: when it expires.
+        challenges: its challenges, in the order offered.
+        order_urls: the orders that use it (several, when reused).
+        preauthorized: made through newAuthz (pre-authorization, RFC 8555
+            §7.4.1), not by an order.
+    """
 
     id: str
     url: str
@@ -66,14 +99,39 @@ class AuthorizationInfo:
     expires: dt.datetime
     challenges: List[ChallengeInfo]
     order_urls: List[str]
-    #: Made through newAuthz (pre-authorization, RFC 8555 §7.4.1), not by an order.
     preauthorized: bool = False
 
 
 @dataclass(frozen=True)
 class OrderInfo:
-    """One order; ``status`` is the effective one at the server clock (expiry, and
-    authorizations that went invalid, applied), ``stored_status`` what was recorded."""
+    """One order as it reads at the server clock (``server.order(url)``).
+
+    Attributes:
+        id: the order's id.
+        url: the order URL (its ``Location``).
+        account_url: the URL of the account that made it.
+        status: the effective status at the server clock: ``invalid`` once it
+            expired or an authorization went invalid, whatever is stored.
+        stored_status: the status recorded in the store (a read never changes it).
+        identifiers: what it asks a certificate for, in the order asked.
+        created: when it was made, on the server clock.
+        expires: when it expires (``order_expiry`` after creation).
+        not_before: the ``notBefore`` the client asked for, if any.
+        not_after: the ``notAfter`` the client asked for, if any.
+        error: the problem document that made it invalid, as the client reads it.
+        finalize_url: its finalize URL.
+        certificate_url: the certificate URL, once issued.
+        certificate: the issued leaf, once issued.
+        authorizations: its authorizations, in the order of ``identifiers``.
+        events: the timeline of the order, its authorizations and challenges, and
+            the faults that fired on its requests, oldest first (see
+            :class:`pytest_acme.TimelineEvent`); expiries the clock has passed
+            are included.
+        profile: the profile the certificate follows (draft-ietf-acme-profiles),
+            if any.
+        replaces: the certID of the certificate this order replaces (RFC 9773),
+            if any.
+    """
 
     id: str
     url: str
@@ -91,14 +149,27 @@ class OrderInfo:
     certificate: Optional[x509.Certificate]
     authorizations: List[AuthorizationInfo]
     events: List["TimelineEvent"]
-    #: The profile the certificate follows (draft-ietf-acme-profiles), if any.
     profile: Optional[str] = None
-    #: The certID of the certificate this order replaces (RFC 9773), if any.
     replaces: Optional[str] = None
 
 
 @dataclass(frozen=True)
 class AccountInfo:
+    """One account (``server.lookup(account_url)``, ``server.accounts()``).
+
+    Attributes:
+        id: the account's id.
+        url: the account URL (the ``kid`` of its requests).
+        status: ``valid``, ``deactivated`` or ``revoked``.
+        contact: its contact URLs (``mailto:...``).
+        created: when it was made, on the server clock.
+        order_urls: its orders, oldest first.
+        events: its own events (created, key changed, deactivated) and the
+            faults that fired on its requests.
+        external_account: the external account key id bound at creation
+            (RFC 8555 §7.3.4), if any.
+    """
+
     id: str
     url: str
     status: Status
@@ -106,12 +177,32 @@ class AccountInfo:
     created: dt.datetime
     order_urls: List[str]
     events: List["TimelineEvent"] = field(default_factory=list)
-    #: The external account key id bound at creation (RFC 8555 §7.3.4), if any.
     external_account: Optional[str] = None
 
 
 @dataclass(frozen=True)
 class CertificateInfo:
+    """One issued certificate (``server.lookup(certificate_url)``).
+
+    Attributes:
+        id: the certificate's id.
+        url: the certificate URL.
+        account_url: the URL of the account that ordered it.
+        order_url: the URL of the order it was issued for.
+        serial: its serial number (``f"{serial:x}"`` as describe shows it).
+        not_before: its notBefore.
+        not_after: its notAfter.
+        issued: when it was issued, on the server clock.
+        certificate: the leaf.
+        chain_pem: the PEM chain served at its URL (leaf first).
+        expired: notAfter has passed on the server clock (move it with
+            ``clock.advance``).
+        revoked_at: when it was revoked, if it was.
+        revocation_reason: the RFC 5280 reason code it was revoked with, if it was.
+        cert_id: its RFC 9773 certID (for renewalInfo and ``replaces``).
+        replaced_by: the orders (not invalid) that name it in ``replaces``.
+    """
+
     id: str
     url: str
     account_url: str
@@ -122,12 +213,9 @@ class CertificateInfo:
     issued: dt.datetime
     certificate: x509.Certificate
     chain_pem: bytes
-    #: notAfter has passed on the server clock (move it with ``clock.advance``).
     expired: bool = False
-    #: When and why it was revoked (RFC 5280 reason code), if it was.
     revoked_at: Optional[dt.datetime] = None
     revocation_reason: Optional[int] = None
-    #: Its RFC 9773 certID, and the orders (not invalid) that name it in ``replaces``.
     cert_id: str = ""
     replaced_by: List[str] = field(default_factory=list)
 
@@ -193,20 +281,19 @@ def _order(app: "AcmeApp", o: Order, urls: Urls, now: dt.datetime) -> OrderInfo:
 def _with_expiry(app: "AcmeApp", o: Order, events: List["TimelineEvent"],
                  now: dt.datetime) -> List["TimelineEvent"]:
     """The stored events plus the expiries the clock has passed (derived at read
-    time, as expiry itself is: nothing is stored by looking)."""
-    from .web.app import TimelineEvent
+    time, as expiry itself is: nothing is stored by looking).  A derived expiry
+    reads exactly as the stored one will once a request settles it."""
+    from .web.app import TimelineEvent, expiry_message
 
     derived = []
     if o.status in (Status.PENDING, Status.READY) and now >= o.expires:
         derived.append(TimelineEvent(o.expires, "order", o.id, "OrderExpired",
-                                     f"order expired at {rfc3339(o.expires)}; it reads invalid",
-                                     (o.id,)))
+                                     expiry_message(o, o.expires), (o.id,)))
     for a in app.store.authzs_of_order(o):
         if a.status in (Status.PENDING, Status.VALID) and now >= a.expires:
             derived.append(TimelineEvent(
                 a.expires, "authorization", a.id, "AuthorizationExpired",
-                f"authorization for {a.identifier.value} expired at {rfc3339(a.expires)}",
-                (o.id,)))
+                expiry_message(a, a.expires), (o.id,), identifier=a.identifier.value))
     return sorted(events + derived, key=lambda e: e.time)
 
 
@@ -218,7 +305,8 @@ def _account(app: "AcmeApp", a: Account, urls: Urls) -> AccountInfo:
         contact=list(a.contact),
         created=a.created,
         order_urls=[urls.order(o) for o in a.order_ids],
-        events=[e for e in app.events if e.kind == "account" and e.id == a.id],
+        events=[e for e in app.events if (e.kind == "account" and e.id == a.id)
+                or (e.kind == "fault" and e.account_id == a.id)],
         external_account=a.eab_kid,
     )
 

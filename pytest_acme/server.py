@@ -56,6 +56,7 @@ class AcmeServer:
     def __init__(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:
         self.config = AcmeConfig.from_kwargs(config, **settings)
         self.clock = Clock()
+        self.clock.reset(self.config.clock_start, self.config.clock_frozen)
         self.app = AcmeApp(self.config, self.clock)
         self._httpd: Optional[WsgiThread] = None
         self.ssl_context: Optional[ssl.SSLContext] = None
@@ -154,6 +155,7 @@ class AcmeServer:
 
     @property
     def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
         return self._httpd is not None
 
     # -- where it is -----------------------------------------------------------
@@ -171,6 +173,7 @@ class AcmeServer:
 
     @property
     def urls(self) -> Urls:
+        """The server's resource URLs (built from the route table) for its own host."""
         return Urls.for_base(self.url)
 
     @property
@@ -340,7 +343,7 @@ class AcmeServer:
 
     def reset(self) -> None:
         """Forget accounts, orders, authorizations, nonces and logs; move the clock back
-        to real time.  The CA, port and configuration stay.  Cheap: call it per test."""
+        to real time (or to ``clock_start``, frozen with ``clock_frozen``).  The CA, port and configuration stay.  Cheap: call it per test."""
         self.app.reset()
 
     def reconfigure(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:
@@ -478,6 +481,16 @@ class AcmeServer:
             return note + "\n\n".join(_describe.describe(i, now) for i in infos)
         info = self.lookup(order) if isinstance(order, str) else order
         return note + _describe.describe(info, now)
+
+    def describe_json(self, order: Union["_inspect.Info", str, None] = None) -> Any:
+        """What :meth:`describe` shows, as JSON-ready data (``json.dumps`` takes it):
+        a dict for one object, a list of dicts for every order when ``order`` is
+        None.  See :func:`pytest_acme.describe.describe_json`."""
+        now = self.clock.now()
+        if order is None:
+            return [_describe.describe_json(i, now) for i in self.orders()]
+        info = self.lookup(order) if isinstance(order, str) else order
+        return _describe.describe_json(info, now)
 
     def describe_requests(self, last: int = 20) -> str:
         """A table of the last ``last`` requests: time, age, method, path, status,

@@ -491,7 +491,7 @@ def test_an_order_whose_authorization_is_validated_after_it_expired_never_become
     info = acme_server.order(order.uri)
     assert info.status is info.stored_status is Status.INVALID
     reasons = [e.reason for e in info.events if e.kind == "order"]
-    assert "OrderReady" not in reasons and "OrderInvalid" in reasons
+    assert "OrderReady" not in reasons and "OrderExpired" in reasons
     with pytest.raises(messages.Error) as err:
         acme.begin_finalization(order)
     assert err.value.typ == PROBLEM + "orderNotReady" and "expired" in err.value.detail

@@ -294,6 +294,34 @@ def test_ini_option_sets_session_defaults(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
 
 
+def test_ini_option_pins_the_clock(pytester: pytest.Pytester) -> None:
+    """``clock_start`` and ``clock_frozen`` in ``acme_config`` start every test at
+    that instant, frozen; a marker can let one test run on real time."""
+    pytester.makeini('''
+        [pytest]
+        acme_config =
+            clock_start = 2030-01-01T00:00:00Z
+            clock_frozen = true
+    ''')
+    pytester.makepyfile(module('''
+        START = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+
+        def test_first(acme_server):
+            assert acme_server.clock.now() == START and acme_server.clock.is_frozen
+            acme_server.clock.advance(3600)
+
+        def test_second_starts_there_again(acme_server):
+            assert acme_server.clock.now() == START
+
+        @pytest.mark.acme(clock_start=None, clock_frozen=False)
+        def test_marker_wins(acme_server):
+            assert not acme_server.clock.is_frozen
+            assert acme_server.clock.now().year == dt.datetime.now().year
+    '''))
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3)
+
+
 @pytest.mark.parametrize("args", [
     pytest.param([], id="default"),
     pytest.param(["-q"], id="quiet"),

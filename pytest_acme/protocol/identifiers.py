@@ -229,9 +229,11 @@ def parse_identifiers(value: Any) -> List[Identifier]:
     if failures:
         kinds = {type(p) for p in failures}
         cls = kinds.pop() if len(kinds) == 1 else problems.Compound
+        # As Boulder: the first refusal whole, then a count; each subproblem says
+        # why for its identifier (listing every detail here repeats their advice).
         raise cls(
-            f"{len(failures)} of {len(value)} identifiers were refused: "
-            + "; ".join(p.detail for p in failures),
+            f"{len(failures)} of {len(value)} identifiers were refused: {failures[0].detail} "
+            f"(and {len(failures) - 1} more: see the subproblems, one per identifier)",
             subproblems=failures,
         )
     return result

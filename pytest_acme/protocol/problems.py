@@ -55,9 +55,11 @@ class Problem(Exception):
 
     @property
     def urn(self) -> str:
+        """The full type: ``urn:ietf:params:acme:error:`` and :attr:`type`."""
         return URN_PREFIX + self.type
 
     def to_json(self) -> Dict[str, Any]:
+        """The problem document (RFC 7807; RFC 8555 §6.7) a client receives."""
         doc: Dict[str, Any] = {"type": self.urn, "detail": self.detail, "status": self.status}
         if self.identifier:
             doc["identifier"] = self.identifier

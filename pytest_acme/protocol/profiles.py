@@ -34,6 +34,7 @@ class Profile:
     common_name: bool = True
 
     def lifetime(self, default: float) -> float:
+        """Seconds of validity of its certificates: its own, else ``default``."""
         return self.validity if self.validity is not None else default
 
 

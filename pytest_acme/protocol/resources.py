@@ -93,6 +93,11 @@ class _AuthzTexts(NamedTuple):
     challenges: Tuple[Tuple[str, Optional[str]], ...]
 
 
+#: Validation-record members kept for inspection (``describe()``) only, never sent
+#: to clients: Boulder's records carry no HTTP response code.
+INSPECTION_ONLY_RECORD_FIELDS = ("responseCode",)
+
+
 @dataclass(eq=False)
 class Account:
     id: str
@@ -165,7 +170,9 @@ class Challenge:
         if self.error is not None:
             doc["error"] = self.error.to_json()
         if self.validation_record:
-            doc["validationRecord"] = [dict(r) for r in self.validation_record]
+            doc["validationRecord"] = [{k: v for k, v in r.items()
+                                        if k not in INSPECTION_ONLY_RECORD_FIELDS}
+                                       for r in self.validation_record]
         return doc
 
 

@@ -16,6 +16,9 @@ from typing import Callable, Dict, Iterable, Mapping, Optional, Protocol
 
 
 class Status(str, enum.Enum):
+    """The status of an ACME object (RFC 8555 §7.1.6); equal to its wire string,
+    so ``info.status == "valid"`` holds."""
+
     PENDING = "pending"
     READY = "ready"
     PROCESSING = "processing"

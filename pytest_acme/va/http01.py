@@ -147,6 +147,7 @@ def _fetch(net: Network, url: str, request: ValidationRequest) -> Tuple[int, byt
                 "Connection": "close",
             })
             response = conn.getresponse()
+            record["responseCode"] = response.status  # for describe(); not sent to clients
             try:
                 body = response.read(MAX_BODY + 1)
                 if len(body) <= MAX_BODY and response.length:

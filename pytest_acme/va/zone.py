@@ -114,6 +114,12 @@ def normalise(name: str) -> str:
     return name
 
 
+def _txt(value: str) -> str:
+    if len(value.encode("utf-8")) > 255:
+        raise ValueError("a TXT value may be at most 255 bytes")
+    return value
+
+
 def _ip(ip: str, version: int) -> str:
     """The canonical text form of ``ip``; ValueError if it is not an IPv``version`` address."""
     addr = ipaddress.ip_address(ip)
@@ -154,10 +160,12 @@ class Zone:
 
     @property
     def default_ipv4(self) -> Optional[str]:
+        """The A record of names without their own (None: they have none)."""
         return self._default_ipv4
 
     @property
     def default_ipv6(self) -> Optional[str]:
+        """The AAAA record of names without their own (None: they have none)."""
         return self._default_ipv6
 
     def set_default_ipv4(self, ip: Optional[str]) -> None:
@@ -188,6 +196,7 @@ class Zone:
         self._add(self._aaaa, name, _ip(ip, 6))
 
     def clear_aaaa(self, name: str) -> None:
+        """Remove the name's explicit AAAA records (it gets the default again)."""
         self._clear(self._aaaa, name)
 
     def set_cname(self, name: str, target: str) -> None:
@@ -202,20 +211,29 @@ class Zone:
             self._cname[name] = target
 
     def clear_cname(self, name: str) -> None:
+        """Remove the name's CNAME: its own records answer again."""
         with self._lock:
             self._cname.pop(normalise(name), None)
 
     def set_txt(self, name: str, value: str) -> None:
-        """Add a TXT value (a name may have several, as during a dns-01 rollover).
+        """*Add* a TXT value: values set earlier stay (a name may have several, as
+        during a dns-01 rollover; pebble-challtestsrv's ``/set-txt`` does the same).
+        :meth:`replace_txt` keeps only the new one.
 
         Values are one DNS character-string, so at most 255 bytes of UTF-8
         (a dns-01 digest is 43).
         """
-        if len(value.encode("utf-8")) > 255:
-            raise ValueError("a TXT value may be at most 255 bytes")
-        self._add(self._txt, name, value)
+        self._add(self._txt, name, _txt(value))
+
+    def replace_txt(self, name: str, value: str) -> None:
+        """Make ``value`` the name's only TXT value, dropping those set before
+        (at once: no lookup sees the name without TXT records in between)."""
+        value = _txt(value)
+        with self._lock:
+            self._txt[normalise(name)] = [value]
 
     def clear_txt(self, name: str) -> None:
+        """Remove every TXT value of ``name``."""
         self._clear(self._txt, name)
 
     def add_caa(self, name: str, flags: int, tag: str, value: str) -> None:
@@ -227,6 +245,7 @@ class Zone:
         self._add(self._caa, name, CaaRecord(flags, tag.lower(), value))
 
     def clear_caa(self, name: str) -> None:
+        """Remove the name's CAA records (its parents' apply again)."""
         self._clear(self._caa, name)
 
     def set_servfail(self, name: str) -> None:
@@ -235,6 +254,7 @@ class Zone:
             self._servfail.add(normalise(name))
 
     def clear_servfail(self, name: str) -> None:
+        """Lookups of ``name`` answer again."""
         with self._lock:
             self._servfail.discard(normalise(name))
 
@@ -318,6 +338,7 @@ class Zone:
             return [rtype for owner, rtype in self._queries if owner == key]
 
     def clear_queries(self, name: str) -> None:
+        """Forget the logged queries for ``name``."""
         key = normalise(name)
         with self._lock:
             self._queries[:] = [q for q in self._queries if q[0] != key]

@@ -89,7 +89,31 @@ def _pretty_json(value: Any, newline: str = "\n") -> str:
 
 @dataclass(frozen=True)
 class TimelineEvent:
-    """One entry of the server's event log (what happened, to what, when)."""
+    """One entry of the server's event log: what happened, to what, when.
+
+    ``server.events`` lists them all, oldest first; an order's snapshot
+    (``server.order(url).events``) holds those about it, its authorizations,
+    its challenges and the faults that fired on its requests.
+
+    Attributes:
+        time: when it happened, on the server clock (an expiry: the instant the
+            object expired, even if the server noticed later).
+        kind: what it happened to: ``order``, ``authorization``, ``challenge``,
+            ``account``, ``certificate``, ``ocsp``, or ``fault`` (a fault fired).
+        id: the id of that object (for a fault: its kind, e.g. ``server_error``).
+        reason: a CamelCase name for what happened, one per kind of thing:
+            ``Created``, ``ChallengeInvalid``, ``OrderExpired``, ``FaultFired``, ...
+            (the Reason column of ``describe()``).
+        message: what happened, for a person: for challenges and authorizations
+            it names the identifier (and the challenge type).
+        order_ids: the orders it concerns (an authorization's or a challenge's
+            orders; the order a faulted request named).
+        identifier: the identifier value an authorization or challenge event is
+            about (``b.example.test``); None for other kinds.
+        challenge_type: the challenge type of a challenge event (``http-01``).
+        account_id: the account a fault's request named (by its URL, or the
+            ``kid`` of its JWS), when it named one; None otherwise.
+    """
 
     time: dt.datetime
     kind: str
@@ -97,11 +121,27 @@ class TimelineEvent:
     reason: str
     message: str
     order_ids: tuple = ()
+    identifier: Optional[str] = None
+    challenge_type: Optional[str] = None
+    account_id: Optional[str] = None
 
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the server saw it."""
+    """One request as the server saw it (``server.requests``; ``describe_requests()``).
+
+    Attributes:
+        time: when it was answered, on the server clock.
+        method: the HTTP method (``POST``, ``GET``, ``HEAD``).
+        path: the path and query as requested.
+        status: the HTTP status of the answer.
+        problem: the problem type's last part (``badNonce``) if the answer was a
+            problem document, else None.
+        account: the id of the account that signed it; for a request answered
+            before its signature was checked (an injected fault), the account its
+            URL or JWS ``kid`` names.  None when there is none.
+        detail: the problem's ``detail``, if any.
+    """
 
     time: dt.datetime
     method: str
@@ -110,6 +150,26 @@ class RequestRecord:
     problem: Optional[str] = None
     account: Optional[str] = None
     detail: Optional[str] = None
+
+
+def expiry_message(obj: Any, expires: dt.datetime) -> str:
+    """What an order's or an authorization's expiry event says (stored or derived)."""
+    if obj.kind == "order":
+        return f"order expired at {rfc3339(expires)}; it reads invalid"
+    return f"authorization for {obj.identifier.value} expired at {rfc3339(expires)}"
+
+
+def _claimed_account(body: bytes, urls: Urls) -> Optional[str]:
+    """The account id in the protected ``kid`` of a JWS body, unverified (None if
+    the body does not say one): only to attribute a fault that fired before the
+    signature was checked."""
+    try:
+        jws = json.loads(body)
+        protected = json.loads(josepy.b64.b64decode(jws["protected"]))
+        kid = protected["kid"]
+    except Exception:  # noqa: BLE001 - anything unreadable names no account
+        return None
+    return urls.account_id_from_kid(kid) if isinstance(kid, str) else None
 
 
 @dataclass
@@ -196,7 +256,7 @@ class AcmeApp:
             self.events.clear()
             self.requests.clear()
         self.zone.reset()
-        self.clock.reset()
+        self.clock.reset(self.config.clock_start, self.config.clock_frozen)
 
     def report_error(self, exc: BaseException, where: str) -> None:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -218,20 +278,26 @@ class AcmeApp:
     def thumbprint(jwk: josepy.JWK) -> str:
         return josepy.b64.b64encode(jwk.thumbprint()).decode("ascii")
 
-    def record(self, obj: Stateful, reason: str, message: str) -> None:
-        """Add an event to the timeline (caller holds the store lock)."""
+    def record(self, obj: Stateful, reason: str, message: str,
+               time: Optional[dt.datetime] = None) -> None:
+        """Add an event to the timeline (caller holds the store lock); events of an
+        authorization or a challenge carry its identifier (and challenge type)."""
+        identifier = challenge_type = None
         if obj.kind == "order":
             order_ids: Iterable[str] = (obj.id,)
         elif obj.kind == "authorization":
             order_ids = obj.order_ids  # type: ignore[attr-defined]
+            identifier = obj.identifier.value  # type: ignore[attr-defined]
         elif obj.kind == "challenge":
             authz = self.store.authzs.get(obj.authz_id)  # type: ignore[attr-defined]
             order_ids = authz.order_ids if authz else ()
+            identifier = authz.identifier.value if authz else None
+            challenge_type = obj.type  # type: ignore[attr-defined]
         else:
             order_ids = ()
-        self.events.append(
-            TimelineEvent(self.clock.now(), obj.kind, obj.id, reason, message, tuple(order_ids))
-        )
+        self.events.append(TimelineEvent(
+            time or self.clock.now(), obj.kind, obj.id, reason, message, tuple(order_ids),
+            identifier, challenge_type))
 
     def note(self, kind: str, id: str, reason: str, message: str,
              order_ids: Tuple[str, ...] = ()) -> None:
@@ -239,21 +305,74 @@ class AcmeApp:
         answer); takes no lock, since a deque append is atomic."""
         self.events.append(TimelineEvent(self.clock.now(), kind, id, reason, message, order_ids))
 
-    def record_fault(self, fault: Fault, where: str, order_id: Optional[str]) -> None:
-        """A fault fired: into the timeline (takes no lock; a deque append is atomic)."""
+    def record_fault(self, fault: Fault, where: str, order_ids: Tuple[str, ...] = (),
+                     account_id: Optional[str] = None) -> None:
+        """A fault fired: into the timeline, against the orders and the account the
+        request named (takes no lock; a deque append is atomic)."""
         self.events.append(TimelineEvent(
             self.clock.now(), "fault", fault.kind, "FaultFired",
-            f"{fault.describe()} at {where}", (order_id,) if order_id else ()))
+            f"{fault.describe()} at {where}", tuple(order_ids), account_id=account_id))
+
+    def target_of(self, endpoint: str, args: Dict[str, Any], ex: Exchange,
+                  body: Optional[bytes]) -> Tuple[Tuple[str, ...], Optional[str]]:
+        """The orders and the account a request names, as far as its URL and its JWS
+        tell before the signature is checked: the object its URL names (an order,
+        finalize, authorization, challenge, certificate or account URL), else the
+        account of the JWS ``kid``.  For attributing faults that fire on it."""
+        store = self.store
+        found = args.get("id")
+        order_ids: Tuple[str, ...] = ()
+        account_id = None
+        with store.lock:
+            if endpoint in ("order", "finalize") and found in store.orders:
+                order_ids, account_id = (found,), store.orders[found].account_id
+            elif endpoint == "authz" and found in store.authzs:
+                authz = store.authzs[found]
+                order_ids, account_id = tuple(authz.order_ids), authz.account_id
+            elif endpoint == "challenge" and found in store.challenges:
+                authz = store.authzs.get(store.challenges[found].authz_id)
+                if authz is not None:
+                    order_ids, account_id = tuple(authz.order_ids), authz.account_id
+            elif endpoint in ("certificate", "certificate_alternate") and (
+                    found in store.certificates):
+                cert = store.certificates[found]
+                order_ids, account_id = (cert.order_id,), cert.account_id
+            elif endpoint in ("account", "account_orders") and found in store.accounts:
+                account_id = found
+        if account_id is None and ex.signed is not None and ex.signed.account is not None:
+            account_id = ex.signed.account.id
+        if account_id is None and body:
+            account_id = _claimed_account(body, ex.urls)
+            if account_id is not None and account_id not in store.accounts:
+                account_id = None
+        return order_ids, account_id
 
     def observe(self, obj: Stateful, old: Status, event: Event) -> None:
-        """Every transition lands in the timeline."""
+        """Every transition lands in the timeline, named after what happened: an
+        expiry is ``OrderExpired`` / ``AuthorizationExpired`` whenever it is noticed
+        (the same event a read derives, :func:`pytest_acme.inspect.with_expiry`)."""
+        if event is Event.EXPIRE:
+            expires = obj.expires  # type: ignore[attr-defined]
+            self.record(obj, f"{obj.kind.title()}Expired",
+                        expiry_message(obj, expires), time=expires)
+            return
         error = getattr(obj, "error", None)
-        detail = f": {error.type}: {error.detail}" if error is not None and obj.status in (
-            Status.INVALID,) else ""
+        detail = ""
+        if error is not None and obj.status is Status.INVALID:
+            named = (error.identifier or {}).get("value") if obj.kind == "order" else None
+            detail = f": {named + ': ' if named else ''}{error.type}: {error.detail}"
+        if obj.kind == "challenge":
+            authz = self.store.authzs.get(obj.authz_id)  # type: ignore[attr-defined]
+            name = authz.identifier.value if authz else "?"
+            subject = f"{obj.type} challenge for {name}:"  # type: ignore[attr-defined]
+        elif obj.kind == "authorization":
+            subject = f"authorization for {obj.identifier.value}:"  # type: ignore[attr-defined]
+        else:
+            subject = obj.kind
         self.record(
             obj,
             f"{obj.kind.title()}{obj.status.value.title()}",
-            f"{obj.kind} {old.value} -> {obj.status.value} ({event.value}){detail}",
+            f"{subject} {old.value} -> {obj.status.value} ({event.value}){detail}",
         )
 
     # -- background work -------------------------------------------------------
@@ -392,6 +511,7 @@ class AcmeApp:
         adapter, urls, base = self._bound(environ)
         ex = Exchange(environ, urls)
         endpoint = None
+        target: Optional[_Target] = None
         try:
             refused = environ.get(REFUSED)
             if refused is not None:  # the HTTP layer would not read this body
@@ -400,15 +520,19 @@ class AcmeApp:
             handler, auth = ENDPOINTS[endpoint]
             if method in ("GET", "HEAD") and auth is not None:
                 handler, auth = plain_get.route(self, ex.request, endpoint)
-            delay = self.faults.latency_for(endpoint)
+            if self.faults.faults:  # a fault that fires is recorded against what it hit
+                target = _Target(self, endpoint, args, ex, signed=auth is not None)
+                target.resolve()  # now, before the fault plan takes its lock
+            delay = self.faults.latency_for(endpoint, target)
             if delay:
                 self.faults.sleep(delay)
-            injected = self.faults.request_problem(endpoint, signed=auth is not None)
+            injected = self.faults.request_problem(endpoint, signed=auth is not None,
+                                                   about=target)
             if injected is not None:
                 raise injected
             if auth is not None:
                 ex.signed = authenticate(
-                    self._body(ex),
+                    target.body() if target is not None else self._body(ex),
                     environ.get("CONTENT_TYPE", ""),
                     _request_url(environ, base) or ex.request.url,
                     key_mode=auth,
@@ -429,9 +553,9 @@ class AcmeApp:
                 problems.ServerInternal(f"the server failed: {type(e).__name__}: {e}")
             )
         nonce = sends_nonce(method, endpoint, self.config.pebble) and not (
-            endpoint is not None and self.faults.should_omit_nonce(endpoint))
+            endpoint is not None and self.faults.should_omit_nonce(endpoint, target))
         status, headers, data = self._render(reply, urls, nonce=nonce)
-        self._log(ex, method, reply)
+        self._log(ex, method, reply, target)
         start_response(status, headers)
         return [] if method == "HEAD" else [data]
 
@@ -530,13 +654,16 @@ class AcmeApp:
         headers.append(("Cache-Control", "no-store"))
         return _STATUS_LINES.get(status) or f"{status} UNKNOWN", headers, data
 
-    def _log(self, ex: Exchange, method: str, reply: Reply) -> None:
+    def _log(self, ex: Exchange, method: str, reply: Reply,
+             target: Optional["_Target"] = None) -> None:
         problem = detail = None
         if reply.content_type == PROBLEM_JSON and isinstance(reply.body, dict):
             problem = str(reply.body.get("type", "")).rsplit(":", 1)[-1]
             detail = reply.body.get("detail")
         signed = ex.signed
         account = signed.account.id if signed and signed.account else None
+        if account is None and target is not None and target.fired:
+            account = target()[1]  # answered by a fault before the signature was checked
         environ = ex.environ
         path, query = environ.get("PATH_INFO") or "", environ.get("QUERY_STRING") or ""
         if _PLAIN_URL_PART.fullmatch(path) and _PLAIN_URL_PART.fullmatch(query):
@@ -548,3 +675,49 @@ class AcmeApp:
         self.requests.append(record)
         for listener in self.request_listeners:
             listener(record)
+
+
+class _Target:
+    """What one request names (:meth:`AcmeApp.target_of`), for the faults that may
+    fire on it; it keeps the body it had to read, for the signature check that
+    follows."""
+
+    __slots__ = ("_app", "_endpoint", "_args", "_ex", "_signed", "_body", "_refused", "_answer",
+                 "fired")
+
+    def __init__(self, app: AcmeApp, endpoint: str, args: Dict[str, Any], ex: Exchange,
+                 signed: bool) -> None:
+        self._app, self._endpoint, self._args, self._ex = app, endpoint, args, ex
+        self._signed = signed
+        self._body: Optional[bytes] = None
+        self._refused: Optional[problems.Problem] = None
+        self._answer: Tuple[Tuple[str, ...], Optional[str]] = ((), None)
+        self.fired = False
+
+    def body(self) -> bytes:
+        """The request body, read once (a refusal to read it is raised every time)."""
+        if self._refused is not None:
+            raise self._refused
+        if self._body is None:
+            try:
+                self._body = self._app._body(self._ex)
+            except problems.Problem as p:
+                self._refused = p
+                raise
+        return self._body
+
+    def resolve(self) -> None:
+        """Work out the orders and account (takes the store lock: call it before a
+        fault hook, never inside one)."""
+        body = None
+        if self._signed:
+            try:
+                body = self.body()
+            except problems.Problem:
+                body = None  # too large to read: the URL has to do (authenticate says why)
+        self._answer = self._app.target_of(self._endpoint, self._args, self._ex, body)
+
+    def __call__(self) -> Tuple[Tuple[str, ...], Optional[str]]:
+        """``(order ids, account id)``; a fault asking marks the request as faulted."""
+        self.fired = True
+        return self._answer

@@ -279,8 +279,10 @@ def test_several_rejected_identifiers_give_one_problem_with_subproblems():
         ip("256.1.1.1"),
         dns("*.*.example.com"),
     ]
-    for sub in p.subproblems:
-        assert sub.detail in p.detail
+    # The first refusal whole, the others counted: each subproblem says its own why
+    # (as Boulder: "... (and 2 more problems. Refer to sub-problems ...)").
+    assert p.subproblems[0].detail in p.detail and "(and 2 more: see the subproblems" in p.detail
+    assert not any(sub.detail in p.detail for sub in p.subproblems[1:])
     doc = p.to_json()
     assert doc["type"] == "urn:ietf:params:acme:error:rejectedIdentifier"
     assert [s["identifier"] for s in doc["subproblems"]] == [

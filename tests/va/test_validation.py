@@ -490,3 +490,33 @@ def test_chain_of_a_real_validated_order_verifies(acme_server, acme_dns):
     order = acme.begin_finalization(acme.poll_authorizations(order, deadline()))
     verify_chain(split_chain(acme.net.post(order.body.certificate, None).content),
                  acme_server.roots_pem)
+
+
+def test_set_txt_adds_and_replace_txt_replaces(acme_server, acme_dns):
+    """``set_txt`` adds a value next to those already there (the DNS server answers
+    both); ``replace_txt`` leaves only the new one, and dns-01 validates with it."""
+    import dns.message
+    import dns.query
+
+    name = "_acme-challenge.r.example.test"
+    host, port = acme_server.dns_address.rsplit(":", 1)
+
+    def served():
+        reply = dns.query.udp(dns.message.make_query(name, "TXT"), host, port=int(port),
+                              timeout=5)
+        return sorted(b"".join(r.strings).decode() for answer in reply.answer for r in answer)
+
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["r.example.test"]))
+    (authz,) = order.authorizations
+    acme_dns.set_txt(name, "stale-one")
+    acme_dns.set_txt(name, "stale-two")
+    assert served() == ["stale-one", "stale-two"]
+    digest = dns01_txt(key_authorization(acme, authz, "dns-01"))
+    acme_dns.replace_txt(name, digest)
+    assert served() == [digest]
+    assert acme_dns.txt(name) == [digest]
+    assert start(acme, acme_server, authz, "dns-01")["status"] == "valid"
+    with pytest.raises(ValueError, match="255 bytes"):
+        acme_dns.replace_txt(name, "x" * 256)
+    assert acme_dns.txt(name) == [digest]
