@@ -127,6 +127,12 @@ def _parser() -> argparse.ArgumentParser:
     behave.add_argument("--max-orders", type=_max_orders, metavar="N",
                         help="orders kept; past N the oldest finished ones are forgotten, "
                         "so memory stays bounded ('none' keeps all; default: 2000)")
+    behave.add_argument("--max-pending-orders-per-account", type=_max_orders, metavar="N",
+                        help="unfinished orders an account may have; more get rateLimited "
+                        "(429), as at Let's Encrypt ('none': no limit; default: 1000)")
+    behave.add_argument("--max-pending-orders", type=_max_orders, metavar="N",
+                        help="unfinished orders of all accounts together; more get "
+                        "rateLimited (429) ('none': no limit; default: 2000)")
     behave.add_argument("--nonce-lifetime", type=_seconds_or_none, metavar="SECONDS",
                         help="seconds a nonce stays usable ('none': forever; default: 3600)")
     behave.add_argument("--max-body-bytes", type=int, metavar="N",
@@ -249,7 +255,8 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
                 "default_profile", "idle_timeout", "handshake_timeout", "max_connections",
-                "max_orders", "nonce_lifetime", "max_body_bytes", "event_log_size",
+                "max_orders", "max_pending_orders_per_account", "max_pending_orders",
+                "nonce_lifetime", "max_body_bytes", "event_log_size",
                 "request_log_size", "ocsp", "strict_csr")
 
 
@@ -297,7 +304,8 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
-    for name in ("max_orders", "nonce_lifetime"):
+    for name in ("max_orders", "max_pending_orders_per_account", "max_pending_orders",
+                 "nonce_lifetime"):
         if settings.get(name) == "none":
             settings[name] = None
     if args.eab_key:
