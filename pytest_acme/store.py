@@ -243,3 +243,33 @@ class BoundedLog(Deque[T]):
     def status(self) -> Dict[str, int]:
         """``{"kept": n, "limit": maxlen, "dropped": n}``, for inspection."""
         return {"kept": len(self), "limit": self.maxlen or 0, "dropped": self.dropped}
+
+
+class BoundedList(List[T]):
+    """A list that keeps its newest ``maxlen`` items and counts what it dropped: a
+    log its readers compare and slice as a list (the responders' request logs).
+
+    Example::
+
+        log = BoundedList(2)
+        for n in range(3):
+            log.append(n)
+        assert log == [1, 2] and log.dropped == 1
+    """
+
+    def __init__(self, maxlen: int) -> None:
+        if maxlen < 1:
+            raise ValueError(f"a log keeps at least 1 entry, not {maxlen}")
+        super().__init__()
+        self.maxlen = maxlen
+        self.dropped = 0
+
+    def append(self, item: T) -> None:
+        super().append(item)
+        if len(self) > self.maxlen:
+            del self[0]
+            self.dropped += 1
+
+    def clear(self) -> None:
+        super().clear()
+        self.dropped = 0
