@@ -23,7 +23,8 @@
 
   The listings (orders, accounts, describe and describe.json of every order, events,
   requests) come in pages, so one answer stays small however much the server
-  holds: ``?limit=N`` entries (default :data:`PAGE_SIZE`, at most
+  holds: ``?limit=N`` entries (by default :data:`PAGE_SIZE` orders or
+  :data:`SMALL_PAGE_SIZE` accounts, events or requests; at most
   :data:`MAX_PAGE_SIZE`) from ``?cursor=N`` (the position of the first, from 0).
   The body keeps its shape (a JSON array, or the text); ``Pytest-Acme-Total`` says
   how many entries there are, and while more follow, ``Link: <...>;rel="next"``
@@ -74,9 +75,12 @@ FAULT_CONSTRUCTORS: Dict[str, Callable[..., _faults.Fault]] = {
 _HEX = re.compile(r"[0-9a-fA-F]{1,256}")
 _WHOLE = re.compile(r"[0-9]{1,9}")
 
-#: Entries per page of a listing when ``?limit=`` names no other number.
-PAGE_SIZE = 500
-#: The largest ``?limit=``: with orders of 100 identifiers a page stays a few MB.
+#: Orders per page of a listing when ``?limit=`` names no other number.
+PAGE_SIZE = 100
+#: Accounts, events or requests per page (each a few hundred bytes of JSON).
+SMALL_PAGE_SIZE = 1000
+#: The largest ``?limit=``.  An order of 100 identifiers is about 160 KB of JSON, so
+#: a default page of them is about 16 MB, the largest about 160 MB.
 MAX_PAGE_SIZE = 1000
 
 #: (method, path, what it does): the index at ``GET /pytest-acme/``.
@@ -92,7 +96,7 @@ ENDPOINTS: Tuple[Tuple[str, str, str], ...] = (
      'Pebble: {"Certificate": PEM, "ARIResponse": "{\\"suggestedWindow\\": ...}"} sets '
      "that certificate's renewalInfo answer"),
     ("GET", "/pytest-acme/", "this index"),
-    ("GET", "/pytest-acme/orders?cursor=0&limit=500",
+    ("GET", "/pytest-acme/orders?cursor=0&limit=100",
      "every order: status, identifiers, authorizations, ... (listings come in pages: "
      'limit= entries from cursor=, Link rel="next" names the next, Pytest-Acme-Total '
      "counts them)"),
@@ -253,11 +257,13 @@ class ManagementApp:
                            f"{value[:20]!r}")
         return int(value)
 
-    def _page(self, request: Request, total: int) -> Tuple[slice, Dict[str, str]]:
-        """The entries ``?cursor=`` and ``?limit=`` ask for, out of ``total``, and the
-        headers that say what else there is (see the module docstring)."""
+    def _page(self, request: Request, total: int, size: Optional[int] = None
+              ) -> Tuple[slice, Dict[str, str]]:
+        """The entries ``?cursor=`` and ``?limit=`` (default ``size``, or
+        :data:`PAGE_SIZE`) ask for, out of ``total``, and the headers that say what
+        else there is (see the module docstring)."""
         cursor = self._whole(request, "cursor", 0)
-        limit = self._whole(request, "limit", PAGE_SIZE)
+        limit = self._whole(request, "limit", size or PAGE_SIZE)
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise BadInput(f"limit= must be 1 to {MAX_PAGE_SIZE} entries per page, "
                            f"got {limit}")
@@ -410,7 +416,7 @@ class ManagementApp:
         store = self.server.app.store
         with store.lock:
             ids = list(store.accounts)
-        window, headers = self._page(request, len(ids))
+        window, headers = self._page(request, len(ids), SMALL_PAGE_SIZE)
         infos = []
         for id in ids[window]:
             try:
@@ -452,7 +458,7 @@ class ManagementApp:
     def on_events(self, request: Request) -> Response:
         key = self._order_param(request)
         events = self._order(key).events if key is not None else self.server.events
-        window, headers = self._page(request, len(events))
+        window, headers = self._page(request, len(events), SMALL_PAGE_SIZE)
         return _json_response([event_json(e) for e in events[window]],
                               headers={**self._dropped("events"), **headers})
 
@@ -464,7 +470,7 @@ class ManagementApp:
                 raise BadInput(f"last= must be a whole number of requests, got {last!r}")
             n = int(last)
             records = records[-n:] if n else []
-        window, headers = self._page(request, len(records))
+        window, headers = self._page(request, len(records), SMALL_PAGE_SIZE)
         return _json_response([request_json(r) for r in records[window]],
                               headers={**self._dropped("requests"), **headers})
 

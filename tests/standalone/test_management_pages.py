@@ -83,6 +83,13 @@ def test_the_default_page_is_bounded(server, mgmt, monkeypatch):
     assert [o["url"] for o in response.get_json()] == made[:3]
     assert response.headers["Link"] == '</pytest-acme/orders?cursor=3&limit=3>;rel="next"'
     assert follow(mgmt, "/pytest-acme/describe.json")[0][3]["url"] == made[3]
+    # Smaller entries come in larger pages by default.
+    assert len(mgmt.get("/pytest-acme/events").get_json()) > 3
+    monkeypatch.setattr(management, "SMALL_PAGE_SIZE", 2)
+    for path in ("/pytest-acme/events", "/pytest-acme/requests", "/pytest-acme/accounts"):
+        response = mgmt.get(path)
+        assert len(response.get_json()) == (1 if path.endswith("accounts") else 2)
+        assert ("Link" in response.headers) is not path.endswith("accounts")
 
 
 def test_every_listing_pages(server, mgmt):
