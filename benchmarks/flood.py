@@ -3,6 +3,7 @@
     python benchmarks/flood.py heads      # 200 TLS connections sending unfinished heads
     python benchmarks/flood.py dns-drip   # 30 DNS-over-TCP clients, one byte every 3 s
     python benchmarks/flood.py orders     # 2400 pending orders of 100 identifiers
+    python benchmarks/flood.py http01-log # 3000 requests with 60 KB paths to --http01-responder
 
 ``heads``: each connection sends a request line, then up to ``--lines`` header
 lines of ``--line-bytes`` bytes, and never the empty line that ends the head.
@@ -13,6 +14,9 @@ names each, never answering a challenge, so every order stays pending; then the
 management API lists the orders (``GET /pytest-acme/orders``, as a reader would).
 The normal request is a whole order by another account (newOrder to certificate,
 challenges always valid), or its refusal.
+``http01-log``: ``--requests`` GETs of ``--path-bytes`` paths to ``serve
+--http01-responder``, whose log keeps them; the normal request is a GET of a
+challenge path on a new connection.
 
 Measured for the server process, before, during (after ``--hold`` seconds) and
 after the flood: resident memory (``/proc``), and the median latency of a normal
@@ -214,9 +218,36 @@ def peak_rss_bytes(server: Serve) -> Optional[int]:
     return None
 
 
+def http01_log(args: argparse.Namespace, server: Serve) -> None:
+    port = args.http01_port
+
+    def get(path: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("GET", path, headers={"Host": "flood.example.test"})
+            conn.getresponse().read()
+        finally:
+            conn.close()
+
+    probe = lambda: get("/.well-known/acme-challenge/normal")  # noqa: E731
+    print(f"before: RSS {mb(server.rss_bytes())}, challenge GET {median_ms(probe)}")
+    long_path = "/.well-known/acme-challenge/" + "a" * args.path_bytes
+    started = time.perf_counter()
+    for i in range(args.requests):
+        get(f"{long_path}{i}")
+        if i == args.requests // 2:
+            print(f"during ({i} requests): RSS {mb(server.rss_bytes())}, challenge GET "
+                  f"{median_ms(probe)}")
+    print(f"after {args.requests} requests in {time.perf_counter() - started:.0f} s: RSS "
+          f"{mb(server.rss_bytes())}, challenge GET {median_ms(probe)}, peak "
+          f"{mb(peak_rss_bytes(server))}")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("kind", choices=["heads", "dns-drip", "orders"])
+    parser.add_argument("kind", choices=["heads", "dns-drip", "orders", "http01-log"])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--path-bytes", type=int, default=60 * 1024)
     parser.add_argument("--orders", type=int, default=2400)
     parser.add_argument("--identifiers", type=int, default=100)
     parser.add_argument("--accounts", type=int, default=3)
@@ -232,9 +263,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="seconds the flood runs before 'during' is measured")
     args = parser.parse_args(argv)
     server = Serve()
-    server.start()
+    extra: List[str] = []
+    if args.kind == "http01-log":
+        with socket.socket() as s:  # a free port for the responder
+            s.bind(("127.0.0.1", 0))
+            args.http01_port = s.getsockname()[1]
+        extra = ["--http01-responder", "--http01-port", str(args.http01_port)]
+    server.start(extra)
     try:
-        {"heads": heads, "dns-drip": dns_drip, "orders": pending_orders}[args.kind](args, server)
+        {"heads": heads, "dns-drip": dns_drip, "orders": pending_orders,
+         "http01-log": http01_log}[args.kind](args, server)
     finally:
         server.cleanup()
     return 0
