@@ -72,6 +72,9 @@ CHALLENGE_PATH = "/.well-known/acme-challenge/"
 
 #: Entries a responder's log keeps (the newest); older ones are dropped and counted.
 HISTORY_SIZE = 1000
+#: Requests pytest-httpserver's own log (``httpserver.log``, whole requests and
+#: responses) keeps under an :class:`Http01Responder`.
+HTTPSERVER_LOG_SIZE = 10
 #: Characters of a path, Host header or name a log entry keeps (a DNS name has at
 #: most 253, a challenge path under 100): the rest of a longer one is cut off.
 HISTORY_TEXT_LIMIT = 1024
@@ -191,7 +194,7 @@ class Http01Responder:
 
     Attributes:
         httpserver: the underlying pytest-httpserver ``HTTPServer`` (its ``log``
-            keeps the newest ``history_size`` requests too).
+            keeps the newest :data:`HTTPSERVER_LOG_SIZE` requests).
         requests: ``(method, path, host header)`` of the requests received, oldest
             first: the newest ``history_size``; ``requests.dropped`` counts the
             others, and path and header keep :data:`HISTORY_TEXT_LIMIT` characters.
@@ -285,11 +288,12 @@ class Http01Responder:
         with self._lock:
             self.requests.append((request.method, clip(request.path),
                                   clip(request.headers.get("Host"))))
-            # pytest-httpserver logs every (request, response) too, with its whole
-            # environ; it appends after this handler returns, so keep one place.
+            # pytest-httpserver logs every (request, response) too, each with its
+            # whole environ (a 60 KB path is there several times over): keep only
+            # its newest few.  It appends after this handler returns: leave a place.
             log = self.httpserver.log
-            if len(log) >= self.requests.maxlen:
-                del log[:len(log) - self.requests.maxlen + 1]
+            if len(log) >= HTTPSERVER_LOG_SIZE:
+                del log[:len(log) - HTTPSERVER_LOG_SIZE + 1]
 
     def _answer(self, request: Any) -> Any:
         from werkzeug.wrappers import Response

@@ -15,6 +15,7 @@ from pytest_acme.httpd import WsgiThread
 from pytest_acme.responders import (
     HISTORY_SIZE,
     HISTORY_TEXT_LIMIT,
+    HTTPSERVER_LOG_SIZE,
     Http01Responder,
     TlsAlpn01Responder,
 )
@@ -48,9 +49,13 @@ def test_the_http01_responder_keeps_the_newest_requests_and_counts_the_rest():
             assert method == "GET"
             assert len(path) == HISTORY_TEXT_LIMIT and path.startswith(LONG[:100])
             assert len(host) == HISTORY_TEXT_LIMIT
-        # pytest-httpserver's own log (whole environs) is held to the same size.
+        # pytest-httpserver's own log (whole environs) keeps only the newest few.
+        for i in range(HTTPSERVER_LOG_SIZE + 5):
+            get(http01.port, f"{LONG}{i}")
         get(http01.port, "/short")
-        assert len(http01.httpserver.log) <= 3
+        assert len(http01.httpserver.log) <= HTTPSERVER_LOG_SIZE
+        sent = 5 + HTTPSERVER_LOG_SIZE + 5 + 1
+        assert len(http01.requests) == 3 and http01.requests.dropped == sent - 3
         assert http01.requests[-1] == ("GET", "/short", "example.test")
         http01.reset()
         assert http01.requests == [] and http01.requests.dropped == 0
