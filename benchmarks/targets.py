@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 from urllib.parse import urlsplit
 
 import trustme
@@ -164,11 +164,12 @@ class Serve(_Process):
     name = "pytest-acme serve"
     reset_url = ""
 
-    def start(self) -> float:
+    def start(self, extra: Sequence[str] = ()) -> float:
+        """Start ``serve`` on free ports (``extra``: more of its flags)."""
         started = time.perf_counter()
         self._spawn([sys.executable, "-m", "pytest_acme", "serve", "-q", "--port", "0",
-                     "--management-port", "0", "--challtestsrv-port", "-1", "--dns-port", "0"],
-                    ready="management:")
+                     "--management-port", "0", "--challtestsrv-port", "-1", "--dns-port", "0",
+                     *extra], ready="management:")
         banner = "".join(self.output)
         self.directory_url = _field(banner, "directory:")
         self.cafile = _field(banner, "CA bundle:")

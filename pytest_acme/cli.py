@@ -30,6 +30,8 @@ from .server import AcmeServer
 from .standalone.challtestsrv_server import beyond_loopback
 from .standalone.pebble import from_pebble, read_config
 
+#: Where the management and challtestsrv APIs listen unless told otherwise.
+LOOPBACK = "127.0.0.1"
 #: Pebble's ports, so Pebble-based setups keep working.
 DEFAULT_PORT = 14000
 DEFAULT_MANAGEMENT_PORT = 15000
@@ -68,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--port", type=int,
                        help=f"ACME port; 0 picks a free one (default: {DEFAULT_PORT}, as Pebble)")
     where.add_argument("--http", action="store_true", help="serve plain HTTP instead of HTTPS")
+    where.add_argument("--management-host", metavar="ADDRESS",
+                       help="address of the management API and the challtestsrv API "
+                       "(default: 127.0.0.1, whatever --host says: they hand out the CA's "
+                       "private keys and reset the server, without authentication)")
     where.add_argument("--management-port", type=int,
                        help="Pebble management API and pytest-acme's JSON API "
                        f"(default: {DEFAULT_MANAGEMENT_PORT}; -1: off)")
@@ -132,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
     behave.add_argument("--max-orders", type=_max_orders, metavar="N",
                         help="orders kept; past N the oldest finished ones are forgotten, "
                         "so memory stays bounded ('none' keeps all; default: 2000)")
+    behave.add_argument("--max-pending-orders-per-account", type=_max_orders, metavar="N",
+                        help="unfinished orders an account may have; more get rateLimited "
+                        "(429), as at Let's Encrypt ('none': no limit; default: 1000)")
+    behave.add_argument("--max-pending-orders", type=_max_orders, metavar="N",
+                        help="unfinished orders of all accounts together; more get "
+                        "rateLimited (429) ('none': no limit; default: 2000)")
     behave.add_argument("--nonce-lifetime", type=_seconds_or_none, metavar="SECONDS",
                         help="seconds a nonce stays usable ('none': forever; default: 3600)")
     behave.add_argument("--max-body-bytes", type=int, metavar="N",
@@ -254,7 +266,8 @@ _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity"
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
                 "default_profile", "idle_timeout", "handshake_timeout", "max_connections",
-                "max_orders", "nonce_lifetime", "max_body_bytes", "event_log_size",
+                "max_orders", "max_pending_orders_per_account", "max_pending_orders",
+                "nonce_lifetime", "max_body_bytes", "event_log_size",
                 "request_log_size", "ocsp", "strict_csr")
 
 
@@ -302,7 +315,8 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
         value = getattr(args, name, None)
         if value is not None:
             settings[name] = value
-    for name in ("max_orders", "nonce_lifetime"):
+    for name in ("max_orders", "max_pending_orders_per_account", "max_pending_orders",
+                 "nonce_lifetime"):
         if settings.get(name) == "none":
             settings[name] = None
     if args.eab_key:
@@ -328,10 +342,19 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, Any]:
     settings["dns_port"] = args.dns_port
     if settings.get("dns_server") == f"127.0.0.1:{args.dns_port}":
         settings.pop("dns_server")  # that is this server's own zone: ask it directly
-    management = pebble.management or (settings["host"], DEFAULT_MANAGEMENT_PORT)
-    if args.management_port is not None:
-        management = (management[0], args.management_port)
+    # The management and challtestsrv APIs stay on loopback unless --management-host
+    # says otherwise: --host (or a Pebble config's managementListenAddress) opening
+    # the ACME port to other machines must not open these too.
+    wanted = pebble.management or (LOOPBACK, DEFAULT_MANAGEMENT_PORT)
+    host = args.management_host
+    if host is None:
+        host = wanted[0] if not beyond_loopback(wanted[0]) else LOOPBACK
+    management = (host, wanted[1] if args.management_port is None else args.management_port)
     warnings = list(pebble.warnings)
+    if args.management_host is None and beyond_loopback(wanted[0]):
+        warnings.append(f"managementListenAddress {_show(wanted[0])}:{wanted[1]}: serve keeps "
+                        f"the management API on {LOOPBACK}; pass --management-host "
+                        f"{wanted[0]} to listen there (or run `pytest-acme pebble`)")
     if args.pebble_strict not in (None, "false", "0"):
         warnings.append("-strict: pebble mode is on; pytest-acme always behaves strictly "
                         "(POST-as-GET only, exact JWS checks), so nothing more changes")
@@ -428,14 +451,21 @@ def serve(args: argparse.Namespace, planned: Dict[str, Any], out: TextIO,
                 tlsalpn01 = stack.enter_context(
                     TlsAlpn01Responder(host, server.config.tlsalpn01_port))
             if args.challtestsrv_port >= 0:
-                chall = WsgiThread(make_challtestsrv_app(server.dns, http01, tlsalpn01), host,
+                chall = WsgiThread(make_challtestsrv_app(server.dns, http01, tlsalpn01), mhost,
                                    args.challtestsrv_port, None, "challtestsrv API",
                                    limits=HttpLimits.of(server.config)).start()
                 stack.callback(chall.stop)
-                challtestsrv = f"http://{_show(host)}:{chall.port}"
+                challtestsrv = f"http://{_show(mhost)}:{chall.port}"
         except (ServerStartError, OSError) as e:
             print(f"pytest-acme: {e}", file=sys.stderr)
             return 1
+        if beyond_loopback(mhost):
+            for what, url in (("management API", management), ("challtestsrv API", challtestsrv)):
+                if url is not None:
+                    warning = _exposed(what, mhost, int(url.rsplit(":", 1)[1]),
+                                       "leave --management-host out to keep it on "
+                                       f"{LOOPBACK}")
+                    print(f"pytest-acme: warning: {warning}", file=sys.stderr, flush=True)
         if not args.quiet:
             _log_requests(server, out, args.verbose)
         print(banner(server, management, challtestsrv, console=True), file=out, flush=True)
@@ -476,11 +506,23 @@ def _show(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _exposed(what: str, host: str, port: int, hint: str) -> str:
-    """The warning for a listener other machines can reach."""
+#: What each listener gives to whoever reaches it, for the warning of :func:`_exposed`.
+EXPOSES = {
+    "management API": "the root's and intermediate's private keys (/root-keys/0, "
+                      "/intermediate-keys/0), reset and the server clock",
+    "challtestsrv API": "control of the DNS zone and the challenge answers",
+}
+
+
+def _exposed(what: str, host: str, port: int, hint: str, gives: Optional[str] = None) -> str:
+    """The warning for a listener other machines can reach: the one helper every
+    command uses, naming what the listener hands out (``gives``; by default
+    :data:`EXPOSES` of ``what``)."""
     where = "every interface" if host in ("0.0.0.0", "::") else host
+    gives = gives or EXPOSES.get(what)
+    gives = f" It hands out {gives}." if gives else ""
     return (f"the {what} listens on {_show(host)}:{port} ({where}): anyone who can reach "
-            f"this machine can use it, and it needs no authentication; {hint}")
+            f"this machine can use it, and it needs no authentication.{gives} {hint}")
 
 
 # -- pytest-acme pebble ---------------------------------------------------------------
@@ -624,8 +666,10 @@ def run_challtestsrv(args: argparse.Namespace, out: TextIO, stop: threading.Even
             lines.append(f"  {what + ':':<16}{scheme}{_show(host)}:{port}"
                          + ("   (UDP and TCP)" if what == "DNS" else ""))
             if beyond_loopback(host):
-                print(f"pytest-acme: warning: {_exposed(what, host, port, 'pass 127.0.0.1:PORT to keep it local')}",
-                      file=sys.stderr, flush=True)
+                exposed = _exposed(what, host, port, "pass 127.0.0.1:PORT to keep it local",
+                                   EXPOSES["challtestsrv API"] if what == "management API"
+                                   else None)
+                print(f"pytest-acme: warning: {exposed}", file=sys.stderr, flush=True)
         if where["dns01"]:
             lines.append(f"  default A:      {args.defaultIPv4 or '(none)'}; default AAAA: "
                          f"{args.defaultIPv6 or '(none)'}")

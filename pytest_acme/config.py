@@ -136,6 +136,14 @@ class AcmeConfig:
     #: certificates, so a long-running ``serve`` stays within bounded memory.
     #: None: keep everything until :meth:`~pytest_acme.AcmeServer.reset`.
     max_orders: Optional[int] = 2000
+    #: Unfinished (pending, ready or processing) orders one account may have;
+    #: newOrder past it is refused with ``rateLimited`` (429, ``Retry-After``), as
+    #: Let's Encrypt's "too many currently pending orders" (Boulder's
+    #: ``PendingOrdersPerAccount``, 1000 at Let's Encrypt).  None: no limit.
+    max_pending_orders_per_account: Optional[int] = 1000
+    #: Unfinished orders of all accounts together, refused the same way: with
+    #: ``max_orders`` it bounds what the store keeps.  None: no limit.
+    max_pending_orders: Optional[int] = 2000
     #: Extra ``meta`` members for the directory (``website``, ``caaIdentities``...).
     meta: Mapping[str, Any] = field(default_factory=dict)
     #: Certificate profiles (draft-ietf-acme-profiles) in ``meta.profiles``: None offers
@@ -272,8 +280,12 @@ class AcmeConfig:
                                {k.name: f"{k.algorithm}:{k.secret}" for k in keys})
         if (self.tls_certificate is None) != (self.tls_private_key is None):
             raise ValueError("tls_certificate and tls_private_key go together")
-        if self.max_orders is not None and self.max_orders < 1:
-            raise ValueError(f"max_orders must be at least 1 or None, got {self.max_orders}")
+        for name in ("max_orders", "max_pending_orders_per_account", "max_pending_orders"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise ValueError(f"{name} must be a whole number of at least 1 or None, "
+                                 f"got {value!r}")
         for name in ("event_log_size", "request_log_size", "max_connections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

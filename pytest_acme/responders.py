@@ -28,6 +28,12 @@ Both can also give *wrong* answers on purpose (:meth:`Http01Responder.respond`,
 so a test can check that the server rejects them.  Every method may be called
 from the test thread while the responder serves on its own threads.
 
+Their logs are bounded, as the server's are: each keeps its newest
+``history_size`` entries (:data:`HISTORY_SIZE`) and counts what it dropped
+(``http.requests.dropped``), and an entry keeps at most
+:data:`HISTORY_TEXT_LIMIT` characters of a path or name, so a flood of requests
+with long paths cannot grow a long-running responder without bound.
+
 The module level helpers :func:`tls_alpn01_certificate` (the certificate a
 TLS-ALPN-01 responder presents) and :func:`reverse_dns_name` (the SNI name for
 an IP identifier) are usable on their own.
@@ -53,6 +59,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from .store import BoundedList
+
 #: The ALPN protocol name of TLS-ALPN-01 (RFC 8737 §6.2).
 ACME_TLS_1 = "acme-tls/1"
 
@@ -61,6 +69,23 @@ ACME_IDENTIFIER_OID = ObjectIdentifier("1.3.6.1.5.5.7.1.31")
 
 #: The path prefix of HTTP-01 (RFC 8555 §8.3).
 CHALLENGE_PATH = "/.well-known/acme-challenge/"
+
+#: Entries a responder's log keeps (the newest); older ones are dropped and counted.
+HISTORY_SIZE = 1000
+#: Requests pytest-httpserver's own log (``httpserver.log``, whole requests and
+#: responses) keeps under an :class:`Http01Responder`.
+HTTPSERVER_LOG_SIZE = 10
+#: Characters of a path, Host header or name a log entry keeps (a DNS name has at
+#: most 253, a challenge path under 100): the rest of a longer one is cut off.
+HISTORY_TEXT_LIMIT = 1024
+
+
+def clip(text: Optional[str]) -> Optional[str]:
+    """``text`` cut to :data:`HISTORY_TEXT_LIMIT` characters, for a log entry."""
+    if text is None or len(text) <= HISTORY_TEXT_LIMIT:
+        return text
+    return text[:HISTORY_TEXT_LIMIT]
+
 
 # A key authorization is ``token.thumbprint``; both are base64url, but tests
 # may publish anything, so the pattern takes any single path segment.
@@ -168,16 +193,20 @@ class Http01Responder:
     tokens while the server thread reads them.
 
     Attributes:
-        httpserver: the underlying pytest-httpserver ``HTTPServer``.
-        requests: ``(method, path, host header)`` of every request received, in order.
+        httpserver: the underlying pytest-httpserver ``HTTPServer`` (its ``log``
+            keeps the newest :data:`HTTPSERVER_LOG_SIZE` requests).
+        requests: ``(method, path, host header)`` of the requests received, oldest
+            first: the newest ``history_size``; ``requests.dropped`` counts the
+            others, and path and header keep :data:`HISTORY_TEXT_LIMIT` characters.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 history_size: int = HISTORY_SIZE) -> None:
         from pytest_httpserver import HTTPServer  # an optional dependency: import it only when used
         from pytest_httpserver.httpserver import HandlerType
 
         self.httpserver = HTTPServer(host=host, port=port, threaded=True)
-        self.requests: List[Tuple[str, str, Optional[str]]] = []
+        self.requests: BoundedList[Tuple[str, str, Optional[str]]] = BoundedList(history_size)
         self._answers: Dict[str, _HttpAnswer] = {}
         self._lock = threading.Lock()
         self.httpserver.expect_request(_CHALLENGE_RE, handler_type=HandlerType.PERMANENT).respond_with_handler(
@@ -245,7 +274,7 @@ class Http01Responder:
         """Forget every token and the request log: a fresh responder for the next test."""
         with self._lock:
             self._answers.clear()
-            del self.requests[:]
+            self.requests.clear()
 
     def _set(self, token: str, answer: _HttpAnswer) -> None:
         if not token or "/" in token:
@@ -257,7 +286,14 @@ class Http01Responder:
 
     def _log(self, request: Any) -> None:
         with self._lock:
-            self.requests.append((request.method, request.path, request.headers.get("Host")))
+            self.requests.append((request.method, clip(request.path),
+                                  clip(request.headers.get("Host"))))
+            # pytest-httpserver logs every (request, response) too, each with its
+            # whole environ (a 60 KB path is there several times over): keep only
+            # its newest few.  It appends after this handler returns: leave a place.
+            log = self.httpserver.log
+            if len(log) >= HTTPSERVER_LOG_SIZE:
+                del log[:len(log) - HTTPSERVER_LOG_SIZE + 1]
 
     def _answer(self, request: Any) -> Any:
         from werkzeug.wrappers import Response
@@ -301,18 +337,21 @@ class TlsAlpn01Responder:
     ALPN protocol (Python's ``ssl`` cannot refuse it); the log shows it.
 
     Attributes:
-        handshakes: ``(sni, alpn)`` of every handshake, in order: the SNI name
+        handshakes: ``(sni, alpn)`` of the handshakes, oldest first: the SNI name
             (or ``None``) and the negotiated protocol (``"acme-tls/1"``, or
-            ``None`` when none was negotiated or the handshake failed).
+            ``None`` when none was negotiated or the handshake failed).  The
+            newest ``history_size``; ``handshakes.dropped`` counts the others.
         timeout: seconds one connection may take for its handshake.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, timeout: float = 5.0,
-                 unknown_alert: int = ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME) -> None:
+                 unknown_alert: int = ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME,
+                 history_size: int = HISTORY_SIZE) -> None:
         self.host = host
         self.timeout = timeout
         self.unknown_alert = unknown_alert
-        self.handshakes: List[Tuple[Optional[str], Optional[str]]] = []
+        self.handshakes: BoundedList[Tuple[Optional[str], Optional[str]]] = BoundedList(
+            history_size)
         self._requested_port = port
         self._contexts: Dict[str, ssl.SSLContext] = {}
         self._lock = threading.Lock()
@@ -426,7 +465,7 @@ class TlsAlpn01Responder:
         """Stop serving every name and forget the handshake log: fresh for the next test."""
         with self._lock:
             self._contexts.clear()
-            del self.handshakes[:]
+            self.handshakes.clear()
 
     # -- the server (on its threads)
 
@@ -505,7 +544,7 @@ class TlsAlpn01Responder:
 
     def _log_handshake(self, alpn: Optional[str]) -> None:
         with self._lock:
-            self.handshakes.append((getattr(self._sni, "value", None), alpn))
+            self.handshakes.append((clip(getattr(self._sni, "value", None)), alpn))
 
     def _choose_context(self, tls: ssl.SSLObject, server_name: Optional[str], _context: ssl.SSLContext) -> Optional[int]:
         """``sni_callback``: swap in the context of the SNI name, or end the handshake with an alert."""

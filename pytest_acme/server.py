@@ -8,7 +8,7 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import josepy
 import trustme
@@ -465,17 +465,19 @@ class AcmeServer:
             raise KeyError(f"no object at {url!r} on this server")
         return info
 
-    def describe(self, order: Union["_inspect.Info", str, None] = None) -> str:
+    def describe(self, order: Union["_inspect.Info", str, Sequence["_inspect.OrderInfo"],
+                                    None] = None) -> str:
         """``kubectl describe``-like text: State, URL, authorizations, challenges and
         an Events table.  Of one order (an OrderInfo, URL or id; also any snapshot or
-        other object URL), or of every order when ``order`` is None."""
+        other object URL), of a list of OrderInfo, or of every order when ``order`` is
+        None."""
         now = self.clock.now()
         events = self.logs()["events"]
         note = (f"Note: {events['dropped']} older event(s) were dropped from the timeline "
                 f"(event_log_size={events['limit']}); Events tables may be incomplete.\n\n"
                 if events["dropped"] else "")
-        if order is None:
-            infos = self.orders()
+        if order is None or isinstance(order, (list, tuple)):
+            infos = self.orders() if order is None else order
             if not infos:
                 return note + "No orders on this server."
             return note + "\n\n".join(_describe.describe(i, now) for i in infos)

@@ -44,11 +44,17 @@ class Store:
         # (account id, identifier) -> that account's authorizations for it, oldest
         # first: what authorization reuse looks at, without a scan of the store.
         self._authz_index: Dict[Tuple[str, Identifier], Dict[str, Authorization]] = {}
+        # Orders that may still be unfinished, oldest first, in all and per account:
+        # what the pending-order limits count (see :meth:`unfinished_orders`).
+        self._unfinished: Dict[str, Order] = {}
+        self._unfinished_by_account: Dict[str, Dict[str, Order]] = {}
 
     def clear(self) -> None:
         with self.lock:
             self.orders_retired = 0
             self._authz_index.clear()
+            self._unfinished.clear()
+            self._unfinished_by_account.clear()
             self.accounts.clear()
             self.accounts_by_thumbprint.clear()
             self.orders.clear()
@@ -80,6 +86,8 @@ class Store:
             for authz in authzs:
                 self._add_authz(authz)
             self.accounts[order.account_id].order_ids.append(order.id)
+            self._unfinished[order.id] = order
+            self._unfinished_by_account.setdefault(order.account_id, {})[order.id] = order
 
     def add_authz(self, authz: Authorization) -> None:
         """An authorization of no order yet (pre-authorization, RFC 8555 §7.4.1)."""
@@ -125,8 +133,38 @@ class Store:
             self.orders_retired += len(gone)
             return len(gone)
 
+    def unfinished_orders(self, account_id: Optional[str], now: dt.datetime,
+                          limit: Optional[int] = None) -> List[Order]:
+        """The orders still unfinished (stored as pending, ready or processing, and
+        not past ``expires``), oldest first: the account's, or everyone's when
+        ``account_id`` is None.
+
+        Counted as Boulder's ``CountPendingOrders`` counts them, from the stored
+        status and the expiry alone: an order whose authorization was deactivated
+        still counts until it expires, as at Let's Encrypt.  The list is tidied
+        (finished orders dropped) only once it holds ``limit`` orders, so below
+        the limits a newOrder costs no scan (the list may then name orders that
+        have finished since); without a limit it is always tidied.
+        """
+        with self.lock:
+            table = (self._unfinished if account_id is None
+                     else self._unfinished_by_account.get(account_id, {}))
+            if limit is None or len(table) >= limit:
+                self._tidy(table, now)
+                if account_id is None:
+                    for mine in self._unfinished_by_account.values():
+                        self._tidy(mine, now)
+            return list(table.values())
+
+    @staticmethod
+    def _tidy(table: Dict[str, Order], now: dt.datetime) -> None:
+        for order in [o for o in table.values() if not _unfinished(o, now)]:
+            del table[order.id]
+
     def _forget(self, order: Order) -> None:
         del self.orders[order.id]
+        self._unfinished.pop(order.id, None)
+        self._unfinished_by_account.get(order.account_id, {}).pop(order.id, None)
         account = self.accounts.get(order.account_id)
         if account is not None and order.id in account.order_ids:
             account.order_ids.remove(order.id)
@@ -170,6 +208,13 @@ class Store:
         return table.get(id)
 
 
+def _unfinished(order: Order, now: dt.datetime) -> bool:
+    return order.status in _UNFINISHED and order.expires > now
+
+
+_UNFINISHED = (Status.PENDING, Status.READY, Status.PROCESSING)
+
+
 class BoundedLog(Deque[T]):
     """A deque that counts what it had to drop (logs never grow without bound)."""
 
@@ -198,3 +243,33 @@ class BoundedLog(Deque[T]):
     def status(self) -> Dict[str, int]:
         """``{"kept": n, "limit": maxlen, "dropped": n}``, for inspection."""
         return {"kept": len(self), "limit": self.maxlen or 0, "dropped": self.dropped}
+
+
+class BoundedList(List[T]):
+    """A list that keeps its newest ``maxlen`` items and counts what it dropped: a
+    log its readers compare and slice as a list (the responders' request logs).
+
+    Example::
+
+        log = BoundedList(2)
+        for n in range(3):
+            log.append(n)
+        assert log == [1, 2] and log.dropped == 1
+    """
+
+    def __init__(self, maxlen: int) -> None:
+        if maxlen < 1:
+            raise ValueError(f"a log keeps at least 1 entry, not {maxlen}")
+        super().__init__()
+        self.maxlen = maxlen
+        self.dropped = 0
+
+    def append(self, item: T) -> None:
+        super().append(item)
+        if len(self) > self.maxlen:
+            del self[0]
+            self.dropped += 1
+
+    def clear(self) -> None:
+        super().clear()
+        self.dropped = 0

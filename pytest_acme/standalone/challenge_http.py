@@ -13,7 +13,10 @@ on every ``-http01`` and ``-https01`` listener at once (they share one state):
   HTTP to the same path over HTTPS (``-https01``) does not loop;
 * every request, whatever its path, is added to the request history that
   ``/http-request-history`` reads, with the ``Host`` header as sent
-  (``/http-request-history`` compares it without its port).
+  (``/http-request-history`` compares it without its port).  Unlike
+  challtestsrv's, the history is bounded: the newest ``history_size`` requests,
+  each with at most :data:`~pytest_acme.responders.HISTORY_TEXT_LIMIT` characters
+  of URL and ``Host``; ``events.dropped`` counts the others.
 
 Example::
 
@@ -28,7 +31,8 @@ import html
 import threading
 from typing import Any, Callable, Dict, Iterable, List
 
-from ..responders import CHALLENGE_PATH
+from ..responders import CHALLENGE_PATH, HISTORY_SIZE, clip
+from ..store import BoundedList
 
 #: What an HTTP request adds to the history (field names as challtestsrv's JSON).
 HttpEvent = Dict[str, Any]
@@ -40,16 +44,17 @@ class ChallengeHttp:
     Every method may be called from any thread; one lock guards the state.
 
     Attributes:
-        events: every request received, oldest first, as ``{"URL", "Host",
+        events: the requests received, oldest first, as ``{"URL", "Host",
             "HTTPS", "ServerName"}`` (``ServerName`` stays empty: the HTTP
-            server does not pass the TLS SNI name to the application).
+            server does not pass the TLS SNI name to the application): the
+            newest ``history_size``, with ``events.dropped`` counting the others.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, history_size: int = HISTORY_SIZE) -> None:
         self._lock = threading.Lock()
         self._tokens: Dict[str, str] = {}
         self._redirects: Dict[str, str] = {}
-        self.events: List[HttpEvent] = []
+        self.events: BoundedList[HttpEvent] = BoundedList(history_size)
 
     # -- what it answers (the management API calls these)
 
@@ -90,7 +95,7 @@ class ChallengeHttp:
         https = environ.get("wsgi.url_scheme") == "https"
         url = environ.get("REQUEST_URI") or path
         with self._lock:
-            self.events.append({"URL": url, "Host": environ.get("HTTP_HOST", ""),
+            self.events.append({"URL": clip(url), "Host": clip(environ.get("HTTP_HOST", "")),
                                 "HTTPS": https, "ServerName": ""})
             target = None if https else self._redirects.get(path)
             token = path[len(CHALLENGE_PATH):] if path.startswith(CHALLENGE_PATH) else None

@@ -21,6 +21,17 @@
   what to do next (arm faults, expire or invalidate an order, move the clock,
   reset).  ``GET /pytest-acme/`` lists the endpoints.
 
+  The listings (orders, accounts, describe and describe.json of every order, events,
+  requests) come in pages, so one answer stays small however much the server
+  holds: ``?limit=N`` entries (by default :data:`PAGE_SIZE` orders or
+  :data:`SMALL_PAGE_SIZE` accounts, events or requests; at most
+  :data:`MAX_PAGE_SIZE`) from ``?cursor=N`` (the position of the first, from 0).
+  The body keeps its shape (a JSON array, or the text); ``Pytest-Acme-Total`` says
+  how many entries there are, and while more follow, ``Link: <...>;rel="next"``
+  names the next page (as RFC 8555 §7.1.2.1 pages an account's orders).  The
+  cursor is a position: an entry forgotten or dropped meanwhile moves later ones
+  one place forward.
+
 Errors are JSON ``{"error": "..."}`` with a 4xx status; bad input never gets a 500.
 Times are RFC 3339 UTC strings.
 """
@@ -32,6 +43,7 @@ import json
 import math
 import re
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import urlencode
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -61,6 +73,15 @@ FAULT_CONSTRUCTORS: Dict[str, Callable[..., _faults.Fault]] = {
 }
 
 _HEX = re.compile(r"[0-9a-fA-F]{1,256}")
+_WHOLE = re.compile(r"[0-9]{1,9}")
+
+#: Orders per page of a listing when ``?limit=`` names no other number.
+PAGE_SIZE = 100
+#: Accounts, events or requests per page (each a few hundred bytes of JSON).
+SMALL_PAGE_SIZE = 1000
+#: The largest ``?limit=``.  An order of 100 identifiers is about 160 KB of JSON, so
+#: a default page of them is about 16 MB, the largest about 160 MB.
+MAX_PAGE_SIZE = 1000
 
 #: (method, path, what it does): the index at ``GET /pytest-acme/``.
 ENDPOINTS: Tuple[Tuple[str, str, str], ...] = (
@@ -75,7 +96,10 @@ ENDPOINTS: Tuple[Tuple[str, str, str], ...] = (
      'Pebble: {"Certificate": PEM, "ARIResponse": "{\\"suggestedWindow\\": ...}"} sets '
      "that certificate's renewalInfo answer"),
     ("GET", "/pytest-acme/", "this index"),
-    ("GET", "/pytest-acme/orders", "every order: status, identifiers, authorizations, ..."),
+    ("GET", "/pytest-acme/orders?cursor=0&limit=100",
+     "every order: status, identifiers, authorizations, ... (listings come in pages: "
+     'limit= entries from cursor=, Link rel="next" names the next, Pytest-Acme-Total '
+     "counts them)"),
     ("GET", "/pytest-acme/accounts", "every account"),
     ("GET", "/pytest-acme/describe?order=<url or id>",
      "kubectl-describe-like text of one order (or any object), or of all orders"),
@@ -223,6 +247,50 @@ class ManagementApp:
             raise BadInput("order= needs an order URL or id")
         return value
 
+    @staticmethod
+    def _whole(request: Request, name: str, default: int) -> int:
+        value = request.args.get(name)
+        if value is None:
+            return default
+        if not _WHOLE.fullmatch(value.strip()):
+            raise BadInput(f"{name}= must be a whole number (0 to 999999999), got "
+                           f"{value[:20]!r}")
+        return int(value)
+
+    def _page(self, request: Request, total: int, size: Optional[int] = None
+              ) -> Tuple[slice, Dict[str, str]]:
+        """The entries ``?cursor=`` and ``?limit=`` (default ``size``, or
+        :data:`PAGE_SIZE`) ask for, out of ``total``, and the headers that say what
+        else there is (see the module docstring)."""
+        cursor = self._whole(request, "cursor", 0)
+        limit = self._whole(request, "limit", size or PAGE_SIZE)
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise BadInput(f"limit= must be 1 to {MAX_PAGE_SIZE} entries per page, "
+                           f"got {limit}")
+        headers = {"Pytest-Acme-Total": str(total)}
+        end = cursor + limit
+        if end < total:
+            query = [(k, v) for k, v in request.args.items(multi=True)
+                     if k not in ("cursor", "limit")]
+            query += [("cursor", str(end)), ("limit", str(limit))]
+            # A path-absolute reference (RFC 8288 §3.1): it needs no trusted Host.
+            headers["Link"] = f'<{request.path}?{urlencode(query)}>;rel="next"'
+        return slice(cursor, end), headers
+
+    def _order_page(self, request: Request) -> Tuple[List[_inspect.OrderInfo], Dict[str, str]]:
+        """A page of the orders, oldest first; only its orders are looked at."""
+        store = self.server.app.store
+        with store.lock:
+            ids = list(store.orders)
+        window, headers = self._page(request, len(ids))
+        infos = []
+        for id in ids[window]:
+            try:
+                infos.append(self.server.order(id))
+            except KeyError:  # forgotten since the ids were read
+                continue
+        return infos, headers
+
     # -- Pebble ------------------------------------------------------------------------
 
     @staticmethod
@@ -341,10 +409,22 @@ class ManagementApp:
         })
 
     def on_orders(self, request: Request) -> Response:
-        return _json_response([order_json(o) for o in self.server.orders()])
+        infos, headers = self._order_page(request)
+        return _json_response([order_json(o) for o in infos], headers=headers)
 
     def on_accounts(self, request: Request) -> Response:
-        return _json_response([account_json(a) for a in self.server.accounts()])
+        store = self.server.app.store
+        with store.lock:
+            ids = list(store.accounts)
+        window, headers = self._page(request, len(ids), SMALL_PAGE_SIZE)
+        infos = []
+        for id in ids[window]:
+            try:
+                infos.append(self.server.lookup(id))
+            except KeyError:
+                continue
+        return _json_response([account_json(a) for a in infos
+                               if isinstance(a, _inspect.AccountInfo)], headers=headers)
 
     def _lookup(self, key: str) -> _inspect.Info:
         try:
@@ -354,19 +434,33 @@ class ManagementApp:
 
     def on_describe(self, request: Request) -> Response:
         key = self._order_param(request)
-        text = self.server.describe(self._lookup(key) if key is not None else None)
-        return Response(text + "\n", content_type=TEXT)
+        if key is not None:
+            text = self.server.describe(self._lookup(key))
+            return Response(text + "\n", content_type=TEXT)
+        infos, headers = self._order_page(request)
+        if infos or headers["Pytest-Acme-Total"] == "0":
+            text = self.server.describe(infos)  # "No orders on this server." if none
+        else:
+            text = f"No orders from cursor={self._whole(request, 'cursor', 0)} on."
+        if "Link" in headers:
+            following = headers["Link"].split(">", 1)[0][1:]
+            text += (f"\n\n... more orders ({headers['Pytest-Acme-Total']} in all): "
+                     f"GET {following}")
+        return Response(text + "\n", content_type=TEXT, headers=headers)
 
     def on_describe_json(self, request: Request) -> Response:
         key = self._order_param(request)
         if key is not None:
             return _json_response(info_json(self._lookup(key)))
-        return _json_response([order_json(o, events=True) for o in self.server.orders()])
+        infos, headers = self._order_page(request)
+        return _json_response([order_json(o, events=True) for o in infos], headers=headers)
 
     def on_events(self, request: Request) -> Response:
         key = self._order_param(request)
         events = self._order(key).events if key is not None else self.server.events
-        return _json_response([event_json(e) for e in events], headers=self._dropped("events"))
+        window, headers = self._page(request, len(events), SMALL_PAGE_SIZE)
+        return _json_response([event_json(e) for e in events[window]],
+                              headers={**self._dropped("events"), **headers})
 
     def on_requests(self, request: Request) -> Response:
         records = self.server.requests
@@ -376,8 +470,9 @@ class ManagementApp:
                 raise BadInput(f"last= must be a whole number of requests, got {last!r}")
             n = int(last)
             records = records[-n:] if n else []
-        return _json_response([request_json(r) for r in records],
-                              headers=self._dropped("requests"))
+        window, headers = self._page(request, len(records), SMALL_PAGE_SIZE)
+        return _json_response([request_json(r) for r in records[window]],
+                              headers={**self._dropped("requests"), **headers})
 
     def _dropped(self, log: str) -> Dict[str, str]:
         """How many entries the log dropped, so a reader knows the list is incomplete."""

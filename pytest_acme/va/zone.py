@@ -32,6 +32,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ..config import TsigKey
 
+from ..store import BoundedList
+
 #: The longest CNAME chain a lookup follows before giving up.
 MAX_CNAME_HOPS = 8
 
@@ -40,6 +42,8 @@ RECORD_TYPES = ("A", "AAAA", "TXT", "CAA")
 #: Record types a name can hold explicitly (what :meth:`Zone.rrset` reads and
 #: :meth:`Zone.delete` removes; what a DNS UPDATE may add).
 STORED_TYPES = ("A", "AAAA", "CNAME", "TXT", "CAA")
+#: Queries the log keeps for ``/dns-request-history`` (the newest).
+QUERY_LOG_SIZE = 1000
 
 
 class ZoneError(Exception):
@@ -142,7 +146,7 @@ class Zone:
     def __init__(self, default_ipv4: Optional[str] = "127.0.0.1",
                  default_ipv6: Optional[str] = None) -> None:
         self._lock = threading.RLock()
-        self._queries: List[Tuple[str, str]] = []
+        self._queries: BoundedList[Tuple[str, str]] = BoundedList(QUERY_LOG_SIZE)
         self._default_ipv4 = None if default_ipv4 is None else _ip(default_ipv4, 4)
         self._default_ipv6 = None if default_ipv6 is None else _ip(default_ipv6, 6)
         self._a: Dict[str, List[str]] = {}
@@ -326,10 +330,15 @@ class Zone:
     # -- the query log (what the DNS server was asked) -------------------------
 
     def record_query(self, name: str, rtype: str) -> None:
-        """Note a query the DNS server received (the last 1000 are kept)."""
+        """Note a query the DNS server received (the last :data:`QUERY_LOG_SIZE`
+        are kept; :attr:`queries_dropped` counts the others)."""
         with self._lock:
             self._queries.append((normalise(name), rtype))
-            del self._queries[:-1000]
+
+    @property
+    def queries_dropped(self) -> int:
+        """How many logged queries were dropped to keep the newest ones."""
+        return self._queries.dropped
 
     def queries(self, name: str) -> List[str]:
         """The record types asked for ``name``, oldest first."""

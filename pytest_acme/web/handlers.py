@@ -16,6 +16,7 @@ beside it and register the same way: ``authorizations`` (newAuthz and reuse),
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
@@ -344,6 +345,40 @@ def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
     return Reply(body, status=status, headers=headers)
 
 
+def refuse_past_pending_limits(app: "AcmeApp", account: Account, now: dt.datetime) -> None:
+    """Refuse a new order while the account, or the server, has as many unfinished
+    orders as ``max_pending_orders_per_account`` (``max_pending_orders``) allows.
+
+    Let's Encrypt answers ``rateLimited`` with "too many currently pending orders"
+    (Boulder's ``PendingOrdersPerAccount``); RFC 8555 §6.6 lets a server say when to
+    come back with ``Retry-After``: here, when the oldest counted order expires (a
+    finished one frees its place sooner).  The limits also bound the store: finished
+    orders are forgotten past ``max_orders``, unfinished ones never are.
+    """
+    config = app.config
+    for owner, limit, setting in (
+            (account.id, config.max_pending_orders_per_account,
+             "max_pending_orders_per_account"),
+            (None, config.max_pending_orders, "max_pending_orders")):
+        if limit is None:
+            continue
+        unfinished = app.store.unfinished_orders(owner, now, limit)
+        if len(unfinished) < limit:
+            continue
+        wait = max(1, math.ceil(min(o.expires for o in unfinished).timestamp()
+                                - now.timestamp()))
+        if owner is not None:
+            what = (f"this account has {len(unfinished)} pending, ready or processing "
+                    f"orders, the most {setting} allows; finalize them, or")
+        else:
+            what = (f"the server holds {len(unfinished)} pending, ready or processing "
+                    f"orders of all its accounts, the most {setting} allows;")
+        raise problems.RateLimited(
+            f"too many currently pending orders: {what} retry after {wait} s, when the "
+            "oldest expires",
+            headers={"Retry-After": str(wait)})
+
+
 @endpoint("new_order")
 def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     payload = _require_payload(ex, "newOrder")
@@ -362,6 +397,7 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
         existing = identical_order(app, ex.account, identifiers, profile, now)
         if existing is not None and existing.replaces == (payload.get("replaces") or None):
             return _order_reply(app, ex, existing, status=201)
+        refuse_past_pending_limits(app, ex.account, now)
         replaces = None
         if payload.get("replaces") not in (None, ""):  # RFC 9773 §5
             replaces = check_replacement(app.store, [i.key_id for i in app.ca.issuers],
