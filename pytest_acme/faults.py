@@ -129,10 +129,12 @@ class PendingRace(Fault):
 @dataclass(eq=False)
 class BadNonce(Fault):
     rate: Optional[float] = None
+    endpoint: Optional[str] = None
     kind = "bad_nonce"
 
     def _args(self) -> str:
-        return f"rate={self.rate}" if self.rate is not None else ""
+        args = [f"rate={self.rate}"] if self.rate is not None else []
+        return ", ".join(args + ([self.endpoint] if self.endpoint else []))
 
 
 @dataclass(eq=False)
@@ -153,6 +155,11 @@ class OmitNonce(Fault):
 
     def _args(self) -> str:
         return self.endpoint or "any endpoint"
+
+
+@dataclass(eq=False)
+class ExpireAtFinalize(Fault):
+    kind = "expire_at_finalize"
 
 
 @dataclass(eq=False)
@@ -225,15 +232,18 @@ def pending_race(polls: int = 1, times: Optional[int] = 1) -> PendingRace:
     return PendingRace(times=_times(times), polls=polls)
 
 
-def bad_nonce(times: Optional[int] = 1, rate: Optional[float] = None) -> BadNonce:
-    """Refuse signed requests with ``badNonce``: the next ``times`` of them, or
-    (with ``rate``) each with that probability from the seeded generator.
+def bad_nonce(times: Optional[int] = 1, rate: Optional[float] = None,
+              endpoint: Optional[str] = None) -> BadNonce:
+    """Refuse signed requests (to ``endpoint``, any when None) with ``badNonce``:
+    the next ``times`` of them, or (with ``rate``) each with that probability from
+    the seeded generator.
 
-    Example: ``bad_nonce(times=2)``; ``bad_nonce(rate=0.2, times=None)``.
+    Example: ``bad_nonce(times=2)``; ``bad_nonce(rate=0.2, times=None)``;
+    ``bad_nonce(endpoint="finalize")``.
     """
     if rate is not None and not 0 < rate <= 1:
         raise ValueError(f"rate must be in (0, 1], got {rate}")
-    return BadNonce(times=_times(times), rate=rate)
+    return BadNonce(times=_times(times), rate=rate, endpoint=_endpoint(endpoint))
 
 
 def rate_limited(endpoint: Optional[str] = None, times: Optional[int] = 1,
@@ -267,6 +277,17 @@ def omit_nonce(endpoint: Optional[str] = None, times: Optional[int] = 1) -> Omit
     return OmitNonce(times=_times(times), endpoint=_endpoint(endpoint))
 
 
+def expire_at_finalize(times: Optional[int] = 1) -> ExpireAtFinalize:
+    """Let the order of the next finalize request expire just before the server
+    acts on it: the order was ready when the client last read it, and its
+    finalize gets ``orderNotReady`` (the order reads ``invalid``), as at Let's
+    Encrypt when an order outlives its expiry between validation and finalize.
+
+    Example: ``expire_at_finalize()``.
+    """
+    return ExpireAtFinalize(times=_times(times))
+
+
 def latency(seconds: float, endpoint: Optional[str] = None,
             times: Optional[int] = None) -> Latency:
     """Delay responses (of ``endpoint``) by ``seconds`` of real time, for client
@@ -282,7 +303,7 @@ def latency(seconds: float, endpoint: Optional[str] = None,
 F = TypeVar("F", bound=Fault)
 
 CONSTRUCTORS = (fail_challenge, reject_csr, fail_issuance, hold_processing, pending_race,
-                bad_nonce, rate_limited, server_error, omit_nonce, latency)
+                bad_nonce, rate_limited, server_error, omit_nonce, expire_at_finalize, latency)
 
 
 @dataclass(frozen=True)
@@ -398,6 +419,9 @@ class FaultPlan:
     def omit_nonce(self, *args: Any, **kwargs: Any) -> OmitNonce:
         return self._arm(omit_nonce(*args, **kwargs))
 
+    def expire_at_finalize(self, *args: Any, **kwargs: Any) -> ExpireAtFinalize:
+        return self._arm(expire_at_finalize(*args, **kwargs))
+
     def latency(self, *args: Any, **kwargs: Any) -> Latency:
         return self._arm(latency(*args, **kwargs))
 
@@ -468,7 +492,8 @@ class FaultPlan:
             if not signed:
                 return None
             for fault in self.faults:
-                if isinstance(fault, BadNonce) and fault.active:
+                if isinstance(fault, BadNonce) and fault.active and fault.endpoint in (
+                        None, endpoint):
                     if fault.rate is not None and self._rng.random() >= fault.rate:
                         continue
                     self._take(fault, endpoint)
@@ -533,6 +558,21 @@ class FaultPlan:
                     self._take(fault, "issuance", order_id)
                     return problems.from_type(fault.problem, fault.detail)
         return None
+
+    def before_finalize(self, order: Any, now: dt.datetime) -> None:
+        """Fire an armed expire_at_finalize fault on ``order``, whose finalize request
+        has just arrived (the caller holds the store lock): the order expires now."""
+        if not self.faults:  # the common case: no lock to take
+            return
+        with self._lock:
+            fault = next((f for f in self.faults
+                          if isinstance(f, ExpireAtFinalize) and f.active), None)
+            if fault is None:
+                return
+            self._take(fault, "finalize", order.id)
+        order.expires = min(order.expires, whole_seconds(now))
+        from .protocol import lifecycle
+        lifecycle.settle_expiry(self._app.store, order, now, self._app.observe)
 
     def on_finalize(self, order_id: str, now: dt.datetime) -> None:
         """Bind an armed hold_processing fault to the order being finalized."""
