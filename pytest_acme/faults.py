@@ -120,10 +120,11 @@ class HoldProcessing(Fault):
 @dataclass(eq=False)
 class PendingRace(Fault):
     polls: int = 1
+    on: Optional[str] = None
     kind = "pending_race"
 
     def _args(self) -> str:
-        return f"polls={self.polls}"
+        return f"polls={self.polls}" + (f", on {self.on}" if self.on else "")
 
 
 @dataclass(eq=False)
@@ -222,14 +223,22 @@ def hold_processing(polls: Optional[int] = None, seconds: Optional[float] = None
                           retry_after=retry_after, http_date=http_date)
 
 
-def pending_race(polls: int = 1, times: Optional[int] = 1) -> PendingRace:
+#: What a pending_race may be limited to: the order's reads, or its finalize requests.
+RACE_ON = ("read", "finalize")
+
+
+def pending_race(polls: int = 1, times: Optional[int] = 1,
+                 on: Optional[str] = None) -> PendingRace:
     """Report a ready order as ``pending`` for ``polls`` reads or finalize attempts
     (finalize gets ``orderNotReady``): the race clients meet after the last
-    authorization becomes valid.
+    authorization becomes valid.  ``on="read"`` or ``on="finalize"`` counts only
+    those; two faults, one of each, make both happen once.
 
-    Example: ``pending_race(polls=2)``.
+    Example: ``pending_race(polls=2)``; ``pending_race(on="finalize")``.
     """
-    return PendingRace(times=_times(times), polls=polls)
+    if on not in (None,) + RACE_ON:
+        raise ValueError(f"on must be None, 'read' or 'finalize', got {on!r}")
+    return PendingRace(times=_times(times), polls=polls, on=on)
 
 
 def bad_nonce(times: Optional[int] = 1, rate: Optional[float] = None,
@@ -345,7 +354,7 @@ class FaultPlan:
         self.faults: List[Fault] = []
         self.fired: List[Fired] = []
         self._holds: Dict[str, _Hold] = {}
-        self._races: Dict[str, int] = {}
+        self._races: Dict[Tuple[str, str], int] = {}
 
     # -- setting up -------------------------------------------------------------
 
@@ -589,19 +598,24 @@ class FaultPlan:
         """True when a pending_race makes this ready order read as pending (this time)."""
         if status is not Status.READY:
             return False
+        on = "finalize" if finalize else "read"
         with self._lock:
-            left = self._races.get(order_id)
-            if left is None:
-                fault = next((f for f in self.faults
-                              if isinstance(f, PendingRace) and f.active), None)
-                if fault is None:
-                    return False
-                self._take(fault, "finalize" if finalize else "order", order_id)
-                left = fault.polls
-            if left <= 0:
-                return False
-            self._races[order_id] = left - 1
-            return True
+            for fault in self.faults:
+                if not isinstance(fault, PendingRace) or fault.on not in (None, on):
+                    continue
+                # One fault per order and scope (both, reads, finalizes): an order
+                # whose race has run out is not raced again by the next fault.
+                key = (order_id, fault.on or "")
+                left = self._races.get(key)
+                if left is None:
+                    if not fault.active:
+                        continue
+                    self._take(fault, "finalize" if finalize else "order", order_id)
+                    left = fault.polls
+                if left > 0:
+                    self._races[key] = left - 1
+                    return True
+        return False
 
     def order_view(self, order_id: str, status: Status, now: dt.datetime,
                    poll: bool) -> Optional[OrderView]:

@@ -175,6 +175,24 @@ def test_pending_race_on_reads(acme_server):
     assert [read(acme, a.uri)["status"] for a in order.authorizations] == ["valid"]
 
 
+def test_pending_race_on_one_read_and_one_finalize(acme_server):
+    """Two races, one limited to reads and one to finalize: the ready order reads
+    pending once, and the first finalize still gets orderNotReady."""
+    acme_server.faults.pending_race(on="read")
+    acme_server.faults.pending_race(on="finalize")
+    acme = account_client(acme_server)
+    order = acme.poll_authorizations(ready(acme_server, acme, ["both.example.test"]),
+                                     deadline())
+    assert [read(acme, order.uri)["status"] for _ in range(2)] == ["pending", "ready"]
+    with pytest.raises(messages.Error) as err:
+        acme.begin_finalization(order)
+    assert err.value.code == "orderNotReady"
+    assert acme.begin_finalization(order).body.status == messages.STATUS_VALID
+    assert [f.fault.describe() for f in acme_server.faults.fired] == [
+        "pending_race(polls=1, on read; 1/1 fired)",
+        "pending_race(polls=1, on finalize; 1/1 fired)"]
+
+
 # -- requests ---------------------------------------------------------------------------
 
 
@@ -351,6 +369,7 @@ def test_reset_disarms_faults(acme_server):
     (lambda: faults.fail_challenge(problem="nonsense"), "unknown ACME problem type"),
     (lambda: faults.rate_limited("nowhere"), "unknown endpoint"),
     (lambda: faults.bad_nonce(endpoint="nowhere"), "unknown endpoint"),
+    (lambda: faults.pending_race(on="poll"), "on must be"),
     (lambda: faults.bad_nonce(rate=2), "rate must be"),
     (lambda: faults.bad_nonce(times=0), "times must be"),
     (lambda: faults.hold_processing(), "needs polls"),
