@@ -191,3 +191,13 @@ def test_the_command_refuses_bad_arguments(capsys):
     assert cli.main(["check-client"]) == 2
     assert "give the client command after --" in capsys.readouterr().err
     assert cli.main(["check-client", "--timeout", "0", "--", "true"]) == 2
+
+
+def test_everything_after_the_double_dash_is_the_command(tmp_path, capsys):
+    report = tmp_path / "r.json"
+    code = cli.main(["check-client", "--scenario", "baseline", "--json", str(report), "--",
+                     sys.executable, "-c", "pass", "--scenario", "bad-nonce"])
+    assert code == 1  # exit 0 without a certificate
+    data = json.loads(report.read_text())
+    assert data["client"] == [sys.executable, "-c", "pass", "--scenario", "bad-nonce"]
+    assert [s["name"] for s in data["scenarios"]] == ["baseline"]
