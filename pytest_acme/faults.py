@@ -168,10 +168,11 @@ class PendingRace(Fault):
     """
 
     polls: int = 1
+    on: Optional[str] = None
     kind = "pending_race"
 
     def _args(self) -> str:
-        return f"polls={self.polls}"
+        return f"polls={self.polls}" + (f", on {self.on}" if self.on else "")
 
 
 @dataclass(eq=False)
@@ -184,10 +185,12 @@ class BadNonce(Fault):
     """
 
     rate: Optional[float] = None
+    endpoint: Optional[str] = None
     kind = "bad_nonce"
 
     def _args(self) -> str:
-        return f"rate={self.rate}" if self.rate is not None else ""
+        args = [f"rate={self.rate}"] if self.rate is not None else []
+        return ", ".join(args + ([self.endpoint] if self.endpoint else []))
 
 
 @dataclass(eq=False)
@@ -222,6 +225,11 @@ class OmitNonce(Fault):
 
     def _args(self) -> str:
         return self.endpoint or "any endpoint"
+
+
+@dataclass(eq=False)
+class ExpireAtFinalize(Fault):
+    kind = "expire_at_finalize"
 
 
 @dataclass(eq=False)
@@ -291,25 +299,36 @@ def hold_processing(polls: Optional[int] = None, seconds: Optional[float] = None
                           retry_after=retry_after, http_date=http_date)
 
 
-def pending_race(polls: int = 1, times: Optional[int] = 1) -> PendingRace:
+#: What a pending_race may be limited to: the order's reads, or its finalize requests.
+RACE_ON = ("read", "finalize")
+
+
+def pending_race(polls: int = 1, times: Optional[int] = 1,
+                 on: Optional[str] = None) -> PendingRace:
     """Report a ready order as ``pending`` for ``polls`` reads or finalize attempts
     (finalize gets ``orderNotReady``): the race clients meet after the last
-    authorization becomes valid.
+    authorization becomes valid.  ``on="read"`` or ``on="finalize"`` counts only
+    those; two faults, one of each, make both happen once.
 
-    Example: ``pending_race(polls=2)``.
+    Example: ``pending_race(polls=2)``; ``pending_race(on="finalize")``.
     """
-    return PendingRace(times=_times(times), polls=polls)
+    if on not in (None,) + RACE_ON:
+        raise ValueError(f"on must be None, 'read' or 'finalize', got {on!r}")
+    return PendingRace(times=_times(times), polls=polls, on=on)
 
 
-def bad_nonce(times: Optional[int] = 1, rate: Optional[float] = None) -> BadNonce:
-    """Refuse signed requests with ``badNonce``: the next ``times`` of them, or
-    (with ``rate``) each with that probability from the seeded generator.
+def bad_nonce(times: Optional[int] = 1, rate: Optional[float] = None,
+              endpoint: Optional[str] = None) -> BadNonce:
+    """Refuse signed requests (to ``endpoint``, any when None) with ``badNonce``:
+    the next ``times`` of them, or (with ``rate``) each with that probability from
+    the seeded generator.
 
-    Example: ``bad_nonce(times=2)``; ``bad_nonce(rate=0.2, times=None)``.
+    Example: ``bad_nonce(times=2)``; ``bad_nonce(rate=0.2, times=None)``;
+    ``bad_nonce(endpoint="finalize")``.
     """
     if rate is not None and not 0 < rate <= 1:
         raise ValueError(f"rate must be in (0, 1], got {rate}")
-    return BadNonce(times=_times(times), rate=rate)
+    return BadNonce(times=_times(times), rate=rate, endpoint=_endpoint(endpoint))
 
 
 def rate_limited(endpoint: Optional[str] = None, times: Optional[int] = 1,
@@ -343,6 +362,17 @@ def omit_nonce(endpoint: Optional[str] = None, times: Optional[int] = 1) -> Omit
     return OmitNonce(times=_times(times), endpoint=_endpoint(endpoint))
 
 
+def expire_at_finalize(times: Optional[int] = 1) -> ExpireAtFinalize:
+    """Let the order of the next finalize request expire just before the server
+    acts on it: the order was ready when the client last read it, and its
+    finalize gets ``orderNotReady`` (the order reads ``invalid``), as at Let's
+    Encrypt when an order outlives its expiry between validation and finalize.
+
+    Example: ``expire_at_finalize()``.
+    """
+    return ExpireAtFinalize(times=_times(times))
+
+
 def latency(seconds: float, endpoint: Optional[str] = None,
             times: Optional[int] = None) -> Latency:
     """Delay responses (of ``endpoint``) by ``seconds`` of real time, for client
@@ -358,7 +388,7 @@ def latency(seconds: float, endpoint: Optional[str] = None,
 F = TypeVar("F", bound=Fault)
 
 CONSTRUCTORS = (fail_challenge, reject_csr, fail_issuance, hold_processing, pending_race,
-                bad_nonce, rate_limited, server_error, omit_nonce, latency)
+                bad_nonce, rate_limited, server_error, omit_nonce, expire_at_finalize, latency)
 
 
 def _document_endpoints() -> None:
@@ -440,7 +470,7 @@ class FaultPlan:
         self.faults: List[Fault] = []
         self.fired: List[Fired] = []
         self._holds: Dict[str, _Hold] = {}
-        self._races: Dict[str, int] = {}
+        self._races: Dict[Tuple[str, str], int] = {}
 
     # -- setting up -------------------------------------------------------------
 
@@ -523,6 +553,9 @@ class FaultPlan:
     def omit_nonce(self, *args: Any, **kwargs: Any) -> OmitNonce:
         return self._arm(omit_nonce(*args, **kwargs))
 
+    def expire_at_finalize(self, *args: Any, **kwargs: Any) -> ExpireAtFinalize:
+        return self._arm(expire_at_finalize(*args, **kwargs))
+
     def latency(self, *args: Any, **kwargs: Any) -> Latency:
         return self._arm(latency(*args, **kwargs))
 
@@ -602,7 +635,8 @@ class FaultPlan:
             if not signed:
                 return None
             for fault in self.faults:
-                if isinstance(fault, BadNonce) and fault.active:
+                if isinstance(fault, BadNonce) and fault.active and fault.endpoint in (
+                        None, endpoint):
                     if fault.rate is not None and self._rng.random() >= fault.rate:
                         continue
                     self._take(fault, endpoint, about=about)
@@ -673,6 +707,21 @@ class FaultPlan:
                     return problems.from_type(fault.problem, fault.detail)
         return None
 
+    def before_finalize(self, order: Any, now: dt.datetime) -> None:
+        """Fire an armed expire_at_finalize fault on ``order``, whose finalize request
+        has just arrived (the caller holds the store lock): the order expires now."""
+        if not self.faults:  # the common case: no lock to take
+            return
+        with self._lock:
+            fault = next((f for f in self.faults
+                          if isinstance(f, ExpireAtFinalize) and f.active), None)
+            if fault is None:
+                return
+            self._take(fault, "finalize", order.id)
+        order.expires = min(order.expires, whole_seconds(now))
+        from .protocol import lifecycle
+        lifecycle.settle_expiry(self._app.store, order, now, self._app.observe)
+
     def on_finalize(self, order_id: str, now: dt.datetime) -> None:
         """Bind an armed hold_processing fault to the order being finalized."""
         with self._lock:
@@ -688,19 +737,24 @@ class FaultPlan:
         """True when a pending_race makes this ready order read as pending (this time)."""
         if status is not Status.READY:
             return False
+        on = "finalize" if finalize else "read"
         with self._lock:
-            left = self._races.get(order_id)
-            if left is None:
-                fault = next((f for f in self.faults
-                              if isinstance(f, PendingRace) and f.active), None)
-                if fault is None:
-                    return False
-                self._take(fault, "finalize" if finalize else "order", order_id)
-                left = fault.polls
-            if left <= 0:
-                return False
-            self._races[order_id] = left - 1
-            return True
+            for fault in self.faults:
+                if not isinstance(fault, PendingRace) or fault.on not in (None, on):
+                    continue
+                # One fault per order and scope (both, reads, finalizes): an order
+                # whose race has run out is not raced again by the next fault.
+                key = (order_id, fault.on or "")
+                left = self._races.get(key)
+                if left is None:
+                    if not fault.active:
+                        continue
+                    self._take(fault, "finalize" if finalize else "order", order_id)
+                    left = fault.polls
+                if left > 0:
+                    self._races[key] = left - 1
+                    return True
+        return False
 
     def order_view(self, order_id: str, status: Status, now: dt.datetime,
                    poll: bool) -> Optional[OrderView]:

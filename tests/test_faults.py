@@ -175,6 +175,24 @@ def test_pending_race_on_reads(acme_server):
     assert [read(acme, a.uri)["status"] for a in order.authorizations] == ["valid"]
 
 
+def test_pending_race_on_one_read_and_one_finalize(acme_server):
+    """Two races, one limited to reads and one to finalize: the ready order reads
+    pending once, and the first finalize still gets orderNotReady."""
+    acme_server.faults.pending_race(on="read")
+    acme_server.faults.pending_race(on="finalize")
+    acme = account_client(acme_server)
+    order = acme.poll_authorizations(ready(acme_server, acme, ["both.example.test"]),
+                                     deadline())
+    assert [read(acme, order.uri)["status"] for _ in range(2)] == ["pending", "ready"]
+    with pytest.raises(messages.Error) as err:
+        acme.begin_finalization(order)
+    assert err.value.code == "orderNotReady"
+    assert acme.begin_finalization(order).body.status == messages.STATUS_VALID
+    assert [f.fault.describe() for f in acme_server.faults.fired] == [
+        "pending_race(polls=1, on read; 1/1 fired)",
+        "pending_race(polls=1, on finalize; 1/1 fired)"]
+
+
 # -- requests ---------------------------------------------------------------------------
 
 
@@ -195,6 +213,21 @@ def test_bad_nonce_twice_reaches_the_client(acme_server):
     assert err.value.code == "badNonce"
     assert "injected fault" in err.value.detail
     acme.new_order(make_csr(["n.example.test"]))  # the fault is spent
+
+
+def test_bad_nonce_on_one_endpoint_spares_the_others(acme_server):
+    """A bad nonce aimed at finalize lets newAccount and newOrder through, and
+    refuses the first finalize only (certbot's acme library retries it once)."""
+    fault = acme_server.faults.bad_nonce(endpoint="finalize")
+    acme = account_client(acme_server)
+    order = ready(acme_server, acme, ["bn-final.example.test"])
+    assert fault.fired == 0
+    acme.finalize_order(acme.poll_authorizations(order, deadline()), deadline())
+    assert fault.fired == 1
+    refused = [r for r in acme_server.requests if r.problem]
+    assert [r.problem for r in refused] == ["badNonce"]
+    assert RULES.bind("localhost").match(refused[0].path, method="POST")[0] == "finalize"
+    assert fault.describe() == "bad_nonce(finalize; 1/1 fired)"
 
 
 def _rejections(server, acme, n=30):
@@ -283,6 +316,27 @@ def test_expire_order_now(acme_server):
     assert "expire_order" in fault_events(acme_server, order.uri)[0]
 
 
+def test_expire_at_finalize(acme_server):
+    """The order reads ready, and its finalize meets an order that has just expired:
+    orderNotReady, and the order reads invalid from then on."""
+    fault = acme_server.faults.expire_at_finalize()
+    acme = account_client(acme_server)
+    order = acme.poll_authorizations(ready(acme_server, acme, ["late.example.test"]),
+                                     deadline())
+    assert read(acme, order.uri)["status"] == "ready"
+    with pytest.raises(messages.Error) as err:
+        acme.begin_finalization(order)
+    assert err.value.code == "orderNotReady" and "expired" in err.value.detail
+    assert read(acme, order.uri)["status"] == "invalid"
+    assert fault.fired == 1
+    assert fault_events(acme_server, order.uri) == [
+        "expire_at_finalize(; 1/1 fired) at finalize"]
+    # Once: the next order is finalized as usual.
+    again = acme.poll_authorizations(ready(acme_server, acme, ["late.example.test"]),
+                                     deadline())
+    assert acme.finalize_order(again, deadline()).fullchain_pem
+
+
 def test_invalidate_order_now(acme_server):
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["gone.example.test"]))
@@ -314,6 +368,8 @@ def test_reset_disarms_faults(acme_server):
 @pytest.mark.parametrize("make, words", [
     (lambda: faults.fail_challenge(problem="nonsense"), "unknown ACME problem type"),
     (lambda: faults.rate_limited("nowhere"), "unknown endpoint"),
+    (lambda: faults.bad_nonce(endpoint="nowhere"), "unknown endpoint"),
+    (lambda: faults.pending_race(on="poll"), "on must be"),
     (lambda: faults.bad_nonce(rate=2), "rate must be"),
     (lambda: faults.bad_nonce(times=0), "times must be"),
     (lambda: faults.hold_processing(), "needs polls"),

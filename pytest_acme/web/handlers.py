@@ -468,6 +468,7 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     store, now = app.store, app.clock.now()
     with store.lock:
         found: Order = _owned(app, ex, store.orders, id, "order", lambda o: o.account_id)
+        app.faults.before_finalize(found, now)
         if app.faults.race(found.id, found.status_at(now, store.authz), finalize=True):
             raise problems.OrderNotReady(
                 "the order is pending: not every authorization is valid yet",
