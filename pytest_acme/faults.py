@@ -165,6 +165,8 @@ class PendingRace(Fault):
 
     Attributes:
         polls: reads of a ready order that still show ``pending``.
+        on: ``"read"`` or ``"finalize"``: only those count; None: reads and
+            finalize attempts alike.
     """
 
     polls: int = 1
@@ -182,6 +184,8 @@ class BadNonce(Fault):
     Attributes:
         rate: the chance that a signed request is refused (seeded); None: every
             one, until ``times`` is reached.
+        endpoint: the endpoint name whose requests it refuses (see
+            :data:`ENDPOINTS`); None: any.
     """
 
     rate: Optional[float] = None

@@ -139,7 +139,7 @@ def select(name: str, label: str, options: Sequence[Tuple[str, str]], *, selecte
 def problem_html(problem: Optional[Dict[str, Any]]) -> Html:
     if not problem:
         return M("")
-    return M('<span class="problem">{}</span>').format(view.problem_text(problem, 400))
+    return M('<span class="problem">{}</span>').format(view.problem_text(problem))
 
 
 # -- overview ------------------------------------------------------------------------
