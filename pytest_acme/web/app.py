@@ -31,7 +31,7 @@ from werkzeug.wrappers import Request
 from ..ca import CertificateAuthority, asks_must_staple
 from ..crls import CrlCache
 from ..faults import Fault, FaultPlan
-from ..httpd import REFUSED
+from ..httpd import REFUSED, hosts
 from ..clock import Clock
 from ..config import PEBBLE_TERMS, AcmeConfig
 from ..protocol import lifecycle, problems
@@ -372,13 +372,15 @@ class AcmeApp:
     def __call__(self, environ: Dict[str, Any], start_response: Any) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"].upper()
         path = environ.get("PATH_INFO") or "/"
-        adapter, urls, base = self._bound(environ)
+        adapter, urls, base, bad_host = self._bound(environ)
         ex = Exchange(environ, urls)
         endpoint = None
         try:
             refused = environ.get(REFUSED)
             if refused is not None:  # the HTTP layer would not read this body
                 raise problems.Malformed(refused.detail, status=refused.status)
+            if bad_host is not None:  # no URL of this server can be built on it
+                raise problems.Malformed(bad_host)
             endpoint, args = FAST_ROUTES.match(path, method) or adapter.match(path, method)
             handler, auth = ENDPOINTS[endpoint]
             if method in ("GET", "HEAD") and auth is not None:
@@ -418,18 +420,26 @@ class AcmeApp:
         start_response(status, headers)
         return [] if method == "HEAD" else [data]
 
-    def _bound(self, environ: Dict[str, Any]) -> Tuple[MapAdapter, Urls, str]:
-        """The route table bound to the host the client asked for, with its Urls and
-        the request URL's prefix: made once per host, not per request."""
+    def _bound(self, environ: Dict[str, Any]
+               ) -> Tuple[MapAdapter, Urls, str, Optional[str]]:
+        """The route table bound to the host the client asked for, with its Urls,
+        the request URL's prefix, and why that host cannot be used (None when it
+        can: see :func:`..httpd.hosts.url_problem`; then the rest is bound to the
+        server's own address, for the reply's ``Link``).  Made once per host, not
+        per request."""
         key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"),
                environ.get("SERVER_NAME"), environ.get("SERVER_PORT"),
                environ.get("SCRIPT_NAME", ""))
         bound = self._hosts.get(key)
         if bound is None:
+            host = environ.get("HTTP_HOST")
+            problem = hosts.url_problem(host) if host is not None else None
+            if problem is not None:
+                environ = {k: v for k, v in environ.items() if k != "HTTP_HOST"}
             adapter = RULES.bind_to_environ(environ)
             request = Request(environ)
             base = get_current_url(request.scheme, request.host, request.root_path, "")
-            bound = (adapter, Urls(adapter), base)
+            bound = (adapter, Urls(adapter), base, problem)
             if len(self._hosts) >= 64:  # clients choose the Host header: stay bounded
                 self._hosts.clear()
             self._hosts[key] = bound
