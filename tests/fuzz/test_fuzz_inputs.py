@@ -15,11 +15,15 @@ import re
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.urls import uri_to_iri
 
 from test_fuzz_wsgi import check_response, world  # noqa: F401 - the shared module server
+
+#: These targets are many (one per endpoint, parameter and header): each runs a
+#: quarter of the profile's examples, so the default (CI) run stays short.
+FEW = settings(max_examples=max(10, settings.default.max_examples // 4))
 
 # -- values ----------------------------------------------------------------------
 
@@ -97,6 +101,7 @@ SIGNED = ["account", "orders", "order", "authz", "challenge", "certificate", "ne
 def test_query_parameters_on_signed_endpoints(world, endpoint):  # noqa: F811
     alice = world.who("alice")
 
+    @FEW
     @given(query=queries)
     def run(query):
         url = uri_to_iri(with_query(world.targets[endpoint], query))  # as the server reads it
@@ -114,6 +119,7 @@ def test_orders_cursor(world):  # noqa: F811
     """The account's orders list reads ``cursor``: a page number, or malformed."""
     alice = world.who("alice")
 
+    @FEW
     @given(cursor=numbers)
     def run(cursor):
         # Signed as the server reads it back (an IRI: '²', not '%C2%B2').
@@ -129,6 +135,7 @@ def test_orders_cursor(world):  # noqa: F811
 @pytest.mark.parametrize("path", ["/directory", "/acme/new-nonce", "/crl/{n}",
                                   "/acme/renewal-info/{n}", "/acme/order/{n}"])
 def test_numbers_in_paths_and_queries_of_unsigned_reads(world, path):  # noqa: F811
+    @FEW
     @given(n=numbers, query=queries, method=st.sampled_from(["GET", "HEAD"]))
     def run(n, query, method):
         url = with_query(path.format(n=quote(n, safe="")), query)
@@ -142,6 +149,7 @@ def test_numbers_in_paths_and_queries_of_unsigned_reads(world, path):  # noqa: F
 def test_host_headers(world, method):  # noqa: F811
     verb, path = method.split()
 
+    @FEW
     @given(host=hosts)
     def run(host):
         response = world.http.open(path, method=verb, headers={"Host": host}, data=b"{}",
@@ -158,6 +166,7 @@ def test_host_headers(world, method):  # noqa: F811
 
 
 def test_content_lengths(world):  # noqa: F811
+    @FEW
     @given(length=numbers)
     def run(length):
         response = world.http.post("/acme/new-account", data=b"{}", headers={
@@ -170,6 +179,7 @@ def test_content_lengths(world):  # noqa: F811
 def test_order_dates(world):  # noqa: F811
     alice = world.who("alice")
 
+    @FEW
     @given(fields=st.fixed_dictionaries({}, optional={"notBefore": dates, "notAfter": dates}))
     def run(fields):
         response = world.signed(alice, world.targets["newOrder"], {
