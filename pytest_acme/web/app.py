@@ -478,6 +478,7 @@ class AcmeApp:
 
     @staticmethod
     def _http_problem(request: Request, e: HTTPException) -> problems.Problem:
+        path = request.path if len(request.path) <= 200 else request.path[:200] + "..."
         if isinstance(e, MethodNotAllowed):
             allowed = ", ".join(sorted(set(e.valid_methods or []) - {"HEAD", "OPTIONS"}))
             hint = (
@@ -485,12 +486,12 @@ class AcmeApp:
                 if request.method == "GET" else ""
             )
             return problems.Malformed(
-                f"{request.method} is not allowed on {request.path} (allowed: {allowed}){hint}",
+                f"{request.method} is not allowed on {path} (allowed: {allowed}){hint}",
                 status=405,
                 headers={"Allow": ", ".join(sorted(set(e.valid_methods or [])))},
             )
         if isinstance(e, NotFound):
-            return problems.Malformed(f"no resource at {request.path}", status=404)
+            return problems.Malformed(f"no resource at {path}", status=404)
         return problems.Malformed(f"{e.name}: {e.description}", status=e.code or 400)
 
     def _problem_reply(self, p: problems.Problem) -> Reply:

@@ -133,7 +133,8 @@ def test_orders_cursor(world):  # noqa: F811
 
 
 @pytest.mark.parametrize("path", ["/directory", "/acme/new-nonce", "/crl/{n}",
-                                  "/acme/renewal-info/{n}", "/acme/order/{n}"])
+                                  "/acme/renewal-info/{n}", "/acme/order/{n}", "/ocsp/{n}",
+                                  "/acme/cert/x/alternate/{n}"])
 def test_numbers_in_paths_and_queries_of_unsigned_reads(world, path):  # noqa: F811
     @FEW
     @given(n=numbers, query=queries, method=st.sampled_from(["GET", "HEAD"]))

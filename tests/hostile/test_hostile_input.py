@@ -120,6 +120,15 @@ def test_crl_numbers_that_are_not_numbers_are_not_found(acme_server, index):
     assert_problem(response, "malformed", 404, "no CRL")
 
 
+@pytest.mark.parametrize("method, path", [("GET", "/acme/cert/x/alternate/"),
+                                          ("GET", "/acme/nothing/"), ("PUT", "/directory/")])
+def test_a_long_path_is_not_repeated_whole_in_the_detail(acme_server, method, path):
+    url = acme_server.directory_url.rsplit("/", 1)[0] + path + "9" * 5000
+    response = requests.request(method, url, verify=acme_server.ca_bundle, timeout=10)
+    assert 400 <= response.status_code < 500, response.text[:300]
+    assert len(response.json()["detail"]) < 400
+
+
 # -- the Host header ---------------------------------------------------------------
 
 
