@@ -82,7 +82,13 @@ def with_query(url, query):
 
 
 def check(world, response):  # noqa: F811
-    """check_response, for HEAD too (whose reply has the headers and no body)."""
+    """check_response, for HEAD too (whose reply has the headers and no body), and
+    for the OCSP responder (whose errors are OCSP responses, RFC 6960 §2.3)."""
+    if response.request.path.startswith("/ocsp"):
+        assert response.status_code < 500 and world.app.take_errors() == []
+        if response.status_code >= 400:
+            assert response.headers["Content-Type"] == "application/ocsp-response"
+        return None
     if response.request.method != "HEAD":
         return check_response(world, response)
     assert response.status_code < 500
