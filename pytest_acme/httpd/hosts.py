@@ -21,6 +21,7 @@ saying what is wrong with it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Optional, Tuple
@@ -57,6 +58,7 @@ def _split(value: str) -> Optional[Tuple[str, Optional[str]]]:
     return host, port if colon else None
 
 
+@functools.lru_cache(maxsize=64)  # per request: clients send the same Host again and again
 def syntax_problem(value: str) -> Optional[str]:
     """Why ``value`` is not an RFC 9112 §3.2 Host field value, or None if it is one."""
     parts = _split(value)
