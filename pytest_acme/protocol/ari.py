@@ -171,7 +171,8 @@ def find_certificate(store: "Store", key_ids: Sequence[bytes], text: Any, what: 
             "this server", status=404)
     cert = store.certificates_by_serial.get(serial)
     if cert is None or _key_id(cert.leaf) != key_id:
-        raise problems.Malformed(f"no certificate with serial {serial:x} was issued by this "
+        shown = f"{serial:x}" if serial.bit_length() <= 160 else f"{serial:x}"[:40] + "..."
+        raise problems.Malformed(f"no certificate with serial {shown} was issued by this "
                                  "server", status=404)
     return cert
 

@@ -129,6 +129,21 @@ def test_a_long_path_is_not_repeated_whole_in_the_detail(acme_server, method, pa
     assert len(response.json()["detail"]) < 400
 
 
+def test_a_serial_of_thousands_of_octets_is_not_quoted_whole(acme_server):
+    """RFC 5280 §4.1.2.2 serials are at most 20 octets: a renewalInfo certID naming a
+    30000-octet one is not found, and the detail does not repeat it."""
+    import base64
+
+    acme = account_client(acme_server)
+    leaf = issue_leaf(acme_server, acme, ["serial.example.test"])
+    aki = _cert_id(leaf).split(".")[0]
+    serial = base64.urlsafe_b64encode(b"\x7f" * 30000).decode().rstrip("=")
+    response = requests.get(f"{acme.directory['renewalInfo']}/{aki}.{serial}",
+                            verify=acme_server.ca_bundle, timeout=10)
+    assert_problem(response, "malformed", 404, "no certificate with serial 7f7f")
+    assert len(response.json()["detail"]) < 200
+
+
 # -- the Host header ---------------------------------------------------------------
 
 
