@@ -416,7 +416,8 @@ def test_plain_http_echo_stream_and_204_on_one_connection(plain):
 
 def test_bare_lf_line_ends_and_an_empty_line_between_requests(plain):
     server, conn = plain
-    conn.sock.sendall(b"POST /echo HTTP/1.1\nContent-Length: 2\n\nhi\nGET /stream HTTP/1.1\n\n")
+    conn.sock.sendall(b"POST /echo HTTP/1.1\nHost: x\nContent-Length: 2\n\nhi\n"
+                      b"GET /stream HTTP/1.1\nHost: x\n\n")
     assert conn.response()[2] == b"hi"
     assert conn.response()[2] == b"abc"
 
@@ -562,7 +563,7 @@ def test_a_whole_head_larger_than_64_kib_is_refused_with_431(recorded):
 def test_a_head_just_under_64_kib_is_served(recorded):
     server, app = recorded
     conn = connect(server)
-    conn.sock.sendall(b"GET / HTTP/1.1\r\n" + (b"X-Pad: " + b"p" * 8000 + b"\r\n") * 8
+    conn.sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + (b"X-Pad: " + b"p" * 8000 + b"\r\n") * 8
                       + b"\r\n")
     assert conn.response()[0] == 200
     assert len(app.calls) == 1
@@ -571,7 +572,7 @@ def test_a_head_just_under_64_kib_is_served(recorded):
 def test_repeated_header_fields_are_joined_in_order(recorded):
     server, app = recorded
     conn = connect(server)
-    conn.sock.sendall(b"GET / HTTP/1.1\r\nX-A: 1\r\nX-B: b\r\nX-A: 2\r\nX-A: 3\r\n\r\n")
+    conn.sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX-B: b\r\nX-A: 2\r\nX-A: 3\r\n\r\n")
     assert conn.response()[0] == 200
     assert (app.calls[0]["HTTP_X_A"], app.calls[0]["HTTP_X_B"]) == ("1,2,3", "b")
 
@@ -599,7 +600,7 @@ def test_a_head_cut_short_by_the_client_is_a_400_not_a_request(recorded):
 def test_a_body_cut_short_never_reaches_the_app(recorded):
     server, app = recorded
     conn = connect(server)
-    conn.sock.sendall(b"POST /cut HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+    conn.sock.sendall(b"POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
     conn.sock.shutdown(socket.SHUT_WR)
     status, headers, body = conn.response()
     assert "3 of the 10 body bytes" in problem(status, headers, body, "malformed",

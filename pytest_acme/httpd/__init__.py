@@ -31,6 +31,11 @@ line and headers) and handles the connection itself:
   :data:`~.connection.MAX_HEAD_BYTES` gets 431, and a head or body the client
   never finished (it closed the connection, or the deadline passed) never
   reaches the application;
+* RFC 9112 §3.2's Host rule, as Go's net/http applies it: an HTTP/1.1 request
+  without a Host, with two Host lines, or with a Host that is not
+  ``uri-host[:port]`` is refused with 400 (:func:`.hosts.syntax_problem`);
+  applications that build URLs on the Host refuse more with
+  :func:`.hosts.url_problem`;
 * at most :attr:`HttpLimits.max_connections` connections are served at once;
   the accept loop closes any more as soon as it accepts them, and backs off
   when ``accept()`` fails for want of file descriptors instead of spinning;

@@ -22,6 +22,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
+from . import hosts
+
 if TYPE_CHECKING:
     from .server import _Server
 
@@ -38,6 +40,8 @@ REFUSED = "pytest_acme.refused"
 _LINGER_BYTES = 1 << 20
 _LINGER_SECONDS = 2.0
 _DIGITS = re.compile(r"[0-9]{1,18}")
+#: environ key: how many Host lines a request had, when more than one.
+_HOST_LINES = "pytest_acme.host_lines"
 _NEVER = float("inf")  # the deadline while the application runs
 #: RFC 9110 §5.6.2 token: a header field name.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -219,6 +223,8 @@ class Connection(socketserver.BaseRequestHandler):
             self._refuse_bad_request(e)
             return
         refusal, length = self._framing(environ, server.limits)  # as they are now
+        if refusal is None:
+            refusal = self._host_refusal(environ)
         if refusal is not None:
             self.close_connection = True
             environ[REFUSED] = refusal
@@ -357,6 +363,8 @@ class Connection(socketserver.BaseRequestHandler):
         if repeated:  # joined once, not by growing a string per line
             for key, values in repeated.items():
                 environ[key] = ",".join(values)
+            if "HTTP_HOST" in repeated:
+                environ[_HOST_LINES] = len(repeated["HTTP_HOST"])
         if len(lines) > _MAX_HEADERS + 1:
             raise _BadRequest(431, f"more than {_MAX_HEADERS} header lines")
         tokens = environ.get("HTTP_CONNECTION")
@@ -369,7 +377,11 @@ class Connection(socketserver.BaseRequestHandler):
             environ["PATH_INFO"] = _wsgi_encoding_dance(unquote(path)) if "%" in path else path
             environ["REQUEST_URI"] = environ["RAW_URI"] = target
         else:
-            url = urlsplit(target)
+            try:
+                url = urlsplit(target)
+            except ValueError as e:  # "https://[/": an unclosed IPv6 bracket
+                raise _BadRequest(400, f"the request target {target[:100]!r} is not a URL: "
+                                       f"{e}") from None
             if not url.scheme and url.netloc:  # "//x/y": the first segment is path
                 path = f"/{url.netloc}{url.path}"
             else:
@@ -385,6 +397,27 @@ class Connection(socketserver.BaseRequestHandler):
         expect = environ.get("HTTP_EXPECT")
         return environ, (expect is not None and version == "HTTP/1.1"
                          and expect.lower().strip(" \t") == "100-continue")
+
+    @staticmethod
+    def _host_refusal(environ: Dict[str, Any]) -> Optional[Refusal]:
+        """RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code
+        to any HTTP/1.1 request message that lacks a Host header field and to any
+        request message that contains more than one Host header field line or a
+        Host header field with an invalid field value" (as Go's net/http does)."""
+        lines = environ.pop(_HOST_LINES, 1)
+        if lines > 1:
+            environ.pop("HTTP_HOST")
+            return Refusal(400, f"the request has {lines} Host header lines; send one")
+        host = environ.get("HTTP_HOST")
+        if host is None:
+            if environ["SERVER_PROTOCOL"] == "HTTP/1.1":
+                return Refusal(400, "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)")
+            return None
+        problem = hosts.syntax_problem(host)
+        if problem is None:
+            return None
+        environ.pop("HTTP_HOST")  # the application builds no URL on it
+        return Refusal(400, problem)
 
     @staticmethod
     def _framing(environ: Dict[str, Any], limits: HttpLimits) -> Tuple[Optional[Refusal], int]:

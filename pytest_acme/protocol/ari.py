@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional, Sequen
 from cryptography import x509
 
 from . import problems
+from .inputs import timestamp
 from .resources import rfc3339
 from .states import Status
 
@@ -132,13 +133,7 @@ class RenewalWindow:
 def _time(value: Any, name: str) -> dt.datetime:
     if not isinstance(value, str):
         raise ValueError(f'suggestedWindow "{name}" must be an RFC 3339 timestamp string')
-    try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(f'suggestedWindow "{name}" {value[:40]!r} is not RFC 3339') from None
-    if when.tzinfo is None:
-        raise ValueError(f'suggestedWindow "{name}" {value!r} needs a time zone')
-    return when
+    return timestamp(value, f'suggestedWindow "{name}"')
 
 
 def validity(cert: x509.Certificate) -> Tuple[dt.datetime, dt.datetime]:
@@ -176,7 +171,8 @@ def find_certificate(store: "Store", key_ids: Sequence[bytes], text: Any, what: 
             "this server", status=404)
     cert = store.certificates_by_serial.get(serial)
     if cert is None or _key_id(cert.leaf) != key_id:
-        raise problems.Malformed(f"no certificate with serial {serial:x} was issued by this "
+        shown = f"{serial:x}" if serial.bit_length() <= 160 else f"{serial:x}"[:40] + "..."
+        raise problems.Malformed(f"no certificate with serial {shown} was issued by this "
                                  "server", status=404)
     return cert
 
@@ -199,7 +195,7 @@ def check_replacement(store: "Store", key_ids: Sequence[bytes], account_id: str,
         raise problems.Unauthorized(
             f"certificate serial {cert.serial:x} was issued to another account; an order can "
             "only replace this account's certificates")
-    issued = {(i.type, i.value) for i in store.orders[cert.order_id].identifiers}
+    issued = {(i.type, i.value) for i in cert.identifiers}  # its order may be gone
     if not issued & {(i.type, i.value) for i in identifiers}:
         raise problems.Malformed(
             f"the order shares no identifier with certificate serial {cert.serial:x} "

@@ -15,7 +15,7 @@ from typing import (Any, Callable, Dict, Iterable, List, NamedTuple, Optional, P
 import josepy
 from cryptography import x509
 
-from .identifiers import Identifier
+from .identifiers import Identifier, identifiers_from_names
 from .problems import Problem
 from .states import Status, derive_order_status, effective_status
 
@@ -326,3 +326,16 @@ class Certificate:
     @property
     def serial(self) -> int:
         return self.leaf.serial_number
+
+    @property
+    def identifiers(self) -> List[Identifier]:
+        """What the certificate names (its SANs), read from the certificate itself:
+        a revoked certificate outlives its order (``max_orders`` forgets finished
+        orders, the CRL keeps listing the certificate), so its order may be gone."""
+        try:
+            san = self.leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        except x509.ExtensionNotFound:
+            return []
+        dns_names = san.value.get_values_for_type(x509.DNSName)
+        ips = [str(ip) for ip in san.value.get_values_for_type(x509.IPAddress)]
+        return identifiers_from_names(dns_names, ips)[0]

@@ -53,6 +53,7 @@ from werkzeug.wrappers import Request, Response
 
 from .. import faults as _faults
 from .. import strictjson
+from ..httpd import hosts
 from .. import inspect as _inspect
 from ..protocol import ari, problems
 from ..protocol.states import Event, can
@@ -195,6 +196,10 @@ class ManagementApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
+        host = request.environ.get("HTTP_HOST")
+        bad_host = hosts.url_problem(host) if host is not None else None
+        if bad_host is not None:  # replies link to URLs built on the Host
+            return _error(bad_host, 400)
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()

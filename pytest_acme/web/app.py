@@ -32,7 +32,7 @@ from werkzeug.wrappers import Request
 from ..ca import CertificateAuthority, asks_must_staple
 from ..crls import CrlCache
 from ..faults import Fault, FaultPlan
-from ..httpd import REFUSED
+from ..httpd import REFUSED, hosts
 from ..clock import Clock
 from ..config import PEBBLE_TERMS, AcmeConfig, TsigKey, tsig_keys_of
 from ..protocol import lifecycle, problems
@@ -508,7 +508,7 @@ class AcmeApp:
     def __call__(self, environ: Dict[str, Any], start_response: Any) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"].upper()
         path = environ.get("PATH_INFO") or "/"
-        adapter, urls, base = self._bound(environ)
+        adapter, urls, base, bad_host = self._bound(environ)
         ex = Exchange(environ, urls)
         endpoint = None
         target: Optional[_Target] = None
@@ -516,6 +516,8 @@ class AcmeApp:
             refused = environ.get(REFUSED)
             if refused is not None:  # the HTTP layer would not read this body
                 raise problems.Malformed(refused.detail, status=refused.status)
+            if bad_host is not None:  # no URL of this server can be built on it
+                raise problems.Malformed(bad_host)
             endpoint, args = FAST_ROUTES.match(path, method) or adapter.match(path, method)
             handler, auth = ENDPOINTS[endpoint]
             if method in ("GET", "HEAD") and auth is not None:
@@ -559,18 +561,26 @@ class AcmeApp:
         start_response(status, headers)
         return [] if method == "HEAD" else [data]
 
-    def _bound(self, environ: Dict[str, Any]) -> Tuple[MapAdapter, Urls, str]:
-        """The route table bound to the host the client asked for, with its Urls and
-        the request URL's prefix: made once per host, not per request."""
+    def _bound(self, environ: Dict[str, Any]
+               ) -> Tuple[MapAdapter, Urls, str, Optional[str]]:
+        """The route table bound to the host the client asked for, with its Urls,
+        the request URL's prefix, and why that host cannot be used (None when it
+        can: see :func:`..httpd.hosts.url_problem`; then the rest is bound to the
+        server's own address, for the reply's ``Link``).  Made once per host, not
+        per request."""
         key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"),
                environ.get("SERVER_NAME"), environ.get("SERVER_PORT"),
                environ.get("SCRIPT_NAME", ""))
         bound = self._hosts.get(key)
         if bound is None:
+            host = environ.get("HTTP_HOST")
+            problem = hosts.url_problem(host) if host is not None else None
+            if problem is not None:
+                environ = {k: v for k, v in environ.items() if k != "HTTP_HOST"}
             adapter = RULES.bind_to_environ(environ)
             request = Request(environ)
             base = get_current_url(request.scheme, request.host, request.root_path, "")
-            bound = (adapter, Urls(adapter), base)
+            bound = (adapter, Urls(adapter), base, problem)
             if len(self._hosts) >= 64:  # clients choose the Host header: stay bounded
                 self._hosts.clear()
             self._hosts[key] = bound
@@ -581,7 +591,8 @@ class AcmeApp:
         limit = self.config.max_body_bytes
         environ = ex.environ
         text = environ.get("CONTENT_LENGTH")
-        if text and text.isascii() and text.isdigit() and not environ.get("wsgi.input_terminated"):
+        if (text and len(text) <= 18 and text.isascii() and text.isdigit()
+                and not environ.get("wsgi.input_terminated")):
             length = int(text)  # the common case, as Werkzeug would read it
             if length <= limit:
                 return environ["wsgi.input"].read(length)
@@ -608,6 +619,7 @@ class AcmeApp:
 
     @staticmethod
     def _http_problem(request: Request, e: HTTPException) -> problems.Problem:
+        path = request.path if len(request.path) <= 200 else request.path[:200] + "..."
         if isinstance(e, MethodNotAllowed):
             allowed = ", ".join(sorted(set(e.valid_methods or []) - {"HEAD", "OPTIONS"}))
             hint = (
@@ -615,12 +627,12 @@ class AcmeApp:
                 if request.method == "GET" else ""
             )
             return problems.Malformed(
-                f"{request.method} is not allowed on {request.path} (allowed: {allowed}){hint}",
+                f"{request.method} is not allowed on {path} (allowed: {allowed}){hint}",
                 status=405,
                 headers={"Allow": ", ".join(sorted(set(e.valid_methods or [])))},
             )
         if isinstance(e, NotFound):
-            return problems.Malformed(f"no resource at {request.path}", status=404)
+            return problems.Malformed(f"no resource at {path}", status=404)
         return problems.Malformed(f"{e.name}: {e.description}", status=e.code or 400)
 
     def _problem_reply(self, p: problems.Problem) -> Reply:

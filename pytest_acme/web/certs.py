@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..protocol import ari, problems
+from ..protocol.inputs import whole_number
 from ..protocol.resources import Certificate
 from .handlers import Exchange, Reply, _owned, _require_post_as_get, endpoint
 from .routes import Urls
@@ -54,7 +55,10 @@ def crl_url(urls: Urls) -> str:
 @endpoint("crl", auth=None)
 def crl(app: "AcmeApp", ex: Exchange, index: str) -> Reply:
     """The CRL of issuing intermediate ``index`` (DER, ``application/pkix-crl``)."""
-    der = app.crls.der(int(index), app.clock.now()) if index.isdigit() else None
+    try:
+        der = app.crls.der(whole_number(index, "the CRL number"), app.clock.now())
+    except ValueError:
+        der = None
     if der is None:
         raise problems.Malformed(
             f"no CRL {index[:20]!r}: this server publishes /crl/0 .. "

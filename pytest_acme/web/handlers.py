@@ -27,6 +27,7 @@ from ..protocol import lifecycle, problems
 from ..protocol.ari import check_replacement
 from ..protocol.csr import accept_csr
 from ..protocol.identifiers import parse_identifiers, refuse_blocked
+from ..protocol.inputs import timestamp, whole_number
 from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
 from ..protocol.states import Event, Status, transition
@@ -262,10 +263,11 @@ def account(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
 def account_orders(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     acct = _own_account(ex, id)
     _require_post_as_get(ex)
-    raw = ex.request.args.get("cursor", "0")
-    if not raw.isdigit():
-        raise problems.Malformed(f"'cursor' must be a page number, got {raw[:20]!r}")
-    cursor, size = int(raw), app.config.orders_per_page
+    try:
+        cursor = whole_number(ex.request.args.get("cursor", "0"), "'cursor' (a page number)")
+    except ValueError as e:
+        raise problems.Malformed(str(e)) from None
+    size = app.config.orders_per_page
     now = app.clock.now()
     with app.store.lock:
         # RFC 8555 §7.1.2.1: include pending orders, leave out invalid ones.
@@ -284,20 +286,22 @@ def account_orders(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
 
 
 def _timestamp(payload: JsonBody, name: str) -> Optional[dt.datetime]:
+    """RFC 8555 §7.4: notBefore and notAfter are RFC 3339 ``date-time`` strings."""
     value = payload.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
         raise problems.Malformed(f"'{name}' must be an RFC 3339 timestamp string")
     try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise problems.Malformed(
-            f"'{name}' {value[:40]!r} is not an RFC 3339 timestamp like 2026-04-11T12:00:00Z"
-        ) from None
-    if when.tzinfo is None:
-        raise problems.Malformed(f"'{name}' {value!r} needs a time zone ('Z' or '+00:00')")
-    return when
+        return timestamp(value, f"'{name}'")
+    except ValueError as e:
+        raise problems.Malformed(str(e)) from None
+
+
+#: How far ahead of now a requested notBefore or notAfter may lie, beyond the
+#: longest validity this server issues: a test asks for "now" or "soon", and a
+#: year 9999 is a client bug (Boulder refuses both fields; see new_order).
+VALIDITY_HORIZON = dt.timedelta(days=3653)
 
 
 def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime,
@@ -310,6 +314,15 @@ def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime,
     if profile is not None:
         seconds = app.config.profiles[profile].lifetime(seconds)
     longest = dt.timedelta(seconds=seconds)
+    # Bounded before any arithmetic: 9999-12-31 + the validity is past datetime.max.
+    # (Dates far in the past need no bound: they end in the past, refused below.)
+    latest = now + longest + VALIDITY_HORIZON
+    for name, when in (("notBefore", not_before), ("notAfter", not_after)):
+        if when is not None and when > latest:
+            raise problems.Malformed(
+                f"{name} {rfc3339(when)} is too far ahead of now ({rfc3339(now)}): this "
+                f"server issues certificates valid for at most {longest}, starting within "
+                f"{VALIDITY_HORIZON.days} days; leave notBefore/notAfter out to let it choose")
     start = not_before or now
     end = not_after or start + longest
     if end <= now:

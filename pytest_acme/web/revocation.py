@@ -73,7 +73,7 @@ def _may_revoke(app: "AcmeApp", ex: Exchange, cert: Any, now: dt.datetime) -> No
     if account.id == cert.account_id:
         return
     missing = sorted(
-        str(ident) for ident in set(app.store.orders[cert.order_id].identifiers)
+        str(ident) for ident in set(cert.identifiers)
         if not any(a.status_at(now) is Status.VALID
                    for a in app.store.authzs_for(account.id, ident)))
     if missing:
