@@ -182,9 +182,11 @@ class AcmeConfig:
     #: ``"pebble"`` (``Pebble Root CA 0f3d1a``, ``Pebble Intermediate CA 5e2b07``).
     #: None: ``"pytest-acme"``, unless ``pebble``.
     ca_names: Optional[str] = None
-    #: RSA account and CSR keys taken: ``"letsencrypt"`` (2048 to 8192 bits, exponent
-    #: 65537) or ``"pebble"`` (1024 to 8192 bits, any odd exponent from 3 to 2**31-1,
-    #: as Go's crypto/rsa takes).  None: ``"letsencrypt"``, unless ``pebble``.
+    #: Account and CSR keys taken: ``"letsencrypt"`` (RSA of 2048 to 4096 bits in
+    #: whole bytes with exponent 65537, ECDSA P-256 or P-384, as Boulder's goodkey)
+    #: or ``"pebble"`` (RSA of 1024 to 8192 bits with any odd exponent from 3 to
+    #: 2**31-1, and P-521 too, as Go's crypto takes).  None: ``"letsencrypt"``,
+    #: unless ``pebble``.  Every key is checked before its signature is verified.
     rsa_keys: Optional[str] = None
     #: Type and wording of common refusals: ``"pytest-acme"`` (RFC 8555 types, details
     #: that say what to do) or ``"pebble"`` (Pebble's type and detail for the same

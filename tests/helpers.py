@@ -34,6 +34,8 @@ def account_client(server: AcmeServer, key: Optional[Key] = None, *, register: b
     alg = josepy.ES256 if isinstance(key, ec.EllipticCurvePrivateKey) else josepy.RS256
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp384r1":
         alg = josepy.ES384
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp521r1":
+        alg = josepy.ES512
     net = client.ClientNetwork(jwk, alg=alg, user_agent="pytest-acme-tests",
                                verify_ssl=server.ca_bundle or True)
     directory = client.ClientV2.get_directory(server.directory_url, net)

@@ -217,7 +217,30 @@ def test_default_mode_refuses_1024_bit_rsa_account_keys(acme_server):
     with pytest.raises(messages.Error) as e:
         rsa_account(acme_server, 1024)
     assert e.value.typ == PROBLEM + "badPublicKey"
-    assert "1024 bits" in e.value.detail and "2048 to 8192" in e.value.detail
+    assert "1024 bits" in e.value.detail and "2048 to 4096" in e.value.detail
+
+
+@pebble
+def test_pebble_mode_takes_p521_account_and_csr_keys(acme_server):
+    acme = account_client(acme_server, ec.generate_private_key(ec.SECP521R1()))
+    leaf = issue_leaf(acme_server, acme, ["p521.pebble.test"],
+                      key=ec.generate_private_key(ec.SECP521R1()))
+    assert leaf.public_key().curve.name == "secp521r1"
+
+
+@pytest.mark.acme(validation="always_valid")
+def test_default_mode_refuses_p521_and_rsa_over_4096_bits_as_lets_encrypt(acme_server):
+    """Boulder's goodkey: P-256 and P-384, RSA of 2048 to 4096 bits."""
+    with pytest.raises(messages.Error) as e:
+        account_client(acme_server, ec.generate_private_key(ec.SECP521R1()))
+    assert e.value.typ == PROBLEM + "badPublicKey"
+    assert e.value.detail == "the EC account key is on curve secp521r1; use P-256 or P-384"
+    acme = account_client(acme_server)
+    for key, words in ((ec.generate_private_key(ec.SECP521R1()), "use P-256 or P-384"),
+                       (rsa.generate_private_key(65537, 4104), "use 2048 to 4096 bits")):
+        with pytest.raises(messages.Error) as e:
+            issue_leaf(acme_server, acme, ["big.example.test"], key=key)
+        assert e.value.typ == PROBLEM + "badCSR" and words in e.value.detail
 
 
 def test_default_mode_refuses_exponents_other_than_65537(acme_server):

@@ -7,7 +7,7 @@ failed:
 1. a valid PKCS#10 DER structure (a ``version`` other than 0 is accepted with a
    warning, as Let's Encrypt accepts it, unless ``strict``);
 2. a key type and size this CA signs (RSA by :mod:`.keys`' rules, checked before the
-   signature, since a huge exponent makes it slow; ECDSA P-256/P-384/P-521);
+   signature, since a huge exponent makes it slow; ECDSA by the same rules);
 3. a valid self-signature, over the CertificationRequestInfo as sent;
 4. not the account key (RFC 8555 §11.1);
 5. a subjectAltName listing exactly the order's identifiers, no more, no fewer,
@@ -27,12 +27,11 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from .identifiers import Identifier, identifiers_from_names
-from .keys import rsa_key_problem
+from .keys import ec_key_problem, rsa_key_problem
 from .problems import BadCSR
 
 PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey]
 
-_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 
 
 #: Go's ``int``, which Boulder and Pebble read the version into.
@@ -135,10 +134,9 @@ def check_key(key: object, rsa_keys: str = "letsencrypt") -> PublicKey:
             raise BadCSR(f"the CSR's RSA key {why}")
         return key
     if isinstance(key, ec.EllipticCurvePublicKey):
-        if not isinstance(key.curve, _CURVES):
-            raise BadCSR(
-                f"the CSR's EC key is on curve {key.curve.name}; use P-256, P-384 or P-521"
-            )
+        why = ec_key_problem(key, rsa_keys)
+        if why:
+            raise BadCSR(f"the CSR's EC key {why}")
         return key
     raise BadCSR(
         f"the CSR's key type ({type(key).__name__}) is not supported; use RSA or ECDSA"

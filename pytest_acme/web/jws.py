@@ -22,7 +22,7 @@ from josepy import jwa
 
 from .. import strictjson
 from ..protocol import problems
-from ..protocol.keys import rsa_key_problem
+from ..protocol.keys import ec_key_problem, rsa_key_problem
 from ..protocol.resources import Account
 from ..protocol.states import Status
 from .nonces import EXPIRED, OK, NoncePool
@@ -211,7 +211,7 @@ def parse_jwk(obj: Any, rsa_keys: str = "letsencrypt") -> josepy.JWK:
     kty = obj.get("kty")
     if kty not in ("RSA", "EC"):
         raise problems.BadPublicKey(
-            f"key type {str(kty)[:20]!r} is not supported; use RSA or EC (P-256, P-384, P-521)"
+            f"key type {str(kty)[:20]!r} is not supported; use RSA or EC (P-256 or P-384)"
         )
     try:
         key = josepy.JWK.from_json(obj)
@@ -221,6 +221,10 @@ def parse_jwk(obj: Any, rsa_keys: str = "letsencrypt") -> josepy.JWK:
         why = rsa_key_problem(key.key, rsa_keys)
         if why:
             raise problems.BadPublicKey(f"the RSA account key {why}")
+    elif isinstance(key, josepy.JWKEC):
+        why = ec_key_problem(key.key, rsa_keys)
+        if why:
+            raise problems.BadPublicKey(f"the EC account key {why}")
     return key
 
 

@@ -75,8 +75,14 @@ def test_exact_match_is_accepted(key):
     assert csr.public_bytes(serialization.Encoding.DER) == der
 
 
-def test_p521_key_is_accepted():
-    check(make_csr(ec.generate_private_key(ec.SECP521R1())))
+def test_p521_key_is_refused_as_at_lets_encrypt():
+    detail = refused(make_csr(ec.generate_private_key(ec.SECP521R1())))
+    assert detail == "the CSR's EC key is on curve secp521r1; use P-256 or P-384"
+
+
+def test_an_rsa_key_over_4096_bits_is_refused_as_at_lets_encrypt():
+    big = rsa.generate_private_key(public_exponent=65537, key_size=4104)
+    assert "RSA key has 4104 bits; use 2048 to 4096 bits" in refused(make_csr(big))
 
 
 def test_any_order_and_case_is_accepted():
@@ -166,14 +172,14 @@ def test_rsa_1024_key():
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     detail = refused(make_csr(weak))
     assert "RSA key has 1024 bits" in detail
-    assert "2048 to 8192" in detail
+    assert "2048 to 4096" in detail
 
 
 def test_unsupported_ec_curve():
     k1 = ec.generate_private_key(ec.SECP256K1())
     detail = refused(make_csr(k1))
     assert "curve secp256k1" in detail
-    assert "P-256, P-384 or P-521" in detail
+    assert "P-256 or P-384" in detail
 
 
 def test_unsupported_key_type_ed25519():
