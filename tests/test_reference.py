@@ -60,7 +60,8 @@ def undocumented(where: str, obj: Any) -> List[str]:
             missing.append(f"{where}.{name}")
     if dataclasses.is_dataclass(obj):
         own = obj.__dict__.get("__annotations__", {})
-        attributes = set(re.findall(r"^\s{8}(\w+):", own_doc(obj), re.M))
+        # cleandoc: Python 3.13 strips docstrings' indentation itself, older ones do not.
+        attributes = set(re.findall(r"^\s{4}(\w+):", inspect.cleandoc(own_doc(obj)), re.M))
         documented = attributes | commented_fields(obj)
         missing += [f"{where}.{f.name} (field)" for f in dataclasses.fields(obj)
                     if f.name in own and f.name not in documented]

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from werkzeug.test import Client
+from jws_client import RawClient
 
 from helpers import account_client, issue_leaf, new_order
 from pytest_acme import AcmeServer
@@ -141,7 +141,7 @@ def _rules():
 
 @pytest.mark.parametrize("endpoint, rule, method", _rules(), ids=[r[0] for r in _rules()])
 def test_management_endpoint(server, objects, endpoint, rule, method):
-    client = Client(make_management_app(server))
+    client = RawClient(make_management_app(server))
     bodies = BODIES.get(endpoint, st.none())
 
     @FEW
@@ -214,7 +214,7 @@ def challtest_body(path):
 @pytest.fixture(scope="module")
 def challtestsrv():
     with Http01Responder() as http01, TlsAlpn01Responder() as tlsalpn01:
-        yield Client(make_challtestsrv_app(Zone(), http01, tlsalpn01))
+        yield RawClient(make_challtestsrv_app(Zone(), http01, tlsalpn01))
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES))
