@@ -590,9 +590,11 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         if start:
             found.answered = now
             # The answer reads processing, as at Let's Encrypt and Pebble; the
-            # polls that follow find the validation done (see _settle).
+            # polls that follow find the validation done (see _settle), so the
+            # honest Retry-After is 0 unless validation_delay holds it back.
             body = found.to_json(ex.urls)
-            retry_after = _retry_after(app, [found], now)
+            retry_after = _retry_after(app, [found], now) or (
+                "0" if app.config.poll_wait > 0 else None)
         running = [] if start else _running(app, [found], now)
     if start:
         app.record(found, "ValidationStarted",

@@ -91,8 +91,10 @@ def test_acme_library_finds_each_authorization_valid_at_its_first_read(acme_serv
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["a.example.test", "b.example.test"]))
     replies = _answer(acme, slow_responder, order)
-    # Nothing about the protocol changes: the answer still reads processing.
+    # Nothing about the protocol changes: the answer still reads processing; the
+    # next read waits for the validation, so there is no reason to sleep first.
     assert [r.json()["status"] for r in replies] == ["processing", "processing"]
+    assert [r.headers["Retry-After"] for r in replies] == ["0", "0"]
     before = _reads(acme_server, "authz")
     order = acme.poll_and_finalize(order, deadline())
     assert order.fullchain_pem
@@ -132,7 +134,8 @@ def test_poll_wait_zero_answers_at_once(acme_server, slow_responder):
     slow_responder.delay = 30
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["e.example.test"]))
-    _answer(acme, slow_responder, order)
+    reply, = _answer(acme, slow_responder, order)
+    assert reply.headers["Retry-After"] == "1"  # no read waits: the configured value
     assert read(acme, order.body.authorizations[0])["status"] == "pending"
     slow_responder.gate.set()
 
