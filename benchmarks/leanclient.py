@@ -83,6 +83,10 @@ class LeanClient:
         name: orders ask for ``<n>.<name>``, n counting up.
     """
 
+    #: How it waits between polls (one of PACINGS); seconds slept so far.
+    pacing = "none"
+    slept = 0.0
+
     def __init__(self, directory_url: str, cafile: str, name: str = "bench.example.com",
                  timeout: float = REQUEST_TIMEOUT, pacing: str = "none") -> None:
         if pacing not in PACINGS:
