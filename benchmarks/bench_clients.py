@@ -18,7 +18,8 @@ the same machine load:
 * scenarios ``http-01`` and ``dns-01``, with one name and with three.
 
 http-01 answers come from the client itself (``acme``: an
-:class:`~pytest_acme.responders.Http01Responder`); dns-01 records go through the
+:class:`~pytest_acme.responders.Http01Responder` kept between runs, as a test
+suite keeps it); dns-01 records go through the
 challtestsrv API (``POST /set-txt``) that both servers offer.  Every name is
 under ``example.test`` and every server on loopback.  Prints the median wall
 time of each cell and the ratio, with the load average before and after.
@@ -29,9 +30,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,7 +43,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,6 +69,14 @@ class Setup:
     name = ""
     directory_url = cafile = dns_api = ""
     http01_port = 0
+    #: certbot's acme runs answer http-01 from this responder, kept between runs.
+    responder: Any = None
+
+    def stop_responder(self) -> None:
+        """Free the http-01 port for the clients that serve it themselves."""
+        if self.responder is not None:
+            self.responder.stop()
+            self.responder = None
 
     def set_txt(self, host: str, value: str) -> None:
         body = json.dumps({"host": host.rstrip(".") + ".", "value": value}).encode()
@@ -200,17 +211,20 @@ def run_acme(setup: Setup, scenario: str, work: Path) -> None:
     acme.new_account(messages.NewRegistration(terms_of_service_agreed=True))
     order = acme.new_order(make_csr(names))
     kind = scenario.split()[0]
-    with Http01Responder(port=setup.http01_port) if kind == "http-01" else _Nothing() as resp:
-        for authz in order.authorizations:
-            challb = next(c for c in authz.body.challenges if c.chall.typ == kind)
-            response, validation = challb.chall.response_and_validation(net.key)
-            if kind == "http-01":
-                resp.publish(challb.chall.encode("token"), validation)
-            else:
-                setup.set_txt(challb.chall.validation_domain_name(authz.body.identifier.value),
-                              validation)
-            acme.answer_challenge(challb, response)
-        finished = acme.poll_and_finalize(order)
+    if kind == "http-01" and setup.responder is None:
+        # Started once: a test suite keeps its responder (stopping one takes 0.5 s).
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        setup.responder = Http01Responder(port=setup.http01_port).start()
+    for authz in order.authorizations:
+        challb = next(c for c in authz.body.challenges if c.chall.typ == kind)
+        response, validation = challb.chall.response_and_validation(net.key)
+        if kind == "http-01":
+            setup.responder.publish(challb.chall.encode("token"), validation)
+        else:
+            setup.set_txt(challb.chall.validation_domain_name(authz.body.identifier.value),
+                          validation)
+        acme.answer_challenge(challb, response)
+    finished = acme.poll_and_finalize(order)
     assert "BEGIN CERTIFICATE" in finished.fullchain_pem
 
 
@@ -391,6 +405,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         setups.append(PebbleSetup())
     else:
         print("# Pebble: not measured")
+    # A TERM stops the run as Ctrl-C does: the servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     times: Dict[Tuple[str, str, str], List[float]] = {}
     failures: Dict[Tuple[str, str, str], str] = {}
     try:
@@ -400,6 +416,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             if not available(client):
                 print(f"# {client}: not installed, skipped")
                 continue
+            for setup in setups:
+                if client != "acme":
+                    setup.stop_responder()
             for scenario in scenarios:
                 for _ in range(args.rounds):
                     for setup in setups:  # alternate: both see the same load
@@ -413,6 +432,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         print(f"{client} {scenario} {setup.name}: {seconds:.3f} s", flush=True)
     finally:
         for setup in setups:
+            setup.stop_responder()
             setup.stop()
             getattr(setup, "cleanup", lambda: None)()
     print()
