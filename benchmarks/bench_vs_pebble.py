@@ -9,15 +9,18 @@ PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0, on free loopback ports, with a
 generated config and a trustme-made HTTPS certificate.  pytest-acme runs with
 ``validation="always_valid"`` (the same variables turn it on for ``serve``).
 
-The client (:mod:`leanclient`) keeps one HTTP/1.1 connection per thread, signs
-with an EC P-256 key and never sleeps; an order is its whole lifecycle:
-newOrder, authz, challenge, poll, finalize, poll, certificate.
+The client (:mod:`leanclient`) keeps one HTTP/1.1 connection per thread and
+signs with an EC P-256 key; an order is its whole lifecycle: newOrder, authz,
+challenge, poll, finalize, poll, certificate.  Each load is run twice: polling
+again at once (the server alone), and honouring ``Retry-After`` as a client
+does (``--pacing``, :data:`leanclient.PACINGS`).
 
 Measured:
   * start-up to the first good directory response: ``AcmeServer().start()`` in
     this process, ``pytest-acme serve`` and ``pebble`` as subprocesses (wall and CPU);
   * orders/s and p50/p95 order latency at 1, 4 and 16 client threads, each
-    against a fresh ``serve`` / ``pebble`` process (and in-process at 1 thread).
+    against a fresh ``serve`` / ``pebble`` process (and in-process at 1 thread),
+    for the client that polls at once and for the one that honours Retry-After.
     A request unanswered for ``--timeout`` seconds marks the run as stuck
     (Pebble deadlocks); it is reported, and the next run starts a new server;
   * server CPU per order: from /proc for the subprocesses; in-process, the
@@ -145,6 +148,7 @@ class Load:
     latencies: List[float] = field(default_factory=list)
     server_cpu: Optional[float] = None
     stuck: Optional[str] = None
+    slept: float = 0.0
     requests_per_order: float = 0.0
     endpoints: Dict[str, List[float]] = field(default_factory=dict)
 
@@ -159,18 +163,22 @@ class Load:
         return self.server_cpu / self.orders
 
 
-def load(make: Callable[[], Target], threads: int, seconds: float) -> Load:
-    """Orders from ``threads`` clients for ``seconds``, against a fresh server."""
+def load(make: Callable[[], Target], threads: int, seconds: float,
+         pacing: str = "none") -> Load:
+    """Orders from ``threads`` clients for ``seconds``, against a fresh server;
+    ``pacing`` says how the clients wait between polls."""
     target = make()
     target.start()
     result = Load(threads)
     try:
         clients = []
         for i in range(threads):
-            client = LeanClient(target.directory_url, target.cafile, name=f"t{i}.bench.example.com")
+            client = LeanClient(target.directory_url, target.cafile,
+                                name=f"t{i}.bench.example.com", pacing=pacing)
             client.register()
             client.order()  # warm-up
             client.timings.clear()
+            client.slept = 0.0
             clients.append(client)
         start, stop = threading.Barrier(threads + 1), threading.Event()
         finished: List[List[Tuple[float, float]]] = [[] for _ in clients]
@@ -205,6 +213,13 @@ def load(make: Callable[[], Target], threads: int, seconds: float) -> Load:
             w.join(leanclient.REQUEST_TIMEOUT + 5)
         done = [lat for per in finished for end, lat in per if end <= t1]
         result.orders, result.seconds, result.latencies = len(done), t1 - t0, done
+        if pacing != "none":
+            # A paced order may take longer than the run: each thread's orders,
+            # the one in flight at the end included, over the time they took.
+            result.latencies = [lat for per in finished for _, lat in per]
+            per_thread = [len(per) / (per[-1][0] - t0) for per in finished if per]
+            result.orders = sum(len(per) for per in finished)
+            result.seconds = result.orders / sum(per_thread) if per_thread else 0.0
         if cpu0 is not None and cpu1 is not None:
             result.server_cpu = cpu1 - cpu0
         else:  # in-process: the process minus what the client threads used
@@ -214,6 +229,7 @@ def load(make: Callable[[], Target], threads: int, seconds: float) -> Load:
         total_requests = sum(sum(len(v) for v in c.timings.values()) for c in clients)
         all_orders = sum(len(per) for per in finished)
         result.requests_per_order = total_requests / all_orders if all_orders else 0.0
+        result.slept = sum(c.slept for c in clients)
         for c in clients:
             for label, values in c.timings.items():
                 result.endpoints.setdefault(label, []).extend(values)
@@ -224,8 +240,9 @@ def load(make: Callable[[], Target], threads: int, seconds: float) -> Load:
     return result
 
 
-def best_of(make: Callable[[], Target], threads: int, seconds: float, runs: int) -> List[Load]:
-    return [load(make, threads, seconds) for _ in range(runs)]
+def best_of(make: Callable[[], Target], threads: int, seconds: float, runs: int,
+            pacing: str = "none") -> List[Load]:
+    return [load(make, threads, seconds, pacing) for _ in range(runs)]
 
 
 def median_run(runs: List[Load]) -> Optional[Load]:
@@ -321,6 +338,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="seconds without an answer that mark a server as stuck")
     parser.add_argument("--pebble", default="pebble", help="the Pebble command")
     parser.add_argument("--no-pebble", action="store_true", help="measure pytest-acme only")
+    parser.add_argument("--pacing", default="retry-after", choices=leanclient.PACINGS[1:],
+                        help="how the second client waits between polls (default %(default)s)")
     args = parser.parse_args(argv)
     quick = args.quick
     runs = args.runs or (1 if quick else 3)
@@ -364,6 +383,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"load {name} x{threads}: {r.orders} orders in {r.seconds:.1f} s = "
                       f"{r.rate:.0f}/s, cpu/order {_ms(r.cpu_per_order)}"
                       + (f", STUCK: {r.stuck}" if r.stuck else ""), flush=True)
+    for threads in thread_counts:
+        for name, make in kinds:
+            paced = best_of(make, threads, seconds, runs, args.pacing)
+            loads[(f"{name} {args.pacing}", threads)] = paced
+            for r in paced:
+                print(f"load {name} {args.pacing} x{threads}: {r.orders} orders in "
+                      f"{r.seconds:.1f} s = {r.rate:.1f}/s, slept {r.slept:.1f} s"
+                      + (f", STUCK: {r.stuck}" if r.stuck else ""), flush=True)
     loads[("in-process", 1)] = best_of(InProcess, 1, seconds, runs)
     for r in loads[("in-process", 1)]:
         print(f"load in-process x1: {r.rate:.0f}/s, cpu/order {_ms(r.cpu_per_order)}", flush=True)
@@ -382,7 +409,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                  if after else ""), flush=True)
 
     report(up, loads, thread_counts, floor, reset0, reset100, mem, with_pebble, runs, seconds,
-           memory_orders)
+           memory_orders, args.pacing)
     print(f"# load average {_load()} at the end")
     return 0
 
@@ -390,7 +417,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 def report(up: Dict[str, Startup], loads: Dict[Tuple[str, int], List[Load]],
            thread_counts: List[int], floor: float, reset0: float, reset100: float,
            mem: Dict[str, Tuple[List[Tuple[int, int]], List[Tuple[int, int]]]],
-           with_pebble: bool, runs: int, seconds: float, memory_orders: int) -> None:
+           with_pebble: bool, runs: int, seconds: float, memory_orders: int,
+           pacing: str) -> None:
     print()
     print("| measure | pytest-acme | Pebble | pytest-acme / Pebble |")
     print("| --- | --- | --- | --- |")
@@ -417,6 +445,20 @@ def report(up: Dict[str, Startup], loads: Dict[Tuple[str, int], List[Load]],
         print(f"| orders/s, {threads} client thread(s) | "
               f"{cell(ours, ours_stuck, len(loads[('serve', threads)]))} | "
               f"{cell(theirs, stuck, len(theirs_runs)) if with_pebble else '–'} | "
+              f"{_ratio(ours.rate if ours else None, theirs.rate if theirs else None, True)} |")
+    for threads in thread_counts:
+        ours_runs = loads[(f"serve {pacing}", threads)]
+        theirs_runs = loads.get((f"pebble {pacing}", threads), [])
+        ours, theirs = median_run(ours_runs), median_run(theirs_runs)
+
+        def paced(r: Optional[Load], runs_: List[Load]) -> str:
+            if r is None:
+                return f"stuck in {len(runs_)} of {len(runs_)} runs" if runs_ else "–"
+            return (f"{r.rate:.1f}/s, p50 {_ms(statistics.median(r.latencies)) if r.latencies else '–'}"
+                    f", slept {r.slept / max(1, r.orders) * 1000:.0f} ms/order")
+
+        print(f"| orders/s, {threads} client thread(s), {pacing} pacing | {paced(ours, ours_runs)} | "
+              f"{paced(theirs, theirs_runs) if with_pebble else '–'} | "
               f"{_ratio(ours.rate if ours else None, theirs.rate if theirs else None, True)} |")
     for threads in thread_counts:
         ours = median_run(loads[("serve", threads)])
@@ -468,13 +510,13 @@ def report(up: Dict[str, Startup], loads: Dict[Tuple[str, int], List[Load]],
     print()
     print(f"({runs} run(s) of {seconds:g} s per thread count, medians; memory over "
           f"{memory_orders} orders at 1 thread)")
-    targets(up, loads, thread_counts, floor, reset0, mem, with_pebble)
+    targets(up, loads, thread_counts, floor, reset0, mem, with_pebble, pacing)
 
 
 def targets(up: Dict[str, Startup], loads: Dict[Tuple[str, int], List[Load]],
             thread_counts: List[int], floor: float, reset0: float,
             mem: Dict[str, Tuple[List[Tuple[int, int]], List[Tuple[int, int]]]],
-            with_pebble: bool) -> None:
+            with_pebble: bool, pacing: str = "retry-after") -> None:
     def line(ok: Optional[bool], text: str) -> None:
         mark = {True: "met", False: "NOT met", None: "n/a"}[ok]
         print(f"  [{mark}] {text}")
@@ -483,6 +525,9 @@ def targets(up: Dict[str, Startup], loads: Dict[Tuple[str, int], List[Load]],
     peb = up.get("pebble")
     line(None if not peb else up["in-process"].wall <= peb.wall / 5,
          f"start-up in-process <= 1/5 of Pebble's ({_ms(up['in-process'].wall)} vs "
+         f"{_ms(peb.wall) if peb else '–'})")
+    line(None if not peb else up["serve"].wall <= peb.wall,
+         f"start-up of serve <= Pebble's ({_ms(up['serve'].wall)} vs "
          f"{_ms(peb.wall) if peb else '–'})")
     for threads in thread_counts:
         ours = median_run(loads[("serve", threads)])
@@ -496,6 +541,27 @@ def targets(up: Dict[str, Startup], loads: Dict[Tuple[str, int], List[Load]],
             stuck = [r for r in loads[("serve", threads)] if r.stuck]
             line(not stuck, f"every order completes at {threads} threads "
                             f"({len(stuck)} stuck run(s) of {len(loads[('serve', threads)])})")
+    for threads in thread_counts:
+        ours = median_run(loads[(f"serve {pacing}", threads)])
+        theirs = median_run(loads.get((f"pebble {pacing}", threads), []))
+        if threads in (1, 4):
+            ok = None if not (ours and theirs) else ours.rate >= theirs.rate
+            line(ok, f"{pacing} orders/s at {threads} thread(s) >= Pebble's "
+                     f"({ours.rate if ours else 0:.1f} vs "
+                     f"{theirs.rate if theirs else 0:.1f}{'' if theirs else ', Pebble stuck'})")
+        else:
+            stuck = [r for r in loads[(f"serve {pacing}", threads)] if r.stuck]
+            line(not stuck, f"every {pacing} order completes at {threads} threads "
+                            f"({len(stuck)} stuck run(s))")
+    for threads in thread_counts:
+        ours = median_run(loads[("serve", threads)])
+        theirs = median_run(loads.get(("pebble", threads), []))
+        ok = None
+        if ours and theirs and ours.cpu_per_order and theirs.cpu_per_order:
+            ok = ours.cpu_per_order <= 0.6 * theirs.cpu_per_order
+        line(ok, f"server CPU per order at {threads} thread(s) <= 0.6x Pebble's "
+                 f"({_ms(ours.cpu_per_order if ours else None)} vs "
+                 f"{_ms(theirs.cpu_per_order if theirs else None)})")
     ours1 = median_run(loads[("serve", 1)])
     if ours1 and ours1.cpu_per_order:
         line(ours1.cpu_per_order <= 3 * floor,

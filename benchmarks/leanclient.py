@@ -2,10 +2,24 @@
 
 One HTTP/1.1 keep-alive connection (``http.client``), an EC P-256 account key,
 josepy's ES256, one CSR key (each order gets its own name, so no server can
-reuse an authorization), no sleeps: polls are repeated at once.  :meth:`LeanClient.order` runs the whole lifecycle (newOrder, authz,
-challenge, poll, finalize, poll, certificate) and records every request's
-latency under its endpoint's name.  Works against any RFC 8555 server whose
-challenges always pass (``PEBBLE_VA_ALWAYS_VALID=1``, ``validation="always_valid"``).
+reuse an authorization).  :meth:`LeanClient.order` runs the whole lifecycle
+(newOrder, authz, challenge, poll, finalize, poll, certificate) and records
+every request's latency under its endpoint's name.  Works against any RFC 8555
+server whose challenges always pass (``PEBBLE_VA_ALWAYS_VALID=1``,
+``validation="always_valid"``).
+
+How it waits between polls is its ``pacing``, one of :data:`PACINGS`:
+
+* ``"none"``: polls again at once and never sleeps (no real client does this:
+  it measures the server alone);
+* ``"retry-after"``: sleeps what ``Retry-After`` says (RFC 8555 §7.5.1) after
+  the challenge answer and after each poll that is not done yet; 1 s when a
+  reply has none;
+* ``"lego"``: as lego: the first poll right after the answer, then
+  ``Retry-After`` between polls; no poll after a finalize that answered valid;
+* ``"acme"``: as certbot's ``acme`` library (``poll_and_finalize``): 1 s after
+  every pending authorization read, and 1 s before the first order read after
+  finalize, whatever the server says; then ``Retry-After`` while processing.
 """
 
 from __future__ import annotations
@@ -13,6 +27,7 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
+import email.utils
 import time
 from collections import defaultdict
 from typing import Any, Dict, List, Optional, Tuple
@@ -26,8 +41,10 @@ from josepy import jwa
 
 #: Give up on a server that has not answered one request in this many seconds.
 REQUEST_TIMEOUT = 10.0
-#: Give up on an object that is still not done after this many immediate polls.
+#: Give up on an object that is still not done after this many polls.
 MAX_POLLS = 5000
+#: How a client may wait between polls (see the module's docstring).
+PACINGS = ("none", "retry-after", "lego", "acme")
 
 
 class ServerStuck(Exception):
@@ -66,8 +83,17 @@ class LeanClient:
         name: orders ask for ``<n>.<name>``, n counting up.
     """
 
+    #: How it waits between polls (one of PACINGS); seconds slept so far.
+    pacing = "none"
+    slept = 0.0
+
     def __init__(self, directory_url: str, cafile: str, name: str = "bench.example.com",
-                 timeout: float = REQUEST_TIMEOUT) -> None:
+                 timeout: float = REQUEST_TIMEOUT, pacing: str = "none") -> None:
+        if pacing not in PACINGS:
+            raise ValueError(f"pacing must be one of {PACINGS}, not {pacing!r}")
+        self.pacing = pacing
+        #: Seconds slept between polls, in all.
+        self.slept = 0.0
         url = urlsplit(directory_url)
         context = ssl.create_default_context(cafile=cafile)
         self.conn = http.client.HTTPSConnection(url.hostname, url.port, context=context,
@@ -141,15 +167,43 @@ class LeanClient:
         _expect(status, (200, 201), "newAccount", data)
         self.kid = response.getheader("Location")
 
-    def _poll(self, url: str, done: str, label: str) -> Dict[str, Any]:
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+            self.slept += seconds
+
+    @staticmethod
+    def retry_after(response: Any, default: float) -> float:
+        """Seconds a reply's ``Retry-After`` asks for (RFC 9110 §10.2.3: delay
+        seconds or an HTTP-date); ``default`` when it has none."""
+        value = response.getheader("Retry-After")
+        if value is None:
+            return default
+        if value.strip().isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return default
+        return max(0.0, when - time.time())
+
+    def _poll(self, url: str, done: str, label: str, first: Any = None) -> Dict[str, Any]:
+        """Read ``url`` until its status is ``done``; ``first`` is the reply that
+        started the work (its ``Retry-After`` paces the first read)."""
+        if first is not None and self.pacing == "retry-after":
+            self._sleep(self.retry_after(first, 1.0))
         for _ in range(MAX_POLLS):
-            status, _, data = self.post(url, None, label)
+            status, response, data = self.post(url, None, label)
             _expect(status, (200,), label, data)
             obj = json.loads(data)
             if obj["status"] == done:
                 return obj
             if obj["status"] == "invalid":
                 raise RuntimeError(f"{label}: invalid: {obj}")
+            if self.pacing == "acme" and obj["status"] == "pending":
+                self._sleep(1.0)
+            elif self.pacing != "none":
+                self._sleep(self.retry_after(response, 1.0))
         raise ServerStuck(f"{label}: still {obj['status']} after {MAX_POLLS} polls")
 
     def order(self) -> None:
@@ -167,12 +221,19 @@ class LeanClient:
         status, _, data = self.post(authz_url, None, "authz")
         _expect(status, (200,), "authz", data)
         challenge = next(c for c in json.loads(data)["challenges"] if c["type"] == "http-01")
-        status, _, data = self.post(challenge["url"], {}, "challenge")
+        status, response, data = self.post(challenge["url"], {}, "challenge")
         _expect(status, (200,), "challenge", data)
-        self._poll(authz_url, "valid", "poll authz")
-        status, _, data = self.post(order["finalize"], {"csr": csr}, "finalize")
+        self._poll(authz_url, "valid", "poll authz", first=response)
+        status, response, data = self.post(order["finalize"], {"csr": csr}, "finalize")
         _expect(status, (200,), "finalize", data)
-        order = self._poll(order_url, "valid", "poll order")
+        if self.pacing == "acme":
+            self._sleep(1.0)  # poll_finalization sleeps before its first read
+        finalized = json.loads(data)
+        if self.pacing == "lego" and finalized["status"] == "valid":
+            order = finalized  # lego reads the certificate at once
+        else:
+            order = self._poll(order_url, "valid", "poll order",
+                               first=response if finalized["status"] != "valid" else None)
         status, _, data = self.post(order["certificate"], None, "certificate",
                                     accept="application/pem-certificate-chain")
         _expect(status, (200,), "certificate", data)

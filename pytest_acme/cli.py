@@ -104,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds per validation connection or DNS query (default: 5)")
     behave.add_argument("--validation-delay", type=float, metavar="SECONDS",
                         help="server-clock seconds a challenge stays processing (default: 0)")
+    behave.add_argument("--poll-wait", type=float, metavar="SECONDS",
+                        help="seconds a poll may wait for a running validation to end "
+                        "(default: 0.25; 0 answers at once)")
     behave.add_argument("--validation-allow", action="append", metavar="CIDR",
                         help="a network the validator may reach besides loopback (repeatable)")
     behave.add_argument("--require-terms-agreement", action="store_true", default=None,
@@ -312,7 +315,7 @@ def _challtestsrv_parser(sub: Any) -> None:
 _PASSTHROUGH = ("order_expiry", "authorization_lifetime", "certificate_validity", "finalize",
                 "validation", "ca_key_type", "retry_after", "orders_per_page", "seed",
                 "terms_of_service", "http01_port", "tlsalpn01_port", "dns_server", "host",
-                "port", "validation_timeout", "validation_delay", "validation_allow",
+                "port", "validation_timeout", "validation_delay", "poll_wait", "validation_allow",
                 "require_terms_agreement", "boulder", "new_authz", "authz_reuse_valid",
                 "authz_reuse_pending", "eab_required", "chain_length", "alternate_roots",
                 "default_profile", "idle_timeout", "handshake_timeout", "max_connections",

@@ -71,6 +71,12 @@ class AcmeConfig:
     validation_timeout: float = 5.0
     #: Server-clock seconds a challenge stays ``processing`` before it is checked.
     validation_delay: float = 0.0
+    #: Seconds a read of an authorization, challenge or order may wait for the
+    #: validation its client started to end, so that a client that polls finds
+    #: it done instead of sleeping; work that stays unfinished by design
+    #: (``validation_delay``, ``finalize="async"``, ``hold_processing``) is not
+    #: waited for.  0: answer at once, as Pebble and Let's Encrypt do.
+    poll_wait: float = 0.25
     #: Networks (CIDR) the validator may connect to besides loopback.
     validation_allow: Tuple[str, ...] = ()
     #: ``host:port`` of a DNS server the validator asks instead of the in-process zone.
@@ -263,6 +269,8 @@ class AcmeConfig:
             raise ValueError(f"dns_port must be 0..65535 or None, got {self.dns_port}")
         if self.validation_timeout <= 0 or self.validation_delay < 0:
             raise ValueError("validation_timeout must be > 0 and validation_delay >= 0")
+        if not 0 <= self.poll_wait <= 10:
+            raise ValueError(f"poll_wait must be 0 to 10 seconds, got {self.poll_wait}")
         networks = []
         for net in self.validation_allow:
             try:

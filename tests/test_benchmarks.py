@@ -51,8 +51,13 @@ def test_bench_vs_pebble_reports_every_measure_side_by_side():
     # Seven requests, and a poll again when validation had not finished yet.
     per_order = re.search(r"^\| requests per order \| (\d+\.\d+) \|", out, re.M)
     assert per_order and 7.0 <= float(per_order.group(1)) < 8.0, out
+    # The Retry-After-honouring client, beside the immediate one, at each thread count.
+    for threads in (1, 2):
+        line = re.search(rf"^load serve retry-after x{threads}: (\d+) orders.*$", out, re.M)
+        assert line and int(line.group(1)) > 0 and "STUCK" not in line.group(0), out
+        assert f"| orders/s, {threads} client thread(s), retry-after pacing | " in out
     # Each target is judged, one line each.
-    assert len(re.findall(r"^  \[(met|NOT met|–)\] ", out, re.M)) == 6, out
+    assert len(re.findall(r"^  \[(met|NOT met|n/a)\] ", out, re.M)) == 11, out
     if pebble is not None:
         assert re.search(r"^start-up pebble: \d", out, re.M), out
         assert re.search(r"^load pebble x1: (\d+) orders", out, re.M), out
@@ -88,3 +93,18 @@ def test_bench_core_times_a_real_client():
     assert re.search(r"^one full order over HTTPS \(acme library\): +median +\d", out, re.M), out
     assert re.search(r"^  requests per order: \d+$", out, re.M), out
     assert re.search(r"the same with real http-01 validation: +median +\d", out), out
+
+
+def test_bench_clients_times_a_real_client_against_each_server():
+    pebble = shutil.which("pebble") and shutil.which("pebble-challtestsrv")
+    out = run("bench_clients.py", "--rounds", "1", "--clients", "acme",
+              "--scenarios", "http-01,dns-01 x3", *([] if pebble else ["--no-pebble"]))
+    for scenario in ("http-01", "dns-01 x3"):
+        row = re.search(rf"^\| acme \| {scenario} \| (\d+\.\d\d) s \| (.*?) \| (.*?) \|$",
+                        out, re.M)
+        assert row, out
+        if pebble:
+            assert re.fullmatch(r"\d+\.\d\d s", row.group(2)), out
+            assert re.fullmatch(r"\d+\.\d\dx", row.group(3)), out
+    assert "# FAILED" not in out
+    assert re.search(r"^# load average [\d.]+ [\d.]+ [\d.]+ at the end$", out, re.M), out

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
-from asn1crypto import csr as asn1_csr
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -64,6 +63,9 @@ def read_csr(der: bytes) -> ReadCSR:
         return ReadCSR(_parsed(x509.load_der_x509_csr(der)))
     except Exception as e:  # cryptography raises ValueError and friends
         refused = BadCSR(f"the CSR is not a valid PKCS#10 DER structure: {e}")
+    # Imported here: only such CSRs need it, and start-up is quicker without it.
+    from asn1crypto import csr as asn1_csr
+
     try:
         request = asn1_csr.CertificationRequest.load(der, strict=True)
         info = request["certification_request_info"]

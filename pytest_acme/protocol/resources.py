@@ -133,6 +133,8 @@ class Challenge:
     authz_id: str
     status: Status = Status.PENDING
     validated: Optional[dt.datetime] = None
+    #: When the client answered it (validation_delay counts from then).
+    answered: Optional[dt.datetime] = None
     error: Optional[Problem] = None
     validation_record: List[Dict[str, Any]] = field(default_factory=list)
     #: dns-persist-01 only: the CA names a record may use.

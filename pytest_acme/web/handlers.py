@@ -354,6 +354,9 @@ def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
         retry_after = view.retry_after
     headers = [("Location", order.url(ex.urls))]
     if body["status"] in ("pending", "processing"):
+        if retry_after is None and body["status"] == "pending":
+            retry_after = _retry_after(app, [c for a in app.store.authzs_of_order(order)
+                                             for c in a.challenges], now)
         headers.append(("Retry-After", retry_after or str(app.config.order_retry_after)))
     return Reply(body, status=status, headers=headers)
 
@@ -468,6 +471,10 @@ def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     _require_post_as_get(ex)
     with app.store.lock:
         found = _owned(app, ex, app.store.orders, id, "order", lambda o: o.account_id)
+        running = _running(app, [c for a in app.store.authzs_of_order(found)
+                                 for c in a.challenges], app.clock.now())
+    _settle(app, running)
+    with app.store.lock:
         return _order_reply(app, ex, found, poll=True)
 
 
@@ -519,11 +526,51 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
 # -- authorizations and challenges ------------------------------------------
 
 
+def _running(app: "AcmeApp", challenges: List[Challenge], now: dt.datetime) -> List[str]:
+    """The ids of those ``challenges`` whose validation is running now and will end
+    without outside help: not those still inside ``validation_delay``, which stay
+    ``processing`` by design (caller holds the lock)."""
+    delay = dt.timedelta(seconds=app.config.validation_delay)
+    return [c.id for c in challenges if c.status is Status.PROCESSING
+            and (c.answered is None or c.answered + delay <= now)]
+
+
+def _settle(app: "AcmeApp", running: List[str]) -> None:
+    """Let a read find finished the validations its client started: wait for them,
+    at most ``poll_wait`` seconds, holding no lock.
+
+    RFC 8555 §7.5.1 has a client poll until the status is final; a poll answered
+    ``processing`` costs it a sleep (a whole second with certbot's ``acme``), while
+    the validation behind it, on loopback, ends a few milliseconds later.  A slow
+    responder still reads ``processing`` once the wait is over, so every client sees
+    the sequence of states it would see without the wait, only sooner.
+    """
+    if running and app.config.poll_wait > 0:
+        app.workers.wait_for(running, app.config.poll_wait)
+
+
+def _retry_after(app: "AcmeApp", challenges: List[Challenge], now: dt.datetime
+                 ) -> Optional[str]:
+    """``Retry-After`` seconds when the wait is known (caller holds the lock): until
+    the last of ``challenges`` inside ``validation_delay`` is checked, 0 when that
+    is less than a second away (RFC 9110 §10.2.3 counts whole seconds).  None when
+    no such challenge is processing: the configured value applies."""
+    delay = dt.timedelta(seconds=app.config.validation_delay)
+    due = [c.answered + delay for c in challenges
+           if c.status is Status.PROCESSING and c.answered is not None]
+    if not due or max(due) <= now:
+        return None
+    left = (max(due) - now).total_seconds()
+    return "0" if left < 1 else str(math.ceil(left))
+
+
 def _authz_reply(app: "AcmeApp", ex: Exchange, authz: Authorization) -> Reply:
-    body = authz.to_json(ex.urls, app.clock.now())
+    now = app.clock.now()
+    body = authz.to_json(ex.urls, now)
     headers = []
     if body["status"] == "pending":
-        headers.append(("Retry-After", str(app.config.authz_retry_after)))
+        headers.append(("Retry-After", _retry_after(app, authz.challenges, now)
+                        or str(app.config.authz_retry_after)))
     return Reply(body, headers=headers)
 
 
@@ -542,6 +589,10 @@ def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
                     "an authorization can only be updated with {\"status\": \"deactivated\"}"
                 )
             lifecycle.deactivate_authorization(app.store, found, app.clock.now(), app.observe)
+            return _authz_reply(app, ex, found)
+        running = _running(app, found.challenges, app.clock.now())
+    _settle(app, running)
+    with app.store.lock:
         return _authz_reply(app, ex, found)
 
 
@@ -585,14 +636,28 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         if ex.signed.payload is not None:
             # RFC 8555 §7.5.1: any JSON object (normally {}) asks for validation.
             start = lifecycle.start_validation(store, found, now, app.observe)
-        body = found.to_json(ex.urls)
+        if start:
+            found.answered = now
+            # The answer reads processing, as at Let's Encrypt and Pebble; the
+            # polls that follow find the validation done (see _settle), so the
+            # honest Retry-After is 0 unless validation_delay holds it back.
+            body = found.to_json(ex.urls)
+            retry_after = _retry_after(app, [found], now) or (
+                "0" if app.config.poll_wait > 0 else None)
+        running = [] if start else _running(app, [found], now)
     if start:
         app.record(found, "ValidationStarted",
                    f"{found.type} validation of {authz_obj.identifier.value} started")
-        app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id), now)
+        app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id), now,
+                           key=found.id)
+    else:
+        _settle(app, running)
+        with store.lock:
+            body = found.to_json(ex.urls)
+            retry_after = _retry_after(app, [found], app.clock.now())
     headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
     if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", str(app.config.authz_retry_after)))
+        headers.append(("Retry-After", retry_after or str(app.config.authz_retry_after)))
     return Reply(body, headers=headers)
 
 

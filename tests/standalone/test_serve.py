@@ -139,11 +139,12 @@ def test_pebble_profiles_become_profiles_with_a_fixed_default():
 
 def test_every_validation_setting_has_a_flag():
     args = _parser().parse_args([
-        "serve", "--validation-timeout", "2", "--validation-delay", "3",
+        "serve", "--validation-timeout", "2", "--validation-delay", "3", "--poll-wait", "0",
         "--validation-allow", "192.0.2.0/24", "--validation-allow", "198.51.100.7",
         "--require-terms-agreement", "--certificate-validity", "600"])
     settings = plan(args, {})["settings"]
     assert (settings["validation_timeout"], settings["validation_delay"]) == (2, 3)
+    assert settings["poll_wait"] == 0
     assert settings["validation_allow"] == ["192.0.2.0/24", "198.51.100.7"]
     assert settings["require_terms_agreement"] is True
     assert settings["certificate_validity"] == 600
