@@ -2,13 +2,17 @@
 
     python benchmarks/bench_http.py                 # 5 rounds of 5000 requests each
     python benchmarks/bench_http.py --rounds 3 --requests 2000
+    python benchmarks/bench_http.py --orders 300    # whole orders, hand parser vs h11
 
-Each round starts three server processes in turn, all answering over TLS on
+Each round starts four server processes in turn, all answering over TLS on
 loopback with keep-alive:
 
   * ``httpd``: :class:`pytest_acme.httpd.WsgiThread` with a trivial WSGI app
     that sends a fixed 650-byte JSON reply (what every ACME request pays
     before the application runs);
+  * ``h11``: the same, with the connection handler of :mod:`h11_connection`
+    (h11 parses the request and frames the response); left out when h11 is
+    not installed (``pip install h11``);
   * ``bare``: a thread per connection that reads a request with ``recv()``,
     finds the end of its head and its ``Content-Length``, and answers with the
     same reply in one ``sendall()``; no parsing, no environ, no limits: the
@@ -24,13 +28,21 @@ One client (``http.client``, one kept-alive connection) POSTs the same
 750-byte JWS to each, and the server's CPU time (user + system, from ``/proc``)
 is divided by the number of requests.  Medians over the rounds are printed; the
 rounds alternate between the servers, so a change in the machine's load
-touches all three.
+touches all four.
+
+With ``--orders N``, each round instead starts ``AcmeServer`` (always-valid
+validation) in a process of its own, once with each parser, and one lean
+client (:mod:`leanclient`, one kept-alive connection) runs N whole orders
+against it: the server process's CPU per order is what the choice of parser
+changes, in proportion to the whole.  The load average is printed before and
+after.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import os
 import socket
@@ -134,9 +146,10 @@ def serve(kind: str, cafile: str, keyfile: str) -> None:
     if kind == "jws":
         with open(keyfile, "rb") as f:
             key = serialization.load_pem_public_key(f.read())
-    if kind == "httpd":
+    if kind in ("httpd", "h11"):
         from pytest_acme.httpd import WsgiThread
 
+        _use_parser(kind)
         server = WsgiThread(_app, "127.0.0.1", 0, context).start()
         print(server.port, flush=True)
     else:
@@ -154,6 +167,55 @@ def serve(kind: str, cafile: str, keyfile: str) -> None:
 
         threading.Thread(target=accept, daemon=True).start()
     sys.stdin.read()
+
+
+def _use_parser(kind: str) -> None:
+    """Serve the connections of servers started from now on with ``kind``'s handler."""
+    if kind == "h11":
+        import h11_connection
+
+        from pytest_acme.httpd import server
+
+        server.Connection = h11_connection.H11Connection  # type: ignore[misc]
+
+
+def serve_acme(kind: str) -> None:
+    """The whole-order server process: print the directory URL and CA file, serve
+    until stdin closes."""
+    from pytest_acme import AcmeServer
+
+    _use_parser(kind)
+    server = AcmeServer(validation="always_valid", dns_port=None).start()
+    print(server.directory_url, server.ca_bundle, flush=True)
+    sys.stdin.read()
+    server.close()
+
+
+def measure_orders(kind: str, orders: int) -> float:
+    """Server CPU seconds per whole order, for one fresh server process."""
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-acme", kind],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        directory_url, cafile = proc.stdout.readline().decode().split()
+        client = leanclient.LeanClient(directory_url, cafile)
+        client.register()
+        for _ in range(20):  # warm-up
+            client.order()
+        cpu = _cpu(proc.pid)
+        for _ in range(orders):
+            client.order()
+        used = _cpu(proc.pid) - cpu
+        client.close()
+    finally:
+        proc.kill()
+        proc.wait()
+    return used / orders
+
+
+def _loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def _cpu(pid: int) -> float:
@@ -199,14 +261,41 @@ def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--orders", type=int, default=0,
+                        help="measure whole orders (this many per round) instead")
     parser.add_argument("--serve", nargs=3, metavar=("KIND", "CAFILE", "KEYFILE"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--serve-acme", metavar="KIND", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(*args.serve)
         return 0
+    if args.serve_acme:
+        serve_acme(args.serve_acme)
+        return 0
+    print(f"load average before: {_loadavg()}")
+    with_h11 = importlib.util.find_spec("h11") is not None
+    if not with_h11:
+        print("h11 is not installed: its server is left out (pip install h11)")
+    if args.orders:
+        if not with_h11:
+            return 1
+        per_order: Dict[str, List[float]] = {"httpd": [], "h11": []}
+        for _ in range(args.rounds):
+            for kind in per_order:
+                per_order[kind].append(measure_orders(kind, args.orders))
+        for kind, runs in per_order.items():
+            print(f"{kind:6s} server CPU per order: {statistics.median(runs) * 1e3:6.2f} ms "
+                  f"(runs: {', '.join(f'{r * 1e3:.2f}' for r in runs)})")
+        hand, h11 = (statistics.median(per_order[k]) for k in ("httpd", "h11"))
+        print(f"h11 costs {(h11 - hand) / hand:+.1%} of server CPU per order")
+        print(f"load average after: {_loadavg()}")
+        return 0
     key = ec.generate_private_key(ec.SECP256R1())
-    results: Dict[str, List[Tuple[float, float]]] = {"httpd": [], "bare": [], "jws": []}
+    results: Dict[str, List[Tuple[float, float]]] = {"httpd": [], "h11": [], "bare": [],
+                                                     "jws": []}
+    if not with_h11:
+        del results["h11"]
     for _ in range(args.rounds):
         for kind in results:
             results[kind].append(measure(kind, args.requests, key))
@@ -218,6 +307,7 @@ def main(argv: List[str]) -> int:
     jws = statistics.median(r[0] for r in results["jws"])
     print(f"jws x 7: {jws * 7e3:.2f} ms per order, the least the seven requests of an order "
           "cost a Python ACME server (before its CSR check and leaf signature)")
+    print(f"load average after: {_loadavg()}")
     return 0
 
 

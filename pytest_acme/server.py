@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import ssl
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import josepy
 import trustme
@@ -19,7 +20,7 @@ from . import inspect as _inspect
 from .clock import Clock
 from .config import AcmeConfig, TsigKey
 from .faults import FaultPlan
-from .httpd import HttpLimits, ServerStartError, WsgiThread
+from .httpd import HttpLimits, Refusal, ServerStartError, WsgiThread
 from .protocol import ari, problems
 from .va.dnsserver import DnsServer
 from .va.zone import Zone
@@ -32,6 +33,17 @@ RESTART_SETTINGS = frozenset(
      "tls_certificate", "tls_private_key", "chain_length", "alternate_roots", "ca_names",
      "pebble"}
 )
+
+
+def problem_refusal(refusal: Refusal) -> Tuple[List[Tuple[str, str]], bytes]:
+    """A request the HTTP layer refused before the ACME application could (bytes that
+    are not an HTTP/1.1 request), or a 500 it sent for it, as an RFC 8555 §6.7
+    problem document: ``malformed``, or ``serverInternal`` for a 500.  Refusals the
+    application answers itself (framing, Host) also carry a fresh nonce."""
+    problem = (problems.ServerInternal(refusal.detail) if refusal.status >= 500 else
+               problems.Malformed(refusal.detail, status=refusal.status))
+    return ([("Content-Type", "application/problem+json")],
+            json.dumps(problem.to_json()).encode())
 
 
 class AcmeServerError(AssertionError):
@@ -82,7 +94,8 @@ class AcmeServer:
         try:
             ssl_context = self._tls_context(host) if self.config.tls else None
             httpd = WsgiThread(self.app, host, self.config.port, ssl_context,
-                               limits=HttpLimits.of(self.config), refuse=self.app).start()
+                               limits=HttpLimits.of(self.config), refuse=self.app,
+                               render_refusal=problem_refusal).start()
         except ServerStartError:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None

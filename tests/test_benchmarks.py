@@ -7,6 +7,7 @@ installed); they assert no speed.  Figures come from running them by hand.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 import re
@@ -82,10 +83,21 @@ def test_bench_app_profile_lists_the_application():
 
 def test_bench_http_measures_each_server():
     out = run("bench_http.py", "--rounds", "1", "--requests", "50")
-    for kind in ("httpd", "bare", "jws"):
+    kinds = ("httpd", "h11", "bare", "jws") if importlib.util.find_spec("h11") else (
+        "httpd", "bare", "jws")
+    for kind in kinds:
         assert re.search(rf"^{kind} +server CPU per request: +\d+ µs .* requests/s$", out,
                          re.M), out
     assert re.search(r"^jws x 7: \d+\.\d\d ms per order", out, re.M), out
+    assert re.search(r"^load average after: [\d.]+ [\d.]+ [\d.]+$", out, re.M), out
+
+
+def test_bench_http_measures_whole_orders_with_each_parser():
+    pytest.importorskip("h11")
+    out = run("bench_http.py", "--rounds", "1", "--orders", "3")
+    for kind in ("httpd", "h11"):
+        assert re.search(rf"^{kind} +server CPU per order: +\d+\.\d\d ms", out, re.M), out
+    assert re.search(r"^h11 costs [+-]\d+\.\d% of server CPU per order$", out, re.M), out
 
 
 def test_bench_core_times_a_real_client():

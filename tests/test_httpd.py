@@ -17,7 +17,8 @@ import requests
 
 from helpers import account_client, answer_all, deadline, make_csr
 from pytest_acme import AcmeServer
-from pytest_acme.httpd import HttpLimits, WsgiThread
+from pytest_acme.httpd import HttpLimits, Refusal, WsgiThread
+from pytest_acme.server import problem_refusal
 
 PROBLEM = "urn:ietf:params:acme:error:"
 WAIT = 10.0  # the longest any socket wait here may take; a pass is much faster
@@ -88,6 +89,17 @@ def problem(status: int, headers: Dict[str, str], body: bytes, type_: str, code:
     doc = json.loads(body)
     assert doc["type"] == PROBLEM + type_ and doc["status"] == code
     return doc
+
+
+def plain_text(status: int, headers: Dict[str, str], body: bytes, code: int) -> str:
+    """The detail of a refusal as Go's net/http words it: ``400 Bad Request: ...``."""
+    assert status == code, body
+    assert headers["content-type"] == "text/plain; charset=utf-8"
+    assert "replay-nonce" not in headers
+    reason = http.client.responses[code]
+    text = body.decode()
+    assert text.startswith(f"{code} {reason}: "), text
+    return text[len(f"{code} {reason}: "):]
 
 
 @pytest.fixture
@@ -422,22 +434,55 @@ def test_bare_lf_line_ends_and_an_empty_line_between_requests(plain):
     assert conn.response()[2] == b"abc"
 
 
-def test_default_refusal_is_a_problem_without_the_app(plain):
+def test_default_refusal_is_plain_text_without_the_app(plain):
+    # httpd knows HTTP, not ACME: without a renderer it answers as Go's net/http.
     server, conn = plain
     request(conn.sock, "POST", "/echo", b"y" * 101)
     status, headers, body = conn.response()
-    assert "100 bytes" in problem(status, headers, body, "malformed", 413)["detail"]
+    assert "100 bytes" in plain_text(status, headers, body, 413)
     assert conn.closed_by_server()
 
 
-def test_an_app_that_raises_gets_a_500_problem_and_close(plain, capsys):
+def test_default_refusal_of_bytes_that_are_not_http_is_plain_text(plain):
+    server, conn = plain
+    conn.sock.sendall(b"HELLO\r\n\r\n")
+    status, headers, body = conn.response()
+    assert "bad request line 'HELLO'" in plain_text(status, headers, body, 400)
+    assert conn.closed_by_server()
+
+
+def test_an_app_that_raises_gets_a_plain_500_and_close(plain, capsys):
     server, conn = plain
     request(conn.sock, "GET", "/fail")
     status, headers, body = conn.response()
-    assert "RuntimeError: boom" in problem(status, headers, body, "serverInternal",
-                                           500)["detail"]
+    assert "RuntimeError: boom" in plain_text(status, headers, body, 500)
     assert conn.closed_by_server()
     assert "boom" in capsys.readouterr().err
+
+
+def test_the_renderer_given_words_refusals_and_500s():
+    server = WsgiThread(_app, "127.0.0.1", 0, what="test app",
+                        render_refusal=problem_refusal).start()
+    try:
+        conn = connect(server)
+        request(conn.sock, "GET", "/fail")
+        status, headers, body = conn.response()
+        assert "RuntimeError: boom" in problem(status, headers, body, "serverInternal",
+                                               500)["detail"]
+        conn = connect(server)
+        conn.sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nNo colon\r\n\r\n")
+        status, headers, body = conn.response()
+        assert "bad header line" in problem(status, headers, body, "malformed", 400)["detail"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("status, type_", [(400, "malformed"), (413, "malformed"),
+                                           (431, "malformed"), (500, "serverInternal")])
+def test_the_acme_renderer_is_a_problem_document(status, type_):
+    headers, body = problem_refusal(Refusal(status, "why"))
+    assert headers == [("Content-Type", "application/problem+json")]
+    assert json.loads(body) == {"type": PROBLEM + type_, "detail": "why", "status": status}
 
 
 def test_limits_can_change_while_serving(plain):
@@ -556,7 +601,7 @@ def test_a_whole_head_larger_than_64_kib_is_refused_with_431(recorded):
     head = b"GET / HTTP/1.1\r\n" + (b"X-Pad: " + b"p" * 8000 + b"\r\n") * 9 + b"\r\n"
     conn.sock.sendall(head)
     status, headers, body = conn.response()
-    assert problem(status, headers, body, "malformed", 431)
+    assert "larger than 65536 bytes" in plain_text(status, headers, body, 431)
     assert app.calls == []
 
 
@@ -593,7 +638,7 @@ def test_a_head_cut_short_by_the_client_is_a_400_not_a_request(recorded):
     conn.sock.sendall(b"POST /cut HTTP/1.1\r\nContent-Length: 0\r\n")
     conn.sock.shutdown(socket.SHUT_WR)
     status, headers, body = conn.response()
-    assert "empty line" in problem(status, headers, body, "malformed", 400)["detail"]
+    assert "empty line" in plain_text(status, headers, body, 400)
     assert app.calls == []
 
 
@@ -603,8 +648,7 @@ def test_a_body_cut_short_never_reaches_the_app(recorded):
     conn.sock.sendall(b"POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
     conn.sock.shutdown(socket.SHUT_WR)
     status, headers, body = conn.response()
-    assert "3 of the 10 body bytes" in problem(status, headers, body, "malformed",
-                                               400)["detail"]
+    assert "3 of the 10 body bytes" in plain_text(status, headers, body, 400)
     assert app.calls == []
 
 

@@ -14,7 +14,8 @@ line and headers) and handles the connection itself:
 * a request body is read by ``Content-Length`` only, exactly that many bytes,
   so the next request on the connection is never swallowed.  Chunked bodies,
   bodies above :attr:`HttpLimits.max_body_bytes` and unreadable lengths are
-  refused before the application runs (see :data:`REFUSED`), and the connection
+  refused before the application runs (see :data:`REFUSED`; 411 for a chunked
+  body), and the connection
   is then closed after reading what the client still sends, for a while;
 * the whole body (at most ``max_body_bytes``) is read before the application
   runs, so a body it leaves unread is dropped and the connection stays open;
@@ -41,10 +42,36 @@ line and headers) and handles the connection itself:
   when ``accept()`` fails for want of file descriptors instead of spinning;
 * :meth:`WsgiThread.stop` closes idle connections at once and the busy ones
   after their response.
+
+It knows HTTP, not what the application speaks.  Whoever mounts an application
+says how its refusals read: a ``refuse`` application for refused requests it may
+log (the ACME application answers them as problems with a fresh nonce), and a
+:data:`RefusalRenderer` for what no application sees (bytes that are not a
+request) and for the 500 sent when the application fails.  The default,
+:func:`plain_refusal`, answers as Go's net/http does, so the management and
+challtestsrv APIs refuse a malformed request as Pebble and pebble-challtestsrv
+do (``400 Bad Request`` as ``text/plain``); :class:`~pytest_acme.AcmeServer`
+gives :func:`~pytest_acme.server.problem_refusal`.
+
+Why not h11 for the parsing and framing: measured, it costs too much.  With
+``benchmarks/bench_http.py`` (an h11-based handler, in
+``benchmarks/h11_connection.py``, keeping this one's environ, limits and Host
+rule, in alternating rounds; server CPU from ``/proc``; medians of 5 rounds, on
+2 shared cores at a load average of 7 to 9)::
+
+    command                                       measure        hand    h11
+    bench_http.py --rounds 5 --requests 3000      CPU/request    57 µs   240 µs
+    bench_http.py --rounds 5 --orders 300         CPU/order      4.3 ms  6.2 ms
+
+h11 took 43% more server CPU per whole order (the rule was: adopt it at 10% or
+less).  h11 alone, parsing the same request and framing the same response in a
+loop without sockets, takes about 90 µs, already 15% of an order's 7 requests'
+worth.  So the hand parser stays, and request bodies still need
+``Content-Length`` (a chunked body gets 411).
 """
 
-from .connection import REFUSED, HttpLimits, Refusal, WsgiApp, refusal_app
+from .connection import REFUSED, HttpLimits, Refusal, RefusalRenderer, WsgiApp, plain_refusal
 from .server import ServerStartError, WsgiThread
 
-__all__ = ["REFUSED", "HttpLimits", "Refusal", "ServerStartError", "WsgiApp", "WsgiThread",
-           "refusal_app"]
+__all__ = ["REFUSED", "HttpLimits", "Refusal", "RefusalRenderer", "ServerStartError", "WsgiApp",
+           "WsgiThread", "plain_refusal"]

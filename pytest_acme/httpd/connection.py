@@ -1,6 +1,10 @@
 """One connection: TLS handshake, then requests read from a buffer, their WSGI
 environ, the application's response, and the refusals of what is not HTTP/1.1.
 
+This module knows HTTP, not what the application behind it speaks: a refusal's
+body comes from a :data:`RefusalRenderer` given by whoever mounts the
+application (:func:`plain_refusal`, Go's net/http answer, unless told).
+
 The accept loop, the connection bookkeeping and the deadline watchdog are in
 :mod:`.server`.
 """
@@ -10,7 +14,6 @@ from __future__ import annotations
 import email.utils
 import functools
 import io
-import json
 import re
 import socket
 import socketserver
@@ -56,8 +59,6 @@ _MAX_HEADERS = 100
 #: keeps what a connection can make the server hold small: 200 connections that
 #: never finish their head hold about 25 MiB of buffers, not gigabytes.
 MAX_HEAD_BYTES = 64 * 1024
-_PROBLEM_JSON = "application/problem+json"
-_MALFORMED = "urn:ietf:params:acme:error:malformed"
 
 
 @dataclass(frozen=True)
@@ -89,20 +90,29 @@ class HttpLimits:
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a request was refused before its application ran (``environ[REFUSED]``)."""
+    """Why a request was refused before its application ran (``environ[REFUSED]``),
+    or why the server answers 500 (the application failed)."""
 
     status: int
     detail: str
 
 
-def refusal_app(environ: Dict[str, Any], start_response: Callable[..., Any]) -> List[bytes]:
-    """The default ``refuse`` application: an RFC 7807 ``malformed`` problem."""
-    refusal: Refusal = environ[REFUSED]
-    body = json.dumps({"type": _MALFORMED, "detail": refusal.detail,
-                       "status": refusal.status}).encode()
-    start_response(f"{refusal.status} {HTTPStatus(refusal.status).phrase}",
-                   [("Content-Type", _PROBLEM_JSON)])
-    return [body]
+#: Renders a refusal as the application behind the server would word it: the
+#: response headers (without the length) and the body.  It runs on the
+#: connection's thread and must not fail.
+RefusalRenderer = Callable[[Refusal], Tuple[List[Tuple[str, str]], bytes]]
+
+
+def plain_refusal(refusal: Refusal) -> Tuple[List[Tuple[str, str]], bytes]:
+    """The default :data:`RefusalRenderer`: what Go's net/http (Pebble's and
+    pebble-challtestsrv's server) answers a request it cannot serve, a
+    ``text/plain`` body of the status code and reason, here followed by what was
+    wrong::
+
+        400 Bad Request: an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)
+    """
+    body = f"{refusal.status} {HTTPStatus(refusal.status).phrase}: {refusal.detail}"
+    return [("Content-Type", "text/plain; charset=utf-8")], body.encode()
 
 
 class _BadRequest(Exception):
@@ -226,12 +236,8 @@ class Connection(socketserver.BaseRequestHandler):
         if refusal is None:
             refusal = self._host_refusal(environ)
         if refusal is not None:
-            self.close_connection = True
-            environ[REFUSED] = refusal
-            environ["wsgi.input"] = io.BytesIO()
-            environ["CONTENT_LENGTH"] = "0"
             environ.pop("HTTP_TRANSFER_ENCODING", None)
-            self._respond(server.refuse, environ)
+            self._refuse(refusal, environ)
             self._linger()
             return
         if expect_continue and length:
@@ -247,12 +253,8 @@ class Connection(socketserver.BaseRequestHandler):
         if len(buf) < end:
             # The client stopped sending, or the watchdog shut the connection
             # down: a part of a body never reaches the application.
-            self.close_connection = True
-            environ[REFUSED] = Refusal(400, f"the connection ended after {len(buf) - start} "
-                                            f"of the {length} body bytes announced")
-            environ["wsgi.input"] = io.BytesIO()
-            environ["CONTENT_LENGTH"] = "0"
-            self._respond(server.refuse, environ)
+            self._refuse(Refusal(400, f"the connection ended after {len(buf) - start} "
+                                      f"of the {length} body bytes announced"), environ)
             return
         environ["wsgi.input"] = io.BytesIO(buf[start:end])
         del buf[:end]
@@ -442,6 +444,21 @@ class Connection(socketserver.BaseRequestHandler):
                                 f"bytes"), 0
         return None, length
 
+    def _refuse(self, refusal: Refusal, environ: Dict[str, Any]) -> None:
+        """Answer a parsed request whose framing or Host is refused, and close: by the
+        server's ``refuse`` application when it has one, else by its renderer."""
+        self.close_connection = True
+        refuse = self.server.refuse
+        if refuse is None:
+            headers, body = self.server.render_refusal(refusal)
+            self._send(f"{refusal.status} {HTTPStatus(refusal.status).phrase}", headers, body,
+                       self.method == "HEAD")
+            return
+        environ[REFUSED] = refusal
+        environ["wsgi.input"] = io.BytesIO()
+        environ["CONTENT_LENGTH"] = "0"
+        self._respond(refuse, environ)
+
     def _respond(self, app: WsgiApp, environ: Dict[str, Any]) -> None:
         """Run the application and send its whole response in one write, always with
         its length (so no response is chunked and keep-alive always works)."""
@@ -463,9 +480,8 @@ class Connection(socketserver.BaseRequestHandler):
                              + traceback.format_exc())
             self.close_connection = True
             detail = f"the server failed: {type(e).__name__}: {e}"
-            self.started = "500 Internal Server Error", [("Content-Type", _PROBLEM_JSON)]
-            self.chunks = [json.dumps({"type": "urn:ietf:params:acme:error:serverInternal",
-                                       "detail": detail, "status": 500}).encode()]
+            headers, body = self.server.render_refusal(Refusal(500, detail))
+            self.started, self.chunks = ("500 Internal Server Error", headers), [body]
         status, headers = self.started
         self._send(status, headers, b"".join(self.chunks), self.method == "HEAD")
 
@@ -499,12 +515,12 @@ class Connection(socketserver.BaseRequestHandler):
             self.connection.sendall(memoryview(data)[sent:])
 
     def _refuse_bad_request(self, error: _BadRequest) -> None:
-        """Bytes that are not an HTTP/1.1 request: a problem, then close."""
+        """Bytes that are not an HTTP/1.1 request: a refusal, then close.  No
+        application sees them, so the refusal is the renderer's alone."""
         self.close_connection = True
-        body = json.dumps({"type": _MALFORMED, "detail": f"not an HTTP/1.1 request: "
-                           f"{error.detail}", "status": error.status}).encode()
-        self._send(f"{error.status} {HTTPStatus(error.status).phrase}",
-                   [("Content-Type", _PROBLEM_JSON)], body)
+        headers, body = self.server.render_refusal(
+            Refusal(error.status, f"not an HTTP/1.1 request: {error.detail}"))
+        self._send(f"{error.status} {HTTPStatus(error.status).phrase}", headers, body)
         self._linger()
 
     def _linger(self) -> None:

@@ -12,7 +12,8 @@ import threading
 import time
 from typing import Any, Optional, Set, Tuple
 
-from .connection import SERVER_SOFTWARE, Connection, HttpLimits, WsgiApp, refusal_app
+from .connection import (SERVER_SOFTWARE, Connection, HttpLimits, RefusalRenderer, WsgiApp,
+                         plain_refusal)
 
 
 class ServerStartError(RuntimeError):
@@ -26,19 +27,25 @@ class WsgiThread:
         what: how error messages name this server ("pytest-acme", "management API").
         limits: body size and timeouts; the attribute may be replaced while serving
             (the next request reads it).
-        refuse: the WSGI application that answers refused requests; it finds a
-            :class:`Refusal` in ``environ[REFUSED]`` (the ACME application renders
-            it as a problem with a nonce, and logs it).
+        refuse: the WSGI application that answers requests refused for their
+            framing or Host; it finds a :class:`Refusal` in ``environ[REFUSED]``
+            (the ACME application renders it as a problem with a nonce, and logs
+            it).  None: ``render_refusal`` answers them.
+        render_refusal: the body and headers of a refusal no application answers:
+            bytes that are not an HTTP/1.1 request, and a 500 when ``app`` fails.
+            The default, :func:`plain_refusal`, answers as Go's net/http does
+            (what Pebble's management API and pebble-challtestsrv send).
     """
 
     def __init__(self, app: WsgiApp, host: str, port: int,
                  ssl_context: Optional[ssl.SSLContext] = None, what: str = "pytest-acme",
                  *, limits: Optional[HttpLimits] = None,
-                 refuse: WsgiApp = refusal_app) -> None:
+                 refuse: Optional[WsgiApp] = None,
+                 render_refusal: RefusalRenderer = plain_refusal) -> None:
         self.app, self.host, self.requested_port = app, host, port
         self.ssl_context, self.what = ssl_context, what
         self._limits = limits or HttpLimits()
-        self.refuse = refuse
+        self.refuse, self.render_refusal = refuse, render_refusal
         self._httpd: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
         self.port: Optional[int] = None
@@ -79,7 +86,8 @@ class WsgiThread:
                 + (" (another program uses the port; pass port=0 to pick a free one)"
                    if port else "")
             ) from e
-        self._httpd = _Server(sock, self.app, self.refuse, self.ssl_context, self._limits)
+        self._httpd = _Server(sock, self.app, self.refuse, self.render_refusal,
+                              self.ssl_context, self._limits)
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -129,15 +137,16 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, sock: socket.socket, app: WsgiApp, refuse: WsgiApp,
-                 ssl_context: Optional[ssl.SSLContext], limits: HttpLimits) -> None:
+    def __init__(self, sock: socket.socket, app: WsgiApp, refuse: Optional[WsgiApp],
+                 render_refusal: RefusalRenderer, ssl_context: Optional[ssl.SSLContext],
+                 limits: HttpLimits) -> None:
         self.address_family = sock.family
         socketserver.TCPServer.__init__(self, sock.getsockname(), Connection,
                                         bind_and_activate=False)
         self.socket.close()
         self.socket = sock
         self.server_address = sock.getsockname()
-        self.app, self.refuse = app, refuse
+        self.app, self.refuse, self.render_refusal = app, refuse, render_refusal
         self.ssl_context, self.limits = ssl_context, limits
         # What every environ of this server shares.
         self.base_environ = {

@@ -682,3 +682,56 @@ def test_api_and_responders_side_by_side_with_the_real_challtestsrv(command):
         assert seen["ours"] == seen["real"]
     finally:
         proc.close()
+
+
+def raw_exchange(port: int, data: bytes) -> Tuple[int, Dict[str, str], bytes]:
+    """Send ``data`` as it is; the status, headers and body of the answer, read until
+    the server closes the connection (both servers close after a refusal)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        answer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("data, status", [
+    (b"HELLO\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\n\r\n", 400),
+    (b"POST /set-txt HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nNo colon\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+    (b"GET / HTTP/2.5\r\nHost: x\r\n\r\n", 505),
+])
+def test_a_malformed_request_to_the_api_is_answered_as_the_real_challtestsrv(
+        command, data, status):
+    """Go's net/http refuses it as plain text (``400 Bad Request``), not as an ACME
+    problem; ours says the same first words, then what was wrong."""
+    binary = real_binary("pebble-challtestsrv")
+    mgmt = free_port()
+    proc = Process([binary, "-management", f"127.0.0.1:{mgmt}", "-dns01",
+                    f"127.0.0.1:{free_port()}", "-http01", "", "-https01", "", "-tlsalpn01", ""])
+    try:
+        proc.wait_listening(mgmt)
+        theirs = raw_exchange(mgmt, data)
+    finally:
+        proc.close()
+    banner = command(["challtestsrv", "-management", "127.0.0.1:0", "-dns01", "127.0.0.1:0",
+                      "-http01", "", "-https01", "", "-tlsalpn01", ""])
+    ours = raw_exchange(listener(banner, "management API")[1], data)
+    first_words = f"{status} {http.client.responses[status]}".encode()
+    for code, headers, body in (theirs, ours):
+        assert code == status
+        assert headers["content-type"] == "text/plain; charset=utf-8"
+        assert headers["connection"] == "close"
+        assert body.startswith(first_words) and b"urn:ietf" not in body
+    assert ours[2].startswith(first_words + b": ")
