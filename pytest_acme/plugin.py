@@ -304,7 +304,9 @@ def acme_tlsalpn01_session_responder() -> Iterator[TlsAlpn01Responder]:
 def acme_tlsalpn01_responder(
     acme_server: AcmeServer, acme_tlsalpn01_session_responder: TlsAlpn01Responder
 ) -> Iterator[TlsAlpn01Responder]:
-    """A tls-alpn-01 responder (RFC 8737) the server's validator reaches::
+    """A tls-alpn-01 responder (RFC 8737) the server's validator reaches.
+
+    It answers for every name it is given::
 
         acme_tlsalpn01_responder.publish("example.test", key_authorization)
     """

@@ -88,11 +88,12 @@ def test_serve_with_pebbles_chain_variables(tmp_path):
 
 
 def test_readme_serve_example_shows_the_alternate_root_and_the_crl():
-    """The README's curl lines for chains and CRLs, against such a server."""
+    """The documentation's curl lines for chains and CRLs, against such a server."""
     import re
     import subprocess
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "reference"
+              / "certificates.md").read_text()
     (command,) = [b for b in re.findall(r"```sh\n(.*?)```", readme, flags=re.S)
                   if "/crl/0" in b]
     serve = ServeProcess([*FREE_PORTS, "-q"], env={
