@@ -46,8 +46,12 @@ class Serve:
         threading.Thread(target=lambda: [lines.put(x) for x in self.proc.stdout],
                          daemon=True).start()
         self.banner = ""
-        while "Ctrl-C" not in self.banner:  # the banner's last line
-            self.banner += lines.get(timeout=30)
+        try:
+            while "Ctrl-C" not in self.banner:  # the banner's last line
+                self.banner += lines.get(timeout=30)
+        except queue.Empty:
+            self.stop()
+            raise RuntimeError(f"pytest-acme serve did not start: {self.banner!r}") from None
 
     def field(self, name):
         """The first word after ``name:`` in the banner."""
