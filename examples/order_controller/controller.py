@@ -23,8 +23,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-FINAL = ("valid", "invalid")
-
 
 @dataclass
 class Certificate:
@@ -85,8 +83,7 @@ class Controller:
     def reconcile(self, cert: Certificate) -> Order:
         """One step towards a valid certificate for ``cert``; returns its current Order."""
         order = self.current(cert)
-        if order is None or order.dns_names != cert.dns_names or (
-                order.state == "invalid"):
+        if order is None or order.dns_names != cert.dns_names or order.state == "invalid":
             return self._create(cert, previous=order)
         if order.chain_pem is not None:
             return order  # done
