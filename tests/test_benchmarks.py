@@ -49,9 +49,10 @@ def test_bench_vs_pebble_reports_every_measure_side_by_side():
         assert f"| {row}" in out, row
     for endpoint in ENDPOINTS:
         assert re.search(rf"^\| {endpoint} \| \d+\.\d ms \|", out, re.M), endpoint
-    # Seven requests, and a poll again when validation had not finished yet.
+    # Seven requests, and a poll again when a validation outlasted poll_wait (how
+    # often depends on the machine's load, so only the least is asserted).
     per_order = re.search(r"^\| requests per order \| (\d+\.\d+) \|", out, re.M)
-    assert per_order and 7.0 <= float(per_order.group(1)) < 8.0, out
+    assert per_order and float(per_order.group(1)) >= 7.0, out
     # The Retry-After-honouring client, beside the immediate one, at each thread count.
     for threads in (1, 2):
         line = re.search(rf"^load serve retry-after x{threads}: (\d+) orders.*$", out, re.M)
