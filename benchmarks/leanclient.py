@@ -2,7 +2,8 @@
 
 One HTTP/1.1 keep-alive connection (``http.client``), an EC P-256 account key,
 josepy's ES256, one CSR key (each order gets its own name, so no server can
-reuse an authorization), no sleeps: polls are repeated at once.  :meth:`LeanClient.order` runs the whole lifecycle (newOrder, authz,
+reuse an authorization), no sleeps: polls are repeated at once.
+:meth:`LeanClient.order` runs the whole lifecycle (newOrder, authz,
 challenge, poll, finalize, poll, certificate) and records every request's
 latency under its endpoint's name.  Works against any RFC 8555 server whose
 challenges always pass (``PEBBLE_VA_ALWAYS_VALID=1``, ``validation="always_valid"``).

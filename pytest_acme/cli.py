@@ -23,8 +23,7 @@ import time
 from contextlib import ExitStack
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
 
-from .config import (FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig, parse_tsig_spec,
-                     tsig_keys_of)
+from .config import FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig, parse_tsig_spec, tsig_keys_of
 from .httpd import HttpLimits, ServerStartError, WsgiThread
 from .server import AcmeServer
 from .standalone.challtestsrv_server import beyond_loopback
@@ -607,7 +606,7 @@ def pebble_plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, A
     return {"settings": settings, "management": pebble.management, "faults": pebble.faults,
             "warnings": warnings,
             # The addresses as written, for the lines Pebble prints.
-            "written": (str(config.get("listenAddress") or "%s:%d" % PEBBLE_LISTEN),
+            "written": (str(config.get("listenAddress") or "{}:{}".format(*PEBBLE_LISTEN)),
                         str(config.get("managementListenAddress") or ""))}
 
 

@@ -23,7 +23,12 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from .inspect import (
-    AccountInfo, AuthorizationInfo, CertificateInfo, ChallengeInfo, Info, OrderInfo,
+    AccountInfo,
+    AuthorizationInfo,
+    CertificateInfo,
+    ChallengeInfo,
+    Info,
+    OrderInfo,
 )
 from .protocol import ari
 from .protocol.resources import rfc3339

@@ -52,7 +52,7 @@ import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -546,7 +546,8 @@ class TlsAlpn01Responder:
         with self._lock:
             self.handshakes.append((clip(getattr(self._sni, "value", None)), alpn))
 
-    def _choose_context(self, tls: ssl.SSLObject, server_name: Optional[str], _context: ssl.SSLContext) -> Optional[int]:
+    def _choose_context(self, tls: ssl.SSLObject, server_name: Optional[str],
+                        _context: ssl.SSLContext) -> Optional[int]:
         """``sni_callback``: swap in the context of the SNI name, or end the handshake with an alert."""
         self._sni.value = server_name
         if server_name is None:

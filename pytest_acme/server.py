@@ -343,7 +343,8 @@ class AcmeServer:
 
     def reset(self) -> None:
         """Forget accounts, orders, authorizations, nonces and logs; move the clock back
-        to real time (or to ``clock_start``, frozen with ``clock_frozen``).  The CA, port and configuration stay.  Cheap: call it per test."""
+        to real time (or to ``clock_start``, frozen with ``clock_frozen``).  The CA, port
+        and configuration stay.  Cheap: call it per test."""
         self.app.reset()
 
     def reconfigure(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:

@@ -11,14 +11,17 @@ import pytest
 from acme import messages
 from cryptography import x509
 
+from helpers import account_client, answer_all, deadline, make_csr
 from pytest_acme import Status, problems
 from pytest_acme.describe import event_type, human_duration, truncate
 from pytest_acme.inspect import (
-    AccountInfo, AuthorizationInfo, CertificateInfo, ChallengeInfo, OrderInfo,
+    AccountInfo,
+    AuthorizationInfo,
+    CertificateInfo,
+    ChallengeInfo,
+    OrderInfo,
 )
 from pytest_acme.va import ValidationRequest
-
-from helpers import account_client, answer_all, deadline, make_csr
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 

@@ -12,14 +12,24 @@ import copy
 import datetime as dt
 from typing import Callable, List, Optional, Sequence
 
+from ..store import Store
 from . import problems
 from .identifiers import IP, Identifier
-from .resources import (CHALLENGE_TYPES, DEFAULT_CHALLENGE_TYPES, DNS_01, DNS_ACCOUNT_01,
-                        DNS_PERSIST_01, HTTP_01, TLS_ALPN_01, Account, Authorization, Challenge,
-                        Order, rfc3339)
+from .resources import (
+    CHALLENGE_TYPES,
+    DEFAULT_CHALLENGE_TYPES,
+    DNS_01,
+    DNS_ACCOUNT_01,
+    DNS_PERSIST_01,
+    HTTP_01,
+    TLS_ALPN_01,
+    Account,
+    Authorization,
+    Challenge,
+    Order,
+    rfc3339,
+)
 from .states import Event, Observer, Status, can, expired, transition, whole_seconds
-from ..store import Store
-
 
 #: The challenges that prove control through DNS records, the only kind a
 #: wildcard can use.

@@ -181,20 +181,22 @@ class ChalltestsrvServer:
         """
         try:
             for host, port in self.addresses["DNS"]:
-                self._start("DNS", host, port, lambda: DnsServer(
+                self._start("DNS", host, port, lambda host=host, port=port: DnsServer(
                     self.zone, host, port, resolver=ChalltestsrvDnsResolver(self.zone)).start())
             for what, tls in (("HTTP-01", False), ("HTTPS HTTP-01", True)):
                 for host, port in self.addresses[what]:
-                    self._start(what, host, port, lambda: WsgiThread(
-                        self.http01, host, port, self_signed_context() if tls else None,
-                        f"{what} challenge server", limits=HttpLimits()).start())
+                    self._start(what, host, port, lambda host=host, port=port, tls=tls, what=what:
+                                WsgiThread(self.http01, host, port, self_signed_context() if tls else None,
+                                           f"{what} challenge server", limits=HttpLimits()).start())
             for host, port in self.addresses["TLS-ALPN-01"]:
                 # Go's TLS stack answers a failed certificate lookup with internal_error.
-                self.tlsalpn01 = self._start("TLS-ALPN-01", host, port, lambda: TlsAlpn01Responder(
-                    host, port, unknown_alert=ssl.ALERT_DESCRIPTION_INTERNAL_ERROR).start())
+                self.tlsalpn01 = self._start("TLS-ALPN-01", host, port, lambda host=host, port=port:
+                                             TlsAlpn01Responder(host, port,
+                                                                unknown_alert=ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+                                                                ).start())
                 self.app.tlsalpn01 = self.tlsalpn01
             for host, port in self.addresses["management API"]:
-                self._start("management API", host, port, lambda: WsgiThread(
+                self._start("management API", host, port, lambda host=host, port=port: WsgiThread(
                     self.app, host, port, None, "challtestsrv management API",
                     limits=HttpLimits()).start())
         except BaseException:

@@ -52,13 +52,13 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import faults as _faults
+from .. import inspect as _inspect
 from .. import strictjson
 from ..httpd import hosts
-from .. import inspect as _inspect
 from ..protocol import ari, problems
 from ..protocol.states import Event, can
 from .replies import without_type_when_empty
-from .views import timestamp, event_json, order_json, account_json, info_json, request_json, fault_json
+from .views import account_json, event_json, fault_json, info_json, order_json, request_json, timestamp
 
 __all__ = ["make_management_app", "ManagementApp", "ENDPOINTS"]
 

@@ -43,8 +43,7 @@ import time
 from types import TracebackType
 from typing import Any, List, Optional, Set, Tuple, Type
 
-from dnslib import (AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSError,
-                    DNSHeader, DNSRecord)
+from dnslib import AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSError, DNSHeader, DNSRecord
 from dnslib.label import DNSBuffer
 from dnslib.server import BaseResolver
 

@@ -40,7 +40,7 @@ def allowed_addresses(net: "object", resolved: Sequence[str], what: str) -> List
     Raises:
         problems.Connection: none of them is allowed (the detail names the first).
     """
-    allowed = getattr(net, "allowed")
+    allowed = net.allowed
     out: List[str] = []
     refusal = None
     for address in resolved:

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ..config import TsigKey
-
 from ..store import BoundedList
 
 #: The longest CNAME chain a lookup follows before giving up.

@@ -30,11 +30,11 @@ from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
 
 from ..ca import CertificateAuthority, asks_must_staple
+from ..clock import Clock
+from ..config import PEBBLE_TERMS, AcmeConfig, TsigKey, tsig_keys_of
 from ..crls import CrlCache
 from ..faults import Fault, FaultPlan
 from ..httpd import REFUSED, hosts
-from ..clock import Clock
-from ..config import PEBBLE_TERMS, AcmeConfig, TsigKey, tsig_keys_of
 from ..protocol import lifecycle, problems
 from ..protocol.csr import AcceptedCSR
 from ..protocol.identifiers import Identifier
@@ -45,9 +45,9 @@ from ..va import ValidationRequest, make_caa_policy, make_validator
 from ..va.dnsupdate import ZoneUpdater
 from ..va.zone import Zone
 from ..workers import Workers
+
 # Imported for their endpoints: ARI, CRL and chains; key rollover; OCSP; revocation.
-from . import certs, key_change, ocsp, revocation  # noqa: F401
-from . import plain_get
+from . import certs, key_change, ocsp, plain_get, revocation  # noqa: F401
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
 from .nonces import NoncePool, sends_nonce
