@@ -179,7 +179,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = " 
     everything = [list(header), underline] + rows
     widths = [max(len(r[i]) for r in everything) for i in range(len(header) - 1)]
     last = len(indent) + sum(w + 2 for w in widths)
-    lines = []
+    lines: List[str] = []
     for r in everything:
         cells = [c.ljust(w) for c, w in zip(r, widths)]
         head = indent + "  ".join(cells + [""])

@@ -52,7 +52,7 @@ import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union, overload
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -78,6 +78,14 @@ HTTPSERVER_LOG_SIZE = 10
 #: Characters of a path, Host header or name a log entry keeps (a DNS name has at
 #: most 253, a challenge path under 100): the rest of a longer one is cut off.
 HISTORY_TEXT_LIMIT = 1024
+
+
+@overload
+def clip(text: str) -> str: ...
+@overload
+def clip(text: None) -> None: ...
+@overload
+def clip(text: Optional[str]) -> Optional[str]: ...
 
 
 def clip(text: Optional[str]) -> Optional[str]:

@@ -56,7 +56,7 @@ class AcmeServer:
     def __init__(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:
         self.config = AcmeConfig.from_kwargs(config, **settings)
         self.clock = Clock()
-        self.clock.reset(self.config.clock_start, self.config.clock_frozen)
+        self.clock.reset(self.config.start_time, self.config.clock_frozen)
         self.app = AcmeApp(self.config, self.clock)
         self._httpd: Optional[WsgiThread] = None
         self.ssl_context: Optional[ssl.SSLContext] = None
@@ -293,7 +293,7 @@ class AcmeServer:
                 certificate = ari.parse_cert_id(certificate)[1]
             except problems.Problem as p:
                 raise KeyError(p.detail) from None
-        record = store.certificates_by_serial.get(certificate)  # type: ignore[arg-type]
+        record = store.certificates_by_serial.get(certificate)
         if record is None:
             raise KeyError(f"no certificate {certificate!r} on this server")
         return record
@@ -477,7 +477,7 @@ class AcmeServer:
         note = (f"Note: {events['dropped']} older event(s) were dropped from the timeline "
                 f"(event_log_size={events['limit']}); Events tables may be incomplete.\n\n"
                 if events["dropped"] else "")
-        if order is None or isinstance(order, (list, tuple)):
+        if order is None or (isinstance(order, Sequence) and not isinstance(order, str)):
             infos = self.orders() if order is None else order
             if not infos:
                 return note + "No orders on this server."

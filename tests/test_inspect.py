@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import UserList
 from typing import List, Optional
 
 import pytest
@@ -214,6 +215,8 @@ def test_describe_of_all_orders_and_of_none(acme_server):
     # each order's events are its own
     one = acme_server.describe(first.uri)
     assert "one.example.test" in one and "two.example.test" not in one
+    # any sequence of snapshots, not only a list or a tuple
+    assert acme_server.describe(UserList(acme_server.orders())) == text
 
 
 def test_describe_requests(acme_server):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..store import Store
 from . import problems
@@ -43,6 +43,7 @@ def challenge_types(identifier: Identifier,
     A wildcard can only be proven through DNS (RFC 8555 §7.1.3); an IP address
     has no DNS name to put a TXT record under (RFC 8738 §7).
     """
+    usable: Tuple[str, ...]
     if identifier.wildcard:
         usable = DNS_CHALLENGES
     elif identifier.type == IP:

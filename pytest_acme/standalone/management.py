@@ -209,7 +209,7 @@ class ManagementApp:
                           405, [("Allow", allowed)])
         except HTTPException as e:
             if e.code is not None and 300 <= e.code < 400:  # a redirect (trailing slash)
-                return e.get_response(request.environ)  # type: ignore[return-value]
+                return e.get_response(request.environ)
             if e.code == 404:
                 return _error(f"nothing at {request.path} on the management port; "
                               "GET /pytest-acme/ lists the endpoints", 404)
