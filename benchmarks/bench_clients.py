@@ -200,7 +200,6 @@ def run_acme(setup: Setup, scenario: str, work: Path) -> None:
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
     from helpers import make_csr
-
     from pytest_acme.responders import Http01Responder
 
     names = _names(scenario)
@@ -436,7 +435,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             setup.stop()
             getattr(setup, "cleanup", lambda: None)()
     print()
-    print(f"| client | scenario | pytest-acme | Pebble | ratio |")
+    print("| client | scenario | pytest-acme | Pebble | ratio |")
     print("| --- | --- | --- | --- | --- |")
     for client in clients:
         for scenario in scenarios:
@@ -445,10 +444,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             if not ours and not theirs and (client, scenario, "pytest-acme") not in failures:
                 continue
 
-            def cell(values: Optional[List[float]], name: str) -> str:
+            def cell(values: Optional[List[float]], name: str,
+                     key: Tuple[str, str] = (client, scenario)) -> str:
                 if values:
                     return f"{statistics.median(values):.2f} s"
-                return "failed" if (client, scenario, name) in failures else "–"
+                return "failed" if (*key, name) in failures else "–"
 
             ratio = (f"{statistics.median(ours) / statistics.median(theirs):.2f}x"
                      if ours and theirs else "–")

@@ -29,7 +29,6 @@ import requests
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 from helpers import account_client, answer_all, deadline, ec_key, make_csr  # noqa: E402
-
 from pytest_acme import AcmeServer  # noqa: E402
 from pytest_acme.responders import Http01Responder  # noqa: E402
 

@@ -53,12 +53,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import leanclient  # noqa: E402
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from josepy import jwa  # noqa: E402
-
-import leanclient  # noqa: E402
 from leanclient import LeanClient, ServerStuck  # noqa: E402
 from targets import InProcess, Pebble, Serve, Target  # noqa: E402
 

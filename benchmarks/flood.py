@@ -45,7 +45,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
-
 from leanclient import LeanClient, ServerStuck  # noqa: E402
 from targets import Serve, _field, get_directory  # noqa: E402
 

@@ -24,10 +24,10 @@ How it waits between polls is its ``pacing``, one of :data:`PACINGS`:
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import json
 import ssl
-import email.utils
 import time
 from collections import defaultdict
 from typing import Any, Dict, List, Optional, Tuple

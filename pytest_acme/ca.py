@@ -21,8 +21,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import (AuthorityInformationAccessOID, ExtendedKeyUsageOID,
-                                   ExtensionOID, NameOID)
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from .protocol.identifiers import IP, Identifier
 
@@ -194,7 +193,7 @@ class CertificateAuthority:
         #: CRL Distribution Points and Authority Information Access extensions by
         #: (kind, URL): one per host name clients use.
         self._url_extensions: Dict[Tuple[str, str], x509.Extension] = {}
-        suffix = "%06x" % rng.getrandbits(24)
+        suffix = f"{rng.getrandbits(24):06x}"
         issuing_key = _new_key(key_type)
         # Every chain's issuing certificate has the same key and subject, so a leaf
         # verifies through any of them.
@@ -215,7 +214,7 @@ class CertificateAuthority:
         hex digits of its own (drawn only in Pebble's style, so the seeded draws of
         the default style stay as they were)."""
         if self._pebble_names:
-            return _name("%s%06x" % (pebble_prefix, self._rng.getrandbits(24)), None)
+            return _name(f"{pebble_prefix}{self._rng.getrandbits(24):06x}", None)
         return _name(own)
 
     def _chain(self, name: str, issuing_key: PrivateKey, issuing_name: x509.Name,

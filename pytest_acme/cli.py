@@ -23,8 +23,7 @@ import time
 from contextlib import ExitStack
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
 
-from .config import (FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig, parse_tsig_spec,
-                     tsig_keys_of)
+from .config import FINALIZE_MODES, KEY_TYPES, VALIDATION_MODES, AcmeConfig, parse_tsig_spec, tsig_keys_of
 from .httpd import HttpLimits, ServerStartError, WsgiThread
 from .server import AcmeServer
 from .standalone.challtestsrv_server import beyond_loopback
@@ -446,8 +445,8 @@ def banner(server: AcmeServer, management: Optional[str] = None,
                      "127.0.0.1)")
         keys = tsig_keys_of(server.config) if server.config.tsig_keys is not None else (
             server.tsig_key,)
-        for key in keys:
-            lines.append(f"  DNS UPDATE:   TSIG key {key.spec}   (nsupdate -y)")
+        lines.extend(f"  DNS UPDATE:   TSIG key {key.spec}   (nsupdate -y)"
+                     for key in keys if key is not None)
     cfg = server.config
     lines.append(f"  validation:   {cfg.validation} (http-01 port {cfg.http01_port}, "
                  f"tls-alpn-01 port {cfg.tlsalpn01_port})")
@@ -610,7 +609,7 @@ def pebble_plan(args: argparse.Namespace, env: Mapping[str, str]) -> Dict[str, A
     return {"settings": settings, "management": pebble.management, "faults": pebble.faults,
             "warnings": warnings,
             # The addresses as written, for the lines Pebble prints.
-            "written": (str(config.get("listenAddress") or "%s:%d" % PEBBLE_LISTEN),
+            "written": (str(config.get("listenAddress") or "{}:{}".format(*PEBBLE_LISTEN)),
                         str(config.get("managementListenAddress") or ""))}
 
 
@@ -632,7 +631,8 @@ def run_pebble(planned: Dict[str, Any], out: TextIO, stop: threading.Event) -> i
         warnings.append(_exposed("ACME server", settings["host"], settings["port"],
                                  "set listenAddress to 127.0.0.1:PORT to keep it local"))
     if planned["management"] and beyond_loopback(planned["management"][0]):
-        warnings.append(_exposed("management API", *planned["management"],
+        host, port = planned["management"]
+        warnings.append(_exposed("management API", host, port,
                                  "set managementListenAddress to 127.0.0.1:PORT to keep it local"))
     for warning in warnings:
         print(f"pytest-acme: warning: {warning}", file=sys.stderr, flush=True)
@@ -658,7 +658,8 @@ def run_pebble(planned: Dict[str, Any], out: TextIO, stop: threading.Event) -> i
                       for i in range(1, server.config.alternate_roots + 1)]
         else:
             lines.append("Management interface is disabled")
-        listen = _with_port(listen, int(server.port))
+        assert server.port is not None  # started above
+        listen = _with_port(listen, server.port)
         lines += [f"Listening on: {listen}", f"ACME directory available at: https://{listen}/dir"]
         print(_go_log("Pebble ", lines), file=out, flush=True)
         resolver = (f"-dnsserver {settings['dns_server']}" if settings.get("dns_server") else
@@ -797,7 +798,7 @@ def main(argv: Optional[List[str]] = None, *, stop: Optional[threading.Event] = 
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())  # type: ignore[union-attr]
+            signal.signal(sig, lambda *_: stop.set())
     out = out or sys.stdout
     if args.command == "pebble":
         return run_pebble(planned, out, stop)

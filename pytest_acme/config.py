@@ -13,7 +13,7 @@ import datetime as dt
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union, cast
 
 from .protocol.profiles import parse_profiles
 from .protocol.resources import CHALLENGE_TYPES, DEFAULT_CHALLENGE_TYPES
@@ -351,16 +351,15 @@ class AcmeConfig:
         object.__setattr__(self, "ocsp_responder_url", url)
         for name in ("authz_reuse_valid", "authz_reuse_pending"):
             object.__setattr__(self, name, _rate(name, getattr(self, name)))
-        keys = dict(self.eab_keys)
-        for kid, key in keys.items():
+        eab_keys = dict(self.eab_keys)
+        for kid, key in eab_keys.items():
             if not isinstance(kid, str) or not kid or not isinstance(key, str):
                 raise ValueError(f"eab_keys maps key ids to base64url MAC keys; got {kid!r}")
             if not _B64_KEY.match(key) or len(key.rstrip("=")) % 4 == 1 or not key.rstrip("="):
                 raise ValueError(f"eab_keys[{kid!r}] is not a base64url MAC key: {key[:40]!r}")
-        object.__setattr__(self, "eab_keys", keys)
+        object.__setattr__(self, "eab_keys", eab_keys)
         types = tuple(self.challenge_types)
-        unknown = [t for t in types if t not in CHALLENGE_TYPES]
-        if unknown or not types or len(set(types)) != len(types):
+        if any(t not in CHALLENGE_TYPES for t in types) or not types or len(set(types)) != len(types):
             raise ValueError(
                 f"challenge_types must be distinct names from {', '.join(CHALLENGE_TYPES)}; "
                 f"got {', '.join(map(repr, types)) or 'nothing'}")
@@ -372,6 +371,13 @@ class AcmeConfig:
         object.__setattr__(self, "caa_identities", tuple(i.lower() for i in self.caa_identities))
         if self.caa_recheck_after < 0:
             raise ValueError(f"caa_recheck_after must be >= 0 seconds, got {self.caa_recheck_after}")
+
+    @property
+    def start_time(self) -> Optional[dt.datetime]:
+        """``clock_start`` as read: an aware UTC datetime, or None for real time.
+        (The field also takes RFC 3339 text, which ``__post_init__`` turns into the
+        datetime, so only the datetime can be read back.)"""
+        return cast(Optional[dt.datetime], self.clock_start)
 
     @property
     def profile_default(self) -> Optional[str]:

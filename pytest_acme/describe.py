@@ -23,7 +23,12 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from .inspect import (
-    AccountInfo, AuthorizationInfo, CertificateInfo, ChallengeInfo, Info, OrderInfo,
+    AccountInfo,
+    AuthorizationInfo,
+    CertificateInfo,
+    ChallengeInfo,
+    Info,
+    OrderInfo,
 )
 from .protocol import ari
 from .protocol.resources import rfc3339
@@ -174,7 +179,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], indent: str = " 
     everything = [list(header), underline] + rows
     widths = [max(len(r[i]) for r in everything) for i in range(len(header) - 1)]
     last = len(indent) + sum(w + 2 for w in widths)
-    lines = []
+    lines: List[str] = []
     for r in everything:
         cells = [c.ljust(w) for c, w in zip(r, widths)]
         head = indent + "  ".join(cells + [""])

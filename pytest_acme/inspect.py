@@ -26,7 +26,11 @@ from werkzeug.exceptions import HTTPException
 from .protocol import ari
 from .protocol.identifiers import Identifier
 from .protocol.resources import (
-    Account, Authorization, Certificate, Challenge, Order, rfc3339,
+    Account,
+    Authorization,
+    Certificate,
+    Challenge,
+    Order,
 )
 from .protocol.states import Status
 from .web.routes import RULES, Urls

@@ -14,7 +14,7 @@ reset before each test; small fixtures a project can override.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator, List, TypeVar
+from typing import TYPE_CHECKING, Any, Dict, Generator, Iterator, List, TypeVar
 
 import pytest
 
@@ -22,6 +22,9 @@ from .config import AcmeConfig, check_names
 from .responders import Http01Responder, TlsAlpn01Responder
 from .server import RESTART_SETTINGS, AcmeServer
 from .va.zone import Zone
+
+if TYPE_CHECKING:
+    from pluggy import Result
 
 INI_CONFIG = "acme_config"
 
@@ -229,7 +232,8 @@ def report_section(server: AcmeServer, last_requests: int = 20) -> str:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: Any
+                               ) -> Generator[None, Result[pytest.TestReport], None]:
     """A failed test that used ``acme_server`` gets an "ACME server" report section."""
     outcome = yield
     report = outcome.get_result()
@@ -267,7 +271,7 @@ R = TypeVar("R", Http01Responder, TlsAlpn01Responder)
 def _wired(responder: R, server: AcmeServer, port_setting: str) -> Iterator[R]:
     """A session responder, emptied (answers and log), with the server's validator pointed at it."""
     responder.reset()
-    server.reconfigure(**{port_setting: responder.port})
+    server.reconfigure(None, **{port_setting: responder.port})
     yield responder
     responder.reset()
 

@@ -52,7 +52,7 @@ import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union, overload
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -78,6 +78,14 @@ HTTPSERVER_LOG_SIZE = 10
 #: Characters of a path, Host header or name a log entry keeps (a DNS name has at
 #: most 253, a challenge path under 100): the rest of a longer one is cut off.
 HISTORY_TEXT_LIMIT = 1024
+
+
+@overload
+def clip(text: str) -> str: ...
+@overload
+def clip(text: None) -> None: ...
+@overload
+def clip(text: Optional[str]) -> Optional[str]: ...
 
 
 def clip(text: Optional[str]) -> Optional[str]:
@@ -546,7 +554,8 @@ class TlsAlpn01Responder:
         with self._lock:
             self.handshakes.append((clip(getattr(self._sni, "value", None)), alpn))
 
-    def _choose_context(self, tls: ssl.SSLObject, server_name: Optional[str], _context: ssl.SSLContext) -> Optional[int]:
+    def _choose_context(self, tls: ssl.SSLObject, server_name: Optional[str],
+                        _context: ssl.SSLContext) -> Optional[int]:
         """``sni_callback``: swap in the context of the SNI name, or end the handshake with an alert."""
         self._sni.value = server_name
         if server_name is None:

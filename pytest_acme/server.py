@@ -68,7 +68,7 @@ class AcmeServer:
     def __init__(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:
         self.config = AcmeConfig.from_kwargs(config, **settings)
         self.clock = Clock()
-        self.clock.reset(self.config.clock_start, self.config.clock_frozen)
+        self.clock.reset(self.config.start_time, self.config.clock_frozen)
         self.app = AcmeApp(self.config, self.clock)
         self._httpd: Optional[WsgiThread] = None
         self.ssl_context: Optional[ssl.SSLContext] = None
@@ -306,7 +306,7 @@ class AcmeServer:
                 certificate = ari.parse_cert_id(certificate)[1]
             except problems.Problem as p:
                 raise KeyError(p.detail) from None
-        record = store.certificates_by_serial.get(certificate)  # type: ignore[arg-type]
+        record = store.certificates_by_serial.get(certificate)
         if record is None:
             raise KeyError(f"no certificate {certificate!r} on this server")
         return record
@@ -356,7 +356,8 @@ class AcmeServer:
 
     def reset(self) -> None:
         """Forget accounts, orders, authorizations, nonces and logs; move the clock back
-        to real time (or to ``clock_start``, frozen with ``clock_frozen``).  The CA, port and configuration stay.  Cheap: call it per test."""
+        to real time (or to ``clock_start``, frozen with ``clock_frozen``).  The CA, port
+        and configuration stay.  Cheap: call it per test."""
         self.app.reset()
 
     def reconfigure(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:
@@ -489,7 +490,7 @@ class AcmeServer:
         note = (f"Note: {events['dropped']} older event(s) were dropped from the timeline "
                 f"(event_log_size={events['limit']}); Events tables may be incomplete.\n\n"
                 if events["dropped"] else "")
-        if order is None or isinstance(order, (list, tuple)):
+        if order is None or (isinstance(order, Sequence) and not isinstance(order, str)):
             infos = self.orders() if order is None else order
             if not infos:
                 return note + "No orders on this server."

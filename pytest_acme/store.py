@@ -222,7 +222,7 @@ class BoundedLog(Deque[T]):
         super().__init__(maxlen=maxlen)
         self.dropped = 0
 
-    def append(self, item: T) -> None:  # type: ignore[override]
+    def append(self, item: T) -> None:
         if self.maxlen is not None and len(self) == self.maxlen:
             self.dropped += 1
         super().append(item)

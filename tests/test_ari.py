@@ -14,8 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from werkzeug.test import Client
 
-from helpers import (account_client, issue_leaf, new_order, obtain, post, post_unchecked,
-                     split_chain)
+from helpers import account_client, issue_leaf, new_order, obtain, post, post_unchecked, split_chain
 from pytest_acme.standalone.management import make_management_app
 
 pytestmark = pytest.mark.acme(validation="always_valid")

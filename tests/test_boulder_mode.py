@@ -10,8 +10,7 @@ import pytest
 import requests
 from acme import messages
 
-from helpers import (BannerCapture, account_client, answer_all, banner_field, deadline,
-                     make_csr, post)
+from helpers import BannerCapture, account_client, answer_all, banner_field, deadline, make_csr, post
 from pytest_acme import AcmeConfig
 from pytest_acme.protocol.resources import rfc3339
 

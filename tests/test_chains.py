@@ -14,8 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from werkzeug.test import Client
 
-from helpers import (account_client, answer_all, deadline, issue_leaf, make_csr, new_order,
-                     obtain, split_chain)
+from helpers import account_client, answer_all, deadline, issue_leaf, make_csr, new_order, obtain, split_chain
 from pytest_acme import AcmeConfig, AcmeServer
 from pytest_acme.standalone.management import make_management_app
 

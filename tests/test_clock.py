@@ -293,6 +293,9 @@ def test_clock_start_takes_rfc3339_text_and_datetimes():
     assert AcmeConfig(clock_start="2030-01-01T00:00:00.5+02:00").clock_start == want
     assert AcmeConfig(clock_start="2029-12-31t22:00:00.500z").clock_start == want
     assert AcmeConfig(clock_start=want).clock_start == want
+    # start_time: the same instant, typed as the datetime it became
+    assert AcmeConfig(clock_start="2029-12-31t22:00:00.500z").start_time == want
+    assert AcmeConfig().start_time is None
     with pytest.raises(ValueError, match="clock_frozen"):
         AcmeConfig(clock_frozen="yes")
 

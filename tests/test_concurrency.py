@@ -40,7 +40,7 @@ def retrying(call: Callable[[], Any], attempts: int = 8) -> Any:
 
 
 def by_type(acme, authz_url: str, typ: str) -> Dict[str, Any]:
-    body = retrying(lambda: acme.net.post(authz_url, None)).json()
+    body = retrying(lambda authz_url=authz_url: acme.net.post(authz_url, None)).json()
     return next(c for c in body["challenges"] if c["type"] == typ)
 
 
@@ -70,7 +70,7 @@ def client_run(server, responder, dns, i: int, failing: bool, out: Dict[str, Any
     order_url = created.headers["Location"]
     out.update(account=acme.net.account.uri, order=order_url, names=names)
     for authz_url in created.json()["authorizations"]:
-        identifier = retrying(lambda: acme.net.post(authz_url, None)).json()["identifier"]
+        identifier = retrying(lambda authz_url=authz_url: acme.net.post(authz_url, None)).json()["identifier"]
         if identifier["value"].startswith("d"):
             chall = by_type(acme, authz_url, "dns-01")
             dns.set_txt(f"_acme-challenge.d{i}.conc.test",
@@ -78,7 +78,7 @@ def client_run(server, responder, dns, i: int, failing: bool, out: Dict[str, Any
         else:
             chall = by_type(acme, authz_url, "http-01")
             responder.publish(chall["token"], key_authorization(acme, chall["token"]))
-        retrying(lambda: post(acme, chall["url"], {}))
+        retrying(lambda chall=chall: post(acme, chall["url"], {}))
     body = poll(acme, order_url, lambda b: b["status"] in ("ready", "invalid"))
     if failing:
         assert body["status"] == "invalid", body

@@ -14,9 +14,8 @@ from typing import List
 import pytest
 from acme import messages
 
-from pytest_acme import describe as describe_module
-
 from helpers import account_client, answer_all, make_csr, post_unchecked, read
+from pytest_acme import describe as describe_module
 
 
 def joined(text: str) -> str:

@@ -121,7 +121,6 @@ def serve():
     """``pytest-acme serve`` on free ports, with an alternate chain (for the CRL and
     roots examples); ``(banner, http-01 port)``."""
     from helpers import BannerCapture
-
     from pytest_acme.cli import main
 
     http01 = _free_port()

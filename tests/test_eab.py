@@ -9,9 +9,8 @@ import re
 
 import josepy
 import pytest
-from acme import errors
+from acme import errors, messages
 from acme import jws as acme_jws
-from acme import messages
 
 from helpers import account_client, ec_key
 from pytest_acme import AcmeConfig

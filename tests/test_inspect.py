@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import UserList
 from typing import List, Optional
 
 import pytest
 from acme import messages
 from cryptography import x509
 
+from helpers import account_client, answer_all, deadline, make_csr
 from pytest_acme import Status, problems
 from pytest_acme.describe import event_type, human_duration, truncate
 from pytest_acme.inspect import (
-    AccountInfo, AuthorizationInfo, CertificateInfo, ChallengeInfo, OrderInfo,
+    AccountInfo,
+    AuthorizationInfo,
+    CertificateInfo,
+    ChallengeInfo,
+    OrderInfo,
 )
 from pytest_acme.va import ValidationRequest
-
-from helpers import account_client, answer_all, deadline, make_csr
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
@@ -211,6 +215,8 @@ def test_describe_of_all_orders_and_of_none(acme_server):
     # each order's events are its own
     one = acme_server.describe(first.uri)
     assert "one.example.test" in one and "two.example.test" not in one
+    # any sequence of snapshots, not only a list or a tuple
+    assert acme_server.describe(UserList(acme_server.orders())) == text
 
 
 def test_describe_requests(acme_server):

@@ -24,8 +24,18 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-from helpers import (BannerCapture, account_client, answer_all, banner_field, deadline,
-                     ec_key, new_order, obtain, post, split_chain)
+from helpers import (
+    BannerCapture,
+    account_client,
+    answer_all,
+    banner_field,
+    deadline,
+    ec_key,
+    new_order,
+    obtain,
+    post,
+    split_chain,
+)
 from pytest_acme import AcmeConfig
 from pytest_acme.cli import main
 from pytest_acme.web.ocsp import OCSP_LIFETIME

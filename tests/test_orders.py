@@ -15,8 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import DNSName
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from helpers import (account_client, answer_all, deadline, ec_key, make_csr, post, sans,
-                     split_chain, verify_chain)
+from helpers import account_client, answer_all, deadline, ec_key, make_csr, post, sans, split_chain, verify_chain
 from pytest_acme import problems
 from pytest_acme.protocol.resources import CHALLENGE_TYPES
 from pytest_acme.protocol.states import Status

@@ -19,9 +19,20 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from werkzeug.test import Client
 
-from helpers import (account_client, answer_all, deadline, finalize_problem, issue_leaf,
-                     make_csr, new_order, obtain, post, post_unchecked, split_chain,
-                     verify_chain)
+from helpers import (
+    account_client,
+    answer_all,
+    deadline,
+    finalize_problem,
+    issue_leaf,
+    make_csr,
+    new_order,
+    obtain,
+    post,
+    post_unchecked,
+    split_chain,
+    verify_chain,
+)
 from jws_client import b64, sign
 from pytest_acme.standalone.management import make_management_app
 

@@ -18,12 +18,11 @@ import urllib.error
 import urllib.request
 from typing import List
 
-import pytest
-
 # Imported here, once, for the generated modules: in-process ``runpytest`` drops the
 # modules each run imported, and requests/acme re-imported by a later run in the same
 # process break (``ValueError: You can only merge into CookieJar``).
 import acme.client  # noqa: F401
+import pytest
 import requests  # noqa: F401
 
 from pytest_acme import AcmeServer, AcmeServerError

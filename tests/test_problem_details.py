@@ -21,7 +21,6 @@ import socket
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-from acme import messages
 
 from helpers import account_client, make_csr, post_unchecked, read
 from pytest_acme import dns01_txt, faults

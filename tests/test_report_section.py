@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 import textwrap
 
-import pytest
-
 # Imported once here for the generated modules (see tests/test_plugin.py).
 import acme.client  # noqa: F401
+import pytest
 import requests  # noqa: F401
 
 CLIENT = '''

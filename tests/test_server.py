@@ -12,8 +12,7 @@ import pytest
 import requests
 from acme import messages
 
-from helpers import (account_client, answer_all, deadline, ec_key, make_csr, sans, split_chain,
-                     verify_chain)
+from helpers import account_client, answer_all, deadline, ec_key, make_csr, sans, split_chain, verify_chain
 from pytest_acme import AcmeServer, AcmeServerError, ServerStartError
 
 # Challenges pass without responders here; tests/va covers real validation.

@@ -14,10 +14,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from service import CertificateService
 from werkzeug.test import Client
 
 from pytest_acme.faults import fail_challenge
-from service import CertificateService
 
 
 @pytest.fixture

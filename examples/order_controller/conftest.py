@@ -5,7 +5,6 @@ controller's ``describe()`` of every Order under the failure, next to the
 server's own report."""
 
 import pytest
-
 from controller import Controller
 
 

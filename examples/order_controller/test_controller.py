@@ -11,8 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from controller import Certificate
+
 from pytest_acme.faults import fail_challenge
 
 _HERE = Path(__file__).parent

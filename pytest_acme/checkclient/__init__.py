@@ -68,6 +68,6 @@ def check(cmd: Sequence[str], environ: Mapping[str, str], *,
         with open(json_file, "w", encoding="utf-8") as f:
             f.write(as_json(cmd, results) + "\n")
     if junit_file:
-        with open(junit_file, "wb") as f:
-            f.write(as_junit(cmd, results))
+        with open(junit_file, "wb") as junit:
+            junit.write(as_junit(cmd, results))
     return 0 if all(r.passed for r in results) else 1

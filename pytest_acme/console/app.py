@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
@@ -125,7 +125,7 @@ class ConsoleApp:
 
     # -- dispatch ------------------------------------------------------------------
 
-    def dispatch(self, request: Request, adapter: Any, endpoint: str, args: Dict[str, Any]
+    def dispatch(self, request: Request, adapter: Any, endpoint: str, args: Mapping[str, Any]
                  ) -> Response:
         if request.method == "POST":
             return self._act(request, adapter, endpoint, args)
@@ -146,7 +146,7 @@ class ConsoleApp:
         return self._page(request, adapter, title, endpoint, body, 200)
 
     def _render(self, ctx: pages.Context, request: Request, endpoint: str,
-                args: Dict[str, Any]) -> Any:
+                args: Mapping[str, Any]) -> Any:
         server = self.server
         if endpoint == "overview":
             return "Overview", pages.overview(ctx)
@@ -196,7 +196,7 @@ class ConsoleApp:
 
     # -- actions -------------------------------------------------------------------
 
-    def _act(self, request: Request, adapter: Any, endpoint: str, args: Dict[str, Any]
+    def _act(self, request: Request, adapter: Any, endpoint: str, args: Mapping[str, Any]
              ) -> Response:
         sent = request.form.get("csrf", "")
         if not hmac.compare_digest(sent.encode("utf-8", "replace"), self.token.encode()):

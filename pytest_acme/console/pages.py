@@ -115,7 +115,7 @@ def form(url_for: UrlFor, token: str, endpoint: str, inner: Html, *, label: str,
 
 
 def field(name: str, label: str, *, kind: str = "text", value: str = "", hint: str = "",
-          id_prefix: str = "", extra: Html = M(""), required: bool = False) -> Html:
+          id_prefix: str = "", extra: Html = Markup(""), required: bool = False) -> Html:
     fid = f"{id_prefix}{name}"
     hint_html = M('<small id="{}-hint">{}</small>').format(fid, hint) if hint else M("")
     described = M(' aria-describedby="{}-hint"').format(fid) if hint else M("")

@@ -179,9 +179,9 @@ class Connection(socketserver.BaseRequestHandler):
         self.idle = True
         self.method = self.target = ""
         peer = self.client_address
-        self.environ = dict(self.server.base_environ,
-                            REMOTE_ADDR=peer[0] if peer else "<local>",
-                            REMOTE_PORT=peer[1] if peer else 0)
+        self.environ: Dict[str, Any] = dict(self.server.base_environ,
+                                            REMOTE_ADDR=peer[0] if peer else "<local>",
+                                            REMOTE_PORT=peer[1] if peer else 0)
 
     def handle(self) -> None:
         server = self.server
@@ -279,7 +279,7 @@ class Connection(socketserver.BaseRequestHandler):
         checked = headers = 0  # the lines before offset ``checked`` are checked
         while True:
             first = buf.find(b"\n")
-            if 0 <= first <= 1 and not skipped and buf[:first + 1] in (b"\n", b"\r\n"):
+            if 0 <= first <= 1 and not skipped and buf.startswith((b"\n", b"\r\n")):
                 del buf[:first + 1]  # RFC 9112 §2.2: ignore an empty line before a request
                 skipped = True
                 continue

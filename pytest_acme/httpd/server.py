@@ -12,8 +12,7 @@ import threading
 import time
 from typing import Any, Optional, Set, Tuple
 
-from .connection import (SERVER_SOFTWARE, Connection, HttpLimits, RefusalRenderer, WsgiApp,
-                         plain_refusal)
+from .connection import SERVER_SOFTWARE, Connection, HttpLimits, RefusalRenderer, WsgiApp, plain_refusal
 
 
 class ServerStartError(RuntimeError):

@@ -119,8 +119,9 @@ class RenewalWindow:
         return doc
 
     @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> "RenewalWindow":
-        """From a RenewalInfo JSON object (Pebble's ``ARIResponse``); ValueError if wrong."""
+    def from_json(cls, doc: Any) -> "RenewalWindow":
+        """From a RenewalInfo JSON object (Pebble's ``ARIResponse``); ValueError if ``doc``
+        is not one (any JSON value is taken, and checked)."""
         window = doc.get("suggestedWindow") if isinstance(doc, Mapping) else None
         if not isinstance(window, Mapping):
             raise ValueError('a RenewalInfo object needs "suggestedWindow": {"start", "end"}')

@@ -12,7 +12,7 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import problems
 
@@ -137,7 +137,7 @@ def normalise_ip(value: str) -> str:
     return str(addr)
 
 
-_NORMALISERS = {DNS: normalise_dns, IP: normalise_ip}
+_NORMALISERS: Dict[str, Callable[[str], str]] = {DNS: normalise_dns, IP: normalise_ip}
 
 
 def parse_identifier(obj: Any) -> Identifier:

@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
+from ..store import Store
 from . import problems
 from .identifiers import IP, Identifier
-from .resources import (CHALLENGE_TYPES, DEFAULT_CHALLENGE_TYPES, DNS_01, DNS_ACCOUNT_01,
-                        DNS_PERSIST_01, HTTP_01, TLS_ALPN_01, Account, Authorization, Challenge,
-                        Order, rfc3339)
+from .resources import (
+    CHALLENGE_TYPES,
+    DEFAULT_CHALLENGE_TYPES,
+    DNS_01,
+    DNS_ACCOUNT_01,
+    DNS_PERSIST_01,
+    HTTP_01,
+    TLS_ALPN_01,
+    Account,
+    Authorization,
+    Challenge,
+    Order,
+    rfc3339,
+)
 from .states import Event, Observer, Status, can, expired, transition, whole_seconds
-from ..store import Store
-
 
 #: The challenges that prove control through DNS records, the only kind a
 #: wildcard can use.
@@ -33,6 +43,7 @@ def challenge_types(identifier: Identifier,
     A wildcard can only be proven through DNS (RFC 8555 §7.1.3); an IP address
     has no DNS name to put a TXT record under (RFC 8738 §7).
     """
+    usable: Tuple[str, ...]
     if identifier.wildcard:
         usable = DNS_CHALLENGES
     elif identifier.type == IP:

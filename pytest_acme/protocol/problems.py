@@ -92,7 +92,7 @@ class Problem(Exception):
 
 def _problem(name: str, type_: str, status: int, doc: str) -> Type[Problem]:
     cls = type(name, (Problem,), {"type": type_, "status": status, "__doc__": doc})
-    return cls  # type: ignore[return-value]
+    return cls
 
 
 # The table of RFC 8555 §6.7 (plus the IETF drafts' additions), with the HTTP
@@ -147,7 +147,7 @@ UserActionRequired = _problem("UserActionRequired", "userActionRequired", 403,
 
 #: Every problem class by its short type name (``"badNonce"`` -> :class:`BadNonce`).
 BY_TYPE: Dict[str, Type[Problem]] = {
-    cls.type: cls for cls in Problem.__subclasses__()  # type: ignore[misc]
+    cls.type: cls for cls in Problem.__subclasses__()
 }
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import (Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Protocol,
-                    Tuple)
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Protocol, Tuple
 
 import josepy
 from cryptography import x509
@@ -46,8 +45,8 @@ def rfc3339(when: dt.datetime) -> str:
         # strftime writes such years without leading zeros (on glibc): keep its text.
         return when.strftime("%Y-%m-%dT%H:%M:%SZ")
     # Formatted directly: strftime costs three times as much.
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (
-        when.year, when.month, when.day, when.hour, when.minute, when.second)
+    return (f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
+            f"T{when.hour:02d}:{when.minute:02d}:{when.second:02d}Z")
 
 
 class Urls(Protocol):

@@ -163,9 +163,8 @@ def derive_order_status(
     makes the order invalid, and so does the clock passing the order's ``expires``.
     """
     status = effective_status("order", stored, expires, now)
-    if status in (S.PENDING, S.READY):
-        if any(s not in (S.PENDING, S.VALID) for s in authz_statuses):
-            return S.INVALID
+    if status in (S.PENDING, S.READY) and any(s not in (S.PENDING, S.VALID) for s in authz_statuses):
+        return S.INVALID
     return status
 
 

@@ -25,6 +25,7 @@ flag            default    what listens there
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import os
 import ssl
@@ -181,31 +182,41 @@ class ChalltestsrvServer:
         """
         try:
             for host, port in self.addresses["DNS"]:
-                self._start("DNS", host, port, lambda: DnsServer(
-                    self.zone, host, port, resolver=ChalltestsrvDnsResolver(self.zone)).start())
+                self._start("DNS", host, port, self._dns_server)
             for what, tls in (("HTTP-01", False), ("HTTPS HTTP-01", True)):
                 for host, port in self.addresses[what]:
-                    self._start(what, host, port, lambda: WsgiThread(
-                        self.http01, host, port, self_signed_context() if tls else None,
-                        f"{what} challenge server", limits=HttpLimits()).start())
+                    self._start(what, host, port, functools.partial(self._http01_server, what, tls))
             for host, port in self.addresses["TLS-ALPN-01"]:
-                # Go's TLS stack answers a failed certificate lookup with internal_error.
-                self.tlsalpn01 = self._start("TLS-ALPN-01", host, port, lambda: TlsAlpn01Responder(
-                    host, port, unknown_alert=ssl.ALERT_DESCRIPTION_INTERNAL_ERROR).start())
+                self.tlsalpn01 = self._start("TLS-ALPN-01", host, port, self._tlsalpn01_server)
                 self.app.tlsalpn01 = self.tlsalpn01
             for host, port in self.addresses["management API"]:
-                self._start("management API", host, port, lambda: WsgiThread(
-                    self.app, host, port, None, "challtestsrv management API",
-                    limits=HttpLimits()).start())
+                self._start("management API", host, port, self._management_server)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _start(self, what: str, host: str, port: int, start: Callable[[], Any]) -> Any:
-        """Start one listener, or raise :class:`ServerStartError` naming it and its address."""
+    def _dns_server(self, host: str, port: int) -> DnsServer:
+        return DnsServer(self.zone, host, port, resolver=ChalltestsrvDnsResolver(self.zone)).start()
+
+    def _http01_server(self, what: str, tls: bool, host: str, port: int) -> WsgiThread:
+        assert self.http01 is not None  # made whenever an HTTP-01 address is given
+        return WsgiThread(self.http01, host, port, self_signed_context() if tls else None,
+                          f"{what} challenge server", limits=HttpLimits()).start()
+
+    def _tlsalpn01_server(self, host: str, port: int) -> TlsAlpn01Responder:
+        # Go's TLS stack answers a failed certificate lookup with internal_error.
+        return TlsAlpn01Responder(host, port, unknown_alert=ssl.ALERT_DESCRIPTION_INTERNAL_ERROR).start()
+
+    def _management_server(self, host: str, port: int) -> WsgiThread:
+        return WsgiThread(self.app, host, port, None, "challtestsrv management API",
+                          limits=HttpLimits()).start()
+
+    def _start(self, what: str, host: str, port: int, start: Callable[[str, int], Any]) -> Any:
+        """Start one listener with ``start(host, port)``, or raise :class:`ServerStartError`
+        naming it and its address."""
         try:
-            server = start()
+            server = start(host, port)
         except ServerStartError:
             raise
         except OSError as e:

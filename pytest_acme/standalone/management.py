@@ -52,13 +52,13 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import faults as _faults
+from .. import inspect as _inspect
 from .. import strictjson
 from ..httpd import hosts
-from .. import inspect as _inspect
 from ..protocol import ari, problems
 from ..protocol.states import Event, can
 from .replies import without_type_when_empty
-from .views import timestamp, event_json, order_json, account_json, info_json, request_json, fault_json
+from .views import account_json, event_json, fault_json, info_json, order_json, request_json, timestamp
 
 __all__ = ["make_management_app", "ManagementApp", "ENDPOINTS"]
 
@@ -209,7 +209,7 @@ class ManagementApp:
                           405, [("Allow", allowed)])
         except HTTPException as e:
             if e.code is not None and 300 <= e.code < 400:  # a redirect (trailing slash)
-                return e.get_response(request.environ)  # type: ignore[return-value]
+                return e.get_response(request.environ)
             if e.code == 404:
                 return _error(f"nothing at {request.path} on the management port; "
                               "GET /pytest-acme/ lists the endpoints", 404)

@@ -41,10 +41,9 @@ import struct
 import threading
 import time
 from types import TracebackType
-from typing import Any, List, Optional, Set, Tuple, Type
+from typing import Any, List, Optional, Set, Tuple, Type, Union
 
-from dnslib import (AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSError,
-                    DNSHeader, DNSRecord)
+from dnslib import AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSError, DNSHeader, DNSRecord
 from dnslib.label import DNSBuffer
 from dnslib.server import BaseResolver
 
@@ -209,6 +208,8 @@ class _UdpHandler(socketserver.BaseRequestHandler):
     """One datagram, answered in the serving thread: a zone lookup takes
     microseconds, and a thread per datagram would let a flood start thousands."""
 
+    server: _UDPServer
+
     def handle(self) -> None:
         packet, sock = self.request
         reply = answer(packet, self.server.resolver, _peer(self.client_address), udp=True,
@@ -224,8 +225,10 @@ class _TcpHandler(socketserver.BaseRequestHandler):
     """One query over TCP (RFC 1035 §4.2.2: a two-byte length, then the message),
     read within :data:`TCP_TIMEOUT` in all, then its reply."""
 
+    server: _TCPServer
+
     def handle(self) -> None:
-        server: _TCPServer = self.server  # type: ignore[assignment]
+        server = self.server
         sock: socket.socket = self.request
         if not server.register(sock):
             return
@@ -272,6 +275,7 @@ def _peer(address: Any) -> str:
 
 
 class _UDPServer(socketserver.UDPServer):
+    server_address: Tuple[Any, ...]  # (host, port) or, for IPv6, (host, port, flow, scope)
     resolver: BaseResolver
     updater: Optional[ZoneUpdater]
 
@@ -365,7 +369,7 @@ class DnsServer:
         self.updater = updater
         self.host = host
         self._requested_port = port
-        self._servers: List[socketserver.BaseServer] = []
+        self._servers: List[Union[_UDPServer, _TCPServer]] = []
         self._threads: List[threading.Thread] = []
 
     @property

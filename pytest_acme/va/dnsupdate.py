@@ -84,7 +84,7 @@ class UpdateRefused(Exception):
         why: a sentence saying what was wrong, for the log and the timeline.
     """
 
-    def __init__(self, rcode: int, why: str) -> None:
+    def __init__(self, rcode: dns.rcode.Rcode, why: str) -> None:
         super().__init__(why)
         self.rcode = rcode
         self.why = why
@@ -149,7 +149,8 @@ class ZoneUpdater:
         if not isinstance(request, dns.update.UpdateMessage):
             return self._formerr(packet, peer, ValueError("not an UPDATE"))
         response = dns.message.make_response(request)
-        key_name = request.keyname.to_text(omit_final_dot=True) if request.had_tsig else ""
+        key_name = (request.keyname.to_text(omit_final_dot=True)
+                    if request.had_tsig and request.keyname is not None else "")
         try:
             if not request.had_tsig:
                 # RFC 2136 §3.3: the server decides who may update; here only
@@ -300,7 +301,7 @@ class ZoneUpdater:
         reply.set_rcode(dns.rcode.FORMERR)
         return reply.to_wire()
 
-    def _tsig_error(self, packet: bytes, peer: str, error: int,
+    def _tsig_error(self, packet: bytes, peer: str, error: dns.rcode.Rcode,
                     keyring: Dict[dns.name.Name, dns.tsig.Key], why: str) -> Optional[bytes]:
         """NOTAUTH with a TSIG record carrying ``error`` (RFC 8945 §5.2): unsigned
         for BADKEY and BADSIG (§5.3.2), signed with the server's time for BADTIME."""

@@ -7,9 +7,12 @@ test machine, whatever a client (or a DNS answer, or a redirect) says.
 from __future__ import annotations
 
 import ipaddress
-from typing import List, Sequence
+from typing import TYPE_CHECKING, List, Sequence
 
 from ..protocol import problems
+
+if TYPE_CHECKING:
+    from .base import Network
 
 
 def check_address(address: str, allowed: Sequence[str], what: str) -> None:
@@ -34,13 +37,13 @@ def check_address(address: str, allowed: Sequence[str], what: str) -> None:
     )
 
 
-def allowed_addresses(net: "object", resolved: Sequence[str], what: str) -> List[str]:
+def allowed_addresses(net: Network, resolved: Sequence[str], what: str) -> List[str]:
     """The addresses of ``resolved`` the guard lets through, in order.
 
     Raises:
         problems.Connection: none of them is allowed (the detail names the first).
     """
-    allowed = getattr(net, "allowed")
+    allowed = net.allowed
     out: List[str] = []
     refusal = None
     for address in resolved:

@@ -35,7 +35,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ..protocol import problems
@@ -126,7 +126,8 @@ def _fetch(net: Network, url: str, request: ValidationRequest) -> Tuple[int, byt
         resolved = [str(ipaddress.ip_address(host))]
     else:
         resolved = addresses(net.resolver, host)
-    record = {"url": url, "hostname": host, "port": str(port), "addressesResolved": resolved}
+    record: Dict[str, Any] = {"url": url, "hostname": host, "port": str(port),
+                              "addressesResolved": resolved}
     request.records.append(record)
     errors = []
     # The first IPv6 address, then the first IPv4 one only if that could not be

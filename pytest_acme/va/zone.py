@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ..config import TsigKey
-
 from ..store import BoundedList
 
 #: The longest CNAME chain a lookup follows before giving up.
@@ -322,7 +321,8 @@ class Zone:
                     table.pop(name, None)
 
     def _table(self, rtype: str) -> Dict[str, list]:
-        tables = {"A": self._a, "AAAA": self._aaaa, "TXT": self._txt, "CAA": self._caa}
+        tables: Dict[str, Dict[str, list]] = {"A": self._a, "AAAA": self._aaaa, "TXT": self._txt,
+                                              "CAA": self._caa}
         if rtype not in tables:
             raise ValueError(f"unknown record type {rtype!r}; expected one of {STORED_TYPES}")
         return tables[rtype]

@@ -20,7 +20,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import josepy
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
@@ -30,11 +30,11 @@ from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
 
 from ..ca import CertificateAuthority, asks_must_staple
+from ..clock import Clock
+from ..config import PEBBLE_TERMS, AcmeConfig, TsigKey, tsig_keys_of
 from ..crls import CrlCache
 from ..faults import Fault, FaultPlan
 from ..httpd import REFUSED, hosts
-from ..clock import Clock
-from ..config import PEBBLE_TERMS, AcmeConfig, TsigKey, tsig_keys_of
 from ..protocol import lifecycle, problems
 from ..protocol.csr import AcceptedCSR
 from ..protocol.identifiers import Identifier
@@ -45,9 +45,9 @@ from ..va import ValidationRequest, make_caa_policy, make_validator
 from ..va.dnsupdate import ZoneUpdater
 from ..va.zone import Zone
 from ..workers import Workers
+
 # Imported for their endpoints: ARI, CRL and chains; key rollover; OCSP; revocation.
-from . import certs, key_change, ocsp, revocation  # noqa: F401
-from . import plain_get
+from . import certs, key_change, ocsp, plain_get, revocation  # noqa: F401
 from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
 from .nonces import NoncePool, sends_nonce
@@ -219,7 +219,7 @@ class AcmeApp:
         self.requests: BoundedLog[RequestRecord] = BoundedLog(config.request_log_size)
         #: Called with every RequestRecord (``pytest-acme serve`` prints them).
         self.request_listeners: List[Callable[[RequestRecord], None]] = []
-        self._hosts: Dict[tuple, Tuple[MapAdapter, Urls, str]] = {}
+        self._hosts: Dict[tuple, Tuple[MapAdapter, Urls, str, Optional[str]]] = {}
 
     # -- state -----------------------------------------------------------------
 
@@ -256,7 +256,7 @@ class AcmeApp:
             self.events.clear()
             self.requests.clear()
         self.zone.reset()
-        self.clock.reset(self.config.clock_start, self.config.clock_frozen)
+        self.clock.reset(self.config.start_time, self.config.clock_frozen)
 
     def report_error(self, exc: BaseException, where: str) -> None:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -313,7 +313,7 @@ class AcmeApp:
             self.clock.now(), "fault", fault.kind, "FaultFired",
             f"{fault.describe()} at {where}", tuple(order_ids), account_id=account_id))
 
-    def target_of(self, endpoint: str, args: Dict[str, Any], ex: Exchange,
+    def target_of(self, endpoint: str, args: Mapping[str, Any], ex: Exchange,
                   body: Optional[bytes]) -> Tuple[Tuple[str, ...], Optional[str]]:
         """The orders and the account a request names, as far as its URL and its JWS
         tell before the signature is checked: the object its URL names (an order,
@@ -330,9 +330,9 @@ class AcmeApp:
                 authz = store.authzs[found]
                 order_ids, account_id = tuple(authz.order_ids), authz.account_id
             elif endpoint == "challenge" and found in store.challenges:
-                authz = store.authzs.get(store.challenges[found].authz_id)
-                if authz is not None:
-                    order_ids, account_id = tuple(authz.order_ids), authz.account_id
+                parent = store.authzs.get(store.challenges[found].authz_id)
+                if parent is not None:
+                    order_ids, account_id = tuple(parent.order_ids), parent.account_id
             elif endpoint in ("certificate", "certificate_alternate") and (
                     found in store.certificates):
                 cert = store.certificates[found]
@@ -447,7 +447,7 @@ class AcmeApp:
                 return  # the handler answers that
             for authz in self.store.authzs_of_order(order):
                 done = next((c for c in authz.challenges if c.validated is not None), None)
-                if done is not None and done.validated <= limit:
+                if done is not None and done.validated is not None and done.validated <= limit:
                     stale.append((authz.identifier, done.type, done.validated))
         failures = []
         for identifier, method, validated in stale:
@@ -477,7 +477,7 @@ class AcmeApp:
             if order is None or order.status is not Status.PROCESSING:
                 return
             now = self.clock.now()
-            profile = self.config.profiles.get(order.profile or "")
+            profile = (self.config.profiles or {}).get(order.profile or "")
             lifetime = (profile.lifetime(self.config.certificate_validity) if profile
                         else self.config.certificate_validity)
             not_before = order.not_before or now
@@ -593,9 +593,9 @@ class AcmeApp:
         text = environ.get("CONTENT_LENGTH")
         if (text and len(text) <= 18 and text.isascii() and text.isdigit()
                 and not environ.get("wsgi.input_terminated")):
-            length = int(text)  # the common case, as Werkzeug would read it
-            if length <= limit:
-                return environ["wsgi.input"].read(length)
+            size = int(text)  # the common case, as Werkzeug would read it
+            if size <= limit:
+                return environ["wsgi.input"].read(size)
         too_large = problems.Malformed(f"the request body is larger than {limit} bytes",
                                        status=413)
         request = ex.request
@@ -697,7 +697,7 @@ class _Target:
     __slots__ = ("_app", "_endpoint", "_args", "_ex", "_signed", "_body", "_refused", "_answer",
                  "fired")
 
-    def __init__(self, app: AcmeApp, endpoint: str, args: Dict[str, Any], ex: Exchange,
+    def __init__(self, app: AcmeApp, endpoint: str, args: Mapping[str, Any], ex: Exchange,
                  signed: bool) -> None:
         self._app, self._endpoint, self._args, self._ex = app, endpoint, args, ex
         self._signed = signed

@@ -21,7 +21,7 @@ def renewal_window(app: "AcmeApp", cert: Certificate) -> ari.RenewalWindow:
     """What renewalInfo says about ``cert`` now: a test's window if one was set, a
     past window once revoked (as Boulder does), else Boulder's default window."""
     if cert.renewal_window is not None:
-        return cert.renewal_window  # type: ignore[no-any-return]
+        return cert.renewal_window
     if cert.revoked_at is not None:
         return ari.revoked_window(app.clock.now())
     return ari.default_window(*ari.validity(cert.leaf))

@@ -312,7 +312,7 @@ def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime,
         return None, None
     seconds = app.config.certificate_validity
     if profile is not None:
-        seconds = app.config.profiles[profile].lifetime(seconds)
+        seconds = (app.config.profiles or {})[profile].lifetime(seconds)
     longest = dt.timedelta(seconds=seconds)
     # Bounded before any arithmetic: 9999-12-31 + the validity is past datetime.max.
     # (Dates far in the past need no bound: they end in the past, refused below.)
@@ -400,7 +400,7 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     payload = _require_payload(ex, "newOrder")
     identifiers = parse_identifiers(payload.get("identifiers"))
     refuse_blocked(identifiers, app.config.domain_blocklist)
-    profile = choose_profile(app.config.profiles, app.config.profile_default,
+    profile = choose_profile(app.config.profiles or {}, app.config.profile_default,
                              payload.get("profile"))
     now = app.clock.now()
     if not app.config.effective("order_validity_fields") and (

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple, cast
 
 import josepy
 from josepy import jwa
@@ -27,6 +27,9 @@ from ..protocol.resources import Account
 from ..protocol.states import Status
 from .nonces import EXPIRED, OK, NoncePool
 from .routes import Urls
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 JOSE_JSON = "application/jose+json"
 
@@ -217,15 +220,19 @@ def parse_jwk(obj: Any, rsa_keys: str = "letsencrypt") -> josepy.JWK:
         key = josepy.JWK.from_json(obj)
     except Exception as e:  # josepy raises DeserializationError, ValueError, ...
         raise problems.Malformed(f"'jwk' is not a valid {kty} key: {e}") from None
+    # josepy wraps the cryptography key in a ComparableKey, which hands every
+    # attribute on to the key it wraps: hence the casts.
     if isinstance(key, josepy.JWKRSA):
-        why = rsa_key_problem(key.key, rsa_keys)
+        why = rsa_key_problem(cast("rsa.RSAPublicKey", key.key), rsa_keys)
         if why:
             raise problems.BadPublicKey(f"the RSA account key {why}")
-    elif isinstance(key, josepy.JWKEC):
-        why = ec_key_problem(key.key, rsa_keys)
+        return key
+    if isinstance(key, josepy.JWKEC):
+        why = ec_key_problem(cast("ec.EllipticCurvePublicKey", key.key), rsa_keys)
         if why:
             raise problems.BadPublicKey(f"the EC account key {why}")
-    return key
+        return key
+    raise problems.BadPublicKey(f"key type {str(kty)[:20]!r} is not supported; use RSA or EC")
 
 
 def _check_key_fits_alg(key: josepy.JWK, alg: jwa.JWASignature) -> None:

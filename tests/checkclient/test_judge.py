@@ -7,7 +7,12 @@ from dataclasses import replace
 import pytest
 
 from pytest_acme.checkclient.judge import (
-    FaultFiring, Observation, OrderSeen, Request, display, judge,
+    FaultFiring,
+    Observation,
+    OrderSeen,
+    Request,
+    display,
+    judge,
 )
 from pytest_acme.checkclient.scenarios import SCENARIOS, Scenario, by_name
 

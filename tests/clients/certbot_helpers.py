@@ -13,6 +13,7 @@ from typing import List
 from pytest_acme.httpd import WsgiThread
 from pytest_acme.standalone.challtestsrv import make_challtestsrv_app
 
+
 class Challtestsrv:
     """A pebble-challtestsrv-compatible API on a free port editing the server's zone."""
 

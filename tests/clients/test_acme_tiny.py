@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import List
 
 import pytest
+from clientlib import check_certificate, names, require_tool, run_client
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from clientlib import check_certificate, names, require_tool, run_client
 from helpers import ec_key, make_csr
 from pytest_acme.httpd import WsgiThread
 

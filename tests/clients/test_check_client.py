@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from clientlib import require_tool
+
 from pytest_acme import cli
 from pytest_acme.checkclient import SCENARIOS
 
@@ -63,7 +63,7 @@ def test_the_full_report(client, tmp_path, capsys):
     code, report, table = check(client, tmp_path, capsys, "-j", "2")
     seen = verdicts(report)
     assert list(seen) == [s.name for s in SCENARIOS]
-    for name, (passed, summary) in seen.items():
+    for name, (_passed, summary) in seen.items():
         assert "never fired" not in summary and "no exit after" not in summary, (name, summary)
     for name in ("baseline", "bad-nonce", "missing-nonce", "alternate-chain",
                  "challenge-always-fails"):

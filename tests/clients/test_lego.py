@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+from clientlib import check_certificate, free_port, names, require_tool, run_client
 from cryptography import x509
 
-from clientlib import check_certificate, free_port, names, require_tool, run_client
 from pytest_acme.httpd import WsgiThread
 from pytest_acme.standalone.challtestsrv import make_challtestsrv_app
 

@@ -8,7 +8,6 @@ import shutil
 from typing import Any, Iterator
 
 import pytest
-
 from console_helpers import ConsoleClient
 
 

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import make_csr
 from jws_client import PROBLEM, b64, expects_nonce, jwk_for
 from wsgi_world import World, csr_b64, der_b64
-from helpers import make_csr
 
 # -- values ----------------------------------------------------------------------
 

@@ -15,8 +15,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from helpers import (account_client, account_url, answer_all, issue_leaf, make_csr, post,
-                     post_unchecked)
+from helpers import account_client, account_url, answer_all, issue_leaf, make_csr, post, post_unchecked
 from jws_client import PROBLEM
 from pytest_acme.httpd.server import WsgiThread
 from pytest_acme.protocol.resources import rfc3339

@@ -13,7 +13,7 @@ from jws_client import b64
 from wsgi_world import case, run_case
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def issued(world):
     return world.issued(world.who("alice"), "ari.test")
 

@@ -10,7 +10,7 @@ import pytest
 from wsgi_world import case, run_case
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def objects(world):
     """alice's issued order, its authorization and challenge."""
     alice = world.who("alice")

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from wsgi_world import case, der_b64, run_case
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _issued(world):
     return world.issued(world.who("alice"), "revoke.test")
 

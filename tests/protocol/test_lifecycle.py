@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from pytest_acme.protocol import lifecycle, problems
 from pytest_acme.protocol.identifiers import Identifier
-from pytest_acme.protocol.resources import (CHALLENGE_TYPES, Account, Authorization, Challenge,
-                                            Order, rfc3339)
+from pytest_acme.protocol.resources import CHALLENGE_TYPES, Account, Authorization, Challenge, Order, rfc3339
 from pytest_acme.protocol.states import Event, IllegalTransition, Status
 from pytest_acme.store import Store
 

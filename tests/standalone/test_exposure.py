@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Dict, Iterator, List, Set
+from typing import Iterator, List, Set
 
 import pytest
 

@@ -13,10 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from werkzeug.test import Client
 
+from helpers import account_client, answer_all, deadline, make_csr, split_chain
 from pytest_acme import AcmeServer
 from pytest_acme.standalone.management import make_management_app
-
-from helpers import account_client, answer_all, deadline, make_csr, split_chain
 
 NAMES = ["mgmt.example.test", "www.mgmt.example.test"]
 

@@ -26,8 +26,18 @@ import requests
 import trustme
 from dnslib import QTYPE, DNSRecord
 
-from helpers import BannerCapture, banner_field, deadline, ec_key, make_csr, split_chain, verify_chain
-from helpers import account_client, challenge_json, key_authorization_for
+from helpers import (
+    BannerCapture,
+    account_client,
+    banner_field,
+    challenge_json,
+    deadline,
+    ec_key,
+    key_authorization_for,
+    make_csr,
+    split_chain,
+    verify_chain,
+)
 from helpers import post as acme_post
 from pytest_acme.cli import _parser, main, pebble_plan
 from pytest_acme.responders import ACME_TLS_1
@@ -486,7 +496,7 @@ def test_real_pebble_with_our_challtestsrv(command, tmp_path, challenge):
         managementListenAddress=f"127.0.0.1:{mgmt_port}", certificate=cert, privateKey=key,
         httpPort=listener(banner, "HTTP-01")[1], tlsPort=listener(banner, "TLS-ALPN-01")[1])
     proc = Process([pebble, "-config", config, "-dnsserver",
-                    "127.0.0.1:%d" % listener(banner, "DNS")[1]],
+                    f"127.0.0.1:{listener(banner, 'DNS')[1]}"],
                    env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0",
                         "PEBBLE_AUTHZREUSE": "0", "PATH": "/usr/bin:/bin"})
     try:
@@ -572,7 +582,7 @@ def test_dns_answers_side_by_side_with_the_real_challtestsrv(command):
         banner = command(["challtestsrv", "-management", "127.0.0.1:0", "-dns01", "127.0.0.1:0",
                           "-http01", "", "-https01", "", "-tlsalpn01", ""])
         servers = {"real": (f"http://127.0.0.1:{mgmt}", dns_port),
-                   "ours": ("http://%s:%d" % listener(banner, "management API"),
+                   "ours": ("http://{}:{}".format(*listener(banner, "management API")),
                             listener(banner, "DNS")[1])}
         edits = [("/set-txt", {"host": "_acme-challenge.t.example.", "value": "v1"}),
                  ("/set-txt", {"host": "_acme-challenge.t.example.", "value": "v2"}),

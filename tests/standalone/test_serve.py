@@ -14,10 +14,19 @@ import pytest
 import requests
 import trustme
 
-from helpers import (BannerCapture, ServeProcess, account_client, banner_field, deadline,
-                     ec_key, make_csr, split_chain, verify_chain)
-from pytest_acme.config import AcmeConfig
+from helpers import (
+    BannerCapture,
+    ServeProcess,
+    account_client,
+    banner_field,
+    deadline,
+    ec_key,
+    make_csr,
+    split_chain,
+    verify_chain,
+)
 from pytest_acme.cli import _parser, main, plan
+from pytest_acme.config import AcmeConfig
 
 #: The sample configuration from Pebble's documentation (test/config/pebble-config.json).
 PEBBLE_DOC_CONFIG = {

@@ -11,8 +11,7 @@ from pathlib import Path
 import requests
 from cryptography import x509
 
-from helpers import (ServeProcess, account_client, banner_field, issue_leaf, new_order, obtain,
-                     split_chain)
+from helpers import ServeProcess, account_client, banner_field, issue_leaf, new_order, obtain, split_chain
 
 FREE_PORTS = ["--port", "0", "--management-port", "0", "--challtestsrv-port", "0",
               "--dns-port", "0"]

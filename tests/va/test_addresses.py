@@ -14,8 +14,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from helpers import account_client, answer_and_wait, challenge_json, key_authorization_for, \
-    make_csr
+from helpers import account_client, answer_and_wait, challenge_json, key_authorization_for, make_csr
 from pytest_acme.va.resolver import first_of_each_family
 
 PROBLEM = "urn:ietf:params:acme:error:"

@@ -8,9 +8,20 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from helpers import (account_client, account_url, answer_and_wait, challenge_json, deadline,
-                     ec_key, finalize_problem, key_authorization_for, make_csr, read, sans,
-                     split_chain)
+from helpers import (
+    account_client,
+    account_url,
+    answer_and_wait,
+    challenge_json,
+    deadline,
+    ec_key,
+    finalize_problem,
+    key_authorization_for,
+    make_csr,
+    read,
+    sans,
+    split_chain,
+)
 from pytest_acme import AcmeServer, dns01_txt, dns_account01_name
 from pytest_acme.protocol.identifiers import Identifier
 from pytest_acme.va.caa import CaaPolicy, CaaSyntaxError, parse_issue_value

@@ -8,8 +8,19 @@ from typing import Any, Dict
 
 import pytest
 
-from helpers import (account_client, account_url, answer_and_wait, challenge_json, deadline,
-                     ec_key, key_authorization_for, make_csr, read, sans, split_chain)
+from helpers import (
+    account_client,
+    account_url,
+    answer_and_wait,
+    challenge_json,
+    deadline,
+    ec_key,
+    key_authorization_for,
+    make_csr,
+    read,
+    sans,
+    split_chain,
+)
 from pytest_acme import dns01_txt, dns_account01_name
 from pytest_acme.protocol.resources import CHALLENGE_TYPES
 from pytest_acme.va.dnsaccount01 import dns_account01_label

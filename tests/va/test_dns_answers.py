@@ -12,8 +12,7 @@ import pytest
 from dnslib import QTYPE, RCODE, RR, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSServer
 
-from helpers import account_client, answer_and_wait, challenge_json, key_authorization_for, \
-    make_csr
+from helpers import account_client, answer_and_wait, challenge_json, key_authorization_for, make_csr
 from pytest_acme import dns01_txt
 
 PROBLEM = "urn:ietf:params:acme:error:"

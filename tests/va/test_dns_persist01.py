@@ -9,8 +9,18 @@ from typing import Any, Dict, Tuple
 
 import pytest
 
-from helpers import (account_client, account_url, answer_and_wait, challenge_json, deadline,
-                     ec_key, make_csr, read, sans, split_chain)
+from helpers import (
+    account_client,
+    account_url,
+    answer_and_wait,
+    challenge_json,
+    deadline,
+    ec_key,
+    make_csr,
+    read,
+    sans,
+    split_chain,
+)
 from pytest_acme import AcmeServer, dns_persist01_name, dns_persist01_txt
 from pytest_acme.protocol.resources import CHALLENGE_TYPES
 

@@ -19,8 +19,15 @@ import pytest
 from dnslib import DNSHeader
 from dnslib.label import DNSBuffer
 
-from helpers import (BannerCapture, account_client, banner_field, answer_and_wait, challenge_json,
-                     key_authorization_for, make_csr)
+from helpers import (
+    BannerCapture,
+    account_client,
+    answer_and_wait,
+    banner_field,
+    challenge_json,
+    key_authorization_for,
+    make_csr,
+)
 from pytest_acme import AcmeServer, dns01_txt
 from pytest_acme.cli import main
 from pytest_acme.config import AcmeConfig, TsigKey

@@ -15,8 +15,7 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from helpers import account_client, answer_and_wait, challenge_json, key_authorization_for, \
-    make_csr
+from helpers import account_client, answer_and_wait, challenge_json, key_authorization_for, make_csr
 
 PROBLEM = "urn:ietf:params:acme:error:"
 CHALLENGE = "/.well-known/acme-challenge/"

@@ -20,10 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from helpers import account_client, answer_and_wait, challenge_json, ec_key, key_authorization_for, make_csr
 from pytest_acme.responders import TlsAlpn01Responder
-
-from helpers import account_client, answer_and_wait, challenge_json, ec_key, \
-    key_authorization_for, make_csr
 
 PROBLEM = "urn:ietf:params:acme:error:"
 ACME_IDENTIFIER = ObjectIdentifier("1.3.6.1.5.5.7.1.31")

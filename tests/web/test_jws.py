@@ -15,6 +15,7 @@ from jws_client import OMIT, WsgiAcme, assert_problem, b64, sign
 from pytest_acme import AcmeConfig
 from pytest_acme.web.app import AcmeApp
 
+
 @pytest.fixture(scope="module")
 def app():
     return AcmeApp(AcmeConfig(seed=7))

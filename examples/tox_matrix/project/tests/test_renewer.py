@@ -2,10 +2,9 @@
 settings of ``tox.ini``'s ``[pytest] acme_config``."""
 
 import pytest
+import renewer
 from acme import errors
 from cryptography import x509
-
-import renewer
 
 
 def test_renewer_gets_a_certificate(acme_server, acme_dns):
