@@ -17,7 +17,7 @@ from ..protocol.identifiers import Identifier, parse_identifiers, refuse_blocked
 from ..protocol.resources import Account, Authorization, Order
 from ..protocol.reuse import ReusePolicy, reusable
 from ..protocol.states import Status
-from .handlers import Exchange, Reply, _authz_reply, _require_payload, endpoint
+from .handlers import Exchange, Reply, authz_reply, endpoint, require_payload
 
 if TYPE_CHECKING:
     from .app import AcmeApp
@@ -64,7 +64,7 @@ def new_authz(app: "AcmeApp", ex: Exchange) -> Reply:
         raise problems.Malformed(
             "pre-authorization is switched off on this server (new_authz=False; the directory "
             "has no newAuthz): create an order with newOrder instead", status=404)
-    payload = _require_payload(ex, "newAuthz")
+    payload = require_payload(ex, "newAuthz")
     if "identifier" not in payload:
         raise problems.Malformed("newAuthz needs 'identifier': {\"type\": \"dns\", \"value\": ...}")
     (identifier,) = parse_identifiers([payload["identifier"]])
@@ -84,7 +84,7 @@ def new_authz(app: "AcmeApp", ex: Exchange) -> Reply:
         app.store.add_authz(authz)
         app.record(authz, "Created", f"authorization pre-created (newAuthz) for "
                    f"{identifier.value} offering {', '.join(c.type for c in authz.challenges)}")
-        reply = _authz_reply(app, ex, authz)
+        reply = authz_reply(app, ex, authz)
     reply.status = 201
     reply.headers.append(("Location", ex.urls.authz(authz.id)))
     return reply

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..protocol import ari, problems
 from ..protocol.inputs import whole_number
 from ..protocol.resources import Certificate
-from .handlers import Exchange, Reply, _owned, _require_post_as_get, endpoint
+from .handlers import Exchange, Reply, endpoint, owned, require_post_as_get
 from .routes import Urls
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,9 +69,9 @@ def crl(app: "AcmeApp", ex: Exchange, index: str) -> Reply:
 @endpoint("certificate_alternate")
 def certificate_alternate(app: "AcmeApp", ex: Exchange, id: str, n: int) -> Reply:
     """Alternate chain ``n`` of a certificate: the same leaf, another root's chain."""
-    _require_post_as_get(ex)
+    require_post_as_get(ex)
     with app.store.lock:
-        cert = _owned(app, ex, app.store.certificates, id, "certificate", lambda c: c.account_id)
+        cert = owned(app, ex, app.store.certificates, id, "certificate", lambda c: c.account_id)
     if not 1 <= n < len(app.ca.chains):
         raise problems.Malformed(f"certificate {id} has no alternate chain {n}; it has "
                                  f"{len(app.ca.chains) - 1}", status=404)

@@ -19,7 +19,7 @@ import josepy
 from josepy import jwa
 
 from ..protocol import problems
-from .jws import _check_flattened, b64url_decode, parse_json, parse_jwk
+from .jws import b64url_decode, check_flattened, parse_json, parse_jwk
 
 if TYPE_CHECKING:
     from .app import AcmeApp
@@ -50,7 +50,7 @@ def verify_binding(binding: Any, account_key: josepy.JWK, new_account_url: str,
         Malformed: the binding is not a flattened JWS with a MAC algorithm.
         Unauthorized: unknown key id, wrong MAC, wrong key or url, or a nonce.
     """
-    _check_flattened(binding, "the externalAccountBinding")
+    check_flattened(binding, "the externalAccountBinding")
     protected = parse_json(b64url_decode(binding["protected"], "the binding's protected header"),
                            "the binding's protected header")
     if not isinstance(protected, dict):

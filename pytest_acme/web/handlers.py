@@ -162,14 +162,14 @@ def _bool(payload: JsonBody, name: str) -> bool:
     return value
 
 
-def _require_payload(ex: Exchange, what: str) -> JsonBody:
+def require_payload(ex: Exchange, what: str) -> JsonBody:
     assert ex.signed is not None
     if ex.signed.payload is None:
         raise problems.Malformed(f"{what} needs a JSON object payload, not an empty one")
     return ex.signed.payload
 
 
-def _account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 200) -> Reply:
+def account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 200) -> Reply:
     url = ex.urls.account(account.id)
     body = account.to_json(ex.urls)
     if not app.config.effective("account_orders_field"):
@@ -179,7 +179,7 @@ def _account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int =
 
 @endpoint("new_account", auth=JWK)
 def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
-    payload = _require_payload(ex, "newAccount")
+    payload = require_payload(ex, "newAccount")
     assert ex.signed is not None
     jwk = ex.signed.jwk
     thumbprint = app.thumbprint(jwk)
@@ -191,7 +191,7 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
                 raise problems.Unauthorized(
                     f"the account for this key is {existing.status.value}; use a new key"
                 )
-            return _account_reply(app, ex, existing)
+            return account_reply(app, ex, existing)
         if _bool(payload, "onlyReturnExisting"):
             raise problems.AccountDoesNotExist(
                 "no account exists for this key (onlyReturnExisting was set)",
@@ -225,7 +225,7 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
         app.store.add_account(account)
         app.record(account, "AccountCreated", f"account {account.id} created"
                    + (f", bound to external account {eab_kid}" if eab_kid else ""))
-        return _account_reply(app, ex, account, status=201)
+        return account_reply(app, ex, account, status=201)
 
 
 def _own_account(ex: Exchange, id: str) -> Account:
@@ -243,7 +243,7 @@ def account(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     assert ex.signed is not None
     payload = ex.signed.payload
     if payload is None:
-        return _account_reply(app, ex, acct)
+        return account_reply(app, ex, acct)
     with app.store.lock:
         status = payload.get("status")
         if status is not None:
@@ -256,13 +256,13 @@ def account(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
             acct.contact = _contacts(payload["contact"])
         if _bool(payload, "termsOfServiceAgreed"):
             acct.terms_agreed = True
-        return _account_reply(app, ex, acct)
+        return account_reply(app, ex, acct)
 
 
 @endpoint("account_orders")
 def account_orders(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     acct = _own_account(ex, id)
-    _require_post_as_get(ex)
+    require_post_as_get(ex)
     try:
         cursor = whole_number(ex.request.args.get("cursor", "0"), "'cursor' (a page number)")
     except ValueError as e:
@@ -341,7 +341,7 @@ def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime,
 _STATUSES = {s.value: s for s in Status}
 
 
-def _order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
+def order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
                  poll: bool = False) -> Reply:
     """The order as JSON; ``poll`` when this is a client's read (faults count those)."""
     now = app.clock.now()
@@ -397,7 +397,7 @@ def refuse_past_pending_limits(app: "AcmeApp", account: Account, now: dt.datetim
 
 @endpoint("new_order")
 def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
-    payload = _require_payload(ex, "newOrder")
+    payload = require_payload(ex, "newOrder")
     identifiers = parse_identifiers(payload.get("identifiers"))
     refuse_blocked(identifiers, app.config.domain_blocklist)
     profile = choose_profile(app.config.profiles or {}, app.config.profile_default,
@@ -412,7 +412,7 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     with app.store.lock:
         existing = identical_order(app, ex.account, identifiers, profile, now)
         if existing is not None and existing.replaces == (payload.get("replaces") or None):
-            return _order_reply(app, ex, existing, status=201)
+            return order_reply(app, ex, existing, status=201)
         refuse_past_pending_limits(app, ex.account, now)
         replaces = None
         if payload.get("replaces") not in (None, ""):  # RFC 9773 §5
@@ -445,10 +445,10 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
                 continue
             app.record(authz, "Created", f"authorization created for {authz.identifier.value} "
                        f"offering {', '.join(c.type for c in authz.challenges)}")
-        return _order_reply(app, ex, order, status=201)
+        return order_reply(app, ex, order, status=201)
 
 
-def _owned(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: str,
+def owned(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: str,
            owner: Callable[[Any], str]) -> Any:
     obj = table.get(id)
     if obj is None:
@@ -458,7 +458,7 @@ def _owned(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: s
     return obj
 
 
-def _require_post_as_get(ex: Exchange) -> None:
+def require_post_as_get(ex: Exchange) -> None:
     assert ex.signed is not None
     if ex.signed.payload is not None:
         raise problems.Malformed(
@@ -468,26 +468,26 @@ def _require_post_as_get(ex: Exchange) -> None:
 
 @endpoint("order")
 def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
-    _require_post_as_get(ex)
+    require_post_as_get(ex)
     with app.store.lock:
-        found = _owned(app, ex, app.store.orders, id, "order", lambda o: o.account_id)
+        found = owned(app, ex, app.store.orders, id, "order", lambda o: o.account_id)
         running = _running(app, [c for a in app.store.authzs_of_order(found)
                                  for c in a.challenges], app.clock.now())
     _settle(app, running)
     with app.store.lock:
-        return _order_reply(app, ex, found, poll=True)
+        return order_reply(app, ex, found, poll=True)
 
 
 @endpoint("finalize")
 def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
-    payload = _require_payload(ex, "finalize")
+    payload = require_payload(ex, "finalize")
     if "csr" not in payload:
         raise problems.Malformed("finalize needs 'csr': the base64url DER of a PKCS#10 CSR")
     der = b64url_decode(payload["csr"], "'csr'")
     app.recheck_caa(id, ex.account.id, ex.urls.account(ex.account.id))
     store, now = app.store, app.clock.now()
     with store.lock:
-        found: Order = _owned(app, ex, store.orders, id, "order", lambda o: o.account_id)
+        found: Order = owned(app, ex, store.orders, id, "order", lambda o: o.account_id)
         app.faults.before_finalize(found, now)
         if app.faults.race(found.id, found.status_at(now, store.authz), finalize=True):
             raise problems.OrderNotReady(
@@ -520,7 +520,7 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     else:
         app.issue(found.id, csr, ex.urls)
     with store.lock:
-        return _order_reply(app, ex, found)
+        return order_reply(app, ex, found)
 
 
 # -- authorizations and challenges ------------------------------------------
@@ -564,7 +564,7 @@ def _retry_after(app: "AcmeApp", challenges: List[Challenge], now: dt.datetime
     return "0" if left < 1 else str(math.ceil(left))
 
 
-def _authz_reply(app: "AcmeApp", ex: Exchange, authz: Authorization) -> Reply:
+def authz_reply(app: "AcmeApp", ex: Exchange, authz: Authorization) -> Reply:
     now = app.clock.now()
     body = authz.to_json(ex.urls, now)
     headers = []
@@ -578,7 +578,7 @@ def _authz_reply(app: "AcmeApp", ex: Exchange, authz: Authorization) -> Reply:
 def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     assert ex.signed is not None
     with app.store.lock:
-        found: Authorization = _owned(
+        found: Authorization = owned(
             app, ex, app.store.authzs, id, "authorization", lambda a: a.account_id
         )
         payload = ex.signed.payload
@@ -589,11 +589,11 @@ def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
                     "an authorization can only be updated with {\"status\": \"deactivated\"}"
                 )
             lifecycle.deactivate_authorization(app.store, found, app.clock.now(), app.observe)
-            return _authz_reply(app, ex, found)
+            return authz_reply(app, ex, found)
         running = _running(app, found.challenges, app.clock.now())
     _settle(app, running)
     with app.store.lock:
-        return _authz_reply(app, ex, found)
+        return authz_reply(app, ex, found)
 
 
 def require_listed(app: "AcmeApp", ex: Exchange, challenge: Challenge) -> None:
@@ -626,7 +626,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with store.lock:
         if id in store.challenges:  # as Boulder: "no such challenge" before "not yours"
             require_listed(app, ex, store.challenges[id])
-        found: Challenge = _owned(
+        found: Challenge = owned(
             app, ex, store.challenges, id, "challenge",
             lambda c: store.authzs[c.authz_id].account_id,
         )
@@ -666,9 +666,9 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
 
 @endpoint("certificate")
 def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
-    _require_post_as_get(ex)
+    require_post_as_get(ex)
     with app.store.lock:
-        cert = _owned(app, ex, app.store.certificates, id, "certificate", lambda c: c.account_id)
+        cert = owned(app, ex, app.store.certificates, id, "certificate", lambda c: c.account_id)
     # RFC 8555 §7.4.2: each alternate chain is linked with rel="alternate".
     links = [("Link", f'<{ex.urls.build("certificate_alternate", id=id, n=str(n))}>;'
                       'rel="alternate"') for n in range(1, len(app.ca.chains))]

@@ -109,7 +109,7 @@ def authenticate(
         )
     try:
         jws = parse_json(body, "the request body")
-        _check_flattened(jws, "the JWS")
+        check_flattened(jws, "the JWS")
     except problems.Malformed as p:
         p.pebble = ("malformed", "Parse error reading JWS")
         raise
@@ -283,7 +283,7 @@ def _verify(alg: jwa.JWASignature, key: josepy.JWK, message: bytes, signature: b
         return False
 
 
-def _check_flattened(jws: Any, what: str) -> None:
+def check_flattened(jws: Any, what: str) -> None:
     """RFC 8555 §6.2: flattened JSON serialization, one signature, no unprotected header."""
     if type(jws) is dict and jws.keys() == _FLATTENED:
         return
@@ -324,7 +324,7 @@ def verify_inner(jws: Any, outer_url: str, algorithms: Sequence[str],
     """The inner JWS of a key change (RFC 8555 §7.3.5): signed by the new key, given
     as ``jwk``, with the outer JWS's ``url`` and no ``nonce``.  Returns the new key
     and the key-change object."""
-    _check_flattened(jws, "the inner JWS (the keyChange payload)")
+    check_flattened(jws, "the inner JWS (the keyChange payload)")
     protected, alg = _protected(jws, algorithms)
     if "nonce" in protected:
         raise problems.Malformed("the inner JWS must not carry a 'nonce' (RFC 8555 §7.3.5)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..protocol import problems
-from .handlers import Exchange, Reply, _account_reply, _require_payload, endpoint
+from .handlers import Exchange, Reply, account_reply, endpoint, require_payload
 from .jws import parse_jwk, verify_inner
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
     """Replace the account key: the outer JWS is signed by the old key (``kid``),
     the inner one, its payload, by the new key."""
-    payload = _require_payload(ex, "keyChange")
+    payload = require_payload(ex, "keyChange")
     assert ex.signed is not None
     new_key, change = verify_inner(payload, ex.signed.url, app.config.algorithms,
                                    app.config.effective("rsa_keys"))
@@ -54,4 +54,4 @@ def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
         account.jwk, account.thumbprint = new_key, thumbprint
         app.store.accounts_by_thumbprint[thumbprint] = account
         app.record(account, "AccountKeyChanged", f"account {account.id} has a new key")
-    return _account_reply(app, ex, account)
+    return account_reply(app, ex, account)

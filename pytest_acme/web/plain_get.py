@@ -15,7 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Request
 
 from ..protocol import problems
-from .handlers import Exchange, Handler, Reply, _authz_reply, _order_reply, require_listed
+from .handlers import Exchange, Handler, Reply, authz_reply, order_reply, require_listed
 
 if TYPE_CHECKING:
     from .app import AcmeApp
@@ -30,12 +30,12 @@ def _find(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: st
 
 def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        return _order_reply(app, ex, _find(app, ex, app.store.orders, id, "order"), poll=True)
+        return order_reply(app, ex, _find(app, ex, app.store.orders, id, "order"), poll=True)
 
 
 def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        return _authz_reply(app, ex, _find(app, ex, app.store.authzs, id, "authorization"))
+        return authz_reply(app, ex, _find(app, ex, app.store.authzs, id, "authorization"))
 
 
 def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:

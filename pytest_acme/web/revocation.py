@@ -14,7 +14,7 @@ from ..protocol import problems
 from ..protocol.csr import spki
 from ..protocol.resources import rfc3339
 from ..protocol.states import Status
-from .handlers import Exchange, Reply, _require_payload, endpoint
+from .handlers import Exchange, Reply, endpoint, require_payload
 from .jws import EITHER, b64url_decode
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ REVOCATION_REASONS = {0, 1, 2, 3, 4, 5, 6, 8, 9, 10}
 def revoke_cert(app: "AcmeApp", ex: Exchange) -> Reply:
     """Revoke by the issuing account, by an account holding valid authorizations
     for every identifier of the certificate, or by the certificate's own key."""
-    payload = _require_payload(ex, "revokeCert")
+    payload = require_payload(ex, "revokeCert")
     der = b64url_decode(payload.get("certificate"), "'certificate'")
     reason = payload.get("reason", 0)
     if isinstance(reason, bool) or not isinstance(reason, int) or reason not in REVOCATION_REASONS:
