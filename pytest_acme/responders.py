@@ -57,18 +57,20 @@ from typing import Any, Dict, Optional, Tuple, Union, overload
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509.oid import NameOID
 
+from .protocol.challenges import (
+    ACME_IDENTIFIER_DER_PREFIX,
+    ACME_IDENTIFIER_OID,
+    ACME_TLS_1,
+    HTTP01_PATH,
+)
 from .store import BoundedList
 
-#: The ALPN protocol name of TLS-ALPN-01 (RFC 8737 §6.2).
-ACME_TLS_1 = "acme-tls/1"
-
-#: id-pe-acmeIdentifier (RFC 8737 §6.1): the extension holding the digest.
-ACME_IDENTIFIER_OID = ObjectIdentifier("1.3.6.1.5.5.7.1.31")
-
-#: The path prefix of HTTP-01 (RFC 8555 §8.3).
-CHALLENGE_PATH = "/.well-known/acme-challenge/"
+#: The path prefix of HTTP-01 under its older name here (:data:`HTTP01_PATH` of
+#: :mod:`pytest_acme.protocol.challenges`, like ``ACME_TLS_1`` and
+#: ``ACME_IDENTIFIER_OID``, which this module also re-exports).
+CHALLENGE_PATH = HTTP01_PATH
 
 #: Entries a responder's log keeps (the newest); older ones are dropped and counted.
 HISTORY_SIZE = 1000
@@ -97,7 +99,7 @@ def clip(text: Optional[str]) -> Optional[str]:
 
 # A key authorization is ``token.thumbprint``; both are base64url, but tests
 # may publish anything, so the pattern takes any single path segment.
-_CHALLENGE_RE = re.compile(r"^/\.well-known/acme-challenge/[^/]+$")
+_CHALLENGE_RE = re.compile(f"^{re.escape(HTTP01_PATH)}[^/]+$")
 
 
 def reverse_dns_name(ip: str) -> str:
@@ -158,8 +160,7 @@ def tls_alpn01_certificate(
     ip = _ip_or_none(name)
     san: x509.GeneralName = x509.IPAddress(ip) if ip is not None else x509.DNSName(_sni_key(name))
     digest = hashlib.sha256(key_authorization.encode("utf-8")).digest()
-    # DER: tag 0x04 (OCTET STRING), length 0x20 (32), then the digest.
-    acme_identifier = b"\x04\x20" + digest
+    acme_identifier = ACME_IDENTIFIER_DER_PREFIX + digest
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pytest-acme TLS-ALPN-01 responder")])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
@@ -307,7 +308,7 @@ class Http01Responder:
         from werkzeug.wrappers import Response
 
         self._log(request)
-        token = request.path[len(CHALLENGE_PATH):]
+        token = request.path[len(HTTP01_PATH):]
         with self._lock:
             answer = self._answers.get(token)
         if answer is None or request.method not in ("GET", "HEAD"):

@@ -73,7 +73,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import strictjson
-from ..responders import CHALLENGE_PATH
+from ..protocol.challenges import HTTP01_PATH
 from ..va.zone import normalise
 from .replies import without_type_when_empty
 
@@ -242,10 +242,10 @@ def _locked(responder: Any) -> Any:
 
 def _challenge_token(where: str, path: str) -> str:
     """The token of a ``/.well-known/acme-challenge/<token>`` path, or a 400 saying why not."""
-    token = path[len(CHALLENGE_PATH):] if path.startswith(CHALLENGE_PATH) else ""
+    token = path[len(HTTP01_PATH):] if path.startswith(HTTP01_PATH) else ""
     if not token or any(c in token for c in "/?#"):
         raise _BadRequest(
-            f"{where}: pytest-acme's HTTP-01 responder only answers {CHALLENGE_PATH}<token>, so it "
+            f"{where}: pytest-acme's HTTP-01 responder only answers {HTTP01_PATH}<token>, so it "
             f"can only redirect such a path (one token, no query), not {path!r}"
         )
     return token
