@@ -34,7 +34,8 @@ class AcmeConfig:
 
     Every field is also a keyword argument of ``AcmeServer`` and of the
     ``@pytest.mark.acme(...)`` marker, e.g. ``AcmeServer(order_expiry=60)``.
-    Durations are in seconds.
+    Durations are in seconds.  The settings in :data:`RESTART_SETTINGS` take
+    effect only in a new server.
     """
 
     #: Address to listen on.  Loopback by default.
@@ -486,6 +487,16 @@ def _rate(name: str, value: Any) -> Optional[float]:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(AcmeConfig))
+
+#: The settings that take effect only in a new server, since they shape its
+#: listening socket, its DNS server or its CA: ``AcmeServer.reconfigure`` refuses
+#: to change them, and a test whose ``acme`` marker changes one gets a server of
+#: its own.  The one list of them; the documentation is generated from it.
+RESTART_SETTINGS = frozenset(
+    {"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size", "dns_port",
+     "tls_certificate", "tls_private_key", "chain_length", "alternate_roots", "ca_names",
+     "pebble"}
+)
 
 
 def check_names(changes: Mapping[str, Any]) -> None:

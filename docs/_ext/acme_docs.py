@@ -10,6 +10,8 @@ from it:
   one is a build warning, so an error under ``sphinx-build -W``;
 - ``{challtestsrv-endpoints}``: pebble-challtestsrv's API paths with the
   example body each answers a bad request with;
+- ``{restart-settings}``: the settings that need a new server
+  (:data:`pytest_acme.config.RESTART_SETTINGS`), in the order of ``AcmeConfig``'s fields;
 - ``{package-layout}``: every module of ``pytest_acme/`` with the first line
   of its docstring, its one-line responsibility;
 - ``{examples}``: one section per tested file of ``examples/``, named one a
@@ -113,6 +115,22 @@ class ChalltestsrvEndpoints(SphinxDirective):
         return [table(("POST path", "body"), rows, code_columns=(0, 1))]
 
 
+class RestartSettings(SphinxDirective):
+    """The settings that take effect only in a new server, as one paragraph of names."""
+
+    def run(self) -> List[nodes.Node]:
+        from pytest_acme.config import FIELD_NAMES, RESTART_SETTINGS
+
+        para = nodes.paragraph()
+        names = [name for name in FIELD_NAMES if name in RESTART_SETTINGS]
+        for i, name in enumerate(names):
+            if i:
+                para += nodes.Text(", ")
+            para += nodes.literal(name, name)
+        para += nodes.Text(".")
+        return [para]
+
+
 class Examples(SphinxDirective):
     """One section per file named in the body (paths under ``examples/``)."""
 
@@ -197,5 +215,6 @@ def setup(app):
     app.add_directive("acme-routes", AcmeRoutes)
     app.add_directive("management-endpoints", ManagementEndpoints)
     app.add_directive("challtestsrv-endpoints", ChalltestsrvEndpoints)
+    app.add_directive("restart-settings", RestartSettings)
     app.add_directive("examples", Examples)
     return {"parallel_read_safe": True, "version": "1"}
