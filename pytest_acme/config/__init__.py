@@ -370,7 +370,8 @@ class AcmeConfig:
                 raise ValueError(f"eab_keys[{kid!r}] is not a base64url MAC key: {key[:40]!r}")
         object.__setattr__(self, "eab_keys", eab_keys)
         types = tuple(self.challenge_types)
-        if any(t not in CHALLENGE_TYPES for t in types) or not types or len(set(types)) != len(types):
+        if (any(t not in CHALLENGE_TYPES for t in types) or not types
+                or len(set(types)) != len(types)):
             raise ValueError(
                 f"challenge_types must be distinct names from {', '.join(CHALLENGE_TYPES)}; "
                 f"got {', '.join(map(repr, types)) or 'nothing'}")
@@ -381,7 +382,8 @@ class AcmeConfig:
                              f"got {self.caa_identities!r}")
         object.__setattr__(self, "caa_identities", tuple(i.lower() for i in self.caa_identities))
         if self.caa_recheck_after < 0:
-            raise ValueError(f"caa_recheck_after must be >= 0 seconds, got {self.caa_recheck_after}")
+            raise ValueError(f"caa_recheck_after must be >= 0 seconds, "
+                             f"got {self.caa_recheck_after}")
 
     @property
     def start_time(self) -> Optional[dt.datetime]:
