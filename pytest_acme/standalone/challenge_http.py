@@ -32,7 +32,7 @@ import threading
 from typing import Any, Callable, Dict, Iterable, List
 
 from ..protocol.challenges import HTTP01_PATH
-from ..responders import HISTORY_SIZE, clip
+from ..responders.logs import HISTORY_SIZE, clip
 from ..store import BoundedList
 
 #: What an HTTP request adds to the history (field names as challtestsrv's JSON).
