@@ -174,7 +174,7 @@ class PackageLayout(SphinxDirective):
         rows = []
         for path in sorted(package.rglob("*.py")):
             relative = path.relative_to(package)
-            if "__pycache__" in relative.parts or len(relative.parts) > 2:
+            if "__pycache__" in relative.parts or len(relative.parts) > 3:
                 continue
             self.env.note_dependency(str(path))
             doc = ast.get_docstring(ast.parse(path.read_text())) or ""
@@ -186,8 +186,8 @@ class PackageLayout(SphinxDirective):
             shown = str(relative.parent) + "/" if path.name == "__init__.py" else str(relative)
             rows.append((shown.replace("./", "") if shown != "./" else "__init__.py",
                          doc.split("\n\n")[0].replace("\n", " ")))
-        # each subpackage right before its modules
-        rows.sort(key=lambda row: (row[0].split("/")[0], not row[0].endswith("/"), row[0]))
+        # each (sub)package right before its modules
+        rows.sort(key=lambda row: tuple(row[0].split("/")))
         return [table(("module", "what it is for"), rows, code_columns=(0,))]
 
 

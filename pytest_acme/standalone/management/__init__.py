@@ -1,4 +1,4 @@
-"""The management port: Pebble's management API and pytest-acme's own JSON API.
+"""The management port's routes: Pebble's management API and pytest-acme's own JSON API.
 
 :func:`make_management_app` returns one WSGI application serving two APIs:
 
