@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, Dict, Generator, Iterator, List, TypeVar
 
 import pytest
 
-from .config import AcmeConfig, check_names
+from .config import RESTART_SETTINGS, AcmeConfig, check_names
 from .responders import Http01Responder, TlsAlpn01Responder
-from .server import RESTART_SETTINGS, AcmeServer
+from .server import AcmeServer
 from .va.zone import Zone
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from cryptography import x509
 from . import describe as _describe
 from . import inspect as _inspect
 from .clock import Clock
-from .config import AcmeConfig, TsigKey
+from .config import RESTART_SETTINGS, AcmeConfig, TsigKey
 from .faults import FaultPlan
 from .httpd import HttpLimits, Refusal, ServerStartError, WsgiThread
 from .protocol import ari, problems
@@ -26,13 +26,6 @@ from .va.dnsserver import DnsServer
 from .va.zone import Zone
 from .web.app import AcmeApp, RequestRecord, TimelineEvent
 from .web.routes import Urls
-
-#: Settings that can only take effect in a new server (they shape the socket or the CA).
-RESTART_SETTINGS = frozenset(
-    {"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size", "dns_port",
-     "tls_certificate", "tls_private_key", "chain_length", "alternate_roots", "ca_names",
-     "pebble"}
-)
 
 
 def problem_refusal(refusal: Refusal) -> Tuple[List[Tuple[str, str]], bytes]:

@@ -14,8 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from pytest_acme.protocol.challenges import ACME_IDENTIFIER_OID
 from pytest_acme.responders import (
-    ACME_IDENTIFIER_OID,
     Http01Responder,
     TlsAlpn01Responder,
     reverse_dns_name,

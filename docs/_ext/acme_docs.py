@@ -10,6 +10,8 @@ from it:
   one is a build warning, so an error under ``sphinx-build -W``;
 - ``{challtestsrv-endpoints}``: pebble-challtestsrv's API paths with the
   example body each answers a bad request with;
+- ``{restart-settings}``: the settings that need a new server
+  (:data:`pytest_acme.config.RESTART_SETTINGS`), in the order of ``AcmeConfig``'s fields;
 - ``{package-layout}``: every module of ``pytest_acme/`` with the first line
   of its docstring, its one-line responsibility;
 - ``{examples}``: one section per tested file of ``examples/``, named one a
@@ -113,6 +115,22 @@ class ChalltestsrvEndpoints(SphinxDirective):
         return [table(("POST path", "body"), rows, code_columns=(0, 1))]
 
 
+class RestartSettings(SphinxDirective):
+    """The settings that take effect only in a new server, as one paragraph of names."""
+
+    def run(self) -> List[nodes.Node]:
+        from pytest_acme.config import FIELD_NAMES, RESTART_SETTINGS
+
+        para = nodes.paragraph()
+        names = [name for name in FIELD_NAMES if name in RESTART_SETTINGS]
+        for i, name in enumerate(names):
+            if i:
+                para += nodes.Text(", ")
+            para += nodes.literal(name, name)
+        para += nodes.Text(".")
+        return [para]
+
+
 class Examples(SphinxDirective):
     """One section per file named in the body (paths under ``examples/``)."""
 
@@ -156,7 +174,7 @@ class PackageLayout(SphinxDirective):
         rows = []
         for path in sorted(package.rglob("*.py")):
             relative = path.relative_to(package)
-            if "__pycache__" in relative.parts or len(relative.parts) > 2:
+            if "__pycache__" in relative.parts or len(relative.parts) > 3:
                 continue
             self.env.note_dependency(str(path))
             doc = ast.get_docstring(ast.parse(path.read_text())) or ""
@@ -168,8 +186,8 @@ class PackageLayout(SphinxDirective):
             shown = str(relative.parent) + "/" if path.name == "__init__.py" else str(relative)
             rows.append((shown.replace("./", "") if shown != "./" else "__init__.py",
                          doc.split("\n\n")[0].replace("\n", " ")))
-        # each subpackage right before its modules
-        rows.sort(key=lambda row: (row[0].split("/")[0], not row[0].endswith("/"), row[0]))
+        # each (sub)package right before its modules
+        rows.sort(key=lambda row: tuple(row[0].split("/")))
         return [table(("module", "what it is for"), rows, code_columns=(0,))]
 
 
@@ -197,5 +215,6 @@ def setup(app):
     app.add_directive("acme-routes", AcmeRoutes)
     app.add_directive("management-endpoints", ManagementEndpoints)
     app.add_directive("challtestsrv-endpoints", ChalltestsrvEndpoints)
+    app.add_directive("restart-settings", RestartSettings)
     app.add_directive("examples", Examples)
     return {"parallel_read_safe": True, "version": "1"}

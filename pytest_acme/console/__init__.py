@@ -16,8 +16,9 @@ How it is built:
 * :mod:`.actions` turns a submitted form into one call of that same API (what
   ``server.faults.add(...)``, ``server.dns.set_txt(...)``, ``server.reset()`` do
   from Python or the management API), so no state changes here of its own;
-* :mod:`.pages` renders HTML on the server from :class:`markupsafe.Markup`
-  templates, which escape every value put into them;
+* :mod:`.pages` renders HTML on the server, one function per page, from the
+  blocks of :mod:`.blocks`: :class:`markupsafe.Markup` templates, which escape
+  every value put into them;
 * :mod:`.app` routes, checks the per-console CSRF token of every POST and sets
   a Content-Security-Policy that allows the console's own CSS and script only;
 * ``static/console.js`` (plain JavaScript, no library) polls the page it is on

@@ -27,7 +27,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from . import actions, pages, view
+from . import actions, blocks, pages, view
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..server import AcmeServer
@@ -112,9 +112,9 @@ class ConsoleApp:
             response = self.dispatch(request, adapter, endpoint, args)
         except actions.BadForm as e:
             response = self._page(request, adapter, "Cannot do that", "",
-                                  pages.error(str(e), self._back(request, adapter)), 400)
+                                  blocks.error(str(e), self._back(request, adapter)), 400)
         except NotFound:
-            response = self._page(request, adapter, "Not found", "", pages.error(
+            response = self._page(request, adapter, "Not found", "", blocks.error(
                 "Nothing is here: it may have been removed by a reset.",
                 adapter.build("overview")), 404)
         except HTTPException as e:
@@ -133,7 +133,7 @@ class ConsoleApp:
             return self._static(args["name"])
         server = self.server
         here = request.script_root + request.full_path.rstrip("?")
-        ctx = pages.Context(server, url_builder(adapter), self.token, here)
+        ctx = blocks.Context(server, url_builder(adapter), self.token, here)
         if endpoint == "certificate_pem":
             info = view.certificate(server, args["id"])
             if info is None:
@@ -145,7 +145,7 @@ class ConsoleApp:
         title, body = self._render(ctx, request, endpoint, args)
         return self._page(request, adapter, title, endpoint, body, 200)
 
-    def _render(self, ctx: pages.Context, request: Request, endpoint: str,
+    def _render(self, ctx: blocks.Context, request: Request, endpoint: str,
                 args: Mapping[str, Any]) -> Any:
         server = self.server
         if endpoint == "overview":
@@ -185,7 +185,8 @@ class ConsoleApp:
 
     def _page(self, request: Request, adapter: Any, title: str, current: str,
               body: Markup, status: int) -> Response:
-        html = pages.layout(url_builder(adapter), title, current, body, refresh_ms=self.refresh_ms)
+        html = blocks.layout(url_builder(adapter), title, current, body,
+                             refresh_ms=self.refresh_ms)
         return Response(str(html), status=status, content_type="text/html; charset=utf-8")
 
     def _static(self, name: str) -> Response:
@@ -200,7 +201,7 @@ class ConsoleApp:
              ) -> Response:
         sent = request.form.get("csrf", "")
         if not hmac.compare_digest(sent.encode("utf-8", "replace"), self.token.encode()):
-            return self._page(request, adapter, "Refused", "", pages.error(
+            return self._page(request, adapter, "Refused", "", blocks.error(
                 "This form did not come from this console (its token is missing or wrong). "
                 "Reload the console page and try again.", adapter.build("overview")), 403)
         form = {k: v for k, v in request.form.items() if k not in ("csrf", "next")}
@@ -226,7 +227,7 @@ class ConsoleApp:
         return root
 
 
-def url_builder(adapter: Any) -> pages.UrlFor:
+def url_builder(adapter: Any) -> blocks.UrlFor:
     """``url_for("order", id=...)``: a console URL (with the mount point) from the routes."""
     def url_for(endpoint: str, **values: Any) -> str:
         return adapter.build(endpoint, values)

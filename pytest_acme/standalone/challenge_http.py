@@ -31,7 +31,8 @@ import html
 import threading
 from typing import Any, Callable, Dict, Iterable, List
 
-from ..responders import CHALLENGE_PATH, HISTORY_SIZE, clip
+from ..protocol.challenges import HTTP01_PATH
+from ..responders.logs import HISTORY_SIZE, clip
 from ..store import BoundedList
 
 #: What an HTTP request adds to the history (field names as challtestsrv's JSON).
@@ -98,7 +99,7 @@ class ChallengeHttp:
             self.events.append({"URL": clip(url), "Host": clip(environ.get("HTTP_HOST", "")),
                                 "HTTPS": https, "ServerName": ""})
             target = None if https else self._redirects.get(path)
-            token = path[len(CHALLENGE_PATH):] if path.startswith(CHALLENGE_PATH) else None
+            token = path[len(HTTP01_PATH):] if path.startswith(HTTP01_PATH) else None
             content = self._tokens.get(token) if token is not None else None
         if target is not None:
             # Go's http.Redirect: a short HTML body (printed with a newline of its

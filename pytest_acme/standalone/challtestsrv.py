@@ -58,12 +58,14 @@ Where pytest-acme differs from challtestsrv:
   *negotiated* ALPN protocol (if any) as ``SupportedProtos``, not every
   protocol the client offered.  DNS events come from the zone's query log
   (the last 1000 queries the DNS server received).
+
+A request's body is read by :mod:`.challtestsrv_body`; ``pytest-acme
+challtestsrv`` serves the variant of :mod:`.challtestsrv_standalone`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional
@@ -73,12 +75,17 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import strictjson
-from ..responders import CHALLENGE_PATH
-from ..va.zone import normalise
+from ..protocol.challenges import HTTP01_PATH
+from .challtestsrv_body import (
+    BadRequest,
+    Body,
+    Failure,
+    LimitedRequest,
+    check_ip,
+    history_key,
+    strip_port,
+)
 from .replies import without_type_when_empty
-
-#: The largest management request body read (a request is a few hundred bytes).
-MAX_BODY_BYTES = 1 << 20
 
 #: An example body for every endpoint, quoted in the ``400`` answers.
 EXAMPLES: Dict[str, str] = {
@@ -123,117 +130,6 @@ _TLSALPN01_OFF = (
 )
 
 
-class _Failure(Exception):
-    """Ends a request with ``status`` and a plain-text ``reason``."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-class _BadRequest(_Failure):
-    def __init__(self, reason: str) -> None:
-        super().__init__(400, reason)
-
-
-class _Request(Request):
-    max_content_length = MAX_BODY_BYTES
-
-
-class _Body:
-    """A request's JSON object, read the way Go's ``encoding/json`` fills a struct:
-    names match case-insensitively, ``null`` or a missing field is the zero value."""
-
-    def __init__(self, data: Dict[str, Any], where: str, example: str) -> None:
-        self.data = data
-        self.where = where
-        self.example = example
-
-    def raw(self, name: str) -> Any:
-        if name in self.data:
-            return self.data[name]
-        found = None
-        for key, value in self.data.items():
-            if key.lower() == name.lower():
-                found = value
-        return found
-
-    def missing(self, name: str) -> _BadRequest:
-        return _BadRequest(f'{self.where}: "{name}" must not be empty (expected a body like {self.example})')
-
-    def text(self, name: str, allow_empty: bool = False) -> str:
-        value = self.raw(name)
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            raise _BadRequest(f'{self.where}: "{name}" must be a string, not {json.dumps(value)}')
-        if not value and not allow_empty:
-            raise self.missing(name)
-        return value
-
-    def strings(self, name: str) -> List[str]:
-        value = self.raw(name)
-        if value is None or value == []:
-            raise self.missing(name)
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise _BadRequest(f'{self.where}: "{name}" must be a list of strings, not {json.dumps(value)}')
-        return value
-
-    def objects(self, name: str) -> List["_Body"]:
-        value = self.raw(name)
-        if value is None or value == []:
-            raise self.missing(name)
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise _BadRequest(f'{self.where}: "{name}" must be a list of objects, not {json.dumps(value)}')
-        return [_Body(item, f"{self.where} {name}[{i}]", self.example) for i, item in enumerate(value)]
-
-    def integer(self, name: str, default: int) -> int:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _BadRequest(f'{self.where}: "{name}" must be an integer, not {json.dumps(value)}')
-        return value
-
-    def host(self, name: str = "host") -> str:
-        """A DNS name, with or without its trailing dot (the zone ignores the dot)."""
-        value = self.text(name)
-        try:
-            normalise(value)
-        except ValueError as exc:
-            raise _BadRequest(f'{self.where}: "{name}": {exc}') from None
-        return value
-
-
-def _key(name: str) -> str:
-    """How history entries are compared: lower case, no trailing dot."""
-    name = name.strip().lower()
-    return name[:-1] if name.endswith(".") else name
-
-
-def _strip_port(host: str) -> str:
-    """A ``Host`` header without its port, as Go's ``net.SplitHostPort`` would take it apart."""
-    if host.startswith("["):
-        end = host.find("]")
-        if end != -1 and host[end + 1:end + 2] == ":":
-            return host[1:end]
-        return host
-    if host.count(":") == 1:
-        return host.split(":", 1)[0]
-    return host
-
-
-def _check_ip(where: str, value: str, version: int) -> str:
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        raise _BadRequest(f"{where}: {value!r} is not an IPv{version} address") from None
-    if address.version != version:
-        raise _BadRequest(f"{where}: {value!r} is not an IPv{version} address")
-    return str(address)
-
-
 def _locked(responder: Any) -> Any:
     """The lock under which a responder appends to its log (a no-op if it has none)."""
     lock = getattr(responder, "_lock", None)
@@ -242,10 +138,10 @@ def _locked(responder: Any) -> Any:
 
 def _challenge_token(where: str, path: str) -> str:
     """The token of a ``/.well-known/acme-challenge/<token>`` path, or a 400 saying why not."""
-    token = path[len(CHALLENGE_PATH):] if path.startswith(CHALLENGE_PATH) else ""
+    token = path[len(HTTP01_PATH):] if path.startswith(HTTP01_PATH) else ""
     if not token or any(c in token for c in "/?#"):
-        raise _BadRequest(
-            f"{where}: pytest-acme's HTTP-01 responder only answers {CHALLENGE_PATH}<token>, so it "
+        raise BadRequest(
+            f"{where}: pytest-acme's HTTP-01 responder only answers {HTTP01_PATH}<token>, so it "
             f"can only redirect such a path (one token, no query), not {path!r}"
         )
     return token
@@ -268,7 +164,7 @@ class ChalltestsrvApp:
         self._lock = threading.Lock()
         self._redirects: set = set()  # tokens whose answer is a redirect set through /add-redirect
         self.url_map = Map([Rule(path, endpoint=path) for path in EXAMPLES])
-        self._handlers: Dict[str, Callable[[_Body], Optional[list]]] = {
+        self._handlers: Dict[str, Callable[[Body], Optional[list]]] = {
             "/set-default-ipv4": self._set_default_ipv4,
             "/set-default-ipv6": self._set_default_ipv6,
             "/add-a": lambda body: self._add_addresses(body, 4),
@@ -294,15 +190,18 @@ class ChalltestsrvApp:
             "/tlsalpn01-request-history": self._tlsalpn_history,
             "/clear-request-history": self._clear_history,
         }
-        needs_http01 = ("/add-http01", "/del-http01", "/add-redirect", "/del-redirect", "/http-request-history")
+        needs_http01 = ("/add-http01", "/del-http01", "/add-redirect", "/del-redirect",
+                        "/http-request-history")
         needs_tlsalpn01 = ("/add-tlsalpn01", "/del-tlsalpn01", "/tlsalpn01-request-history")
         self._needs: Dict[str, str] = {path: "http01" for path in needs_http01}
         self._needs.update({path: "tlsalpn01" for path in needs_tlsalpn01})
 
     # -- WSGI
 
-    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        return without_type_when_empty(self.dispatch(_Request(environ)))(environ, start_response)
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        response = without_type_when_empty(self.dispatch(LimitedRequest(environ)))
+        return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         try:
@@ -312,8 +211,9 @@ class ChalltestsrvApp:
             self._require(self._needs.get(path), path)
             result = self._handlers[path](self._parse(request, path))
         except NotFound:
-            return self._text(404, f"{request.path}: no such endpoint of the challtestsrv management API")
-        except _Failure as failure:
+            return self._text(404, f"{request.path}: no such endpoint of the challtestsrv "
+                                   "management API")
+        except Failure as failure:
             return self._text(failure.status, failure.reason)
         except HTTPException as exc:
             return self._text(exc.code or 500, exc.description or exc.name)
@@ -321,7 +221,8 @@ class ChalltestsrvApp:
             response = Response(b"", status=200)
             del response.headers["Content-Type"]  # as Go: an empty body has no type
             return response
-        return Response(json.dumps(result, indent=3), status=200, content_type="application/json; charset=utf-8")
+        return Response(json.dumps(result, indent=3), status=200,
+                        content_type="application/json; charset=utf-8")
 
     @staticmethod
     def _text(status: int, reason: str) -> Response:
@@ -331,90 +232,91 @@ class ChalltestsrvApp:
 
     def _require(self, which: Optional[str], path: str) -> None:
         if which == "http01" and self.http01 is None:
-            raise _Failure(503, _HTTP01_OFF.format(path=path))
+            raise Failure(503, _HTTP01_OFF.format(path=path))
         if which == "tlsalpn01" and self.tlsalpn01 is None:
-            raise _Failure(503, _TLSALPN01_OFF.format(path=path))
+            raise Failure(503, _TLSALPN01_OFF.format(path=path))
 
     @staticmethod
-    def _parse(request: Request, path: str) -> _Body:
+    def _parse(request: Request, path: str) -> Body:
         data = request.get_data(cache=False)
         if not data:
-            raise _BadRequest(f"{path}: expected JSON POST body, was empty (expected a body like {EXAMPLES[path]})")
+            raise BadRequest(f"{path}: expected JSON POST body, was empty (expected a body "
+                             f"like {EXAMPLES[path]})")
         try:
             body = strictjson.loads(data, unique=False)
         except strictjson.JsonError as exc:
-            raise _BadRequest(f"{path}: the body is not JSON ({exc})") from None
+            raise BadRequest(f"{path}: the body is not JSON ({exc})") from None
         if not isinstance(body, dict):
-            raise _BadRequest(f"{path}: the body must be a JSON object like {EXAMPLES[path]}")
-        return _Body(body, path, EXAMPLES[path])
+            raise BadRequest(f"{path}: the body must be a JSON object like {EXAMPLES[path]}")
+        return Body(body, path, EXAMPLES[path])
 
     # -- mock DNS
 
-    def _set_default_ipv4(self, body: _Body) -> None:
+    def _set_default_ipv4(self, body: Body) -> None:
         ip = body.text("ip", allow_empty=True)
-        self.zone.set_default_ipv4(_check_ip(body.where, ip, 4) if ip else None)
+        self.zone.set_default_ipv4(check_ip(body.where, ip, 4) if ip else None)
 
-    def _set_default_ipv6(self, body: _Body) -> None:
+    def _set_default_ipv6(self, body: Body) -> None:
         ip = body.text("ip", allow_empty=True)
-        self.zone.set_default_ipv6(_check_ip(body.where, ip, 6) if ip else None)
+        self.zone.set_default_ipv6(check_ip(body.where, ip, 6) if ip else None)
 
-    def _add_addresses(self, body: _Body, version: int) -> None:
+    def _add_addresses(self, body: Body, version: int) -> None:
         host = body.host()
-        addresses = [_check_ip(body.where, ip, version) for ip in body.strings("addresses")]
+        addresses = [check_ip(body.where, ip, version) for ip in body.strings("addresses")]
         add = self.zone.add_a if version == 4 else self.zone.add_aaaa
         for address in addresses:
             add(host, address)
 
-    def _set_txt(self, body: _Body) -> None:
+    def _set_txt(self, body: Body) -> None:
         host, value = body.host(), body.text("value")
         try:
             self.zone.set_txt(host, value)
         except ValueError as exc:
-            raise _BadRequest(f'{body.where}: "value": {exc}') from None
+            raise BadRequest(f'{body.where}: "value": {exc}') from None
 
-    def _add_caa(self, body: _Body) -> None:
+    def _add_caa(self, body: Body) -> None:
         host = body.host()
         records = []
         for policy in body.objects("policies"):
             tag, value = policy.text("tag"), policy.text("value", allow_empty=True)
             if not tag.isalnum() or not tag.isascii():
-                raise _BadRequest(f'{policy.where}: "tag" must be letters and digits, not {tag!r}')
+                raise BadRequest(f'{policy.where}: "tag" must be letters and digits, not {tag!r}')
             records.append((tag, value))
         for tag, value in records:
             self.zone.add_caa(host, 0, tag, value)
 
-    def _set_cname(self, body: _Body) -> None:
+    def _set_cname(self, body: Body) -> None:
         self.zone.set_cname(body.host(), body.host("target"))
 
     # -- HTTP-01
 
-    def _add_http01(self, body: _Body) -> None:
+    def _add_http01(self, body: Body) -> None:
         token, content = body.text("token"), body.text("content")
         try:
             self.http01.publish(token, content)
         except ValueError as exc:
-            raise _BadRequest(f'{body.where}: "token": {exc}') from None
+            raise BadRequest(f'{body.where}: "token": {exc}') from None
         with self._lock:
             self._redirects.discard(token)
 
-    def _del_http01(self, body: _Body) -> None:
+    def _del_http01(self, body: Body) -> None:
         token = body.text("token")
         with self._lock:
             if token in self._redirects:
                 return  # the token holds a redirect, which /del-redirect removes
         self.http01.remove(token)
 
-    def _add_redirect(self, body: _Body) -> None:
+    def _add_redirect(self, body: Body) -> None:
         path, target = body.text("path"), body.text("targetURL")
         token = _challenge_token(body.where, path)
         code = body.integer("code", 0) or 302
         if not 300 <= code <= 399:
-            raise _BadRequest(f'{body.where}: "code" must be a 3xx redirect status, not {code}')
+            raise BadRequest(f'{body.where}: "code" must be a 3xx redirect status, not {code}')
         with self._lock:
             self.http01.redirect(token, target, status=code)
             self._redirects.add(token)
 
-    def _del_redirect(self, body: _Body) -> None:
+    def _del_redirect(self, body: Body) -> None:
         token = _challenge_token(body.where, body.text("path"))
         with self._lock:
             if token not in self._redirects:
@@ -425,18 +327,18 @@ class ChalltestsrvApp:
     # -- TLS-ALPN-01
 
     @staticmethod
-    def _tls_host(body: _Body) -> str:
+    def _tls_host(body: Body) -> str:
         host = body.host()
         return host[:-1] if host.endswith(".") else host
 
-    def _add_tlsalpn01(self, body: _Body) -> None:
+    def _add_tlsalpn01(self, body: Body) -> None:
         host, content = self._tls_host(body), body.text("content")
         try:
             self.tlsalpn01.publish(host, content)
         except ValueError as exc:
-            raise _BadRequest(f'{body.where}: "host": {exc}') from None
+            raise BadRequest(f'{body.where}: "host": {exc}') from None
 
-    def _del_tlsalpn01(self, body: _Body) -> None:
+    def _del_tlsalpn01(self, body: Body) -> None:
         self.tlsalpn01.remove(self._tls_host(body))
 
     # -- request history
@@ -447,7 +349,7 @@ class ChalltestsrvApp:
         return [
             {"URL": path, "Host": header or "", "HTTPS": False, "ServerName": ""}
             for _method, path, header in log
-            if _key(_strip_port(header or "")) == host
+            if history_key(strip_port(header or "")) == host
         ]
 
     def _tlsalpn_events(self, host: str) -> List[Dict[str, Any]]:
@@ -456,38 +358,41 @@ class ChalltestsrvApp:
         return [
             {"ServerName": sni, "SupportedProtos": [alpn] if alpn else []}
             for sni, alpn in log
-            if sni is not None and _key(sni) == host
+            if sni is not None and history_key(sni) == host
         ]
 
-    def _http_history(self, body: _Body) -> list:
-        return self._http_events(_key(body.host()))
+    def _http_history(self, body: Body) -> list:
+        return self._http_events(history_key(body.host()))
 
-    def _dns_history(self, body: _Body) -> list:
-        host = _key(body.host())
+    def _dns_history(self, body: Body) -> list:
+        host = history_key(body.host())
         return [{"Question": {"Name": host + ".", "Qtype": _QTYPES.get(rtype, 0), "Qclass": 1}}
                 for rtype in self.zone.queries(host)]
 
-    def _tlsalpn_history(self, body: _Body) -> list:
-        return self._tlsalpn_events(_key(body.host()))
+    def _tlsalpn_history(self, body: Body) -> list:
+        return self._tlsalpn_events(history_key(body.host()))
 
-    def _clear_history(self, body: _Body) -> None:
-        host = _key(body.host())
+    def _clear_history(self, body: Body) -> None:
+        host = history_key(body.host())
         kind = body.text("type", allow_empty=True)
         if kind not in HISTORY_TYPES:
-            raise _BadRequest(
-                f'{body.where}: {json.dumps(kind)} event type unknown (expected one of {", ".join(HISTORY_TYPES)})'
+            raise BadRequest(
+                f'{body.where}: {json.dumps(kind)} event type unknown (expected one of '
+                f'{", ".join(HISTORY_TYPES)})'
             )
         if kind == "http":
             self._require("http01", body.where)
             with _locked(self.http01):
                 self.http01.requests[:] = [
-                    entry for entry in self.http01.requests if _key(_strip_port(entry[2] or "")) != host
+                    entry for entry in self.http01.requests
+                    if history_key(strip_port(entry[2] or "")) != host
                 ]
         elif kind == "tlsalpn":
             self._require("tlsalpn01", body.where)
             with _locked(self.tlsalpn01):
                 self.tlsalpn01.handshakes[:] = [
-                    entry for entry in self.tlsalpn01.handshakes if entry[0] is None or _key(entry[0]) != host
+                    entry for entry in self.tlsalpn01.handshakes
+                    if entry[0] is None or history_key(entry[0]) != host
                 ]
         else:
             self.zone.clear_queries(host)
@@ -505,70 +410,3 @@ def make_challtestsrv_app(zone: Any, http01: Any = None, tlsalpn01: Any = None) 
             or ``None`` (``503``; ``--tlsalpn01-responder`` switches it on).
     """
     return ChalltestsrvApp(zone, http01=http01, tlsalpn01=tlsalpn01)
-
-
-#: The DNS endpoints: pebble-challtestsrv serves them only with a ``-dns01`` listener.
-DNS_PATHS = ("/set-default-ipv4", "/set-default-ipv6", "/add-a", "/clear-a", "/add-aaaa",
-             "/clear-aaaa", "/set-txt", "/clear-txt", "/add-caa", "/clear-caa", "/set-cname",
-             "/clear-cname", "/set-servfail", "/clear-servfail")
-
-
-class StandaloneChalltestsrvApp(ChalltestsrvApp):
-    """The management API of ``pytest-acme challtestsrv``, which stands in for the
-    pebble-challtestsrv binary and so answers as it does where the embedded API
-    (:class:`ChalltestsrvApp`) is made for pytest-acme's own responders:
-
-    * the HTTP-01 endpoints drive a :class:`~.challenge_http.ChallengeHttp`, so
-      ``/add-redirect`` takes any path, and the history lists every request
-      to the ``-http01`` and ``-https01`` listeners, with ``HTTPS`` set on the latter;
-    * an endpoint whose listener is off (an empty ``-http01`` and ``-https01``,
-      ``-dns01`` or ``-tlsalpn01``) is ``404``, since pebble-challtestsrv does
-      not register it, rather than ``503``.
-
-    Args:
-        zone: the zone of the ``-dns01`` servers.
-        http01: the state every HTTP-01 listener serves, or ``None``.
-        tlsalpn01: the TLS-ALPN-01 responder, or ``None``.
-        dns: whether any ``-dns01`` server listens.
-    """
-
-    def __init__(self, zone: Any, http01: Any = None, tlsalpn01: Any = None,
-                 dns: bool = True) -> None:
-        super().__init__(zone, http01=http01, tlsalpn01=tlsalpn01)
-        self.dns = dns
-        self._needs.update({path: "dns" for path in DNS_PATHS})
-        for path in ("/http-request-history", "/tlsalpn01-request-history"):
-            del self._needs[path]  # always served: an empty list when the listener is off
-
-    def _require(self, which: Optional[str], path: str) -> None:
-        on = {"http01": self.http01 is not None, "tlsalpn01": self.tlsalpn01 is not None,
-              "dns": self.dns}
-        if which is not None and not on[which]:
-            raise _Failure(404, f"{path}: 404 page not found (its listener is off: "
-                           f"pass a non-empty -{which if which != 'dns' else 'dns01'} address)")
-
-    def _add_redirect(self, body: _Body) -> None:
-        # pebble-challtestsrv redirects any path, always with 302 Found.
-        self.http01.add_redirect(body.text("path"), body.text("targetURL"))
-
-    def _del_redirect(self, body: _Body) -> None:
-        self.http01.remove_redirect(body.text("path"))
-
-    def _http_events(self, host: str) -> List[Dict[str, Any]]:
-        if self.http01 is None:
-            return []
-        return self.http01.history(lambda header: _key(_strip_port(header)) == host)
-
-    def _tlsalpn_events(self, host: str) -> List[Dict[str, Any]]:
-        return [] if self.tlsalpn01 is None else super()._tlsalpn_events(host)
-
-    def _clear_history(self, body: _Body) -> None:
-        kind = body.text("type", allow_empty=True)
-        if kind == "http" and self.http01 is not None:
-            host = _key(body.host())
-            self.http01.clear_history(lambda header: _key(_strip_port(header)) == host)
-        elif kind in HISTORY_TYPES and {"http": self.http01, "tlsalpn": self.tlsalpn01}.get(
-                kind, self.zone) is None:
-            body.host()  # nothing was recorded, but the body is checked as usual
-        else:
-            super()._clear_history(body)

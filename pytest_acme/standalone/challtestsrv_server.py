@@ -7,7 +7,7 @@ interface, ``"127.0.0.1:8053"`` one address, ``""`` none):
 ==============  =========  ===============================================
 flag            default    what listens there
 ==============  =========  ===============================================
-``-management``  ``:8055``  the management API (:class:`.challtestsrv.StandaloneChalltestsrvApp`)
+``-management``  ``:8055``  the management API (:class:`.StandaloneChalltestsrvApp`)
 ``-dns01``       ``:8053``  DNS over UDP and TCP, from one :class:`~pytest_acme.va.zone.Zone`
 ``-http01``      ``:5002``  HTTP-01 (:class:`.challenge_http.ChallengeHttp`)
 ``-https01``     ``:5003``  the same answers over HTTPS, with a self-signed certificate
@@ -43,7 +43,7 @@ from ..responders import TlsAlpn01Responder
 from ..va.dnsserver import DnsServer, ZoneResolver
 from ..va.zone import Zone
 from .challenge_http import ChallengeHttp
-from .challtestsrv import StandaloneChalltestsrvApp
+from .challtestsrv_standalone import StandaloneChalltestsrvApp
 
 Address = Tuple[str, int]
 

@@ -15,6 +15,7 @@ import hashlib
 import josepy
 
 from ..protocol import problems
+from ..protocol.challenges import DNS01_LABEL
 from .base import Network, ValidationRequest
 
 
@@ -25,7 +26,7 @@ def txt_value(key_authorization: str) -> str:
 
 
 def validate(net: Network, request: ValidationRequest) -> None:
-    check_txt(net, request, "_acme-challenge." + request.identifier.value)
+    check_txt(net, request, f"{DNS01_LABEL}.{request.identifier.value}")
 
 
 def check_txt(net: Network, request: ValidationRequest, name: str, context: str = "") -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from ..protocol.challenges import DNS01_LABEL
 from .base import Network, ValidationRequest
 from .dns01 import check_txt
 
@@ -27,7 +28,7 @@ def dns_account01_label(account_url: str) -> str:
 
 def dns_account01_name(account_url: str, domain: str) -> str:
     """The name whose TXT record proves ``domain`` (the base name, for a wildcard)."""
-    return f"{dns_account01_label(account_url)}._acme-challenge.{domain.rstrip('.')}"
+    return f"{dns_account01_label(account_url)}.{DNS01_LABEL}.{domain.rstrip('.')}"
 
 
 def validate(net: Network, request: ValidationRequest) -> None:

@@ -28,10 +28,10 @@ import re
 from typing import Dict, List, Optional, Union
 
 from ..protocol import problems
+from ..protocol.challenges import DNS_PERSIST01_LABEL
 from .base import Network, ValidationRequest
 from .caa import PARAMETER_VALUE, CaaSyntaxError
 
-LABEL = "_validation-persist"
 #: The parameters the draft defines (tags compared case-insensitively); others are ignored.
 KNOWN_PARAMETERS = ("accounturi", "policy", "persistuntil")
 _UNIX_SECONDS = re.compile(r"^[+-]?[0-9]+$")
@@ -39,7 +39,7 @@ _UNIX_SECONDS = re.compile(r"^[+-]?[0-9]+$")
 
 def dns_persist01_name(domain: str) -> str:
     """Where the record for ``domain`` (the base name, for a wildcard) goes."""
-    return f"{LABEL}.{domain.rstrip('.')}"
+    return f"{DNS_PERSIST01_LABEL}.{domain.rstrip('.')}"
 
 
 def dns_persist01_txt(

@@ -39,6 +39,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ..protocol import problems
+from ..protocol.challenges import HTTP01_PATH
 from ..protocol.identifiers import IP
 from .base import Network, ValidationRequest
 from .guard import allowed_addresses
@@ -52,7 +53,6 @@ MAX_BODY = 128
 MAX_PATH = 2000
 #: The redirects followed (Baseline Requirements 3.2.2.4.19).
 REDIRECTS = (301, 302, 307, 308)
-PATH = "/.well-known/acme-challenge/"
 #: What Go's ``unicode.IsSpace`` calls whitespace, which Boulder trims from the
 #: end of the body (Python's ``str.isspace`` also counts U+001C to U+001F).
 TRAILING_WHITESPACE = ("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
@@ -191,7 +191,7 @@ def validate(net: Network, request: ValidationRequest) -> None:
     """Raise the problem that explains why the http-01 challenge fails, if it does."""
     ident = request.identifier
     host = f"[{ident.value}]" if ident.type == IP and ":" in ident.value else ident.value
-    url = f"http://{host}:{net.http01_port}{PATH}{request.token}"
+    url = f"http://{host}:{net.http01_port}{HTTP01_PATH}{request.token}"
     first = url
     fetched: List[str] = []
     for _ in range(MAX_REQUESTS):

@@ -32,20 +32,13 @@ import ssl
 from typing import List, Optional, Tuple
 
 from cryptography import x509
-from cryptography.x509.oid import ObjectIdentifier
 
 from ..protocol import problems
+from ..protocol.challenges import ACME_IDENTIFIER_DER_PREFIX, ACME_IDENTIFIER_OID, ACME_TLS_1
 from ..protocol.identifiers import IP, Identifier
 from .base import Network, ValidationRequest
 from .guard import allowed_addresses
 from .resolver import addresses, first_of_each_family
-
-ALPN = "acme-tls/1"
-#: id-pe-acmeIdentifier (RFC 8737 §6.1).
-ACME_IDENTIFIER = ObjectIdentifier("1.3.6.1.5.5.7.1.31")
-#: DER header of the extension value: an OCTET STRING of 32 bytes (RFC 8737 §3:
-#: ``Authorization ::= OCTET STRING (SIZE (32))``).
-_OCTET_STRING_32 = b"\x04\x20"
 
 
 def reverse_name(ip: str) -> str:
@@ -64,7 +57,7 @@ def _handshake(net: Network, address: str, sni: str) -> Tuple[bytes, Optional[st
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.set_alpn_protocols([ALPN])
+    ctx.set_alpn_protocols([ACME_TLS_1])
     where = f"{address}:{net.tlsalpn01_port}"
     try:
         with socket.create_connection((address, net.tlsalpn01_port), net.timeout) as raw:
@@ -108,10 +101,10 @@ def validate(net: Network, request: ValidationRequest) -> None:
                 continue
             raise
         where = f"{address}:{net.tlsalpn01_port}"
-        if alpn != ALPN:
+        if alpn != ACME_TLS_1:
             # RFC 8737 §3: the response MUST use the acme-tls/1 protocol.
             raise problems.Unauthorized(
-                f"{where} (SNI {sni}) did not negotiate the ALPN protocol {ALPN!r} "
+                f"{where} (SNI {sni}) did not negotiate the ALPN protocol {ACME_TLS_1!r} "
                 f"(got {alpn!r}): the tls-alpn-01 responder must select acme-tls/1")
         _check_certificate(der, request, where)
         return
@@ -185,26 +178,27 @@ def _check_acme_identifier(extensions: x509.Extensions, request: ValidationReque
                            where: str) -> None:
     """RFC 8737 §3: a critical id-pe-acmeIdentifier holding SHA-256 of the key authorization."""
     try:
-        ext = extensions.get_extension_for_oid(ACME_IDENTIFIER)
+        ext = extensions.get_extension_for_oid(ACME_IDENTIFIER_OID)
     except x509.ExtensionNotFound:
         raise problems.Unauthorized(
             f"the certificate from {where} lacks the acmeIdentifier extension "
-            f"({ACME_IDENTIFIER.dotted_string})") from None
+            f"({ACME_IDENTIFIER_OID.dotted_string})") from None
     # RFC 8737 §3: "The acmeIdentifier extension MUST be critical".
     if not ext.critical:
         raise problems.Unauthorized(
             f"the acmeIdentifier extension from {where} is not marked critical")
     digest = hashlib.sha256(request.key_authorization.encode("ascii")).digest()
     value = ext.value.value if isinstance(ext.value, x509.UnrecognizedExtension) else b""
-    if value == _OCTET_STRING_32 + digest:
+    prefix = ACME_IDENTIFIER_DER_PREFIX
+    if value == prefix + digest:
         return
     # RFC 8737 §3: "Authorization ::= OCTET STRING (SIZE (32))", DER-encoded.
-    if len(value) != len(_OCTET_STRING_32) + len(digest) or not value.startswith(_OCTET_STRING_32):
+    if len(value) != len(prefix) + len(digest) or not value.startswith(prefix):
         raise problems.Unauthorized(
             f"the acmeIdentifier extension from {where} is malformed: its value must be "
-            f"the DER OCTET STRING of the 32-byte SHA-256 digest ({len(_OCTET_STRING_32) + 32} "
-            f"bytes starting {_OCTET_STRING_32.hex()}); found {len(value)} bytes: "
+            f"the DER OCTET STRING of the 32-byte SHA-256 digest ({len(prefix) + 32} "
+            f"bytes starting {prefix.hex()}); found {len(value)} bytes: "
             f"{value[:48].hex()}{'...' if len(value) > 48 else ''}")
     raise problems.Unauthorized(
         f"the acmeIdentifier extension from {where} does not hold SHA-256 of the key "
-        f"authorization: expected {digest.hex()}, found {value[len(_OCTET_STRING_32):].hex()}")
+        f"authorization: expected {digest.hex()}, found {value[len(prefix):].hex()}")

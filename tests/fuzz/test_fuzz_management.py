@@ -1,5 +1,5 @@
 """Fuzzing the two management APIs: a target per endpoint of the management port
-(pytest_acme/standalone/management.py) and of the challtestsrv API
+(pytest_acme/standalone/management/) and of the challtestsrv API
 (pytest_acme/standalone/challtestsrv.py), with generated path segments, query
 parameters, bodies (the endpoint's own fields with generated values, dates
 included, and garbage) and Host headers.

@@ -10,7 +10,8 @@ import pytest
 from cryptography import x509
 from werkzeug.test import Client
 
-from pytest_acme.responders import ACME_TLS_1, Http01Responder, TlsAlpn01Responder
+from pytest_acme.protocol.challenges import ACME_TLS_1
+from pytest_acme.responders import Http01Responder, TlsAlpn01Responder
 from pytest_acme.standalone.challtestsrv import EXAMPLES, make_challtestsrv_app
 from pytest_acme.va.zone import CaaRecord, Zone, ZoneServfail
 

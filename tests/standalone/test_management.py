@@ -1,4 +1,4 @@
-"""The management port (pytest_acme/standalone/management.py): Pebble's management API
+"""The management port (pytest_acme/standalone/management/): Pebble's management API
 and pytest-acme's JSON API, driven with werkzeug's test client against real orders made
 by certbot's ``acme`` library."""
 

@@ -12,7 +12,7 @@ from werkzeug.test import Client
 
 from helpers import account_client, new_order
 from pytest_acme import AcmeServer
-from pytest_acme.standalone import management
+from pytest_acme.standalone.management import base as management_base
 from pytest_acme.standalone.management import make_management_app
 
 
@@ -77,7 +77,7 @@ def test_orders_come_in_pages_along_link_next(server, mgmt):
 
 
 def test_the_default_page_is_bounded(server, mgmt, monkeypatch):
-    monkeypatch.setattr(management, "PAGE_SIZE", 3)
+    monkeypatch.setattr(management_base, "PAGE_SIZE", 3)
     made = orders(server, 4)
     response = mgmt.get("/pytest-acme/orders")
     assert [o["url"] for o in response.get_json()] == made[:3]
@@ -85,7 +85,7 @@ def test_the_default_page_is_bounded(server, mgmt, monkeypatch):
     assert follow(mgmt, "/pytest-acme/describe.json")[0][3]["url"] == made[3]
     # Smaller entries come in larger pages by default.
     assert len(mgmt.get("/pytest-acme/events").get_json()) > 3
-    monkeypatch.setattr(management, "SMALL_PAGE_SIZE", 2)
+    monkeypatch.setattr(management_base, "SMALL_PAGE_SIZE", 2)
     for path in ("/pytest-acme/events", "/pytest-acme/requests", "/pytest-acme/accounts"):
         response = mgmt.get(path)
         assert len(response.get_json()) == (1 if path.endswith("accounts") else 2)

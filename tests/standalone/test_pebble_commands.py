@@ -40,7 +40,7 @@ from helpers import (
 )
 from helpers import post as acme_post
 from pytest_acme.cli import _parser, main, pebble_plan
-from pytest_acme.responders import ACME_TLS_1
+from pytest_acme.protocol.challenges import ACME_TLS_1
 from pytest_acme.standalone.challtestsrv_server import beyond_loopback, go_addresses
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,22 +1,32 @@
-"""Server configuration: one frozen object, passed explicitly.
+"""Server configuration: the settings, one frozen object passed explicitly.
 
 Nothing in pytest-acme reads the environment except the command line
 (:mod:`pytest_acme.cli`); everything else receives an :class:`AcmeConfig`.
+This module holds the settings (:class:`AcmeConfig`, its field names, which of
+them need a new server); :mod:`.values` checks single values, :mod:`.modes`
+holds what ``boulder`` and ``pebble`` switch, :mod:`.tsig` parses TSIG keys.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
 import ipaddress
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple, Union, cast
 
-from .protocol.profiles import parse_profiles
-from .protocol.resources import CHALLENGE_TYPES, DEFAULT_CHALLENGE_TYPES
+from ..protocol.profiles import parse_profiles
+from ..protocol.resources import CHALLENGE_TYPES, DEFAULT_CHALLENGE_TYPES
+from .modes import BOULDER_PARTS, PART_CHOICES, PEBBLE_PARTS, PEBBLE_TERMS, RFC_DEFAULTS
+from .tsig import TSIG_ALGORITHMS, TsigKey, parse_tsig_key, parse_tsig_spec, tsig_keys_of
+from .values import OCSP_URL, as_instant, as_rate, check_choice, check_dns_server, is_mac_key
+
+__all__ = [
+    "ALGORITHMS", "BOULDER_PARTS", "FIELD_NAMES", "FINALIZE_MODES", "KEY_TYPES", "PEBBLE_PARTS",
+    "PEBBLE_TERMS", "RESTART_SETTINGS", "RFC_DEFAULTS", "TSIG_ALGORITHMS", "VALIDATION_MODES",
+    "AcmeConfig", "TsigKey", "as_dict", "check_names", "parse_tsig_key", "parse_tsig_spec",
+    "tsig_keys_of",
+]
 
 FINALIZE_MODES = ("sync", "async")
 VALIDATION_MODES = ("real", "always_valid")
@@ -34,7 +44,8 @@ class AcmeConfig:
 
     Every field is also a keyword argument of ``AcmeServer`` and of the
     ``@pytest.mark.acme(...)`` marker, e.g. ``AcmeServer(order_expiry=60)``.
-    Durations are in seconds.
+    Durations are in seconds.  The settings in :data:`RESTART_SETTINGS` take
+    effect only in a new server.
     """
 
     #: Address to listen on.  Loopback by default.
@@ -250,10 +261,10 @@ class AcmeConfig:
     caa_recheck_after: float = 7 * HOUR
 
     def __post_init__(self) -> None:
-        _choice("finalize", self.finalize, FINALIZE_MODES)
-        _choice("validation", self.validation, VALIDATION_MODES)
+        check_choice("finalize", self.finalize, FINALIZE_MODES)
+        check_choice("validation", self.validation, VALIDATION_MODES)
         if self.ca_key_type is not None:
-            _choice("ca_key_type", self.ca_key_type, KEY_TYPES)
+            check_choice("ca_key_type", self.ca_key_type, KEY_TYPES)
         for name in ("order_expiry", "authorization_lifetime", "certificate_validity"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -283,7 +294,7 @@ class AcmeConfig:
             host, sep, port = self.dns_server.rpartition(":")
             if not sep or not host or not port.isdigit():
                 raise ValueError(f"dns_server must be 'host:port', got {self.dns_server!r}")
-            _check_dns_server(host.strip("[]"), networks)
+            check_dns_server(host.strip("[]"), networks)
         if self.tsig_keys is not None:
             keys = [parse_tsig_key(name, value) for name, value in dict(self.tsig_keys).items()]
             object.__setattr__(self, "tsig_keys",
@@ -299,7 +310,7 @@ class AcmeConfig:
         for name in ("event_log_size", "request_log_size", "max_connections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        object.__setattr__(self, "clock_start", _instant("clock_start", self.clock_start))
+        object.__setattr__(self, "clock_start", as_instant("clock_start", self.clock_start))
         if not isinstance(self.clock_frozen, bool):
             raise ValueError(f"clock_frozen must be true or false, got {self.clock_frozen!r}")
         if self.nonce_lifetime is not None and not self.nonce_lifetime > 0:
@@ -314,9 +325,9 @@ class AcmeConfig:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or value < 0):
                 raise ValueError(f"{name} must be a whole number of seconds >= 0, got {value!r}")
-        for name, allowed in _PART_CHOICES.items():
+        for name, allowed in PART_CHOICES.items():
             if getattr(self, name) is not None:
-                _choice(name, getattr(self, name), allowed)
+                check_choice(name, getattr(self, name), allowed)
         if isinstance(self.domain_blocklist, str):
             raise ValueError("domain_blocklist must be a list of domain names, not one string")
         blocked = []
@@ -345,21 +356,22 @@ class AcmeConfig:
         if self.renewal_info_retry_after < 0:
             raise ValueError("renewal_info_retry_after must be >= 0")
         url = self.ocsp_responder_url or None
-        if url is not None and not (isinstance(url, str) and _OCSP_URL.fullmatch(url)):
+        if url is not None and not (isinstance(url, str) and OCSP_URL.fullmatch(url)):
             raise ValueError(f"ocsp_responder_url must be an http:// or https:// URL, "
                              f"got {url!r}")
         object.__setattr__(self, "ocsp_responder_url", url)
         for name in ("authz_reuse_valid", "authz_reuse_pending"):
-            object.__setattr__(self, name, _rate(name, getattr(self, name)))
+            object.__setattr__(self, name, as_rate(name, getattr(self, name)))
         eab_keys = dict(self.eab_keys)
         for kid, key in eab_keys.items():
             if not isinstance(kid, str) or not kid or not isinstance(key, str):
                 raise ValueError(f"eab_keys maps key ids to base64url MAC keys; got {kid!r}")
-            if not _B64_KEY.match(key) or len(key.rstrip("=")) % 4 == 1 or not key.rstrip("="):
+            if not is_mac_key(key):
                 raise ValueError(f"eab_keys[{kid!r}] is not a base64url MAC key: {key[:40]!r}")
         object.__setattr__(self, "eab_keys", eab_keys)
         types = tuple(self.challenge_types)
-        if any(t not in CHALLENGE_TYPES for t in types) or not types or len(set(types)) != len(types):
+        if (any(t not in CHALLENGE_TYPES for t in types) or not types
+                or len(set(types)) != len(types)):
             raise ValueError(
                 f"challenge_types must be distinct names from {', '.join(CHALLENGE_TYPES)}; "
                 f"got {', '.join(map(repr, types)) or 'nothing'}")
@@ -370,7 +382,8 @@ class AcmeConfig:
                              f"got {self.caa_identities!r}")
         object.__setattr__(self, "caa_identities", tuple(i.lower() for i in self.caa_identities))
         if self.caa_recheck_after < 0:
-            raise ValueError(f"caa_recheck_after must be >= 0 seconds, got {self.caa_recheck_after}")
+            raise ValueError(f"caa_recheck_after must be >= 0 seconds, "
+                             f"got {self.caa_recheck_after}")
 
     @property
     def start_time(self) -> Optional[dt.datetime]:
@@ -419,76 +432,21 @@ class AcmeConfig:
         return (base or cls()).replace(**kwargs)
 
 
-#: What ``boulder=True`` sets, for every part left at None.
-BOULDER_PARTS: Dict[str, Any] = {
-    "new_authz": False,
-    "authz_reuse_valid": 1.0,
-    "authz_reuse_pending": 1.0,
-    "plain_get": True,
-    "reuse_identical_orders": True,
-    "account_orders_field": False,
-    "order_validity_fields": False,
-}
-#: Pebble's terms of service, the value of its directory's ``meta.termsOfService``.
-PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"
-#: What ``pebble=True`` sets, for every part left at None: what Pebble's users see
-#: where it differs from Let's Encrypt.
-PEBBLE_PARTS: Dict[str, Any] = {
-    "require_terms_agreement": True,
-    "leaf_common_name": False,
-    "ca_names": "pebble",
-    "rsa_keys": "pebble",
-    "problem_details": "pebble",
-    "refused_csr_fails_order": False,
-    "new_authz": False,  # Pebble has no pre-authorization
-    "ca_key_type": "rsa",
-}
-#: The choices of the parts that are names.
-_PART_CHOICES: Dict[str, Tuple[str, ...]] = {
-    "ca_names": ("pytest-acme", "pebble"),
-    "rsa_keys": ("letsencrypt", "pebble"),
-    "problem_details": ("pytest-acme", "pebble"),
-}
-#: The same parts without ``boulder`` or ``pebble``: RFC 8555 as written, no reuse,
-#: Let's Encrypt's keys and names.
-RFC_DEFAULTS: Dict[str, Any] = {
-    "require_terms_agreement": False,
-    "leaf_common_name": True,
-    "ca_names": "pytest-acme",
-    "rsa_keys": "letsencrypt",
-    "problem_details": "pytest-acme",
-    "refused_csr_fails_order": True,
-    "ca_key_type": "ecdsa",
-    "new_authz": True,
-    "authz_reuse_valid": 0.0,
-    "authz_reuse_pending": 0.0,
-    "plain_get": False,
-    "reuse_identical_orders": False,
-    "account_orders_field": True,
-    "order_validity_fields": True,
-}
-_B64_KEY = re.compile(r"^[A-Za-z0-9+/_-]+=*$")
-#: An OCSP responder URL as certificates carry it: an IA5String URI (RFC 5280 §4.2.2.1).
-_OCSP_URL = re.compile(r"https?://[!-~]+", re.ASCII)
-
-
-def _rate(name: str, value: Any) -> Optional[float]:
-    """``"never"``, ``"always"`` or a probability, as a float (None stays None)."""
-    if value is None:
-        return None
-    words = {"never": 0.0, "always": 1.0}
-    if isinstance(value, str) and value in words:
-        return words[value]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be 'never', 'always' or a rate from 0 to 1; "
-                         f"got {value!r}")
-    return float(value)
-
-
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(AcmeConfig))
+
+#: The settings that take effect only in a new server, since they shape its
+#: listening socket, its DNS server or its CA: ``AcmeServer.reconfigure`` refuses
+#: to change them, and a test whose ``acme`` marker changes one gets a server of
+#: its own.  The one list of them; the documentation is generated from it.
+RESTART_SETTINGS = frozenset(
+    {"host", "port", "tls", "ca_key_type", "seed", "nonce_pool_size", "dns_port",
+     "tls_certificate", "tls_private_key", "chain_length", "alternate_roots", "ca_names",
+     "pebble"}
+)
 
 
 def check_names(changes: Mapping[str, Any]) -> None:
+    """Refuse (``TypeError``) names in ``changes`` that are no setting."""
     unknown = sorted(set(changes) - set(FIELD_NAMES))
     if unknown:
         raise TypeError(
@@ -497,121 +455,6 @@ def check_names(changes: Mapping[str, Any]) -> None:
         )
 
 
-#: TSIG algorithms a key may use (RFC 8945 §6); hmac-md5 is refused, as it is
-#: deprecated there.  The first is the default.
-TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha224", "hmac-sha1")
-
-
-@dataclass(frozen=True)
-class TsigKey:
-    """A TSIG key (RFC 8945) that may sign DNS UPDATEs to the server's zone.
-
-    Attributes:
-        name: the key name, lower case, without the trailing dot.
-        algorithm: one of :data:`TSIG_ALGORITHMS`.
-        secret: the shared secret, base64 (as BIND's ``tsig-keygen`` writes it).
-    """
-
-    name: str
-    algorithm: str
-    secret: str
-
-    @property
-    def spec(self) -> str:
-        """``ALG:NAME:SECRET``: what ``nsupdate -y`` and ``serve --tsig-key`` take."""
-        return f"{self.algorithm}:{self.name}:{self.secret}"
-
-
-def parse_tsig_key(name: str, value: str) -> TsigKey:
-    """One ``tsig_keys`` entry: ``name`` -> ``"SECRET"`` or ``"ALG:SECRET"``.
-
-    Raises:
-        ValueError: an empty name, an unknown algorithm or a secret that is not
-            base64, with what was wrong.
-    """
-    if not isinstance(name, str) or not isinstance(value, str):
-        raise ValueError(f"tsig_keys maps key names to base64 secrets; got {name!r}: {value!r}")
-    key_name = name.strip().rstrip(".").lower()
-    if not key_name or any(c.isspace() for c in key_name):
-        raise ValueError(f"tsig_keys: {name!r} is not a key name like 'acme-update'")
-    algorithm, sep, secret = value.strip().rpartition(":")
-    algorithm = algorithm.lower() if sep else TSIG_ALGORITHMS[0]
-    if algorithm not in TSIG_ALGORITHMS:
-        raise ValueError(f"tsig_keys[{name!r}]: algorithm {algorithm!r} is not one of "
-                         f"{', '.join(TSIG_ALGORITHMS)}")
-    try:
-        ok = bool(base64.b64decode(secret, validate=True))
-    except (binascii.Error, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"tsig_keys[{name!r}]: the secret is not base64 (make one with "
-                         f"'tsig-keygen {key_name}' or 'openssl rand -base64 32')")
-    return TsigKey(key_name, algorithm, secret)
-
-
-def parse_tsig_spec(spec: str) -> TsigKey:
-    """``[ALG:]NAME:SECRET``, the syntax of ``nsupdate -y``, e.g.
-    ``hmac-sha512:acme-update:c2VjcmV0...``; ALG defaults to hmac-sha256."""
-    parts = spec.strip().split(":")
-    if len(parts) == 2:
-        return parse_tsig_key(parts[0], parts[1])
-    if len(parts) == 3:
-        return parse_tsig_key(parts[1], f"{parts[0]}:{parts[2]}")
-    raise ValueError(f"a TSIG key is [ALG:]NAME:SECRET, got {spec!r}")
-
-
-def tsig_keys_of(config: "AcmeConfig") -> Tuple[TsigKey, ...]:
-    """The keys of ``config.tsig_keys`` (empty when it is None or ``{}``)."""
-    return tuple(parse_tsig_key(name, value) for name, value in (config.tsig_keys or {}).items())
-
-
-def _check_dns_server(host: str, allowed: "list[str]") -> None:
-    """The validator's DNS server is an address it may reach: loopback, or in
-    ``validation_allow`` (a host name would need the system's resolver, which
-    could send queries anywhere)."""
-    try:
-        ip = ipaddress.ip_address("127.0.0.1" if host == "localhost" else host)
-    except ValueError:
-        raise ValueError(f"dns_server must be an IP address and port like '127.0.0.1:8053', "
-                         f"not the host name {host!r}") from None
-    if not ip.is_loopback and not any(ip in ipaddress.ip_network(n) for n in allowed):
-        raise ValueError(f"dns_server {host} is not a loopback address; the validator only "
-                         f"reaches loopback unless validation_allow includes it "
-                         f"(e.g. validation_allow=['{ip}/{ip.max_prefixlen}'])")
-
-
-_RFC3339 = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)[Tt](?P<time>\d\d:\d\d:\d\d)"
-                      r"(?:\.(?P<fraction>\d+))?(?P<zone>[Zz]|[+-]\d\d:\d\d)")
-
-
-def _instant(name: str, value: Any) -> Optional[dt.datetime]:
-    """An RFC 3339 text or an aware datetime, as a UTC datetime (None stays None)."""
-    if value is None:
-        return None
-    when = value
-    if isinstance(value, str):
-        match = _RFC3339.fullmatch(value.strip())
-        if match:
-            # Spelled out: fromisoformat takes neither "Z" nor every fraction before 3.11.
-            fraction = (match["fraction"] or "").ljust(6, "0")[:6]
-            zone = match["zone"].upper()
-            try:
-                when = dt.datetime.fromisoformat(
-                    f"{match['date']}T{match['time']}"
-                    + (f".{fraction}" if match["fraction"] else "")
-                    + ("+00:00" if zone == "Z" else zone))
-            except ValueError as e:
-                raise ValueError(f"{name}: {value!r} is not a time: {e}") from None
-    if not isinstance(when, dt.datetime) or when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"{name} must be an RFC 3339 time like '2030-01-01T00:00:00Z' or a "
-                         f"timezone-aware datetime, got {value!r}")
-    return when.astimezone(dt.timezone.utc)
-
-
-def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-
-
 def as_dict(config: AcmeConfig) -> Dict[str, Any]:
+    """Every setting of ``config`` by name."""
     return dataclasses.asdict(config)

@@ -1,43 +1,5 @@
-"""The client side of a challenge: listeners that answer the validator's checks.
-
-A test of an ACME client usually needs something for the server's validation
-authority to connect to.  Two responders play that part, each on its own free
-port of ``127.0.0.1``:
-
-* :class:`Http01Responder` answers HTTP-01 (RFC 8555 §8.3): a plain HTTP
-  server (pytest-httpserver) where ``GET /.well-known/acme-challenge/<token>``
-  returns the key authorization::
-
-      with Http01Responder() as http:
-          http.publish(token, key_authorization)
-          ...                                   # the validator fetches it
-          http.requests                         # [("GET", "/.well-known/...", "example.test")]
-
-* :class:`TlsAlpn01Responder` answers TLS-ALPN-01 (RFC 8737): a TLS server
-  that speaks only ``acme-tls/1`` and, chosen by the SNI name, presents a
-  self-signed certificate carrying the key authorization's digest::
-
-      with TlsAlpn01Responder() as tls:
-          tls.publish("example.test", key_authorization)
-          tls.publish("127.0.0.1", key_authorization)   # an IP identifier (RFC 8738)
-          ...                                            # the validator connects
-          tls.handshakes                                 # [("example.test", "acme-tls/1"), ...]
-
-Both can also give *wrong* answers on purpose (:meth:`Http01Responder.respond`,
-:meth:`Http01Responder.redirect`, :meth:`TlsAlpn01Responder.publish_certificate`),
-so a test can check that the server rejects them.  Every method may be called
-from the test thread while the responder serves on its own threads.
-
-Their logs are bounded, as the server's are: each keeps its newest
-``history_size`` entries (:data:`HISTORY_SIZE`) and counts what it dropped
-(``http.requests.dropped``), and an entry keeps at most
-:data:`HISTORY_TEXT_LIMIT` characters of a path or name, so a flood of requests
-with long paths cannot grow a long-running responder without bound.
-
-The module level helpers :func:`tls_alpn01_certificate` (the certificate a
-TLS-ALPN-01 responder presents) and :func:`reverse_dns_name` (the SNI name for
-an IP identifier) are usable on their own.
-"""
+"""The tls-alpn-01 responder: a TLS server that speaks only ``acme-tls/1`` and presents,
+chosen by the SNI name, the self-signed certificate a test published."""
 
 from __future__ import annotations
 
@@ -45,59 +7,21 @@ import datetime
 import hashlib
 import ipaddress
 import os
-import re
 import selectors
 import socket
 import ssl
 import tempfile
 import threading
-from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple, Union, overload
+from typing import Any, Dict, Optional, Tuple, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509.oid import NameOID
 
-from .store import BoundedList
-
-#: The ALPN protocol name of TLS-ALPN-01 (RFC 8737 §6.2).
-ACME_TLS_1 = "acme-tls/1"
-
-#: id-pe-acmeIdentifier (RFC 8737 §6.1): the extension holding the digest.
-ACME_IDENTIFIER_OID = ObjectIdentifier("1.3.6.1.5.5.7.1.31")
-
-#: The path prefix of HTTP-01 (RFC 8555 §8.3).
-CHALLENGE_PATH = "/.well-known/acme-challenge/"
-
-#: Entries a responder's log keeps (the newest); older ones are dropped and counted.
-HISTORY_SIZE = 1000
-#: Requests pytest-httpserver's own log (``httpserver.log``, whole requests and
-#: responses) keeps under an :class:`Http01Responder`.
-HTTPSERVER_LOG_SIZE = 10
-#: Characters of a path, Host header or name a log entry keeps (a DNS name has at
-#: most 253, a challenge path under 100): the rest of a longer one is cut off.
-HISTORY_TEXT_LIMIT = 1024
-
-
-@overload
-def clip(text: str) -> str: ...
-@overload
-def clip(text: None) -> None: ...
-@overload
-def clip(text: Optional[str]) -> Optional[str]: ...
-
-
-def clip(text: Optional[str]) -> Optional[str]:
-    """``text`` cut to :data:`HISTORY_TEXT_LIMIT` characters, for a log entry."""
-    if text is None or len(text) <= HISTORY_TEXT_LIMIT:
-        return text
-    return text[:HISTORY_TEXT_LIMIT]
-
-
-# A key authorization is ``token.thumbprint``; both are base64url, but tests
-# may publish anything, so the pattern takes any single path segment.
-_CHALLENGE_RE = re.compile(r"^/\.well-known/acme-challenge/[^/]+$")
+from ..protocol.challenges import ACME_IDENTIFIER_DER_PREFIX, ACME_IDENTIFIER_OID, ACME_TLS_1
+from ..store import BoundedList
+from .logs import HISTORY_SIZE, clip
 
 
 def reverse_dns_name(ip: str) -> str:
@@ -158,9 +82,9 @@ def tls_alpn01_certificate(
     ip = _ip_or_none(name)
     san: x509.GeneralName = x509.IPAddress(ip) if ip is not None else x509.DNSName(_sni_key(name))
     digest = hashlib.sha256(key_authorization.encode("utf-8")).digest()
-    # DER: tag 0x04 (OCTET STRING), length 0x20 (32), then the digest.
-    acme_identifier = b"\x04\x20" + digest
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pytest-acme TLS-ALPN-01 responder")])
+    acme_identifier = ACME_IDENTIFIER_DER_PREFIX + digest
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                            "pytest-acme TLS-ALPN-01 responder")])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -171,161 +95,11 @@ def tls_alpn01_certificate(
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=3650))
         .add_extension(x509.SubjectAlternativeName([san]), critical=False)
-        .add_extension(x509.UnrecognizedExtension(ACME_IDENTIFIER_OID, acme_identifier), critical=True)
+        .add_extension(x509.UnrecognizedExtension(ACME_IDENTIFIER_OID, acme_identifier),
+                       critical=True)
         .sign(key, hashes.SHA256())
     )
     return cert, key
-
-
-# --------------------------------------------------------------------------- HTTP-01
-
-
-@dataclass(frozen=True)
-class _HttpAnswer:
-    """What :class:`Http01Responder` answers for one token."""
-
-    status: int
-    body: bytes
-    content_type: str
-    location: Optional[str] = None
-
-
-class Http01Responder:
-    """An HTTP server that answers HTTP-01 challenges (RFC 8555 §8.3).
-
-    Built on pytest-httpserver's :class:`~pytest_httpserver.HTTPServer`
-    (``.httpserver``), with one permanent handler for every challenge path and
-    a catch-all one after it, so an unknown token or path is a plain ``404``
-    and never a "no handler" assertion in ``httpserver.check_assertions()``.
-    The answers live in a dict under a lock, so a test may publish and remove
-    tokens while the server thread reads them.
-
-    Attributes:
-        httpserver: the underlying pytest-httpserver ``HTTPServer`` (its ``log``
-            keeps the newest :data:`HTTPSERVER_LOG_SIZE` requests).
-        requests: ``(method, path, host header)`` of the requests received, oldest
-            first: the newest ``history_size``; ``requests.dropped`` counts the
-            others, and path and header keep :data:`HISTORY_TEXT_LIMIT` characters.
-    """
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 history_size: int = HISTORY_SIZE) -> None:
-        from pytest_httpserver import HTTPServer  # an optional dependency: import it only when used
-        from pytest_httpserver.httpserver import HandlerType
-
-        self.httpserver = HTTPServer(host=host, port=port, threaded=True)
-        self.requests: BoundedList[Tuple[str, str, Optional[str]]] = BoundedList(history_size)
-        self._answers: Dict[str, _HttpAnswer] = {}
-        self._lock = threading.Lock()
-        self.httpserver.expect_request(_CHALLENGE_RE, handler_type=HandlerType.PERMANENT).respond_with_handler(
-            self._answer
-        )
-        # Registered last, so it only sees what the challenge handler did not match.
-        self.httpserver.expect_request(re.compile(r""), handler_type=HandlerType.PERMANENT).respond_with_handler(
-            self._not_found
-        )
-
-    # -- lifecycle
-
-    def start(self) -> "Http01Responder":
-        """Start serving on a thread; returns ``self``."""
-        self.httpserver.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port (a no-op when not running)."""
-        if self.httpserver.is_running():
-            self.httpserver.stop()
-
-    def __enter__(self) -> "Http01Responder":
-        return self.start()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port it listens on (the real one once started with ``port=0``)."""
-        return int(self.httpserver.port)
-
-    @property
-    def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:40123``."""
-        return f"http://{self.httpserver.host}:{self.port}"
-
-    # -- what it answers
-
-    def publish(self, token: str, key_authorization: str) -> None:
-        """Answer ``GET /.well-known/acme-challenge/<token>`` with ``200`` and the key authorization."""
-        self.respond(token, key_authorization)
-
-    def respond(self, token: str, body: Union[str, bytes], status: int = 200, content_type: str = "text/plain") -> None:
-        """Answer the token's path with any status and body (e.g. a wrong key authorization)."""
-        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        self._set(token, _HttpAnswer(status, data, content_type))
-
-    def redirect(self, token: str, location: str, status: int = 302) -> None:
-        """Answer the token's path with a redirect to ``location`` (RFC 8555 §8.3 lets validators follow it)."""
-        self._set(token, _HttpAnswer(status, b"", "text/plain", location))
-
-    def remove(self, token: str) -> None:
-        """Forget one token: its path answers ``404`` again (a no-op for an unknown token)."""
-        with self._lock:
-            self._answers.pop(token, None)
-
-    def clear(self) -> None:
-        """Forget every token (the request log is kept)."""
-        with self._lock:
-            self._answers.clear()
-
-    def reset(self) -> None:
-        """Forget every token and the request log: a fresh responder for the next test."""
-        with self._lock:
-            self._answers.clear()
-            self.requests.clear()
-
-    def _set(self, token: str, answer: _HttpAnswer) -> None:
-        if not token or "/" in token:
-            raise ValueError(f"a token is one path segment, got {token!r}")
-        with self._lock:
-            self._answers[token] = answer
-
-    # -- the handlers (on the server's threads)
-
-    def _log(self, request: Any) -> None:
-        with self._lock:
-            self.requests.append((request.method, clip(request.path),
-                                  clip(request.headers.get("Host"))))
-            # pytest-httpserver logs every (request, response) too, each with its
-            # whole environ (a 60 KB path is there several times over): keep only
-            # its newest few.  It appends after this handler returns: leave a place.
-            log = self.httpserver.log
-            if len(log) >= HTTPSERVER_LOG_SIZE:
-                del log[:len(log) - HTTPSERVER_LOG_SIZE + 1]
-
-    def _answer(self, request: Any) -> Any:
-        from werkzeug.wrappers import Response
-
-        self._log(request)
-        token = request.path[len(CHALLENGE_PATH):]
-        with self._lock:
-            answer = self._answers.get(token)
-        if answer is None or request.method not in ("GET", "HEAD"):
-            return Response("not found\n", status=404, content_type="text/plain")
-        response = Response(answer.body, status=answer.status, content_type=answer.content_type)
-        if answer.location is not None:
-            response.headers["Location"] = answer.location
-            response.autocorrect_location_header = False
-        return response
-
-    def _not_found(self, request: Any) -> Any:
-        from werkzeug.wrappers import Response
-
-        self._log(request)
-        return Response("not found\n", status=404, content_type="text/plain")
-
-
-# --------------------------------------------------------------------------- TLS-ALPN-01
 
 
 class TlsAlpn01Responder:
@@ -391,7 +165,8 @@ class TlsAlpn01Responder:
         self._listener = listener
         self._wakeup = socket.socketpair()
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._serve, name="tls-alpn-01 responder", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="tls-alpn-01 responder",
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -441,12 +216,13 @@ class TlsAlpn01Responder:
         cert, key = tls_alpn01_certificate(name, key_authorization)
         cert_pem = cert.public_bytes(serialization.Encoding.PEM)
         key_pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())
         self.publish_certificate(name, cert_pem, key_pem)
 
     def publish_certificate(self, name: str, cert_pem: bytes, key_pem: bytes) -> None:
-        """Serve any certificate (chain) and key, in PEM, for identifier ``name`` (e.g. a wrong one)."""
+        """Serve any certificate (chain) and key, in PEM, for identifier ``name`` (e.g. a
+        wrong one)."""
         context = self._new_context()
         # SSLContext only loads certificates from files: write them, load them, delete them.
         with tempfile.TemporaryDirectory(prefix="pytest-acme-tls-alpn-") as tmp:
@@ -460,7 +236,8 @@ class TlsAlpn01Responder:
             self._contexts[_sni_key(name)] = context
 
     def remove(self, name: str) -> None:
-        """Stop serving identifier ``name``: its handshakes fail again (a no-op for an unknown name)."""
+        """Stop serving identifier ``name``: its handshakes fail again (a no-op for an
+        unknown name)."""
         with self._lock:
             self._contexts.pop(_sni_key(name), None)
 
@@ -539,7 +316,7 @@ class TlsAlpn01Responder:
                 self._log_handshake(tls.selected_alpn_protocol())
                 conn.sendall(outgoing.read())
                 return
-        except Exception:  # noqa: BLE001 - a reset, a timeout, bytes that are not TLS: the server goes on
+        except Exception:  # noqa: BLE001 - a reset, a timeout, not TLS: the server goes on
             pass
         finally:
             try:
@@ -556,7 +333,8 @@ class TlsAlpn01Responder:
 
     def _choose_context(self, tls: ssl.SSLObject, server_name: Optional[str],
                         _context: ssl.SSLContext) -> Optional[int]:
-        """``sni_callback``: swap in the context of the SNI name, or end the handshake with an alert."""
+        """``sni_callback``: swap in the context of the SNI name, or end the handshake with
+        an alert."""
         self._sni.value = server_name
         if server_name is None:
             return self.unknown_alert
