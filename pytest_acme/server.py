@@ -16,7 +16,7 @@ import trustme
 from cryptography import x509
 
 from . import describe as _describe
-from . import inspect as _inspect
+from . import inspection
 from .clock import Clock
 from .config import AcmeConfig, TsigKey
 from .faults import FaultPlan
@@ -446,40 +446,40 @@ class AcmeServer:
                     "orders": {"kept": len(store.orders), "limit": self.app.config.max_orders or 0,
                                "dropped": store.orders_retired}}
 
-    def orders(self) -> List["_inspect.OrderInfo"]:
+    def orders(self) -> List["inspection.OrderInfo"]:
         """Snapshots of every order, in creation order, with effective statuses at
-        the server clock (see :mod:`pytest_acme.inspect`)."""
-        return _inspect.orders(self.app, self.urls)
+        the server clock (see :mod:`pytest_acme.inspection`)."""
+        return inspection.orders(self.app, self.urls)
 
-    def accounts(self) -> List["_inspect.AccountInfo"]:
+    def accounts(self) -> List["inspection.AccountInfo"]:
         """Snapshots of every account, in creation order."""
-        return _inspect.accounts(self.app, self.urls)
+        return inspection.accounts(self.app, self.urls)
 
-    def order(self, url_or_id: str) -> "_inspect.OrderInfo":
+    def order(self, url_or_id: str) -> "inspection.OrderInfo":
         """The snapshot of one order, by its URL (or finalize URL) or id.
 
         Raises:
             KeyError: no such order on this server.
         """
-        info = _inspect.find(self.app, self.urls, url_or_id)
-        if not isinstance(info, _inspect.OrderInfo):
+        info = inspection.find(self.app, self.urls, url_or_id)
+        if not isinstance(info, inspection.OrderInfo):
             raise KeyError(f"no order at {url_or_id!r} on this server "
                            f"({len(self.app.store.orders)} order(s))")
         return info
 
-    def lookup(self, url: str) -> "_inspect.Info":
+    def lookup(self, url: str) -> "inspection.Info":
         """The snapshot of the object at any order, authorization, challenge, account
         or certificate URL (or with that id).
 
         Raises:
             KeyError: nothing of this server is there.
         """
-        info = _inspect.find(self.app, self.urls, url)
+        info = inspection.find(self.app, self.urls, url)
         if info is None:
             raise KeyError(f"no object at {url!r} on this server")
         return info
 
-    def describe(self, order: Union["_inspect.Info", str, Sequence["_inspect.OrderInfo"],
+    def describe(self, order: Union["inspection.Info", str, Sequence["inspection.OrderInfo"],
                                     None] = None) -> str:
         """``kubectl describe``-like text: State, URL, authorizations, challenges and
         an Events table.  Of one order (an OrderInfo, URL or id; also any snapshot or
@@ -498,7 +498,7 @@ class AcmeServer:
         info = self.lookup(order) if isinstance(order, str) else order
         return note + _describe.describe(info, now)
 
-    def describe_json(self, order: Union["_inspect.Info", str, None] = None) -> Any:
+    def describe_json(self, order: Union["inspection.Info", str, None] = None) -> Any:
         """What :meth:`describe` shows, as JSON-ready data (``json.dumps`` takes it):
         a dict for one object, a list of dicts for every order when ``order`` is
         None.  See :func:`pytest_acme.describe.describe_json`."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..describe import human_duration, problem_text
-from ..inspect import AccountInfo, AuthorizationInfo, CertificateInfo, OrderInfo
+from ..inspection import AccountInfo, AuthorizationInfo, CertificateInfo, OrderInfo
 from ..protocol.states import Status
 
 if TYPE_CHECKING:  # pragma: no cover

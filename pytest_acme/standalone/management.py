@@ -52,7 +52,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import faults as _faults
-from .. import inspect as _inspect
+from .. import inspection as _inspect
 from .. import strictjson
 from ..httpd import hosts
 from ..protocol import ari, problems

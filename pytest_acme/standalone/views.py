@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional
 
 from .. import describe as _describe
 from .. import faults as _faults
-from .. import inspect as _inspect
+from .. import inspection as _inspect
 
 
 def timestamp(when: Optional[dt.datetime]) -> Optional[str]:

@@ -1,4 +1,4 @@
-"""Inspection and debugging (pytest_acme/inspect.py and describe.py, AcmeServer.orders/lookup/describe):
+"""Inspection and debugging (pytest_acme/inspection.py and describe.py, AcmeServer.orders/lookup/describe):
 snapshots with effective statuses at the server clock, and ``kubectl describe``-like text."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from cryptography import x509
 from helpers import account_client, answer_all, deadline, make_csr
 from pytest_acme import Status, problems
 from pytest_acme.describe import event_type, human_duration, truncate
-from pytest_acme.inspect import (
+from pytest_acme.inspection import (
     AccountInfo,
     AuthorizationInfo,
     CertificateInfo,
