@@ -25,6 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
+from .inspection import locate
 from .protocol import problems
 from .protocol.states import Status, whole_seconds
 from .web.routes import ENDPOINT_NAMES
@@ -593,12 +594,10 @@ class FaultPlan:
                 "the order was invalidated by an injected fault"), app.observe)
 
     def _order(self, order: Any) -> Any:
-        key = getattr(order, "id", order)
-        key = str(key).rstrip("/").rsplit("/", 1)[-1]
-        try:
-            return self._app.store.orders[key]
-        except KeyError:
-            raise KeyError(f"no order {order!r} on this server") from None
+        found = locate(self._app.store, getattr(order, "id", order), ("order",))
+        if found is None:
+            raise KeyError(f"no order {order!r} on this server")
+        return found[1]
 
     # -- hooks the server calls ------------------------------------------------------
 

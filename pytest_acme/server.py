@@ -299,9 +299,11 @@ class AcmeServer:
         if isinstance(certificate, x509.Certificate):
             certificate = certificate.serial_number
         if isinstance(certificate, str) and "/" in certificate:
-            info = self.lookup(certificate)
-            certificate = getattr(info, "serial", None)
-        elif isinstance(certificate, str):
+            found = inspection.locate(store, certificate, ("certificate",))
+            if found is None:
+                raise KeyError(f"no certificate at {certificate!r} on this server")
+            return found[1]
+        if isinstance(certificate, str):
             try:
                 certificate = ari.parse_cert_id(certificate)[1]
             except problems.Problem as p:
