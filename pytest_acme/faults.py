@@ -23,11 +23,21 @@ import inspect
 import random
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Protocol,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
-from .inspection import locate
 from .protocol import problems
-from .protocol.states import Status, whole_seconds
+from .protocol.states import Status
 from .web.routes import ENDPOINT_NAMES
 
 if TYPE_CHECKING:
@@ -462,6 +472,16 @@ class OrderView:
     retry_after: Optional[str]
 
 
+class OrderActions(Protocol):
+    """What changes orders at a test's word (:class:`pytest_acme.AcmeServer`)."""
+
+    def expire_order(self, order: Any) -> None:
+        """Make ``order`` expire now."""
+
+    def invalidate_order(self, order: Any, problem: Optional[problems.Problem] = None) -> None:
+        """Make ``order`` invalid now, with ``problem`` as its error."""
+
+
 class FaultPlan:
     """The faults of one server (``server.faults``) and the record of their firings."""
 
@@ -570,34 +590,31 @@ class FaultPlan:
 
     # -- immediate actions --------------------------------------------------------
 
+    #: What carries out :meth:`expire_order` and :meth:`invalidate_order`: the
+    #: :class:`~pytest_acme.AcmeServer` this plan belongs to (it sets itself here).
+    actions: Optional["OrderActions"] = None
+
     def expire_order(self, order: Any) -> None:
-        """Make ``order`` (URL, id or record) expire now, as if its time had come."""
-        app = self._app
-        with app.store.lock:
-            found = self._order(order)
-            now = app.clock.now()
-            found.expires = min(found.expires, whole_seconds(now))
-            self._record(now, Fault(times=None), "expire_order", (found.id,), found.account_id)
-            from .protocol import lifecycle
-            lifecycle.settle_expiry(app.store, found, now, app.observe)
+        """Make ``order`` (URL, id or snapshot) expire now, as if its time had come:
+        :meth:`pytest_acme.AcmeServer.expire_order`."""
+        self._actions().expire_order(order)
 
     def invalidate_order(self, order: Any, problem: Optional[problems.Problem] = None) -> None:
-        """Make ``order`` invalid now (from pending, ready or processing), with ``error``."""
-        app = self._app
-        with app.store.lock:
-            found = self._order(order)
-            now = app.clock.now()
-            self._record(now, Fault(times=None), "invalidate_order", (found.id,),
-                         found.account_id)
-            from .protocol import lifecycle
-            lifecycle.fail_order(found, problem or problems.ServerInternal(
-                "the order was invalidated by an injected fault"), app.observe)
+        """Make ``order`` invalid now (from pending, ready or processing), with ``error``:
+        :meth:`pytest_acme.AcmeServer.invalidate_order`."""
+        self._actions().invalidate_order(order, problem)
 
-    def _order(self, order: Any) -> Any:
-        found = locate(self._app.store, getattr(order, "id", order), ("order",))
-        if found is None:
-            raise KeyError(f"no order {order!r} on this server")
-        return found[1]
+    def _actions(self) -> "OrderActions":
+        if self.actions is None:
+            raise RuntimeError("this fault plan belongs to no AcmeServer, which changes orders")
+        return self.actions
+
+    def record_action(self, action: str, order_id: str, account_id: Optional[str],
+                      now: dt.datetime) -> None:
+        """Record an action taken on an order at once (``expire_order``) as a firing,
+        in :attr:`fired` and the timeline, like a fault's.  Takes no lock (the caller
+        may hold the store lock, which a request takes inside the plan's)."""
+        self._record(now, Fault(times=None), action, (order_id,), account_id)
 
     # -- hooks the server calls ------------------------------------------------------
 
@@ -721,9 +738,8 @@ class FaultPlan:
             if fault is None:
                 return
             self._take(fault, "finalize", order.id)
-        order.expires = min(order.expires, whole_seconds(now))
         from .protocol import lifecycle
-        lifecycle.settle_expiry(self._app.store, order, now, self._app.observe)
+        lifecycle.expire_now(self._app.store, order, now, self._app.observe)
 
     def on_finalize(self, order_id: str, now: dt.datetime) -> None:
         """Bind an armed hold_processing fault to the order being finalized."""

@@ -21,7 +21,7 @@ from .clock import Clock
 from .config import AcmeConfig, TsigKey
 from .faults import FaultPlan
 from .httpd import HttpLimits, Refusal, ServerStartError, WsgiThread
-from .protocol import ari, problems
+from .protocol import ari, lifecycle, problems
 from .va.dnsserver import DnsServer
 from .va.zone import Zone
 from .web.app import AcmeApp, RequestRecord, TimelineEvent
@@ -70,6 +70,7 @@ class AcmeServer:
         self.clock = Clock()
         self.clock.reset(self.config.start_time, self.config.clock_frozen)
         self.app = AcmeApp(self.config, self.clock)
+        self.app.faults.actions = self  # server.faults.expire_order(...) is expire_order(...)
         self._httpd: Optional[WsgiThread] = None
         self.ssl_context: Optional[ssl.SSLContext] = None
         self._tmpdir: Optional[Path] = None
@@ -312,6 +313,40 @@ class AcmeServer:
         if record is None:
             raise KeyError(f"no certificate {certificate!r} on this server")
         return record
+
+    def expire_order(self, order: Any) -> None:
+        """Make ``order`` (its URL, id or snapshot) expire now, as if its time had
+        come; recorded in ``faults.fired`` and the timeline as ``expire_order``.
+
+        Raises:
+            KeyError: no such order on this server.
+        """
+        with self.app.store.lock:
+            found = self._stored_order(order)
+            now = self.clock.now()
+            self.faults.record_action("expire_order", found.id, found.account_id, now)
+            lifecycle.expire_now(self.app.store, found, now, self.app.observe)
+
+    def invalidate_order(self, order: Any, problem: Optional[problems.Problem] = None) -> None:
+        """Make ``order`` invalid now (from pending, ready or processing), with
+        ``problem`` (``serverInternal`` when None) as its error; recorded as
+        ``invalidate_order``.
+
+        Raises:
+            KeyError: no such order on this server.
+        """
+        with self.app.store.lock:
+            found = self._stored_order(order)
+            self.faults.record_action("invalidate_order", found.id, found.account_id,
+                                      self.clock.now())
+            lifecycle.fail_order(found, problem or problems.ServerInternal(
+                "the order was invalidated by an injected fault"), self.app.observe)
+
+    def _stored_order(self, order: Any) -> Any:
+        found = inspection.locate(self.app.store, getattr(order, "id", order), ("order",))
+        if found is None:
+            raise KeyError(f"no order {order!r} on this server")
+        return found[1]
 
     @property
     def faults(self) -> FaultPlan:

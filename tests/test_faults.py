@@ -12,7 +12,7 @@ import requests
 from acme import errors, messages
 
 from helpers import account_client, answer_all, deadline, make_csr
-from pytest_acme import faults
+from pytest_acme import Status, faults, problems
 from pytest_acme.faults import bad_nonce, fail_challenge
 from pytest_acme.web.routes import RULES
 
@@ -344,6 +344,22 @@ def test_invalidate_order_now(acme_server):
     body = read(acme, order.uri)
     assert body["status"] == "invalid"
     assert body["error"]["type"] == PROBLEM + "serverInternal"
+
+
+def test_the_server_changes_orders_and_the_plan_asks_it(acme_server):
+    """expire_order and invalidate_order are the server's; server.faults.X calls them."""
+    acme = account_client(acme_server)
+    first = acme.new_order(make_csr(["one.example.test"]))
+    second = acme.new_order(make_csr(["two.example.test"]))
+    acme_server.expire_order(acme_server.order(first.uri))  # a snapshot works too
+    acme_server.invalidate_order(second.uri, problems.Unauthorized("no longer wanted"))
+    assert acme_server.order(first.uri).status is Status.INVALID
+    assert read(acme, second.uri)["error"]["detail"] == "no longer wanted"
+    assert [(f.where, f.order_id) for f in acme_server.faults.fired] == [
+        ("expire_order", acme_server.order(first.uri).id),
+        ("invalidate_order", acme_server.order(second.uri).id)]
+    with pytest.raises(KeyError, match="no order"):
+        acme_server.expire_order("nosuchorder")
 
 
 # -- from the marker, and the API itself ---------------------------------------------------

@@ -274,6 +274,15 @@ def settle_expiry(store: Records, order: Order, now: dt.datetime,
             transition(order, Event.FAIL, observer)
 
 
+def expire_now(store: Records, order: Order, now: dt.datetime,
+               observer: Optional[Observer]) -> None:
+    """Bring ``order``'s expiry forward to ``now`` (never back) and store what that
+    makes of it (:func:`settle_expiry`): a pending or ready order becomes invalid,
+    as when its time comes."""
+    order.expires = min(order.expires, whole_seconds(now))
+    settle_expiry(store, order, now, observer)
+
+
 def begin_finalize(store: Records, order: Order, now: dt.datetime, observer: Observer) -> None:
     """ready → processing, or :class:`OrderNotReady` saying why not."""
     require_ready(store, order, now, observer)
@@ -304,6 +313,7 @@ def complete_issuance(order: Order, certificate_id: str, observer: Observer) -> 
 
 
 def fail_order(order: Order, error: problems.Problem, observer: Observer) -> None:
-    """processing → invalid (the CSR or issuance failed), recording ``error``."""
+    """pending, ready or processing → invalid (the CSR or issuance failed, or a test
+    invalidated the order), recording ``error``."""
     order.error = error
     transition(order, Event.FAIL, observer)
