@@ -24,7 +24,6 @@ import random
 import threading
 from dataclasses import dataclass, field
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -36,12 +35,11 @@ from typing import (
     Union,
 )
 
+from .clock import Clock
 from .protocol import problems
+from .protocol.resources import Order
 from .protocol.states import Status
 from .web.routes import ENDPOINT_NAMES
-
-if TYPE_CHECKING:
-    from .web.app import AcmeApp
 
 #: Endpoint names: every route of :data:`pytest_acme.web.routes.RULES`, taken from
 #: the table itself.  The directory's names (``newOrder``, ``revokeCert``, ...) and a
@@ -482,14 +480,32 @@ class OrderActions(Protocol):
         """Make ``order`` invalid now, with ``problem`` as its error."""
 
 
-class FaultPlan:
-    """The faults of one server (``server.faults``) and the record of their firings."""
+#: Told of every firing: ``(fault, where, order ids, account id)``; it records it.
+OnFire = Callable[[Fault, str, Tuple[str, ...], Optional[str]], None]
 
-    def __init__(self, app: "AcmeApp", seed: Any) -> None:
-        self._app = app
+#: Makes an order expire at an instant (the caller holds the store lock).
+ExpireNow = Callable[[Order, dt.datetime], None]
+
+
+class FaultPlan:
+    """The faults of one server (``server.faults``) and the record of their firings.
+
+    Args:
+        clock: the server clock, which times the firings.
+        rng: the seeded generator chance is drawn from (see :meth:`reseed`).
+        on_fire: told of every firing, after it is added to :attr:`fired` (the
+            server writes it to the timeline).
+        expire_now: makes an order expire now, for :func:`expire_at_finalize`;
+            the plan itself changes no order.
+    """
+
+    def __init__(self, clock: Clock, rng: random.Random, on_fire: OnFire,
+                 expire_now: ExpireNow) -> None:
+        self._clock = clock
+        self._on_fire = on_fire
+        self._expire_now = expire_now
         self._lock = threading.Lock()
-        self._rng = random.Random(seed)
-        self._seed = seed
+        self._rng = rng
         self._wake = threading.Condition(self._lock)
         self._interrupts = 0
         self.faults: List[Fault] = []
@@ -530,8 +546,7 @@ class FaultPlan:
     def reseed(self, seed: Any) -> None:
         """Restart the chance generator from ``seed`` (the plugin uses seed + test id)."""
         with self._lock:
-            self._rng = random.Random(seed)
-            self._seed = seed
+            self._rng.seed(seed)
 
     def draw(self, rate: float) -> bool:
         """True with probability ``rate``, from the seeded chance generator (so a
@@ -623,13 +638,13 @@ class FaultPlan:
         fault.fired += 1
         order_ids, account_id = about() if about is not None else (
             (order_id,) if order_id else (), None)
-        self._record(self._app.clock.now(), fault, where, order_ids, account_id)
+        self._record(self._clock.now(), fault, where, order_ids, account_id)
 
     def _record(self, now: dt.datetime, fault: Fault, where: str, order_ids: Tuple[str, ...],
                 account_id: Optional[str] = None) -> None:
         self.fired.append(Fired(now, fault, where, order_ids[0] if order_ids else None,
                                 account_id))
-        self._app.record_fault(fault, where, order_ids, account_id)
+        self._on_fire(fault, where, order_ids, account_id)
 
     def request_problem(self, endpoint: str, signed: bool,
                         about: Optional[Target] = None) -> Optional[problems.Problem]:
@@ -727,7 +742,7 @@ class FaultPlan:
                     return problems.from_type(fault.problem, fault.detail)
         return None
 
-    def before_finalize(self, order: Any, now: dt.datetime) -> None:
+    def before_finalize(self, order: Order, now: dt.datetime) -> None:
         """Fire an armed expire_at_finalize fault on ``order``, whose finalize request
         has just arrived (the caller holds the store lock): the order expires now."""
         if not self.faults:  # the common case: no lock to take
@@ -738,8 +753,7 @@ class FaultPlan:
             if fault is None:
                 return
             self._take(fault, "finalize", order.id)
-        from .protocol import lifecycle
-        lifecycle.expire_now(self._app.store, order, now, self._app.observe)
+        self._expire_now(order, now)
 
     def on_finalize(self, order_id: str, now: dt.datetime) -> None:
         """Bind an armed hold_processing fault to the order being finalized."""
