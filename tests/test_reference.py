@@ -21,7 +21,8 @@ from pytest_acme.web.routes import ENDPOINT_NAMES
 def public_names() -> Iterator[Tuple[str, Any]]:
     for name in pytest_acme.__all__:
         yield f"pytest_acme.{name}", getattr(pytest_acme, name)
-    for module in (snapshots, faults, clock, describe):
+    for module in (snapshots, faults, faults.kinds, faults.constructors, faults.plan, clock,
+                   describe):
         for name, value in vars(module).items():
             if name.startswith("_") or getattr(value, "__module__", None) != module.__name__:
                 continue
