@@ -1,4 +1,5 @@
-"""Inspection: snapshots of the server's objects, as they read at the server clock.
+"""Inspection: snapshots of the server's objects, as they read at the server clock,
+and finding the stored object a URL, an id or a certificate names.
 
 A snapshot states what an order, authorization, challenge, account or
 certificate *reads as* now (an order past its expiry reads ``invalid`` whatever
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from werkzeug.exceptions import HTTPException
 
-from .protocol import ari
+from .protocol import ari, problems
 from .protocol.identifiers import Identifier
 from .protocol.resources import (
     Account,
@@ -400,6 +401,49 @@ def locate(store: "Store", url_or_id: str,
         if record is not None:
             return kind, record
     return None
+
+
+def stored_order(store: "Store", order: Any) -> Order:
+    """The stored order an order (or finalize) URL, an id, a snapshot or a record
+    names.  The caller holds the store lock.
+
+    Raises:
+        KeyError: no such order on this server.
+    """
+    found = locate(store, getattr(order, "id", order), ("order",))
+    if found is None:
+        raise KeyError(f"no order {order!r} on this server")
+    return found[1]
+
+
+def stored_certificate(store: "Store", certificate: Any) -> Certificate:
+    """The stored certificate an ``x509.Certificate``, its PEM (text or bytes), its
+    certID (RFC 9773), its serial number or its URL names.  The caller holds the
+    store lock.
+
+    Raises:
+        KeyError: this server did not issue that certificate.
+    """
+    if isinstance(certificate, bytes):
+        certificate = certificate.decode("ascii", "replace")
+    if isinstance(certificate, str) and "BEGIN CERTIFICATE" in certificate:
+        certificate = x509.load_pem_x509_certificate(certificate.encode())
+    if isinstance(certificate, x509.Certificate):
+        certificate = certificate.serial_number
+    if isinstance(certificate, str) and "/" in certificate:
+        found = locate(store, certificate, ("certificate",))
+        if found is None:
+            raise KeyError(f"no certificate at {certificate!r} on this server")
+        return found[1]
+    if isinstance(certificate, str):
+        try:
+            certificate = ari.parse_cert_id(certificate)[1]
+        except problems.Problem as p:
+            raise KeyError(p.detail) from None
+    record = store.certificates_by_serial.get(certificate)
+    if record is None:
+        raise KeyError(f"no certificate {certificate!r} on this server")
+    return record
 
 
 def find(app: "AcmeApp", urls: Urls, url_or_id: str) -> Optional[Info]:

@@ -13,7 +13,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import josepy
 import trustme
-from cryptography import x509
 
 from . import describe as _describe
 from . import inspection
@@ -286,33 +285,9 @@ class AcmeServer:
             if not allow_instant:
                 window.require_span()
         with self.app.store.lock:
-            record = self._certificate_record(certificate)
+            record = inspection.stored_certificate(self.app.store, certificate)
             record.renewal_window = window
             return ari.cert_id_of(record.leaf)
-
-    def _certificate_record(self, certificate: Any) -> Any:
-        """The store's record of a certificate given in any of the forms above."""
-        store = self.app.store
-        if isinstance(certificate, bytes):
-            certificate = certificate.decode("ascii", "replace")
-        if isinstance(certificate, str) and "BEGIN CERTIFICATE" in certificate:
-            certificate = x509.load_pem_x509_certificate(certificate.encode())
-        if isinstance(certificate, x509.Certificate):
-            certificate = certificate.serial_number
-        if isinstance(certificate, str) and "/" in certificate:
-            found = inspection.locate(store, certificate, ("certificate",))
-            if found is None:
-                raise KeyError(f"no certificate at {certificate!r} on this server")
-            return found[1]
-        if isinstance(certificate, str):
-            try:
-                certificate = ari.parse_cert_id(certificate)[1]
-            except problems.Problem as p:
-                raise KeyError(p.detail) from None
-        record = store.certificates_by_serial.get(certificate)
-        if record is None:
-            raise KeyError(f"no certificate {certificate!r} on this server")
-        return record
 
     def expire_order(self, order: Any) -> None:
         """Make ``order`` (its URL, id or snapshot) expire now, as if its time had
@@ -322,7 +297,7 @@ class AcmeServer:
             KeyError: no such order on this server.
         """
         with self.app.store.lock:
-            found = self._stored_order(order)
+            found = inspection.stored_order(self.app.store, order)
             now = self.clock.now()
             self.faults.record_action("expire_order", found.id, found.account_id, now)
             lifecycle.expire_now(self.app.store, found, now, self.app.observe)
@@ -336,17 +311,11 @@ class AcmeServer:
             KeyError: no such order on this server.
         """
         with self.app.store.lock:
-            found = self._stored_order(order)
+            found = inspection.stored_order(self.app.store, order)
             self.faults.record_action("invalidate_order", found.id, found.account_id,
                                       self.clock.now())
             lifecycle.fail_order(found, problem or problems.ServerInternal(
                 "the order was invalidated by an injected fault"), self.app.observe)
-
-    def _stored_order(self, order: Any) -> Any:
-        found = inspection.locate(self.app.store, getattr(order, "id", order), ("order",))
-        if found is None:
-            raise KeyError(f"no order {order!r} on this server")
-        return found[1]
 
     @property
     def faults(self) -> FaultPlan:
