@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import ssl
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import josepy
-import trustme
 
 from . import describe as _describe
-from . import inspection
+from . import inspection, listeners
 from .clock import Clock
 from .config import AcmeConfig, TsigKey
 from .faults import FaultPlan
-from .httpd import HttpLimits, Refusal, ServerStartError, WsgiThread
+from .httpd import HttpLimits, ServerStartError, WsgiThread
+from .listeners import problem_refusal  # noqa: F401  (still importable from here)
 from .protocol import ari, lifecycle, problems
 from .va.dnsserver import DnsServer
 from .va.zone import Zone
@@ -32,17 +31,6 @@ RESTART_SETTINGS = frozenset(
      "tls_certificate", "tls_private_key", "chain_length", "alternate_roots", "ca_names",
      "pebble"}
 )
-
-
-def problem_refusal(refusal: Refusal) -> Tuple[List[Tuple[str, str]], bytes]:
-    """A request the HTTP layer refused before the ACME application could (bytes that
-    are not an HTTP/1.1 request), or a 500 it sent for it, as an RFC 8555 §6.7
-    problem document: ``malformed``, or ``serverInternal`` for a 500.  Refusals the
-    application answers itself (framing, Host) also carry a fresh nonce."""
-    problem = (problems.ServerInternal(refusal.detail) if refusal.status >= 500 else
-               problems.Malformed(refusal.detail, status=refusal.status))
-    return ([("Content-Type", "application/problem+json")],
-            json.dumps(problem.to_json()).encode())
 
 
 class AcmeServerError(AssertionError):
@@ -73,7 +61,6 @@ class AcmeServer:
         self._httpd: Optional[WsgiThread] = None
         self.ssl_context: Optional[ssl.SSLContext] = None
         self._tmpdir: Optional[Path] = None
-        self._tls_ca: Optional[trustme.CA] = None
         self._dns_server: Optional[DnsServer] = None
         self._console: Optional[WsgiThread] = None
         self._console_lock = threading.Lock()
@@ -89,52 +76,24 @@ class AcmeServer:
         """
         if self._httpd is not None:
             raise RuntimeError("the server is already running")
-        host = self.config.host
         self._tmpdir = Path(tempfile.mkdtemp(prefix="pytest-acme-"))
         try:
-            ssl_context = self._tls_context(host) if self.config.tls else None
-            httpd = WsgiThread(self.app, host, self.config.port, ssl_context,
-                               limits=HttpLimits.of(self.config), refuse=self.app,
-                               render_refusal=problem_refusal).start()
+            self._httpd, self.ssl_context = listeners.serve_acme(self.app, self.config,
+                                                                 self._tmpdir)
         except ServerStartError:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
             raise
-        self._httpd, self.port = httpd, httpd.port
-        self.ssl_context = ssl_context
+        self.port = self._httpd.port
         (self._tmpdir / "roots.pem").write_bytes(self.roots_pem)
         if self.config.dns_port is not None:
-            dns_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             try:
-                self._dns_server = DnsServer(self.app.zone, dns_host, self.config.dns_port,
-                                             updater=self.app.dns_updates).start()
-            except OSError as e:
+                self._dns_server = listeners.serve_dns(self.app, self.config.host,
+                                                       self.config.dns_port)
+            except ServerStartError:
                 self.stop()
-                raise ServerStartError(
-                    f"pytest-acme cannot serve DNS on {dns_host}:{self.config.dns_port}: {e}"
-                ) from e
+                raise
         return self
-
-    def _tls_context(self, host: str) -> ssl.SSLContext:
-        assert self._tmpdir is not None
-        if self.config.tls_certificate:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            try:
-                ctx.load_cert_chain(self.config.tls_certificate, self.config.tls_private_key)
-            except (OSError, ssl.SSLError) as e:
-                raise ServerStartError(
-                    f"cannot load the HTTPS certificate {self.config.tls_certificate} / key "
-                    f"{self.config.tls_private_key}: {e}") from e
-            return ctx
-        self._tls_ca = trustme.CA(organization_name="pytest-acme HTTPS")
-        names = ["127.0.0.1", "::1", "localhost"]
-        if host not in names and host not in ("0.0.0.0", "::"):
-            names.append(host)
-        leaf = self._tls_ca.issue_cert(*names)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        leaf.configure_cert(ctx)
-        self._tls_ca.cert_pem.write_to_path(str(self._tmpdir / "https-ca.pem"))
-        return ctx
 
     def stop(self) -> None:
         """Stop serving (within about 50 ms), finish background work, remove temp files."""
@@ -233,7 +192,7 @@ class AcmeServer:
         """
         if self._tmpdir is None or not self.config.tls or self.config.tls_certificate:
             return ""  # plain HTTP, or a certificate whose issuer the user knows
-        return str(self._tmpdir / "https-ca.pem")
+        return str(self._tmpdir / listeners.HTTPS_CA_FILE)
 
     @property
     def roots_pem(self) -> bytes:
