@@ -142,6 +142,9 @@ class FaultPlan:
         self.fired: List[Fired] = []
         self._holds: Dict[str, _Hold] = {}
         self._races: Dict[Tuple[str, str], int] = {}
+        #: What carries out :meth:`expire_order` and :meth:`invalidate_order`: the
+        #: :class:`~pytest_acme.AcmeServer` this plan belongs to (it sets itself here).
+        self.actions: Optional[OrderActions] = None
 
     # -- setting up -------------------------------------------------------------
 
@@ -234,10 +237,6 @@ class FaultPlan:
         return fault
 
     # -- immediate actions --------------------------------------------------------
-
-    #: What carries out :meth:`expire_order` and :meth:`invalidate_order`: the
-    #: :class:`~pytest_acme.AcmeServer` this plan belongs to (it sets itself here).
-    actions: Optional["OrderActions"] = None
 
     def expire_order(self, order: Any) -> None:
         """Make ``order`` (URL, id or snapshot) expire now, as if its time had come:
