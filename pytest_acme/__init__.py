@@ -10,7 +10,7 @@ here for type hints.  Every public name has a docstring: that is the reference.
 
 from .clock import Clock
 from .config import AcmeConfig
-from .inspect import AccountInfo, AuthorizationInfo, CertificateInfo, ChallengeInfo, OrderInfo
+from .inspection import AccountInfo, AuthorizationInfo, CertificateInfo, ChallengeInfo, OrderInfo
 from .protocol import problems
 from .protocol.problems import Problem
 from .protocol.profiles import Profile

@@ -1,7 +1,7 @@
 """Inspection as text: ``kubectl describe``-like views of snapshots, and of requests.
 
 In the spirit of ``kubectl describe order`` (cert-manager's Order debugging),
-:func:`describe` prints a snapshot (:mod:`.inspect`) with its URL, state,
+:func:`describe` prints a snapshot (:mod:`.inspection`) with its URL, state,
 authorizations, challenges and an Events table (Type, Reason, Age, From,
 Message)::
 
@@ -22,7 +22,7 @@ import textwrap
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Union
 
-from .inspect import (
+from .inspection import (
     AccountInfo,
     AuthorizationInfo,
     CertificateInfo,

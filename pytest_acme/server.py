@@ -3,40 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import ssl
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import josepy
-import trustme
-from cryptography import x509
 
 from . import describe as _describe
-from . import inspect as _inspect
+from . import inspection, listeners
 from .clock import Clock
 from .config import RESTART_SETTINGS, AcmeConfig, TsigKey
 from .faults import FaultPlan
-from .httpd import HttpLimits, Refusal, ServerStartError, WsgiThread
-from .protocol import ari, problems
+from .httpd import HttpLimits, ServerStartError, WsgiThread
+from .listeners import problem_refusal  # noqa: F401  (still importable from here)
+from .protocol import ari, lifecycle, problems
 from .va.dnsserver import DnsServer
 from .va.zone import Zone
 from .web.app import AcmeApp, RequestRecord, TimelineEvent
 from .web.routes import Urls
-
-
-def problem_refusal(refusal: Refusal) -> Tuple[List[Tuple[str, str]], bytes]:
-    """A request the HTTP layer refused before the ACME application could (bytes that
-    are not an HTTP/1.1 request), or a 500 it sent for it, as an RFC 8555 §6.7
-    problem document: ``malformed``, or ``serverInternal`` for a 500.  Refusals the
-    application answers itself (framing, Host) also carry a fresh nonce."""
-    problem = (problems.ServerInternal(refusal.detail) if refusal.status >= 500 else
-               problems.Malformed(refusal.detail, status=refusal.status))
-    return ([("Content-Type", "application/problem+json")],
-            json.dumps(problem.to_json()).encode())
 
 
 class AcmeServerError(AssertionError):
@@ -63,10 +50,10 @@ class AcmeServer:
         self.clock = Clock()
         self.clock.reset(self.config.start_time, self.config.clock_frozen)
         self.app = AcmeApp(self.config, self.clock)
+        self.app.faults.actions = self  # server.faults.expire_order(...) is expire_order(...)
         self._httpd: Optional[WsgiThread] = None
         self.ssl_context: Optional[ssl.SSLContext] = None
         self._tmpdir: Optional[Path] = None
-        self._tls_ca: Optional[trustme.CA] = None
         self._dns_server: Optional[DnsServer] = None
         self._console: Optional[WsgiThread] = None
         self._console_lock = threading.Lock()
@@ -82,52 +69,24 @@ class AcmeServer:
         """
         if self._httpd is not None:
             raise RuntimeError("the server is already running")
-        host = self.config.host
         self._tmpdir = Path(tempfile.mkdtemp(prefix="pytest-acme-"))
         try:
-            ssl_context = self._tls_context(host) if self.config.tls else None
-            httpd = WsgiThread(self.app, host, self.config.port, ssl_context,
-                               limits=HttpLimits.of(self.config), refuse=self.app,
-                               render_refusal=problem_refusal).start()
+            self._httpd, self.ssl_context = listeners.serve_acme(self.app, self.config,
+                                                                 self._tmpdir)
         except ServerStartError:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
             raise
-        self._httpd, self.port = httpd, httpd.port
-        self.ssl_context = ssl_context
+        self.port = self._httpd.port
         (self._tmpdir / "roots.pem").write_bytes(self.roots_pem)
         if self.config.dns_port is not None:
-            dns_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             try:
-                self._dns_server = DnsServer(self.app.zone, dns_host, self.config.dns_port,
-                                             updater=self.app.dns_updates).start()
-            except OSError as e:
+                self._dns_server = listeners.serve_dns(self.app, self.config.host,
+                                                       self.config.dns_port)
+            except ServerStartError:
                 self.stop()
-                raise ServerStartError(
-                    f"pytest-acme cannot serve DNS on {dns_host}:{self.config.dns_port}: {e}"
-                ) from e
+                raise
         return self
-
-    def _tls_context(self, host: str) -> ssl.SSLContext:
-        assert self._tmpdir is not None
-        if self.config.tls_certificate:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            try:
-                ctx.load_cert_chain(self.config.tls_certificate, self.config.tls_private_key)
-            except (OSError, ssl.SSLError) as e:
-                raise ServerStartError(
-                    f"cannot load the HTTPS certificate {self.config.tls_certificate} / key "
-                    f"{self.config.tls_private_key}: {e}") from e
-            return ctx
-        self._tls_ca = trustme.CA(organization_name="pytest-acme HTTPS")
-        names = ["127.0.0.1", "::1", "localhost"]
-        if host not in names and host not in ("0.0.0.0", "::"):
-            names.append(host)
-        leaf = self._tls_ca.issue_cert(*names)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        leaf.configure_cert(ctx)
-        self._tls_ca.cert_pem.write_to_path(str(self._tmpdir / "https-ca.pem"))
-        return ctx
 
     def stop(self) -> None:
         """Stop serving (within about 50 ms), finish background work, remove temp files."""
@@ -226,7 +185,7 @@ class AcmeServer:
         """
         if self._tmpdir is None or not self.config.tls or self.config.tls_certificate:
             return ""  # plain HTTP, or a certificate whose issuer the user knows
-        return str(self._tmpdir / "https-ca.pem")
+        return str(self._tmpdir / listeners.HTTPS_CA_FILE)
 
     @property
     def roots_pem(self) -> bytes:
@@ -278,31 +237,37 @@ class AcmeServer:
             if not allow_instant:
                 window.require_span()
         with self.app.store.lock:
-            record = self._certificate_record(certificate)
+            record = inspection.stored_certificate(self.app.store, certificate)
             record.renewal_window = window
             return ari.cert_id_of(record.leaf)
 
-    def _certificate_record(self, certificate: Any) -> Any:
-        """The store's record of a certificate given in any of the forms above."""
-        store = self.app.store
-        if isinstance(certificate, bytes):
-            certificate = certificate.decode("ascii", "replace")
-        if isinstance(certificate, str) and "BEGIN CERTIFICATE" in certificate:
-            certificate = x509.load_pem_x509_certificate(certificate.encode())
-        if isinstance(certificate, x509.Certificate):
-            certificate = certificate.serial_number
-        if isinstance(certificate, str) and "/" in certificate:
-            info = self.lookup(certificate)
-            certificate = getattr(info, "serial", None)
-        elif isinstance(certificate, str):
-            try:
-                certificate = ari.parse_cert_id(certificate)[1]
-            except problems.Problem as p:
-                raise KeyError(p.detail) from None
-        record = store.certificates_by_serial.get(certificate)
-        if record is None:
-            raise KeyError(f"no certificate {certificate!r} on this server")
-        return record
+    def expire_order(self, order: Any) -> None:
+        """Make ``order`` (its URL, id or snapshot) expire now, as if its time had
+        come; recorded in ``faults.fired`` and the timeline as ``expire_order``.
+
+        Raises:
+            KeyError: no such order on this server.
+        """
+        with self.app.store.lock:
+            found = inspection.stored_order(self.app.store, order)
+            now = self.clock.now()
+            self.faults.record_action("expire_order", found.id, found.account_id, now)
+            lifecycle.expire_now(self.app.store, found, now, self.app.observe)
+
+    def invalidate_order(self, order: Any, problem: Optional[problems.Problem] = None) -> None:
+        """Make ``order`` invalid now (from pending, ready or processing), with
+        ``problem`` (``serverInternal`` when None) as its error; recorded as
+        ``invalidate_order``.
+
+        Raises:
+            KeyError: no such order on this server.
+        """
+        with self.app.store.lock:
+            found = inspection.stored_order(self.app.store, order)
+            self.faults.record_action("invalidate_order", found.id, found.account_id,
+                                      self.clock.now())
+            lifecycle.fail_order(found, problem or problems.ServerInternal(
+                "the order was invalidated by an injected fault"), self.app.observe)
 
     @property
     def faults(self) -> FaultPlan:
@@ -439,40 +404,40 @@ class AcmeServer:
                     "orders": {"kept": len(store.orders), "limit": self.app.config.max_orders or 0,
                                "dropped": store.orders_retired}}
 
-    def orders(self) -> List["_inspect.OrderInfo"]:
+    def orders(self) -> List["inspection.OrderInfo"]:
         """Snapshots of every order, in creation order, with effective statuses at
-        the server clock (see :mod:`pytest_acme.inspect`)."""
-        return _inspect.orders(self.app, self.urls)
+        the server clock (see :mod:`pytest_acme.inspection`)."""
+        return inspection.orders(self.app, self.urls)
 
-    def accounts(self) -> List["_inspect.AccountInfo"]:
+    def accounts(self) -> List["inspection.AccountInfo"]:
         """Snapshots of every account, in creation order."""
-        return _inspect.accounts(self.app, self.urls)
+        return inspection.accounts(self.app, self.urls)
 
-    def order(self, url_or_id: str) -> "_inspect.OrderInfo":
+    def order(self, url_or_id: str) -> "inspection.OrderInfo":
         """The snapshot of one order, by its URL (or finalize URL) or id.
 
         Raises:
             KeyError: no such order on this server.
         """
-        info = _inspect.find(self.app, self.urls, url_or_id)
-        if not isinstance(info, _inspect.OrderInfo):
+        info = inspection.find(self.app, self.urls, url_or_id)
+        if not isinstance(info, inspection.OrderInfo):
             raise KeyError(f"no order at {url_or_id!r} on this server "
                            f"({len(self.app.store.orders)} order(s))")
         return info
 
-    def lookup(self, url: str) -> "_inspect.Info":
+    def lookup(self, url: str) -> "inspection.Info":
         """The snapshot of the object at any order, authorization, challenge, account
         or certificate URL (or with that id).
 
         Raises:
             KeyError: nothing of this server is there.
         """
-        info = _inspect.find(self.app, self.urls, url)
+        info = inspection.find(self.app, self.urls, url)
         if info is None:
             raise KeyError(f"no object at {url!r} on this server")
         return info
 
-    def describe(self, order: Union["_inspect.Info", str, Sequence["_inspect.OrderInfo"],
+    def describe(self, order: Union["inspection.Info", str, Sequence["inspection.OrderInfo"],
                                     None] = None) -> str:
         """``kubectl describe``-like text: State, URL, authorizations, challenges and
         an Events table.  Of one order (an OrderInfo, URL or id; also any snapshot or
@@ -491,7 +456,7 @@ class AcmeServer:
         info = self.lookup(order) if isinstance(order, str) else order
         return note + _describe.describe(info, now)
 
-    def describe_json(self, order: Union["_inspect.Info", str, None] = None) -> Any:
+    def describe_json(self, order: Union["inspection.Info", str, None] = None) -> Any:
         """What :meth:`describe` shows, as JSON-ready data (``json.dumps`` takes it):
         a dict for one object, a list of dicts for every order when ``order`` is
         None.  See :func:`pytest_acme.describe.describe_json`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import random
 from typing import Any, Dict, List
 
 import pytest
@@ -12,7 +13,7 @@ import requests
 from acme import errors, messages
 
 from helpers import account_client, answer_all, deadline, make_csr
-from pytest_acme import faults
+from pytest_acme import Clock, Status, faults, problems
 from pytest_acme.faults import bad_nonce, fail_challenge
 from pytest_acme.web.routes import RULES
 
@@ -344,6 +345,42 @@ def test_invalidate_order_now(acme_server):
     body = read(acme, order.uri)
     assert body["status"] == "invalid"
     assert body["error"]["type"] == PROBLEM + "serverInternal"
+
+
+def test_the_server_changes_orders_and_the_plan_asks_it(acme_server):
+    """expire_order and invalidate_order are the server's; server.faults.X calls them."""
+    acme = account_client(acme_server)
+    first = acme.new_order(make_csr(["one.example.test"]))
+    second = acme.new_order(make_csr(["two.example.test"]))
+    acme_server.expire_order(acme_server.order(first.uri))  # a snapshot works too
+    acme_server.invalidate_order(second.uri, problems.Unauthorized("no longer wanted"))
+    assert acme_server.order(first.uri).status is Status.INVALID
+    assert read(acme, second.uri)["error"]["detail"] == "no longer wanted"
+    assert [(f.where, f.order_id) for f in acme_server.faults.fired] == [
+        ("expire_order", acme_server.order(first.uri).id),
+        ("invalidate_order", acme_server.order(second.uri).id)]
+    with pytest.raises(KeyError, match="no order"):
+        acme_server.expire_order("nosuchorder")
+
+
+def test_a_plan_needs_a_clock_a_generator_and_a_callback():
+    """The plan knows no server: it times firings by the clock, draws from the
+    generator, tells on_fire, and leaves changing orders to others."""
+    told = []
+    clock = Clock()
+    clock.reset(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), frozen=True)
+    plan = faults.FaultPlan(clock, random.Random(7), lambda *fired: told.append(fired),
+                            lambda order, now: None)
+    fault = plan.bad_nonce(rate=0.5, times=None)
+    answers = [plan.request_problem("new_order", signed=True) is not None for _ in range(20)]
+    plan.reseed(7)
+    assert [plan.request_problem("new_order", signed=True) is not None
+            for _ in range(20)] == answers
+    assert fault.fired == len(told) == 2 * sum(answers) > 0
+    assert told[0] == (fault, "new_order", (), None)
+    assert plan.fired[0].time == clock.now()
+    with pytest.raises(RuntimeError, match="no AcmeServer"):
+        plan.expire_order("any")
 
 
 # -- from the marker, and the API itself ---------------------------------------------------

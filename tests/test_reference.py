@@ -1,5 +1,5 @@
 """The reference is the docstrings: every public name of pytest_acme (and of the
-modules users reach into: inspect, faults, clock, describe), every method and
+modules users reach into: inspection, faults, clock, describe), every method and
 property of its classes, every field of its dataclasses and every fixture has
 one, which an autodoc (Sphinx, MkDocs) renders."""
 
@@ -14,14 +14,15 @@ import pytest
 
 import pytest_acme
 from pytest_acme import clock, describe, faults, plugin
-from pytest_acme import inspect as snapshots
+from pytest_acme import inspection as snapshots
 from pytest_acme.web.routes import ENDPOINT_NAMES
 
 
 def public_names() -> Iterator[Tuple[str, Any]]:
     for name in pytest_acme.__all__:
         yield f"pytest_acme.{name}", getattr(pytest_acme, name)
-    for module in (snapshots, faults, clock, describe):
+    for module in (snapshots, faults, faults.kinds, faults.constructors, faults.plan, clock,
+                   describe):
         for name, value in vars(module).items():
             if name.startswith("_") or getattr(value, "__module__", None) != module.__name__:
                 continue

@@ -12,7 +12,7 @@ How it is built:
 
 * :mod:`.view` is the only module that reads the server, through
   :class:`~pytest_acme.AcmeServer`'s Python API (snapshots of
-  :mod:`pytest_acme.inspect`, ``describe()``, ``faults``, ``dns``, ``clock``);
+  :mod:`pytest_acme.inspection`, ``describe()``, ``faults``, ``dns``, ``clock``);
 * :mod:`.actions` turns a submitted form into one call of that same API (what
   ``server.faults.add(...)``, ``server.dns.set_txt(...)``, ``server.reset()`` do
   from Python or the management API), so no state changes here of its own;

@@ -2,7 +2,7 @@
 
 This is the console's one adapter to the rest of pytest-acme: the pages never
 reach into the server themselves.  Everything here is a snapshot taken under
-the server's locks (:mod:`pytest_acme.inspect`), so a page renders from values
+the server's locks (:mod:`pytest_acme.inspection`), so a page renders from values
 that no longer change.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..describe import human_duration, problem_text
-from ..inspect import AccountInfo, AuthorizationInfo, CertificateInfo, OrderInfo
+from ..inspection import AccountInfo, AuthorizationInfo, CertificateInfo, OrderInfo
 from ..protocol.states import Status
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -20,8 +20,8 @@ from .resources import rfc3339
 from .states import Status
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..store import Store
     from .identifiers import Identifier
+    from .records import CertificateRecords
     from .resources import Certificate
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
@@ -161,8 +161,8 @@ def revoked_window(now: dt.datetime) -> RenewalWindow:
     return RenewalWindow(start, start + dt.timedelta(minutes=30))
 
 
-def find_certificate(store: "Store", key_ids: Sequence[bytes], text: Any, what: str
-                     ) -> "Certificate":
+def find_certificate(store: "CertificateRecords", key_ids: Sequence[bytes], text: Any,
+                     what: str) -> "Certificate":
     """The certificate a certID names, or a problem: ``malformed`` for a bad certID,
     404 for an issuer or serial this server does not know."""
     key_id, serial = parse_cert_id(text, what)
@@ -186,8 +186,8 @@ def _key_id(cert: x509.Certificate) -> Optional[bytes]:
         return None
 
 
-def check_replacement(store: "Store", key_ids: Sequence[bytes], account_id: str, text: Any,
-                      identifiers: Iterable["Identifier"], now: dt.datetime) -> str:
+def check_replacement(store: "CertificateRecords", key_ids: Sequence[bytes], account_id: str,
+                      text: Any, identifiers: Iterable["Identifier"], now: dt.datetime) -> str:
     """RFC 9773 §5: the certificate a newOrder ``replaces`` must belong to the same account,
     share an identifier with the order, and not be replaced already by an order that is
     not invalid.  Returns the certID to echo; the caller holds the store lock."""

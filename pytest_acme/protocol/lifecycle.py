@@ -4,6 +4,8 @@ A challenge result moves its authorization, and the authorization moves every
 order that holds it; finalization and issuance move the order.  These
 functions do no I/O and take no locks: the caller holds the store lock and
 passes the instant (``now``) and an observer that hears every transition.
+The objects are reached through :class:`.records.Records` (the server's store
+satisfies it), so nothing here depends on how they are kept.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import copy
 import datetime as dt
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from ..store import Store
 from . import problems
 from .identifiers import IP, Identifier
+from .records import Records
 from .resources import (
     CHALLENGE_TYPES,
     DEFAULT_CHALLENGE_TYPES,
@@ -73,7 +75,7 @@ def require_provable(identifiers: Sequence[Identifier], offered: Sequence[str]) 
 
 
 def create_order(
-    store: Store,
+    store: Records,
     account: Account,
     identifiers: List[Identifier],
     now: dt.datetime,
@@ -121,7 +123,7 @@ def create_order(
     return order
 
 
-def authorize_if_complete(store: Store, order: Order, now: dt.datetime,
+def authorize_if_complete(store: Records, order: Order, now: dt.datetime,
                           observer: Optional[Observer]) -> None:
     """pending → ready once every authorization is valid (RFC 8555 §7.1.6), but
     never for an order whose ``expires`` has come: that one is settled invalid
@@ -135,7 +137,7 @@ def authorize_if_complete(store: Store, order: Order, now: dt.datetime,
         transition(order, Event.AUTHORIZED, observer)
 
 
-def new_authorization(store: Store, account: Account, ident: Identifier,
+def new_authorization(store: Records, account: Account, ident: Identifier,
                       expires: dt.datetime, *,
                       offered: Sequence[str] = DEFAULT_CHALLENGE_TYPES,
                       issuer_domain_names: Sequence[str] = ()) -> Authorization:
@@ -160,7 +162,7 @@ def new_authorization(store: Store, account: Account, ident: Identifier,
 
 
 def start_validation(
-    store: Store, challenge: Challenge, now: dt.datetime, observer: Observer
+    store: Records, challenge: Challenge, now: dt.datetime, observer: Observer
 ) -> bool:
     """The client asked for ``challenge`` to be validated (RFC 8555 §7.5.1).
 
@@ -191,7 +193,7 @@ def start_validation(
 
 
 def finish_validation(
-    store: Store,
+    store: Records,
     challenge: Challenge,
     error: Optional[problems.Problem],
     now: dt.datetime,
@@ -227,7 +229,7 @@ def finish_validation(
 
 
 def deactivate_authorization(
-    store: Store, authz: Authorization, now: dt.datetime, observer: Observer
+    store: Records, authz: Authorization, now: dt.datetime, observer: Observer
 ) -> None:
     """The client gave up an authorization (RFC 8555 §7.5.2); orders waiting on it fail."""
     status = authz.status_at(now)
@@ -245,7 +247,7 @@ def deactivate_authorization(
             transition(order, Event.FAIL, observer)
 
 
-def settle_expiry(store: Store, order: Order, now: dt.datetime,
+def settle_expiry(store: Records, order: Order, now: dt.datetime,
                   observer: Optional[Observer]) -> None:
     """Store the expiry that reads already show, before a write acts on the order.
 
@@ -272,13 +274,22 @@ def settle_expiry(store: Store, order: Order, now: dt.datetime,
             transition(order, Event.FAIL, observer)
 
 
-def begin_finalize(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
+def expire_now(store: Records, order: Order, now: dt.datetime,
+               observer: Optional[Observer]) -> None:
+    """Bring ``order``'s expiry forward to ``now`` (never back) and store what that
+    makes of it (:func:`settle_expiry`): a pending or ready order becomes invalid,
+    as when its time comes."""
+    order.expires = min(order.expires, whole_seconds(now))
+    settle_expiry(store, order, now, observer)
+
+
+def begin_finalize(store: Records, order: Order, now: dt.datetime, observer: Observer) -> None:
     """ready → processing, or :class:`OrderNotReady` saying why not."""
     require_ready(store, order, now, observer)
     transition(order, Event.FINALIZE, observer)
 
 
-def require_ready(store: Store, order: Order, now: dt.datetime, observer: Observer) -> None:
+def require_ready(store: Records, order: Order, now: dt.datetime, observer: Observer) -> None:
     """Nothing if the order is ready to finalize, else :class:`OrderNotReady` saying
     why not (RFC 8555 §7.4: "orderNotReady" for an order that is not ready)."""
     settle_expiry(store, order, now, observer)
@@ -302,6 +313,7 @@ def complete_issuance(order: Order, certificate_id: str, observer: Observer) -> 
 
 
 def fail_order(order: Order, error: problems.Problem, observer: Observer) -> None:
-    """processing → invalid (the CSR or issuance failed), recording ``error``."""
+    """pending, ready or processing → invalid (the CSR or issuance failed, or a test
+    invalidated the order), recording ``error``."""
     order.error = error
     transition(order, Event.FAIL, observer)

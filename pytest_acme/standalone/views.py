@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional
 
 from .. import describe as _describe
 from .. import faults as _faults
-from .. import inspect as _inspect
+from .. import inspection
 
 
 def timestamp(when: Optional[dt.datetime]) -> Optional[str]:
@@ -23,7 +23,7 @@ def timestamp(when: Optional[dt.datetime]) -> Optional[str]:
     return text + "Z"
 
 
-def _challenge_json(c: _inspect.ChallengeInfo) -> Dict[str, Any]:
+def _challenge_json(c: inspection.ChallengeInfo) -> Dict[str, Any]:
     return {
         "id": c.id,
         "url": c.url,
@@ -36,7 +36,7 @@ def _challenge_json(c: _inspect.ChallengeInfo) -> Dict[str, Any]:
     }
 
 
-def _authz_json(a: _inspect.AuthorizationInfo) -> Dict[str, Any]:
+def _authz_json(a: inspection.AuthorizationInfo) -> Dict[str, Any]:
     return {
         "id": a.id,
         "url": a.url,
@@ -63,7 +63,7 @@ def event_json(e: Any) -> Dict[str, Any]:
     }
 
 
-def order_json(o: _inspect.OrderInfo, *, events: bool = False) -> Dict[str, Any]:
+def order_json(o: inspection.OrderInfo, *, events: bool = False) -> Dict[str, Any]:
     doc: Dict[str, Any] = {
         "id": o.id,
         "url": o.url,
@@ -89,7 +89,7 @@ def order_json(o: _inspect.OrderInfo, *, events: bool = False) -> Dict[str, Any]
     return doc
 
 
-def account_json(a: _inspect.AccountInfo, *, events: bool = False) -> Dict[str, Any]:
+def account_json(a: inspection.AccountInfo, *, events: bool = False) -> Dict[str, Any]:
     doc: Dict[str, Any] = {
         "id": a.id,
         "url": a.url,
@@ -104,7 +104,7 @@ def account_json(a: _inspect.AccountInfo, *, events: bool = False) -> Dict[str, 
     return doc
 
 
-def _certificate_json(c: _inspect.CertificateInfo) -> Dict[str, Any]:
+def _certificate_json(c: inspection.CertificateInfo) -> Dict[str, Any]:
     return {
         "id": c.id,
         "url": c.url,
@@ -122,15 +122,15 @@ def _certificate_json(c: _inspect.CertificateInfo) -> Dict[str, Any]:
     }
 
 
-def info_json(info: _inspect.Info) -> Dict[str, Any]:
+def info_json(info: inspection.Info) -> Dict[str, Any]:
     """Any snapshot as JSON, with ``kind`` saying what it is."""
-    if isinstance(info, _inspect.OrderInfo):
+    if isinstance(info, inspection.OrderInfo):
         return {"kind": "order", **order_json(info, events=True)}
-    if isinstance(info, _inspect.AuthorizationInfo):
+    if isinstance(info, inspection.AuthorizationInfo):
         return {"kind": "authorization", **_authz_json(info)}
-    if isinstance(info, _inspect.ChallengeInfo):
+    if isinstance(info, inspection.ChallengeInfo):
         return {"kind": "challenge", "authorization": info.authz_url, **_challenge_json(info)}
-    if isinstance(info, _inspect.AccountInfo):
+    if isinstance(info, inspection.AccountInfo):
         return {"kind": "account", **account_json(info, events=True)}
     return {"kind": "certificate", **_certificate_json(info)}
 

@@ -214,7 +214,9 @@ class AcmeApp:
         self.errors: List[ServerError] = []
         self._errors_lock = threading.Lock()
         self.workers = Workers(lambda e: self.report_error(e, "background worker"))
-        self.faults = FaultPlan(self, self.seed)
+        self.faults = FaultPlan(self.clock, random.Random(self.seed), self.record_fault,
+                                lambda order, now: lifecycle.expire_now(self.store, order, now,
+                                                                        self.observe))
         self.events: BoundedLog[TimelineEvent] = BoundedLog(config.event_log_size)
         self.requests: BoundedLog[RequestRecord] = BoundedLog(config.request_log_size)
         #: Called with every RequestRecord (``pytest-acme serve`` prints them).

@@ -10,8 +10,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from ... import inspect as _inspect
-from ... import strictjson
+from ... import inspection, strictjson
 
 JSON = "application/json; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
@@ -76,7 +75,7 @@ class ManagementBase:
             raise BadInput(f"the body must be a JSON object, got {type(doc).__name__}")
         return doc
 
-    def _order(self, key: Any) -> _inspect.OrderInfo:
+    def _order(self, key: Any) -> inspection.OrderInfo:
         if not isinstance(key, str) or not key.strip():
             raise BadInput('"order" must be an order URL or id (a non-empty string)')
         try:
@@ -123,7 +122,7 @@ class ManagementBase:
             headers["Link"] = f'<{request.path}?{urlencode(query)}>;rel="next"'
         return slice(cursor, end), headers
 
-    def _order_page(self, request: Request) -> Tuple[List[_inspect.OrderInfo], Dict[str, str]]:
+    def _order_page(self, request: Request) -> Tuple[List[inspection.OrderInfo], Dict[str, str]]:
         """A page of the orders, oldest first; only its orders are looked at."""
         store = self.server.app.store
         with store.lock:
@@ -137,7 +136,7 @@ class ManagementBase:
                 continue
         return infos, headers
 
-    def _lookup(self, key: str) -> _inspect.Info:
+    def _lookup(self, key: str) -> inspection.Info:
         try:
             return self.server.lookup(key)
         except KeyError:

@@ -13,7 +13,7 @@ from typing import Callable, Dict
 from werkzeug.wrappers import Request, Response
 
 from ... import faults as _faults
-from ... import inspect as _inspect
+from ... import inspection
 from ...protocol import problems
 from ...protocol.states import Event, can
 from ..views import (
@@ -54,7 +54,7 @@ class JsonApi(ManagementBase):
             except KeyError:
                 continue
         return json_response([account_json(a) for a in infos
-                               if isinstance(a, _inspect.AccountInfo)], headers=headers)
+                               if isinstance(a, inspection.AccountInfo)], headers=headers)
 
 
     def on_describe(self, request: Request) -> Response:

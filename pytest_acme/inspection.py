@@ -1,4 +1,5 @@
-"""Inspection: snapshots of the server's objects, as they read at the server clock.
+"""Inspection: snapshots of the server's objects, as they read at the server clock,
+and finding the stored object a URL, an id or a certificate names.
 
 A snapshot states what an order, authorization, challenge, account or
 certificate *reads as* now (an order past its expiry reads ``invalid`` whatever
@@ -17,13 +18,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 from cryptography import x509
 from werkzeug.exceptions import HTTPException
 
-from .protocol import ari
+from .protocol import ari, problems
 from .protocol.identifiers import Identifier
 from .protocol.resources import (
     Account,
@@ -36,6 +37,7 @@ from .protocol.states import Status
 from .web.routes import RULES, Urls
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .store import Store
     from .web.app import AcmeApp, TimelineEvent
 
 # -- snapshots -------------------------------------------------------------------
@@ -353,7 +355,7 @@ def accounts(app: "AcmeApp", urls: Urls) -> List[AccountInfo]:
         return [_account(app, a, urls) for a in app.store.accounts.values()]
 
 
-#: URL endpoint -> (store table, what a match of it shows).
+#: URL endpoint -> the kind of object a match of it names.
 _ENDPOINT_KIND = {
     "order": "order",
     "finalize": "order",
@@ -364,15 +366,21 @@ _ENDPOINT_KIND = {
     "certificate": "certificate",
 }
 
+#: The kinds of object :func:`locate` finds, in the order a bare id is tried.
+KINDS = ("order", "authorization", "challenge", "account", "certificate")
 
-def find(app: "AcmeApp", urls: Urls, url_or_id: str) -> Optional[Info]:
-    """The snapshot of the object at an order, finalize, authorization, challenge,
-    account (or account orders) or certificate URL, or with that id; None if none.
 
-    Only the path of a URL is used, so ``localhost`` and ``127.0.0.1`` URLs both work.
+def locate(store: "Store", url_or_id: str,
+           kinds: Sequence[str] = KINDS) -> Optional[Tuple[str, Any]]:
+    """The stored object at an order, finalize, authorization, challenge, account
+    (or account orders) or certificate URL, or with that id, if it is one of
+    ``kinds``: ``(kind, record)``, or None.  The caller holds the store lock.
+
+    A URL is matched against :data:`pytest_acme.web.routes.RULES`, the one route
+    table; only its path is used, so ``localhost`` and ``127.0.0.1`` URLs both work.
     """
     text = str(url_or_id).strip()
-    kinds: Sequence[str]
+    candidates: Sequence[str]
     if "/" in text:
         path = urlsplit(text).path if "://" in text else text
         try:
@@ -380,23 +388,80 @@ def find(app: "AcmeApp", urls: Urls, url_or_id: str) -> Optional[Info]:
         except HTTPException:
             return None
         kind = _ENDPOINT_KIND.get(endpoint)
-        if kind is None:
+        if kind is None or kind not in kinds:
             return None
-        kinds, id = (kind,), args["id"]
+        candidates, id = (kind,), args["id"]
     else:
-        kinds, id = ("order", "authorization", "challenge", "account", "certificate"), text
-    store = app.store
-    with store.lock:
-        now = app.clock.now()
-        for kind in kinds:
-            if kind == "order" and id in store.orders:
-                return _order(app, store.orders[id], urls, now)
-            if kind == "authorization" and id in store.authzs:
-                return _authz(store.authzs[id], urls, now)
-            if kind == "challenge" and id in store.challenges:
-                return _challenge(store.challenges[id], urls)
-            if kind == "account" and id in store.accounts:
-                return _account(app, store.accounts[id], urls)
-            if kind == "certificate" and id in store.certificates:
-                return _certificate(app, store.certificates[id], urls, now)
+        candidates, id = kinds, text
+    tables: Dict[str, Dict[str, Any]] = {
+        "order": store.orders, "authorization": store.authzs, "challenge": store.challenges,
+        "account": store.accounts, "certificate": store.certificates}
+    for kind in candidates:
+        record = tables[kind].get(id)
+        if record is not None:
+            return kind, record
     return None
+
+
+def stored_order(store: "Store", order: Any) -> Order:
+    """The stored order an order (or finalize) URL, an id, a snapshot or a record
+    names.  The caller holds the store lock.
+
+    Raises:
+        KeyError: no such order on this server.
+    """
+    found = locate(store, getattr(order, "id", order), ("order",))
+    if found is None:
+        raise KeyError(f"no order {order!r} on this server")
+    return found[1]
+
+
+def stored_certificate(store: "Store", certificate: Any) -> Certificate:
+    """The stored certificate an ``x509.Certificate``, its PEM (text or bytes), its
+    certID (RFC 9773), its serial number or its URL names.  The caller holds the
+    store lock.
+
+    Raises:
+        KeyError: this server did not issue that certificate.
+    """
+    if isinstance(certificate, bytes):
+        certificate = certificate.decode("ascii", "replace")
+    if isinstance(certificate, str) and "BEGIN CERTIFICATE" in certificate:
+        certificate = x509.load_pem_x509_certificate(certificate.encode())
+    if isinstance(certificate, x509.Certificate):
+        certificate = certificate.serial_number
+    if isinstance(certificate, str) and "/" in certificate:
+        found = locate(store, certificate, ("certificate",))
+        if found is None:
+            raise KeyError(f"no certificate at {certificate!r} on this server")
+        return found[1]
+    if isinstance(certificate, str):
+        try:
+            certificate = ari.parse_cert_id(certificate)[1]
+        except problems.Problem as p:
+            raise KeyError(p.detail) from None
+    record = store.certificates_by_serial.get(certificate)
+    if record is None:
+        raise KeyError(f"no certificate {certificate!r} on this server")
+    return record
+
+
+def find(app: "AcmeApp", urls: Urls, url_or_id: str) -> Optional[Info]:
+    """The snapshot of the object at an order, finalize, authorization, challenge,
+    account (or account orders) or certificate URL, or with that id; None if none
+    (see :func:`locate`)."""
+    with app.store.lock:
+        found = locate(app.store, url_or_id)
+        if found is None:
+            return None
+        kind, record = found
+        now = app.clock.now()
+        if kind == "order":
+            return _order(app, record, urls, now)
+        if kind == "authorization":
+            return _authz(record, urls, now)
+        if kind == "challenge":
+            return _challenge(record, urls)
+        if kind == "account":
+            return _account(app, record, urls)
+        return _certificate(app, record, urls, now)

@@ -1,4 +1,4 @@
-"""Inspection and debugging (pytest_acme/inspect.py and describe.py, AcmeServer.orders/lookup/describe):
+"""Inspection and debugging (pytest_acme/inspection.py and describe.py, AcmeServer.orders/lookup/describe):
 snapshots with effective statuses at the server clock, and ``kubectl describe``-like text."""
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from cryptography import x509
 from helpers import account_client, answer_all, deadline, make_csr
 from pytest_acme import Status, problems
 from pytest_acme.describe import event_type, human_duration, truncate
-from pytest_acme.inspect import (
+from pytest_acme.inspection import (
     AccountInfo,
     AuthorizationInfo,
     CertificateInfo,
     ChallengeInfo,
     OrderInfo,
+    locate,
 )
 from pytest_acme.va import ValidationRequest
 
@@ -250,6 +251,34 @@ def test_lookup_by_id_and_not_found(acme_server):
     acct = acme_server.lookup(acme.net.account.uri + "/orders")
     assert isinstance(acct, AccountInfo) and acct.order_urls == [order.uri]
     assert "Account:      " + acct.url in acme_server.describe(acct)
+
+
+def test_one_finder_for_urls_and_ids(acme_server):
+    """locate() is what lookup(), faults.expire_order and set_renewal_info find objects
+    with: a URL through the route table (trailing slash and host ignored), or an id."""
+    acme, order = issue(acme_server, ["find.example.test"])
+    info = acme_server.order(order.uri)
+    cert = info.certificate_url
+    store = acme_server.app.store
+    with store.lock:
+        assert locate(store, order.uri) == ("order", store.orders[info.id])
+        assert locate(store, order.uri + "/") == ("order", store.orders[info.id])
+        assert locate(store, info.finalize_url, ("order",))[0] == "order"
+        assert locate(store, info.id, ("authorization", "order"))[0] == "order"
+        assert locate(store, cert)[0] == "certificate"
+        assert locate(store, cert, ("order",)) is None
+        assert locate(store, info.authorizations[0].url)[0] == "authorization"
+        assert locate(store, info.authorizations[0].challenges[0].url)[0] == "challenge"
+        assert locate(store, "/acme/acct/" + info.account_url.rsplit("/", 1)[-1])[0] == "account"
+        assert locate(store, acme_server.url + "/directory") is None
+        assert locate(store, "nosuchid") is None
+    assert acme_server.set_renewal_info(cert) == acme_server.lookup(cert).cert_id
+    with pytest.raises(KeyError, match="no certificate"):
+        acme_server.set_renewal_info(order.uri)
+    with pytest.raises(KeyError, match="no order"):
+        acme_server.faults.expire_order(cert)
+    acme_server.faults.expire_order(info.finalize_url + "/")  # a valid order: nothing to do
+    assert acme_server.order(info.id).status is Status.VALID
 
 
 @pytest.mark.parametrize("seconds, text", [
