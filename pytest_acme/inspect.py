@@ -36,7 +36,8 @@ from .protocol.states import Status
 from .web.routes import RULES, Urls
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .web.app import AcmeApp, TimelineEvent
+    from .records import TimelineEvent
+    from .web.app import AcmeApp
 
 # -- snapshots -------------------------------------------------------------------
 
@@ -287,7 +288,7 @@ def _with_expiry(app: "AcmeApp", o: Order, events: List["TimelineEvent"],
     """The stored events plus the expiries the clock has passed (derived at read
     time, as expiry itself is: nothing is stored by looking).  A derived expiry
     reads exactly as the stored one will once a request settles it."""
-    from .web.app import TimelineEvent, expiry_message
+    from .records import TimelineEvent, expiry_message
 
     derived = []
     if o.status in (Status.PENDING, Status.READY) and now >= o.expires:

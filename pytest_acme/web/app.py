@@ -18,7 +18,6 @@ import random
 import re
 import threading
 import traceback
-from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -40,6 +39,7 @@ from ..protocol.csr import AcceptedCSR
 from ..protocol.identifiers import Identifier
 from ..protocol.resources import Certificate, rfc3339
 from ..protocol.states import Event, Stateful, Status
+from ..records import RequestRecord, ServerError, TimelineEvent, expiry_message
 from ..store import BoundedLog, Store
 from ..va import ValidationRequest, make_caa_policy, make_validator
 from ..va.dnsupdate import ZoneUpdater
@@ -52,6 +52,10 @@ from .handlers import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
 from .nonces import NoncePool, sends_nonce
 from .routes import FAST_ROUTES, RULES, Urls
+
+# The records are defined in pytest_acme.records and stay importable from here,
+# where they were defined before.
+__all__ = ["AcmeApp", "RequestRecord", "ServerError", "TimelineEvent", "expiry_message"]
 
 PROBLEM_JSON = "application/problem+json"
 #: Status lines as Werkzeug's Response writes them ("201 CREATED").
@@ -87,78 +91,6 @@ def _pretty_json(value: Any, newline: str = "\n") -> str:
     return json.dumps(value, indent=2).replace("\n", newline)
 
 
-@dataclass(frozen=True)
-class TimelineEvent:
-    """One entry of the server's event log: what happened, to what, when.
-
-    ``server.events`` lists them all, oldest first; an order's snapshot
-    (``server.order(url).events``) holds those about it, its authorizations,
-    its challenges and the faults that fired on its requests.
-
-    Attributes:
-        time: when it happened, on the server clock (an expiry: the instant the
-            object expired, even if the server noticed later).
-        kind: what it happened to: ``order``, ``authorization``, ``challenge``,
-            ``account``, ``certificate``, ``ocsp``, or ``fault`` (a fault fired).
-        id: the id of that object (for a fault: its kind, e.g. ``server_error``).
-        reason: a CamelCase name for what happened, one per kind of thing:
-            ``Created``, ``ChallengeInvalid``, ``OrderExpired``, ``FaultFired``, ...
-            (the Reason column of ``describe()``).
-        message: what happened, for a person: for challenges and authorizations
-            it names the identifier (and the challenge type).
-        order_ids: the orders it concerns (an authorization's or a challenge's
-            orders; the order a faulted request named).
-        identifier: the identifier value an authorization or challenge event is
-            about (``b.example.test``); None for other kinds.
-        challenge_type: the challenge type of a challenge event (``http-01``).
-        account_id: the account a fault's request named (by its URL, or the
-            ``kid`` of its JWS), when it named one; None otherwise.
-    """
-
-    time: dt.datetime
-    kind: str
-    id: str
-    reason: str
-    message: str
-    order_ids: tuple = ()
-    identifier: Optional[str] = None
-    challenge_type: Optional[str] = None
-    account_id: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request as the server saw it (``server.requests``; ``describe_requests()``).
-
-    Attributes:
-        time: when it was answered, on the server clock.
-        method: the HTTP method (``POST``, ``GET``, ``HEAD``).
-        path: the path and query as requested.
-        status: the HTTP status of the answer.
-        problem: the problem type's last part (``badNonce``) if the answer was a
-            problem document, else None.
-        account: the id of the account that signed it; for a request answered
-            before its signature was checked (an injected fault), the account its
-            URL or JWS ``kid`` names.  None when there is none.
-        detail: the problem's ``detail``, if any.
-    """
-
-    time: dt.datetime
-    method: str
-    path: str
-    status: int
-    problem: Optional[str] = None
-    account: Optional[str] = None
-    detail: Optional[str] = None
-
-
-def expiry_message(obj: Any, expires: dt.datetime) -> str:
-    """What an order's or an authorization's expiry event says (stored or derived)."""
-    if obj.kind == "order":
-        return f"order expired at {rfc3339(expires)}; it reads invalid"
-    return f"authorization for {obj.identifier.value} expired at {rfc3339(expires)}"
-
-
 def _claimed_account(body: bytes, urls: Urls) -> Optional[str]:
     """The account id in the protected ``kid`` of a JWS body, unverified (None if
     the body does not say one): only to attribute a fault that fired before the
@@ -170,15 +102,6 @@ def _claimed_account(body: bytes, urls: Urls) -> Optional[str]:
     except Exception:  # noqa: BLE001 - anything unreadable names no account
         return None
     return urls.account_id_from_kid(kid) if isinstance(kid, str) else None
-
-
-@dataclass
-class ServerError:
-    """An exception raised inside the server, kept for ``AcmeServer.check()``."""
-
-    exception: BaseException
-    where: str
-    traceback: str = field(default="")
 
 
 class AcmeApp:
