@@ -17,7 +17,7 @@ from ..protocol.identifiers import Identifier, parse_identifiers, refuse_blocked
 from ..protocol.resources import Account, Authorization, Order
 from ..protocol.reuse import ReusePolicy, reusable
 from ..protocol.states import Status
-from .handlers import Exchange, Reply, authz_reply, endpoint, require_payload
+from .exchange import Exchange, Reply, authz_reply, endpoint, require_payload
 
 if TYPE_CHECKING:
     from .app import AcmeApp

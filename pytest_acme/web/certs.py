@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..protocol import ari, problems
 from ..protocol.inputs import whole_number
 from ..protocol.resources import Certificate
-from .handlers import Exchange, Reply, endpoint, owned, require_post_as_get
+from .exchange import Exchange, Reply, endpoint, owned, require_post_as_get
 from .routes import Urls
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,16 +1,10 @@
 """One short function per endpoint.
 
-Each handler receives the :class:`~pytest_acme.web.app.AcmeApp`, an
-:class:`Exchange` (the request, its URLs and, for POSTs, the verified
-:class:`~pytest_acme.web.jws.SignedRequest`) and the route's arguments.  It
-returns a :class:`Reply` or raises a :class:`~pytest_acme.protocol.problems.Problem`;
-it never renders errors itself.
-
 This module holds the core of RFC 8555 (directory, accounts, orders,
 authorizations, challenges, certificates); the endpoints of larger topics sit
 beside it and register the same way: ``authorizations`` (newAuthz and reuse),
 ``certs`` (ARI, CRL, alternate chains), ``revocation``, ``key_change`` and
-``plain_get`` (Boulder's GET).
+``plain_get`` (Boulder's GET).  What they share is in :mod:`.exchange`.
 """
 
 from __future__ import annotations
@@ -18,10 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
-
-from werkzeug.wrappers import Request
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..protocol import lifecycle, problems
 from ..protocol.ari import check_replacement
@@ -31,65 +22,25 @@ from ..protocol.inputs import timestamp, whole_number
 from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
 from ..protocol.states import Event, Status, transition
-from .jws import EITHER, JWK, KID, SignedRequest, b64url_decode
-from .routes import Urls
+from .exchange import (
+    ENDPOINTS,
+    Exchange,
+    JsonBody,
+    Reply,
+    account_reply,
+    authz_reply,
+    endpoint,
+    order_reply,
+    owned,
+    require_listed,
+    require_payload,
+    require_post_as_get,
+    validation_wait,
+)
+from .jws import EITHER, JWK, KID, b64url_decode
 
 if TYPE_CHECKING:
     from .app import AcmeApp
-
-JsonBody = Dict[str, Any]
-
-
-@dataclass
-class Reply:
-    """What a handler answers; the app adds nonce, Link index and cache headers."""
-
-    body: Union[JsonBody, bytes, None] = None
-    status: int = 200
-    headers: List[Tuple[str, str]] = field(default_factory=list)
-    content_type: str = "application/json"
-
-
-class Exchange:
-    """One request as handlers see it: its environ, the URLs for its host and,
-    once authenticated, what its JWS says.  The Werkzeug :attr:`request` is made
-    only when something asks for it (most requests never do)."""
-
-    __slots__ = ("environ", "urls", "signed", "_request")
-
-    def __init__(self, environ: Dict[str, Any], urls: Urls,
-                 signed: Optional[SignedRequest] = None) -> None:
-        self.environ, self.urls, self.signed = environ, urls, signed
-        self._request: Optional[Request] = None
-
-    @property
-    def request(self) -> Request:
-        if self._request is None:
-            self._request = Request(self.environ)
-        return self._request
-
-    @property
-    def method(self) -> str:
-        return self.environ["REQUEST_METHOD"].upper()
-
-    @property
-    def account(self) -> Account:
-        assert self.signed is not None and self.signed.account is not None
-        return self.signed.account
-
-
-Handler = Callable[..., Reply]
-#: endpoint -> (handler, key mode or None for unsigned GET endpoints)
-ENDPOINTS: Dict[str, Tuple[Handler, Optional[str]]] = {}
-F = TypeVar("F", bound=Handler)
-
-
-def endpoint(name: str, auth: Optional[str] = KID) -> Callable[[F], F]:
-    def register(fn: F) -> F:
-        ENDPOINTS[name] = (fn, auth)
-        return fn
-
-    return register
 
 
 # -- unsigned ----------------------------------------------------------------
@@ -160,21 +111,6 @@ def _bool(payload: JsonBody, name: str) -> bool:
     if not isinstance(value, bool):
         raise problems.Malformed(f"'{name}' must be true or false, got {value!r}")
     return value
-
-
-def require_payload(ex: Exchange, what: str) -> JsonBody:
-    assert ex.signed is not None
-    if ex.signed.payload is None:
-        raise problems.Malformed(f"{what} needs a JSON object payload, not an empty one")
-    return ex.signed.payload
-
-
-def account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 200) -> Reply:
-    url = ex.urls.account(account.id)
-    body = account.to_json(ex.urls)
-    if not app.config.effective("account_orders_field"):
-        del body["orders"]  # Boulder leaves it out (its acme-divergences.md, §7.1.2)
-    return Reply(body, status=status, headers=[("Location", url)])
 
 
 @endpoint("new_account", auth=JWK)
@@ -337,30 +273,6 @@ def _validity(app: "AcmeApp", payload: JsonBody, now: dt.datetime,
     return not_before, not_after
 
 
-#: Statuses by their JSON value (a dict lookup is cheaper than ``Status(value)``).
-_STATUSES = {s.value: s for s in Status}
-
-
-def order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
-                 poll: bool = False) -> Reply:
-    """The order as JSON; ``poll`` when this is a client's read (faults count those)."""
-    now = app.clock.now()
-    body = order.to_json(ex.urls, now, app.store.authz)
-    retry_after = None
-    view = app.faults.order_view(order.id, _STATUSES[body["status"]], now, poll)
-    if view is not None:
-        body["status"] = view.status.value
-        body.pop("certificate", None)
-        retry_after = view.retry_after
-    headers = [("Location", order.url(ex.urls))]
-    if body["status"] in ("pending", "processing"):
-        if retry_after is None and body["status"] == "pending":
-            retry_after = _retry_after(app, [c for a in app.store.authzs_of_order(order)
-                                             for c in a.challenges], now)
-        headers.append(("Retry-After", retry_after or str(app.config.order_retry_after)))
-    return Reply(body, status=status, headers=headers)
-
-
 def refuse_past_pending_limits(app: "AcmeApp", account: Account, now: dt.datetime) -> None:
     """Refuse a new order while the account, or the server, has as many unfinished
     orders as ``max_pending_orders_per_account`` (``max_pending_orders``) allows.
@@ -448,24 +360,6 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
         return order_reply(app, ex, order, status=201)
 
 
-def owned(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: str,
-           owner: Callable[[Any], str]) -> Any:
-    obj = table.get(id)
-    if obj is None:
-        raise problems.Malformed(f"no {what} at {ex.request.base_url}", status=404)
-    if owner(obj) != ex.account.id:
-        raise problems.Unauthorized(f"this {what} belongs to another account")
-    return obj
-
-
-def require_post_as_get(ex: Exchange) -> None:
-    assert ex.signed is not None
-    if ex.signed.payload is not None:
-        raise problems.Malformed(
-            "this resource is read with POST-as-GET: sign an empty payload (RFC 8555 §6.3)"
-        )
-
-
 @endpoint("order")
 def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     require_post_as_get(ex)
@@ -549,31 +443,6 @@ def _settle(app: "AcmeApp", running: List[str]) -> None:
         app.workers.wait_for(running, app.config.poll_wait)
 
 
-def _retry_after(app: "AcmeApp", challenges: List[Challenge], now: dt.datetime
-                 ) -> Optional[str]:
-    """``Retry-After`` seconds when the wait is known (caller holds the lock): until
-    the last of ``challenges`` inside ``validation_delay`` is checked, 0 when that
-    is less than a second away (RFC 9110 §10.2.3 counts whole seconds).  None when
-    no such challenge is processing: the configured value applies."""
-    delay = dt.timedelta(seconds=app.config.validation_delay)
-    due = [c.answered + delay for c in challenges
-           if c.status is Status.PROCESSING and c.answered is not None]
-    if not due or max(due) <= now:
-        return None
-    left = (max(due) - now).total_seconds()
-    return "0" if left < 1 else str(math.ceil(left))
-
-
-def authz_reply(app: "AcmeApp", ex: Exchange, authz: Authorization) -> Reply:
-    now = app.clock.now()
-    body = authz.to_json(ex.urls, now)
-    headers = []
-    if body["status"] == "pending":
-        headers.append(("Retry-After", _retry_after(app, authz.challenges, now)
-                        or str(app.config.authz_retry_after)))
-    return Reply(body, headers=headers)
-
-
 @endpoint("authz")
 def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     assert ex.signed is not None
@@ -594,29 +463,6 @@ def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     _settle(app, running)
     with app.store.lock:
         return authz_reply(app, ex, found)
-
-
-def require_listed(app: "AcmeApp", ex: Exchange, challenge: Challenge) -> None:
-    """Refuse a challenge its authorization no longer lists (caller holds the lock).
-
-    Once one challenge decided the authorization, RFC 8555 §7.1.4 lists only
-    that one, and Boulder keeps no other: a request for an unused challenge's
-    URL gets 404 ``malformed`` ("No such challenge", ``wfe2`` ``Challenge``).
-    Pebble keeps them readable, still pending: so does ``pebble=True``.
-
-    Raises:
-        Malformed: (404) the challenge was not used and another one decided.
-    """
-    authz = app.store.authz(challenge.authz_id)
-    decided = authz.decided_by
-    if decided is None or decided is challenge or app.config.pebble:
-        return
-    raise problems.Malformed(
-        f"no challenge at {ex.request.base_url}: the authorization for "
-        f"{authz.identifier.value} was decided by its {decided.type} challenge "
-        f"({ex.urls.challenge(decided.id)}), the only one a "
-        f"{authz.status_at(app.clock.now()).value} "
-        "authorization keeps (RFC 8555 §7.1.4)", status=404)
 
 
 @endpoint("challenge")
@@ -642,7 +488,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
             # polls that follow find the validation done (see _settle), so the
             # honest Retry-After is 0 unless validation_delay holds it back.
             body = found.to_json(ex.urls)
-            retry_after = _retry_after(app, [found], now) or (
+            retry_after = validation_wait(app, [found], now) or (
                 "0" if app.config.poll_wait > 0 else None)
         running = [] if start else _running(app, [found], now)
     if start:
@@ -654,7 +500,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         _settle(app, running)
         with store.lock:
             body = found.to_json(ex.urls)
-            retry_after = _retry_after(app, [found], app.clock.now())
+            retry_after = validation_wait(app, [found], app.clock.now())
     headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
     if body["status"] in ("pending", "processing"):
         headers.append(("Retry-After", retry_after or str(app.config.authz_retry_after)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..protocol import problems
-from .handlers import Exchange, Reply, account_reply, endpoint, require_payload
+from .exchange import Exchange, Reply, account_reply, endpoint, require_payload
 from .jws import parse_jwk, verify_inner
 
 if TYPE_CHECKING:

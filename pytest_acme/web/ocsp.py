@@ -40,7 +40,7 @@ from ..ca import CRL_REASONS, CertificateAuthority, Issuer
 from ..config import AcmeConfig
 from ..protocol.resources import Certificate
 from ..store import Store
-from .handlers import Exchange, Reply, endpoint
+from .exchange import Exchange, Reply, endpoint
 from .routes import Urls
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -15,7 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Request
 
 from ..protocol import problems
-from .handlers import Exchange, Handler, Reply, authz_reply, order_reply, require_listed
+from .exchange import Exchange, Handler, Reply, authz_reply, order_reply, require_listed
 
 if TYPE_CHECKING:
     from .app import AcmeApp

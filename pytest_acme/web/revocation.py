@@ -14,7 +14,7 @@ from ..protocol import problems
 from ..protocol.csr import spki
 from ..protocol.resources import rfc3339
 from ..protocol.states import Status
-from .handlers import Exchange, Reply, endpoint, require_payload
+from .exchange import Exchange, Reply, endpoint, require_payload
 from .jws import EITHER, b64url_decode
 
 if TYPE_CHECKING:
