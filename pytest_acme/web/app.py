@@ -46,8 +46,9 @@ from ..va.dnsupdate import ZoneUpdater
 from ..va.zone import Zone
 from ..workers import Workers
 
-# Imported for their endpoints: ARI, CRL and chains; the core; key rollover; OCSP; revocation.
-from . import certs, handlers, key_change, ocsp, plain_get, revocation  # noqa: F401
+# Imported for their endpoints: newAuthz; ARI, CRL and chains; the core; key rollover;
+# OCSP; revocation.
+from . import authorizations, certs, handlers, key_change, ocsp, plain_get, revocation  # noqa: F401
 from .exchange import ENDPOINTS, Exchange, Reply
 from .jws import authenticate
 from .nonces import NoncePool, sends_nonce

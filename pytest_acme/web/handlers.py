@@ -2,7 +2,7 @@
 
 This module holds the core of RFC 8555 (directory, accounts, orders,
 authorizations, challenges, certificates); the endpoints of larger topics sit
-beside it and register the same way: ``authorizations`` (newAuthz and reuse),
+beside it and register the same way: ``authorizations`` (newAuthz),
 ``certs`` (ARI, CRL, alternate chains), ``revocation``, ``key_change`` and
 ``plain_get`` (Boulder's GET).  What they share is in :mod:`.exchange`.
 """
@@ -12,16 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from ..protocol import lifecycle, problems
 from ..protocol.ari import check_replacement
 from ..protocol.csr import accept_csr
-from ..protocol.identifiers import parse_identifiers, refuse_blocked
+from ..protocol.identifiers import Identifier, parse_identifiers, refuse_blocked
 from ..protocol.inputs import timestamp, whole_number
 from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Challenge, Order, rfc3339
+from ..protocol.reuse import ReusePolicy, reusable
 from ..protocol.states import Event, Status, transition
+from .eab import external_account
 from .exchange import (
     ENDPOINTS,
     Exchange,
@@ -307,6 +309,41 @@ def refuse_past_pending_limits(app: "AcmeApp", account: Account, now: dt.datetim
             headers={"Retry-After": str(wait)})
 
 
+def reuse_for(app: "AcmeApp", account: Account, now: dt.datetime
+              ) -> Callable[[Identifier], Optional[Authorization]]:
+    """The ``reuse`` callback of :func:`lifecycle.create_order` for this server's policy
+    (caller holds the store lock): the account's pre-authorizations (newAuthz), and
+    its other authorizations as ``authz_reuse_valid`` and ``authz_reuse_pending`` allow."""
+    policy = ReusePolicy(valid=app.config.effective("authz_reuse_valid"),
+                         pending=app.config.effective("authz_reuse_pending"))
+
+    def pick(identifier: Identifier) -> Optional[Authorization]:
+        return reusable(app.store.authzs_for(account.id, identifier), account.id, identifier,
+                        now, policy, app.faults.draw)
+
+    return pick
+
+
+def identical_order(app: "AcmeApp", account: Account, identifiers: List[Identifier],
+                    profile: Any, now: dt.datetime) -> Optional[Order]:
+    """With ``reuse_identical_orders``: the account's newest pending or ready order for
+    exactly these identifiers (Boulder's order reuse), else None.
+
+    Boulder also requires the same certificate profile: ``profile`` must equal the
+    order's ``profile`` attribute (None or empty when no profile was asked for).
+    """
+    if not app.config.effective("reuse_identical_orders"):
+        return None
+    wanted = sorted(set(identifiers))
+    for order_id in reversed(account.order_ids):
+        order = app.store.orders[order_id]
+        if (sorted(set(order.identifiers)) == wanted
+                and (getattr(order, "profile", None) or None) == (profile or None)
+                and order.status_at(now, app.store.authz) in (Status.PENDING, Status.READY)):
+            return order
+    return None
+
+
 @endpoint("new_order")
 def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     payload = require_payload(ex, "newOrder")
@@ -522,7 +559,3 @@ def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
 
 
 __all__ = ["ENDPOINTS", "Exchange", "Reply", "EITHER", "JWK", "KID"]
-
-# Imported last: they register more endpoints and use the helpers above.
-from .authorizations import identical_order, reuse_for  # noqa: E402
-from .eab import external_account  # noqa: E402
