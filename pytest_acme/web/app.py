@@ -45,11 +45,9 @@ from ..va import ValidationRequest, make_caa_policy, make_validator
 from ..va.dnsupdate import ZoneUpdater
 from ..va.zone import Zone
 from ..workers import Workers
-
-# Imported for their endpoints: newAuthz; ARI, CRL and chains; the core; key rollover;
-# OCSP; revocation.
-from . import authorizations, certs, handlers, key_change, ocsp, plain_get, revocation  # noqa: F401
-from .exchange import ENDPOINTS, Exchange, Reply
+from . import certs, ocsp, plain_get
+from .endpoints import ENDPOINTS
+from .exchange import Exchange, Reply
 from .jws import authenticate
 from .nonces import NoncePool, sends_nonce
 from .routes import FAST_ROUTES, RULES, Urls

@@ -48,3 +48,7 @@ def new_authz(app: "AcmeApp", ex: Exchange) -> Reply:
     reply.status = 201
     reply.headers.append(("Location", ex.urls.authz(authz.id)))
     return reply
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (new_authz,)

@@ -80,3 +80,7 @@ def certificate_alternate(app: "AcmeApp", ex: Exchange, id: str, n: int) -> Repl
         for k in range(1, len(app.ca.chains)) if k != n]
     return Reply(app.ca.chain_pem(cert.leaf, n), headers=links,
                  content_type="application/pem-certificate-chain")
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (renewal_info, renewal_info_base, crl, certificate_alternate)

@@ -1,5 +1,5 @@
 """What the handler modules share: the request and reply types, the endpoint
-registry, the guards and the reply builders.
+declarations, the guards and the reply builders.
 
 Each handler receives the :class:`~pytest_acme.web.app.AcmeApp`, an
 :class:`Exchange` (the request, its URLs and, for POSTs, the verified
@@ -15,7 +15,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+from types import ModuleType
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 from werkzeug.wrappers import Request
 
@@ -73,17 +85,54 @@ class Exchange:
 
 
 Handler = Callable[..., Reply]
-#: endpoint -> (handler, key mode or None for unsigned GET endpoints)
-ENDPOINTS: Dict[str, Tuple[Handler, Optional[str]]] = {}
+#: A handler and the key form its requests are signed with (:data:`.jws.JWK`,
+#: :data:`.jws.KID` or :data:`.jws.EITHER`); None for an unsigned GET endpoint.
+Endpoint = Tuple[Handler, Optional[str]]
 F = TypeVar("F", bound=Handler)
+#: What :func:`endpoint` declared: handler -> (endpoint name, key form).
+_DECLARED: Dict[Handler, Tuple[str, Optional[str]]] = {}
 
 
 def endpoint(name: str, auth: Optional[str] = KID) -> Callable[[F], F]:
-    def register(fn: F) -> F:
-        ENDPOINTS[name] = (fn, auth)
+    """Declare the decorated function the handler of the route endpoint ``name``
+    (:data:`.routes.RULES`), its requests signed with a key of form ``auth``.
+
+    Declaring registers nothing: :func:`registry` reads the declarations of the
+    handlers a module lists in its ``HANDLERS``."""
+
+    def declare(fn: F) -> F:
+        _DECLARED[fn] = (name, auth)
         return fn
 
-    return register
+    return declare
+
+
+def registry(modules: Iterable[ModuleType]) -> Dict[str, Endpoint]:
+    """Endpoint name -> :data:`Endpoint`, for the handlers ``modules`` list in their
+    ``HANDLERS`` tuples.
+
+    Raises:
+        ValueError: a listed handler was not declared with :func:`endpoint`, a
+            declared one of those modules is not listed, or two handle one endpoint.
+    """
+    table: Dict[str, Endpoint] = {}
+    for module in modules:
+        listed = module.HANDLERS
+        for fn in listed:
+            if fn not in _DECLARED:
+                raise ValueError(f"{module.__name__}.{fn.__name__} is not declared with "
+                                 "@endpoint")
+            name, auth = _DECLARED[fn]
+            if name in table:
+                raise ValueError(f"two handlers for endpoint {name!r}: "
+                                 f"{table[name][0].__qualname__} and {fn.__qualname__}")
+            table[name] = (fn, auth)
+        unlisted = [fn.__name__ for fn in _DECLARED
+                    if fn.__module__ == module.__name__ and fn not in listed]
+        if unlisted:
+            raise ValueError(f"{module.__name__} declares handlers it does not list in "
+                             f"HANDLERS: {', '.join(unlisted)}")
+    return table
 
 
 # -- guards -------------------------------------------------------------------

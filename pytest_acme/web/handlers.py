@@ -25,7 +25,6 @@ from ..protocol.reuse import ReusePolicy, reusable
 from ..protocol.states import Event, Status, transition
 from .eab import external_account
 from .exchange import (
-    ENDPOINTS,
     Exchange,
     JsonBody,
     Reply,
@@ -39,7 +38,7 @@ from .exchange import (
     require_post_as_get,
     validation_wait,
 )
-from .jws import EITHER, JWK, KID, b64url_decode
+from .jws import JWK, b64url_decode
 
 if TYPE_CHECKING:
     from .app import AcmeApp
@@ -558,4 +557,18 @@ def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     return Reply(cert.chain_pem, headers=links, content_type="application/pem-certificate-chain")
 
 
-__all__ = ["ENDPOINTS", "Exchange", "Reply", "EITHER", "JWK", "KID"]
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (
+    directory,
+    terms,
+    new_nonce,
+    new_account,
+    account,
+    account_orders,
+    new_order,
+    order,
+    finalize,
+    authz,
+    challenge,
+    certificate,
+)

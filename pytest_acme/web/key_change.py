@@ -55,3 +55,7 @@ def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
         app.store.accounts_by_thumbprint[thumbprint] = account
         app.record(account, "AccountKeyChanged", f"account {account.id} has a new key")
     return account_reply(app, ex, account)
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (key_change,)

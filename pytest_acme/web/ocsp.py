@@ -188,3 +188,7 @@ def ocsp_responder(app: "AcmeApp", ex: Exchange, request: Optional[str] = None) 
         app.note("ocsp", "-" if answer.serial is None else f"{answer.serial:x}",
                  "OCSPRefused", f"OCSP answered {answer.outcome}: {answer.detail}")
     return Reply(answer.der, status=answer.http_status, content_type=OCSP_RESPONSE)
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (ocsp_responder,)

@@ -55,11 +55,13 @@ def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     return Reply(cert.chain_pem, content_type="application/pem-certificate-chain")
 
 
-HANDLERS = {"order": order, "authz": authz, "challenge": challenge, "certificate": certificate}
+#: What a plain GET of each endpoint is answered with, when ``plain_get`` is on.
+GET_HANDLERS = {"order": order, "authz": authz, "challenge": challenge,
+                "certificate": certificate}
 
 
 def route(app: "AcmeApp", request: Request, endpoint: str) -> Tuple[Handler, None]:
     """The handler for a GET of ``endpoint``, or the 405 problem when plain GET is off."""
-    if endpoint in HANDLERS and app.config.effective("plain_get"):
-        return HANDLERS[endpoint], None
+    if endpoint in GET_HANDLERS and app.config.effective("plain_get"):
+        return GET_HANDLERS[endpoint], None
     raise app._http_problem(request, MethodNotAllowed(valid_methods=["POST"]))

@@ -80,3 +80,7 @@ def _may_revoke(app: "AcmeApp", ex: Exchange, cert: Any, now: dt.datetime) -> No
         raise problems.Unauthorized(
             "this account did not issue the certificate and holds no valid authorization "
             "for " + ", ".join(missing))
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (revoke_cert,)
