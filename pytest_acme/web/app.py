@@ -1,7 +1,7 @@
 """The WSGI application: routing, authentication, rendering, and the server's state.
 
 Requests pass one pipeline: match the route, read a bounded body, verify the
-JWS (:mod:`.jws`), call the handler (:mod:`.handlers`), and render.  Every
+JWS (:mod:`.jws`), call the handler (:mod:`.endpoints`), and render.  Every
 problem a handler raises becomes ``application/problem+json`` here and only
 here, with a fresh ``Replay-Nonce`` wherever Let's Encrypt sends one (every
 reply but a GET's, and newNonce's: :func:`.nonces.sends_nonce`).  Any other

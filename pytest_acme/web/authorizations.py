@@ -1,4 +1,6 @@
-"""Pre-authorization (RFC 8555 §7.4.1).
+"""Authorizations and challenges (RFC 8555 §7.5): reading and deactivating an
+authorization, answering a challenge (which starts its validation), and
+pre-authorization (newAuthz, §7.4.1).
 
 ``newAuthz`` makes an authorization outside any order; a later newOrder of the
 same account for that identifier uses it (:mod:`pytest_acme.protocol.reuse`).
@@ -11,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from ..protocol import lifecycle, problems
 from ..protocol.identifiers import parse_identifiers, refuse_blocked
-from .exchange import Exchange, Reply, authz_reply, endpoint, require_payload
+from ..protocol.resources import Authorization, Challenge
+from .exchange import Exchange, Reply, authz_reply, endpoint, owned, require_listed, require_payload
+from .polling import running_validations, settle, validation_wait
 
 if TYPE_CHECKING:
     from .app import AcmeApp
@@ -50,5 +54,69 @@ def new_authz(app: "AcmeApp", ex: Exchange) -> Reply:
     return reply
 
 
+@endpoint("authz")
+def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    assert ex.signed is not None
+    with app.store.lock:
+        found: Authorization = owned(
+            app, ex, app.store.authzs, id, "authorization", lambda a: a.account_id
+        )
+        payload = ex.signed.payload
+        if payload is not None:
+            # RFC 8555 §7.5.2: the only update a client may make is deactivation.
+            if payload.get("status") != "deactivated":
+                raise problems.Malformed(
+                    "an authorization can only be updated with {\"status\": \"deactivated\"}"
+                )
+            lifecycle.deactivate_authorization(app.store, found, app.clock.now(), app.observe)
+            return authz_reply(app, ex, found)
+        running = running_validations(app, found.challenges, app.clock.now())
+    settle(app, running)
+    with app.store.lock:
+        return authz_reply(app, ex, found)
+
+
+@endpoint("challenge")
+def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    assert ex.signed is not None
+    store = app.store
+    with store.lock:
+        if id in store.challenges:  # as Boulder: "no such challenge" before "not yours"
+            require_listed(app, ex, store.challenges[id])
+        found: Challenge = owned(
+            app, ex, store.challenges, id, "challenge",
+            lambda c: store.authzs[c.authz_id].account_id,
+        )
+        authz_obj = store.authz(found.authz_id)
+        start = False
+        now = app.clock.now()
+        if ex.signed.payload is not None:
+            # RFC 8555 §7.5.1: any JSON object (normally {}) asks for validation.
+            start = lifecycle.start_validation(store, found, now, app.observe)
+        if start:
+            found.answered = now
+            # The answer reads processing, as at Let's Encrypt and Pebble; the
+            # polls that follow find the validation done (see polling.settle), so the
+            # honest Retry-After is 0 unless validation_delay holds it back.
+            body = found.to_json(ex.urls)
+            retry_after = validation_wait(app, [found], now) or (
+                "0" if app.config.poll_wait > 0 else None)
+        running = [] if start else running_validations(app, [found], now)
+    if start:
+        app.record(found, "ValidationStarted",
+                   f"{found.type} validation of {authz_obj.identifier.value} started")
+        app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id), now,
+                           key=found.id)
+    else:
+        settle(app, running)
+        with store.lock:
+            body = found.to_json(ex.urls)
+            retry_after = validation_wait(app, [found], app.clock.now())
+    headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
+    if body["status"] in ("pending", "processing"):
+        headers.append(("Retry-After", retry_after or str(app.config.authz_retry_after)))
+    return Reply(body, headers=headers)
+
+
 #: The handlers of this module, for :mod:`.endpoints`.
-HANDLERS = (new_authz,)
+HANDLERS = (authz, challenge, new_authz)

@@ -1,5 +1,6 @@
-"""Endpoints about issued certificates beyond RFC 8555's core: renewal information
-(RFC 9773), CRLs (RFC 5280 §5) and alternate chains (RFC 8555 §7.4.2)."""
+"""Issued certificates: the certificate and its alternate chains (RFC 8555
+§7.4.2), renewal information (RFC 9773) and CRLs (RFC 5280 §5).  Revocation is
+in :mod:`.revocation`."""
 
 from __future__ import annotations
 
@@ -82,5 +83,16 @@ def certificate_alternate(app: "AcmeApp", ex: Exchange, id: str, n: int) -> Repl
                  content_type="application/pem-certificate-chain")
 
 
+@endpoint("certificate")
+def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    require_post_as_get(ex)
+    with app.store.lock:
+        cert = owned(app, ex, app.store.certificates, id, "certificate", lambda c: c.account_id)
+    # RFC 8555 §7.4.2: each alternate chain is linked with rel="alternate".
+    links = [("Link", f'<{ex.urls.build("certificate_alternate", id=id, n=str(n))}>;'
+                      'rel="alternate"') for n in range(1, len(app.ca.chains))]
+    return Reply(cert.chain_pem, headers=links, content_type="application/pem-certificate-chain")
+
+
 #: The handlers of this module, for :mod:`.endpoints`.
-HANDLERS = (renewal_info, renewal_info_base, crl, certificate_alternate)
+HANDLERS = (certificate, certificate_alternate, renewal_info, renewal_info_base, crl)

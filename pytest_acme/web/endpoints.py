@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Dict
 
-from . import authorizations, certs, handlers, key_change, ocsp, revocation
+from . import accounts, authorizations, certs, directory, key_change, ocsp, orders, revocation
 from .exchange import Endpoint, registry
 
 #: Every module that holds handlers.
-HANDLER_MODULES = (handlers, authorizations, certs, revocation, key_change, ocsp)
+HANDLER_MODULES = (directory, accounts, key_change, orders, authorizations, certs, revocation,
+                   ocsp)
 
 #: Endpoint name -> (handler, key form of its JWS; None for an unsigned GET).
 ENDPOINTS: Dict[str, Endpoint] = registry(HANDLER_MODULES)

@@ -12,8 +12,6 @@ authorization, an account) has its one reply builder here.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import (
@@ -35,6 +33,7 @@ from ..protocol import problems
 from ..protocol.resources import Account, Authorization, Challenge, Order
 from ..protocol.states import Status
 from .jws import KID, SignedRequest
+from .polling import validation_wait
 from .routes import Urls
 
 if TYPE_CHECKING:
@@ -187,21 +186,6 @@ def require_listed(app: "AcmeApp", ex: Exchange, challenge: Challenge) -> None:
 
 
 # -- replies ------------------------------------------------------------------
-
-
-def validation_wait(app: "AcmeApp", challenges: List[Challenge], now: dt.datetime
-                 ) -> Optional[str]:
-    """``Retry-After`` seconds when the wait is known (caller holds the lock): until
-    the last of ``challenges`` inside ``validation_delay`` is checked, 0 when that
-    is less than a second away (RFC 9110 §10.2.3 counts whole seconds).  None when
-    no such challenge is processing: the configured value applies."""
-    delay = dt.timedelta(seconds=app.config.validation_delay)
-    due = [c.answered + delay for c in challenges
-           if c.status is Status.PROCESSING and c.answered is not None]
-    if not due or max(due) <= now:
-        return None
-    left = (max(due) - now).total_seconds()
-    return "0" if left < 1 else str(math.ceil(left))
 
 
 def account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 200) -> Reply:
