@@ -12,6 +12,7 @@ authorization, an account) has its one reply builder here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import (
@@ -27,6 +28,7 @@ from typing import (
     Union,
 )
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from ..protocol import problems
@@ -50,6 +52,20 @@ class Reply:
     status: int = 200
     headers: List[Tuple[str, str]] = field(default_factory=list)
     content_type: str = "application/json"
+
+
+#: Paths and queries that a request URL holds as they are (no quoting to redo).
+_PLAIN_URL_PART = re.compile(r"[A-Za-z0-9_.~/=&-]*")
+
+
+def request_url(environ: Dict[str, Any], base: str) -> Optional[str]:
+    """The request URL (what Werkzeug's ``request.url`` says) when it needs no
+    quoting; None otherwise, and the caller asks Werkzeug."""
+    path, query = environ.get("PATH_INFO") or "", environ.get("QUERY_STRING") or ""
+    if not _PLAIN_URL_PART.fullmatch(path) or not _PLAIN_URL_PART.fullmatch(query):
+        return None
+    url = base + path.lstrip("/")
+    return f"{url}?{query}" if query else url
 
 
 class Exchange:
@@ -78,6 +94,53 @@ class Exchange:
     def account(self) -> Account:
         assert self.signed is not None and self.signed.account is not None
         return self.signed.account
+
+    def url(self, base: str) -> str:
+        """The request URL, given the URL of the application's root (``base``)."""
+        return request_url(self.environ, base) or self.request.url
+
+    @property
+    def full_path(self) -> str:
+        """The path and query as requested (no ``?`` without a query)."""
+        environ = self.environ
+        path, query = environ.get("PATH_INFO") or "", environ.get("QUERY_STRING") or ""
+        if _PLAIN_URL_PART.fullmatch(path) and _PLAIN_URL_PART.fullmatch(query):
+            return "/" + path.lstrip("/") + (f"?{query}" if query else "")
+        return self.request.full_path.rstrip("?")
+
+    def read_body(self, limit: int) -> bytes:
+        """The body: exactly ``Content-Length`` bytes, read directly when that is known.
+
+        Raises:
+            Malformed: (413) the body is larger than ``limit`` bytes.
+        """
+        environ = self.environ
+        text = environ.get("CONTENT_LENGTH")
+        if (text and len(text) <= 18 and text.isascii() and text.isdigit()
+                and not environ.get("wsgi.input_terminated")):
+            size = int(text)  # the common case, as Werkzeug would read it
+            if size <= limit:
+                return environ["wsgi.input"].read(size)
+        too_large = problems.Malformed(f"the request body is larger than {limit} bytes",
+                                       status=413)
+        request = self.request
+        request.max_content_length = limit
+        length = request.content_length
+        if length is None and environ.get("wsgi.input_terminated"):
+            # A chunked body has no length to check up front, and werkzeug's limited
+            # stream would silently cut it at the limit: read one byte past it instead.
+            data = environ["wsgi.input"].read(limit + 1)
+            if len(data) > limit:
+                raise too_large
+            return data
+        try:
+            if length is not None and length > limit:
+                raise RequestEntityTooLarge()
+            if length is None or environ.get("wsgi.input_terminated"):
+                return request.get_data(cache=False)  # Werkzeug's rules for these
+        except RequestEntityTooLarge:
+            raise too_large from None
+        return environ["wsgi.input"].read(length) if length else b""
 
 
 # -- the endpoint registry -----------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Tuple
 
 from werkzeug.exceptions import MethodNotAllowed
-from werkzeug.wrappers import Request
 
 from ..protocol import problems
 from .exchange import Exchange, Handler, Reply, authz_reply, order_reply, require_listed
@@ -60,8 +59,12 @@ GET_HANDLERS = {"order": order, "authz": authz, "challenge": challenge,
                 "certificate": certificate}
 
 
-def route(app: "AcmeApp", request: Request, endpoint: str) -> Tuple[Handler, None]:
-    """The handler for a GET of ``endpoint``, or the 405 problem when plain GET is off."""
+def route(app: "AcmeApp", endpoint: str) -> Tuple[Handler, None]:
+    """The handler for a GET of ``endpoint``.
+
+    Raises:
+        MethodNotAllowed: plain GET is off (the app answers it as a 405 problem).
+    """
     if endpoint in GET_HANDLERS and app.config.effective("plain_get"):
         return GET_HANDLERS[endpoint], None
-    raise app._http_problem(request, MethodNotAllowed(valid_methods=["POST"]))
+    raise MethodNotAllowed(valid_methods=["POST"])
