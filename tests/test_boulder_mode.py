@@ -52,6 +52,25 @@ def test_plain_get_reads_order_authz_challenge_and_certificate(acme_server):
     assert cert.text == order.fullchain_pem
 
 
+@pytest.mark.acme(boulder=True, validation_delay=30)
+def test_plain_get_of_a_processing_challenge_says_when_to_come_back_as_post_as_get_does(
+        acme_server):
+    """One Retry-After for both reads: the wait validation_delay still holds back."""
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["later.example.test"]))
+    authz = post(acme, order.authorizations[0].uri, None).json()
+    url = authz["challenges"][0]["url"]
+    started = post(acme, url, {})
+    assert (started.json()["status"], started.headers["Retry-After"]) == ("processing", "30")
+    acme_server.clock.advance(10)
+    response = get(acme_server, url)
+    assert response.json()["status"] == "processing"
+    assert response.headers["Retry-After"] == "20"
+    assert response.headers["Retry-After"] == post(acme, url, None).headers["Retry-After"]
+    acme_server.clock.advance(20)  # the validation ends before the server stops
+    acme_server.wait_idle()
+
+
 @boulder
 def test_plain_get_of_nothing_is_404(acme_server):
     response = get(acme_server, acme_server.urls.order("nothing"))

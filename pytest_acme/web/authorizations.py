@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING
 from ..protocol import lifecycle, problems
 from ..protocol.identifiers import parse_identifiers, refuse_blocked
 from ..protocol.resources import Authorization, Challenge
-from .exchange import Exchange, Reply, authz_reply, endpoint, owned, require_listed, require_payload
-from .polling import running_validations, settle, validation_wait
+from .exchange import (
+    Exchange,
+    Reply,
+    authz_reply,
+    challenge_reply,
+    endpoint,
+    owned,
+    require_listed,
+    require_payload,
+)
+from .polling import running_validations, settle
 
 if TYPE_CHECKING:
     from .app import AcmeApp
@@ -98,24 +107,17 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
             # The answer reads processing, as at Let's Encrypt and Pebble; the
             # polls that follow find the validation done (see polling.settle), so the
             # honest Retry-After is 0 unless validation_delay holds it back.
-            body = found.to_json(ex.urls)
-            retry_after = validation_wait(app, [found], now) or (
-                "0" if app.config.poll_wait > 0 else None)
+            reply = challenge_reply(app, ex, found, now, started=True)
         running = [] if start else running_validations(app, [found], now)
     if start:
         app.record(found, "ValidationStarted",
                    f"{found.type} validation of {authz_obj.identifier.value} started")
         app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id), now,
                            key=found.id)
-    else:
-        settle(app, running)
-        with store.lock:
-            body = found.to_json(ex.urls)
-            retry_after = validation_wait(app, [found], app.clock.now())
-    headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
-    if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", retry_after or str(app.config.authz_retry_after)))
-    return Reply(body, headers=headers)
+        return reply
+    settle(app, running)
+    with store.lock:
+        return challenge_reply(app, ex, found, app.clock.now())
 
 
 #: The handlers of this module, for :mod:`.endpoints`.

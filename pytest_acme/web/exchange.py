@@ -12,6 +12,7 @@ authorization, an account) has its one reply builder here.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -35,7 +36,7 @@ from ..protocol import problems
 from ..protocol.resources import Account, Authorization, Challenge, Order
 from ..protocol.states import Status
 from .jws import KID, SignedRequest
-from .polling import validation_wait
+from .polling import retry_after
 from .routes import Urls
 
 if TYPE_CHECKING:
@@ -264,30 +265,46 @@ _STATUSES = {s.value: s for s in Status}
 
 
 def order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
-                 poll: bool = False) -> Reply:
+                poll: bool = False) -> Reply:
     """The order as JSON; ``poll`` when this is a client's read (faults count those)."""
     now = app.clock.now()
     body = order.to_json(ex.urls, now, app.store.authz)
-    retry_after = None
+    chosen = None
     view = app.faults.order_view(order.id, _STATUSES[body["status"]], now, poll)
     if view is not None:
         body["status"] = view.status.value
         body.pop("certificate", None)
-        retry_after = view.retry_after
+        chosen = view.retry_after
     headers = [("Location", order.url(ex.urls))]
-    if body["status"] in ("pending", "processing"):
-        if retry_after is None and body["status"] == "pending":
-            retry_after = validation_wait(app, [c for a in app.store.authzs_of_order(order)
-                                             for c in a.challenges], now)
-        headers.append(("Retry-After", retry_after or str(app.config.order_retry_after)))
+    # Only a pending order waits on its challenges; a processing one, on issuance.
+    challenges = ([c for a in app.store.authzs_of_order(order) for c in a.challenges]
+                  if body["status"] == "pending" and chosen is None else [])
+    wait = retry_after(app, body["status"], app.config.order_retry_after, challenges, now,
+                       chosen=chosen)
+    if wait is not None:
+        headers.append(("Retry-After", wait))
     return Reply(body, status=status, headers=headers)
 
 
 def authz_reply(app: "AcmeApp", ex: Exchange, authz: Authorization) -> Reply:
+    """The authorization as JSON (caller holds the lock)."""
     now = app.clock.now()
     body = authz.to_json(ex.urls, now)
     headers = []
-    if body["status"] == "pending":
-        headers.append(("Retry-After", validation_wait(app, authz.challenges, now)
-                        or str(app.config.authz_retry_after)))
+    wait = retry_after(app, body["status"], app.config.authz_retry_after, authz.challenges, now)
+    if wait is not None:
+        headers.append(("Retry-After", wait))
+    return Reply(body, headers=headers)
+
+
+def challenge_reply(app: "AcmeApp", ex: Exchange, challenge: Challenge, now: dt.datetime,
+                    started: bool = False) -> Reply:
+    """The challenge as JSON, linked ``up`` to its authorization (caller holds the
+    lock); ``started`` when this request has just started its validation."""
+    body = challenge.to_json(ex.urls)
+    headers = [("Link", f'<{ex.urls.authz(challenge.authz_id)}>;rel="up"')]
+    wait = retry_after(app, body["status"], app.config.authz_retry_after, [challenge], now,
+                       started=started)
+    if wait is not None:
+        headers.append(("Retry-After", wait))
     return Reply(body, headers=headers)

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any, Dict, Tuple
 from werkzeug.exceptions import MethodNotAllowed
 
 from ..protocol import problems
-from .exchange import Exchange, Handler, Reply, authz_reply, order_reply, require_listed
+from .exchange import (
+    Exchange,
+    Handler,
+    Reply,
+    authz_reply,
+    challenge_reply,
+    order_reply,
+    require_listed,
+)
 
 if TYPE_CHECKING:
     from .app import AcmeApp
@@ -41,11 +49,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
         found = _find(app, ex, app.store.challenges, id, "challenge")
         require_listed(app, ex, found)
-        body = found.to_json(ex.urls)
-    headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
-    if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", str(app.config.authz_retry_after)))
-    return Reply(body, headers=headers)
+        return challenge_reply(app, ex, found, app.clock.now())
 
 
 def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
