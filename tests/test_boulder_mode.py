@@ -71,6 +71,20 @@ def test_plain_get_of_a_processing_challenge_says_when_to_come_back_as_post_as_g
     acme_server.wait_idle()
 
 
+@pytest.mark.acme(plain_get=True, alternate_roots=2)
+def test_plain_get_of_a_certificate_links_its_alternate_chains_as_post_as_get_does(
+        acme_server):
+    acme = account_client(acme_server)
+    order = issued(acme_server, acme, ["chains.example.test"])
+    url = order.body.certificate
+    by_get, by_post = get(acme_server, url), post(acme, url, None)
+    alternates = [link["url"] for link in requests.utils.parse_header_links(
+        by_get.headers["Link"]) if link.get("rel") == "alternate"]
+    assert alternates == [f"{url}/alternate/1", f"{url}/alternate/2"]
+    assert by_get.headers["Link"] == by_post.headers["Link"]
+    assert by_get.text == by_post.text
+
+
 @boulder
 def test_plain_get_of_nothing_is_404(acme_server):
     response = get(acme_server, acme_server.urls.order("nothing"))

@@ -33,7 +33,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from ..protocol import problems
-from ..protocol.resources import Account, Authorization, Challenge, Order
+from ..protocol.resources import Account, Authorization, Certificate, Challenge, Order
 from ..protocol.states import Status
 from .jws import KID, SignedRequest
 from .polling import retry_after
@@ -308,3 +308,20 @@ def challenge_reply(app: "AcmeApp", ex: Exchange, challenge: Challenge, now: dt.
     if wait is not None:
         headers.append(("Retry-After", wait))
     return Reply(body, headers=headers)
+
+
+#: The media type of a certificate chain (RFC 8555 §9.1).
+PEM_CHAIN = "application/pem-certificate-chain"
+
+
+def certificate_reply(app: "AcmeApp", ex: Exchange, cert: Certificate, chain: int = 0
+                      ) -> Reply:
+    """Chain ``chain`` of a certificate (0: the default one, its own URL; n: alternate
+    chain n) as PEM, linking each of the others with ``rel="alternate"``
+    (RFC 8555 §7.4.2)."""
+    urls = [ex.urls.certificate(cert.id)] + [
+        ex.urls.build("certificate_alternate", id=cert.id, n=str(n))
+        for n in range(1, len(app.ca.chains))]
+    links = [("Link", f'<{url}>;rel="alternate"') for n, url in enumerate(urls) if n != chain]
+    pem = cert.chain_pem if chain == 0 else app.ca.chain_pem(cert.leaf, chain)
+    return Reply(pem, headers=links, content_type=PEM_CHAIN)

@@ -19,6 +19,7 @@ from .exchange import (
     Handler,
     Reply,
     authz_reply,
+    certificate_reply,
     challenge_reply,
     order_reply,
     require_listed,
@@ -55,7 +56,7 @@ def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
 def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
         cert = _find(app, ex, app.store.certificates, id, "certificate")
-    return Reply(cert.chain_pem, content_type="application/pem-certificate-chain")
+    return certificate_reply(app, ex, cert)
 
 
 #: What a plain GET of each endpoint is answered with, when ``plain_get`` is on.
