@@ -94,7 +94,7 @@ class H11Connection(Connection):
         if not self.close_connection:
             conn.start_next_cycle()
             self.idle = True
-            self.close_connection = server._closing
+            self.close_connection = server.closing
 
     def _environ(self, request: h11.Request) -> Dict[str, Any]:
         environ = self.environ.copy()

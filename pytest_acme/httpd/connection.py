@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from . import hosts
 
 if TYPE_CHECKING:
-    from .server import _Server
+    from .server import HttpServer
 
 WsgiApp = Callable[[Dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -169,7 +169,7 @@ class Connection(socketserver.BaseRequestHandler):
     once, and its body is sliced off the buffer.
     """
 
-    server: _Server
+    server: HttpServer
 
     def setup(self) -> None:
         self.connection = self.request
@@ -260,10 +260,10 @@ class Connection(socketserver.BaseRequestHandler):
         del buf[:end]
         self._respond(server.app, environ)
         if not self.close_connection:
-            # No lock: this writes ``idle`` before it reads ``_closing``, and
+            # No lock: this writes ``idle`` before it reads ``closing``, and
             # close_connections() the other way round, so one sees the other.
             self.idle = True
-            self.close_connection = server._closing
+            self.close_connection = server.closing
 
     def _read_head(self) -> Optional[Tuple[str, int]]:
         """The next request's line and header lines (latin-1 text, its last line
@@ -286,7 +286,7 @@ class Connection(socketserver.BaseRequestHandler):
             if first >= 0:
                 if self.idle:
                     self.idle = False  # see handle_one_request() on the missing lock
-                    if self.server._closing:
+                    if self.server.closing:
                         return None
                 # The head ends at its first empty line (CRLF or bare LF line ends).
                 since = max(first, checked - 1)  # no empty line follows a checked line
@@ -320,7 +320,7 @@ class Connection(socketserver.BaseRequestHandler):
             data = self.connection.recv(65536)
             buf += data
             if not data:
-                if not buf or (self.idle and self.server._closing):
+                if not buf or (self.idle and self.server.closing):
                     return None
                 self.idle = False
                 raise _BadRequest(400, "the connection ended before the empty line that "
