@@ -21,7 +21,8 @@ from urllib.parse import unquote
 import h11
 
 from pytest_acme.httpd import Refusal, hosts
-from pytest_acme.httpd.connection import MAX_HEAD_BYTES, SERVER_SOFTWARE, Connection
+from pytest_acme.httpd.connection import SERVER_SOFTWARE, Connection
+from pytest_acme.httpd.request import MAX_HEAD_BYTES
 
 
 @functools.lru_cache(maxsize=1)

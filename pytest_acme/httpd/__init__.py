@@ -29,7 +29,7 @@ line and headers) and handles the connection itself:
   block without timeouts (a timeout costs a ``poll()`` and another ``read()``
   per read) and a watchdog thread shuts down the connections that are late;
 * a request head (request line and header lines) larger than
-  :data:`~.connection.MAX_HEAD_BYTES` gets 431, and a head or body the client
+  :data:`~.request.MAX_HEAD_BYTES` gets 431, and a head or body the client
   never finished (it closed the connection, or the deadline passed) never
   reaches the application;
 * RFC 9112 §3.2's Host rule, as Go's net/http applies it: an HTTP/1.1 request
@@ -70,7 +70,8 @@ worth.  So the hand parser stays, and request bodies still need
 ``Content-Length`` (a chunked body gets 411).
 """
 
-from .connection import REFUSED, HttpLimits, Refusal, RefusalRenderer, WsgiApp, plain_refusal
+from .connection import REFUSED, HttpLimits, RefusalRenderer, WsgiApp, plain_refusal
+from .request import Refusal
 from .server import ServerStartError, WsgiThread
 
 __all__ = ["REFUSED", "HttpLimits", "Refusal", "RefusalRenderer", "ServerStartError", "WsgiApp",
