@@ -193,11 +193,17 @@ def host_refusal(environ: Dict[str, Any]) -> Optional[Refusal]:
 
 def body_length(environ: Dict[str, Any], max_body_bytes: int
                 ) -> Tuple[Optional[Refusal], int]:
-    """The body's length, or why the request is refused (RFC 9112 §6)."""
+    """The body's length, or why the request is refused (RFC 9112 §6): the one
+    place request bodies are framed.  A body comes with ``Content-Length`` or
+    not at all; a chunked one gets 411, also when a WSGI server other than this
+    one took the chunks apart (``wsgi.input_terminated``)."""
     coding = environ.get("HTTP_TRANSFER_ENCODING")
     if coding is not None:
         return Refusal(411, f"request bodies are read by Content-Length only; "
                             f"'Transfer-Encoding: {coding[:40]}' is not accepted"), 0
+    if environ.get("wsgi.input_terminated"):
+        return Refusal(411, "request bodies are read by Content-Length only; this one "
+                            "came without it"), 0
     value = environ.get("CONTENT_LENGTH")
     if value is None:
         return None, 0

@@ -43,7 +43,7 @@ from ..va.zone import Zone
 from ..workers import Workers
 from . import authority, plain_get
 from .endpoints import ENDPOINTS
-from .exchange import Exchange, Reply
+from .exchange import Exchange, Reply, refused
 from .jws import authenticate
 from .nonces import NoncePool, sends_nonce
 from .render import PROBLEM_JSON, http_problem, problem_reply, render
@@ -242,9 +242,9 @@ class AcmeApp:
         endpoint = None
         target: Optional[FaultTarget] = None
         try:
-            refused = environ.get(REFUSED)
-            if refused is not None:  # the HTTP layer would not read this body
-                raise problems.Malformed(refused.detail, status=refused.status)
+            refusal = environ.get(REFUSED)
+            if refusal is not None:  # the HTTP layer would not read this body
+                raise refused(refusal)
             if bad_host is not None:  # no URL of this server can be built on it
                 raise problems.Malformed(bad_host)
             endpoint, args = FAST_ROUTES.match(path, method) or adapter.match(path, method)

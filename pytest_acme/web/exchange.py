@@ -29,9 +29,9 @@ from typing import (
     Union,
 )
 
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
+from ..httpd import Refusal, body_length
 from ..protocol import problems
 from ..protocol.resources import Account, Authorization, Certificate, Challenge, Order
 from ..protocol.states import Status
@@ -67,6 +67,11 @@ def request_url(environ: Dict[str, Any], base: str) -> Optional[str]:
         return None
     url = base + path.lstrip("/")
     return f"{url}?{query}" if query else url
+
+
+def refused(refusal: Refusal) -> problems.Problem:
+    """The problem a request gets when its framing or Host is refused."""
+    return problems.Malformed(refusal.detail, status=refusal.status)
 
 
 class Exchange:
@@ -110,38 +115,22 @@ class Exchange:
         return self.request.full_path.rstrip("?")
 
     def read_body(self, limit: int) -> bytes:
-        """The body: exactly ``Content-Length`` bytes, read directly when that is known.
+        """The body: the ``Content-Length`` bytes the server gave.
+
+        The HTTP layer frames request bodies (:func:`pytest_acme.httpd.body_length`)
+        and refuses what it will not read before the application runs; its rules
+        are applied here again with ``limit``, which may be lower than the server's
+        (OCSP's) or the only one when the application runs on another WSGI server.
 
         Raises:
-            Malformed: (413) the body is larger than ``limit`` bytes.
+            Malformed: what :func:`~pytest_acme.httpd.body_length` refuses: 411 for
+                a body without ``Content-Length``, 400 for an unreadable length, 413
+                for a body larger than ``limit`` bytes.
         """
-        environ = self.environ
-        text = environ.get("CONTENT_LENGTH")
-        if (text and len(text) <= 18 and text.isascii() and text.isdigit()
-                and not environ.get("wsgi.input_terminated")):
-            size = int(text)  # the common case, as Werkzeug would read it
-            if size <= limit:
-                return environ["wsgi.input"].read(size)
-        too_large = problems.Malformed(f"the request body is larger than {limit} bytes",
-                                       status=413)
-        request = self.request
-        request.max_content_length = limit
-        length = request.content_length
-        if length is None and environ.get("wsgi.input_terminated"):
-            # A chunked body has no length to check up front, and werkzeug's limited
-            # stream would silently cut it at the limit: read one byte past it instead.
-            data = environ["wsgi.input"].read(limit + 1)
-            if len(data) > limit:
-                raise too_large
-            return data
-        try:
-            if length is not None and length > limit:
-                raise RequestEntityTooLarge()
-            if length is None or environ.get("wsgi.input_terminated"):
-                return request.get_data(cache=False)  # Werkzeug's rules for these
-        except RequestEntityTooLarge:
-            raise too_large from None
-        return environ["wsgi.input"].read(length) if length else b""
+        refusal, length = body_length(self.environ, limit)
+        if refusal is not None:
+            raise refused(refusal)
+        return self.environ["wsgi.input"].read(length) if length else b""
 
 
 # -- the endpoint registry -----------------------------------------------------
