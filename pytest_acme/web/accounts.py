@@ -1,6 +1,9 @@
 """Accounts (RFC 8555 §7.3): newAccount with its contacts, terms agreement and
 external account binding, an account's update and deactivation, and its orders
-list (§7.1.2.1).  Key rollover is in :mod:`.key_change`."""
+list (§7.1.2.1).
+
+Key rollover is in :mod:`.key_change`.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Issued certificates: the certificate and its alternate chains (RFC 8555
-§7.4.2), renewal information (RFC 9773) and CRLs (RFC 5280 §5).  Revocation is
-in :mod:`.revocation`."""
+§7.4.2), renewal information (RFC 9773) and CRLs (RFC 5280 §5).
+
+Revocation is in :mod:`.revocation`.
+"""
 
 from __future__ import annotations
 

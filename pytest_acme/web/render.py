@@ -1,5 +1,5 @@
-"""How a reply goes on the wire: a :class:`~.exchange.Reply` or a problem
-becomes a WSGI status line, headers and body.
+"""How a reply goes on the wire: a handler's reply, or a problem, becomes a WSGI
+status line, headers and body.
 
 Every problem a handler raises is rendered here and only here, as
 ``application/problem+json`` (:func:`problem_reply`); routing's 404 and 405

@@ -1,7 +1,10 @@
 """What a request names, for the faults that may fire on it: the orders and the
 account its URL or its JWS ``kid`` point at, worked out before the signature is
-checked, so a fault that answers instead of the handler is recorded against
-what it hit (the timeline, ``server.requests``)."""
+checked.
+
+A fault that answers instead of the handler is so recorded against what it hit
+(the timeline, ``server.requests``).
+"""
 
 from __future__ import annotations
 
