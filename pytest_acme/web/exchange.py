@@ -191,6 +191,7 @@ def registry(modules: Iterable[ModuleType]) -> Dict[str, Endpoint]:
 
 
 def require_payload(ex: Exchange, what: str) -> JsonBody:
+    """The JWS payload of a signed request that needs one (``what`` names the request)."""
     assert ex.signed is not None
     if ex.signed.payload is None:
         raise problems.Malformed(f"{what} needs a JSON object payload, not an empty one")
@@ -198,6 +199,7 @@ def require_payload(ex: Exchange, what: str) -> JsonBody:
 
 
 def require_post_as_get(ex: Exchange) -> None:
+    """Refuse a signed read whose payload is not empty (RFC 8555 §6.3)."""
     assert ex.signed is not None
     if ex.signed.payload is not None:
         raise problems.Malformed(
@@ -205,11 +207,19 @@ def require_post_as_get(ex: Exchange) -> None:
         )
 
 
-def owned(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: str,
-           owner: Callable[[Any], str]) -> Any:
+def find(ex: Exchange, table: Dict[str, Any], id: str, what: str) -> Any:
+    """The object ``id`` of ``table`` (caller holds the lock); 404 when there is none."""
     obj = table.get(id)
     if obj is None:
         raise problems.Malformed(f"no {what} at {ex.request.base_url}", status=404)
+    return obj
+
+
+def owned(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: str,
+          owner: Callable[[Any], str]) -> Any:
+    """:func:`find`, for the account that signed the request only (``owner`` says
+    whose an object is)."""
+    obj = find(ex, table, id, what)
     if owner(obj) != ex.account.id:
         raise problems.Unauthorized(f"this {what} belongs to another account")
     return obj
@@ -242,6 +252,7 @@ def require_listed(app: "AcmeApp", ex: Exchange, challenge: Challenge) -> None:
 
 
 def account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 200) -> Reply:
+    """The account as JSON, with its URL as ``Location``."""
     url = ex.urls.account(account.id)
     body = account.to_json(ex.urls)
     if not app.config.effective("account_orders_field"):
@@ -255,7 +266,8 @@ _STATUSES = {s.value: s for s in Status}
 
 def order_reply(app: "AcmeApp", ex: Exchange, order: Order, status: int = 200,
                 poll: bool = False) -> Reply:
-    """The order as JSON; ``poll`` when this is a client's read (faults count those)."""
+    """The order as JSON (caller holds the lock); ``poll`` when this is a client's
+    read (faults count those)."""
     now = app.clock.now()
     body = order.to_json(ex.urls, now, app.store.authz)
     chosen = None

@@ -9,11 +9,10 @@ answers them, with the same body a POST-as-GET would get.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import TYPE_CHECKING, Tuple
 
 from werkzeug.exceptions import MethodNotAllowed
 
-from ..protocol import problems
 from .exchange import (
     Exchange,
     Handler,
@@ -21,6 +20,7 @@ from .exchange import (
     authz_reply,
     certificate_reply,
     challenge_reply,
+    find,
     order_reply,
     require_listed,
 )
@@ -29,33 +29,26 @@ if TYPE_CHECKING:
     from .app import AcmeApp
 
 
-def _find(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: str) -> Any:
-    obj = table.get(id)
-    if obj is None:
-        raise problems.Malformed(f"no {what} at {ex.request.base_url}", status=404)
-    return obj
-
-
 def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        return order_reply(app, ex, _find(app, ex, app.store.orders, id, "order"), poll=True)
+        return order_reply(app, ex, find(ex, app.store.orders, id, "order"), poll=True)
 
 
 def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        return authz_reply(app, ex, _find(app, ex, app.store.authzs, id, "authorization"))
+        return authz_reply(app, ex, find(ex, app.store.authzs, id, "authorization"))
 
 
 def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        found = _find(app, ex, app.store.challenges, id, "challenge")
+        found = find(ex, app.store.challenges, id, "challenge")
         require_listed(app, ex, found)
         return challenge_reply(app, ex, found, app.clock.now())
 
 
 def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        cert = _find(app, ex, app.store.certificates, id, "certificate")
+        cert = find(ex, app.store.certificates, id, "certificate")
     return certificate_reply(app, ex, cert)
 
 
