@@ -21,7 +21,8 @@ from urllib.parse import unquote
 import h11
 
 from pytest_acme.httpd import Refusal, hosts
-from pytest_acme.httpd.connection import MAX_HEAD_BYTES, SERVER_SOFTWARE, Connection
+from pytest_acme.httpd.connection import SERVER_SOFTWARE, Connection
+from pytest_acme.httpd.request import MAX_HEAD_BYTES
 
 
 @functools.lru_cache(maxsize=1)
@@ -94,7 +95,7 @@ class H11Connection(Connection):
         if not self.close_connection:
             conn.start_next_cycle()
             self.idle = True
-            self.close_connection = server._closing
+            self.close_connection = server.closing
 
     def _environ(self, request: h11.Request) -> Dict[str, Any]:
         environ = self.environ.copy()

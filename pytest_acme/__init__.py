@@ -15,12 +15,12 @@ from .protocol import problems
 from .protocol.problems import Problem
 from .protocol.profiles import Profile
 from .protocol.states import Status
+from .records import RequestRecord, TimelineEvent
 from .server import AcmeServer, AcmeServerError, ServerStartError
 from .va.dns01 import txt_value as dns01_txt
 from .va.dnsaccount01 import dns_account01_name
 from .va.dnspersist01 import dns_persist01_name, dns_persist01_txt
 from .va.zone import Zone
-from .web.app import RequestRecord, TimelineEvent
 
 __all__ = [
     "AccountInfo",

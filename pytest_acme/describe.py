@@ -35,7 +35,7 @@ from .protocol.resources import rfc3339
 from .protocol.states import Status
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .web.app import RequestRecord, TimelineEvent
+    from .records import RequestRecord, TimelineEvent
 
 #: The "From" column of the Events table.
 SOURCE = "pytest-acme"

@@ -37,8 +37,9 @@ from .protocol.states import Status
 from .web.routes import RULES, Urls
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .records import TimelineEvent
     from .store import Store
-    from .web.app import AcmeApp, TimelineEvent
+    from .web.app import AcmeApp
 
 # -- snapshots -------------------------------------------------------------------
 
@@ -289,7 +290,7 @@ def _with_expiry(app: "AcmeApp", o: Order, events: List["TimelineEvent"],
     """The stored events plus the expiries the clock has passed (derived at read
     time, as expiry itself is: nothing is stored by looking).  A derived expiry
     reads exactly as the stored one will once a request settles it."""
-    from .web.app import TimelineEvent, expiry_message
+    from .records import TimelineEvent, expiry_message
 
     derived = []
     if o.status in (Status.PENDING, Status.READY) and now >= o.expires:

@@ -52,6 +52,39 @@ def test_plain_get_reads_order_authz_challenge_and_certificate(acme_server):
     assert cert.text == order.fullchain_pem
 
 
+@pytest.mark.acme(boulder=True, validation_delay=30)
+def test_plain_get_of_a_processing_challenge_says_when_to_come_back_as_post_as_get_does(
+        acme_server):
+    """One Retry-After for both reads: the wait validation_delay still holds back."""
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr(["later.example.test"]))
+    authz = post(acme, order.authorizations[0].uri, None).json()
+    url = authz["challenges"][0]["url"]
+    started = post(acme, url, {})
+    assert (started.json()["status"], started.headers["Retry-After"]) == ("processing", "30")
+    acme_server.clock.advance(10)
+    response = get(acme_server, url)
+    assert response.json()["status"] == "processing"
+    assert response.headers["Retry-After"] == "20"
+    assert response.headers["Retry-After"] == post(acme, url, None).headers["Retry-After"]
+    acme_server.clock.advance(20)  # the validation ends before the server stops
+    acme_server.wait_idle()
+
+
+@pytest.mark.acme(plain_get=True, alternate_roots=2)
+def test_plain_get_of_a_certificate_links_its_alternate_chains_as_post_as_get_does(
+        acme_server):
+    acme = account_client(acme_server)
+    order = issued(acme_server, acme, ["chains.example.test"])
+    url = order.body.certificate
+    by_get, by_post = get(acme_server, url), post(acme, url, None)
+    alternates = [link["url"] for link in requests.utils.parse_header_links(
+        by_get.headers["Link"]) if link.get("rel") == "alternate"]
+    assert alternates == [f"{url}/alternate/1", f"{url}/alternate/2"]
+    assert by_get.headers["Link"] == by_post.headers["Link"]
+    assert by_get.text == by_post.text
+
+
 @boulder
 def test_plain_get_of_nothing_is_404(acme_server):
     response = get(acme_server, acme_server.urls.order("nothing"))

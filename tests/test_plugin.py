@@ -26,7 +26,7 @@ import pytest
 import requests  # noqa: F401
 
 from pytest_acme import AcmeServer, AcmeServerError
-from pytest_acme.web import handlers
+from pytest_acme.web import endpoints
 
 #: Pasted into generated test modules: a client of certbot's ``acme`` library.
 CLIENT = '''
@@ -553,13 +553,13 @@ def test_exception_in_request_handler_fails_the_test(pytester: pytest.Pytester) 
     """A handler raising inside a request: the client gets a 500 ``serverInternal``
     and the test that made the request fails with the exception's message."""
     pytester.makepyfile(module('''
-        from pytest_acme.web import handlers
+        from pytest_acme.web import endpoints
 
         def exploding(app, ex):
             raise ValueError("handler exploded 7f3a")
 
         def test_boom(acme_server, acme_directory_url, acme_ca_bundle, monkeypatch):
-            monkeypatch.setitem(handlers.ENDPOINTS, "new_nonce", (exploding, None))
+            monkeypatch.setitem(endpoints.ENDPOINTS, "new_nonce", (exploding, None))
             directory = requests.get(acme_directory_url, verify=acme_ca_bundle, timeout=10).json()
             response = requests.head(directory["newNonce"], verify=acme_ca_bundle, timeout=10)
             assert response.status_code == 500
@@ -641,7 +641,7 @@ def test_check_raises_with_the_server_side_traceback(monkeypatch: pytest.MonkeyP
     def exploding_directory(app, ex):
         raise KeyError("kaboom-5150")
 
-    monkeypatch.setitem(handlers.ENDPOINTS, "directory", (exploding_directory, None))
+    monkeypatch.setitem(endpoints.ENDPOINTS, "directory", (exploding_directory, None))
     with AcmeServer(tls=False) as server:
         server.check()  # nothing yet
         for _ in range(2):

@@ -15,8 +15,9 @@ line and headers) and handles the connection itself:
   so the next request on the connection is never swallowed.  Chunked bodies,
   bodies above :attr:`HttpLimits.max_body_bytes` and unreadable lengths are
   refused before the application runs (see :data:`REFUSED`; 411 for a chunked
-  body), and the connection
-  is then closed after reading what the client still sends, for a while;
+  body), and the connection is then closed after reading what the client still
+  sends, for a while.  :func:`body_length` holds these rules, for applications
+  that read a body themselves too;
 * the whole body (at most ``max_body_bytes``) is read before the application
   runs, so a body it leaves unread is dropped and the connection stays open;
 * the TLS handshake runs in the connection's own thread within
@@ -29,7 +30,7 @@ line and headers) and handles the connection itself:
   block without timeouts (a timeout costs a ``poll()`` and another ``read()``
   per read) and a watchdog thread shuts down the connections that are late;
 * a request head (request line and header lines) larger than
-  :data:`~.connection.MAX_HEAD_BYTES` gets 431, and a head or body the client
+  :data:`~.request.MAX_HEAD_BYTES` gets 431, and a head or body the client
   never finished (it closed the connection, or the deadline passed) never
   reaches the application;
 * RFC 9112 §3.2's Host rule, as Go's net/http applies it: an HTTP/1.1 request
@@ -70,8 +71,9 @@ worth.  So the hand parser stays, and request bodies still need
 ``Content-Length`` (a chunked body gets 411).
 """
 
-from .connection import REFUSED, HttpLimits, Refusal, RefusalRenderer, WsgiApp, plain_refusal
+from .connection import REFUSED, HttpLimits, RefusalRenderer, WsgiApp, plain_refusal
+from .request import Refusal, body_length
 from .server import ServerStartError, WsgiThread
 
 __all__ = ["REFUSED", "HttpLimits", "Refusal", "RefusalRenderer", "ServerStartError", "WsgiApp",
-           "WsgiThread", "plain_refusal"]
+           "WsgiThread", "body_length", "plain_refusal"]

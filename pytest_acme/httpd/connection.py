@@ -5,8 +5,8 @@ This module knows HTTP, not what the application behind it speaks: a refusal's
 body comes from a :data:`RefusalRenderer` given by whoever mounts the
 application (:func:`plain_refusal`, Go's net/http answer, unless told).
 
-The accept loop, the connection bookkeeping and the deadline watchdog are in
-:mod:`.server`.
+A request's head is parsed, and its body framed, by :mod:`.request`; the accept
+loop, the connection bookkeeping and the deadline watchdog are in :mod:`.server`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import email.utils
 import functools
 import io
-import re
 import socket
 import socketserver
 import sys
@@ -23,12 +22,22 @@ import traceback
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
-from urllib.parse import unquote, urlsplit
 
-from . import hosts
+from .request import (
+    MAX_HEAD_BYTES,
+    MAX_HEADERS,
+    MAX_LINE,
+    BadRequest,
+    Refusal,
+    body_length,
+    header_line,
+    host_refusal,
+    parse_head,
+    request_line,
+)
 
 if TYPE_CHECKING:
-    from .server import _Server
+    from .server import HttpServer
 
 WsgiApp = Callable[[Dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -42,23 +51,9 @@ REFUSED = "pytest_acme.refused"
 #: refusal it was sent.
 _LINGER_BYTES = 1 << 20
 _LINGER_SECONDS = 2.0
-_DIGITS = re.compile(r"[0-9]{1,18}")
-#: environ key: how many Host lines a request had, when more than one.
-_HOST_LINES = "pytest_acme.host_lines"
 _NEVER = float("inf")  # the deadline while the application runs
-#: RFC 9110 §5.6.2 token: a header field name.
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 #: The Server header and the environ's SERVER_SOFTWARE.
 SERVER_SOFTWARE = "pytest-acme"
-_MAX_LINE = 65536
-_MAX_HEADERS = 100
-#: The largest request head (request line and header lines) read, in bytes; a
-#: larger one gets 431.  Real ACME clients send a few hundred bytes; nginx's
-#: default buffers refuse heads past about 32 KiB, Go's server (Pebble's) past
-#: 1 MiB.  64 KiB, one longest line's worth, is out of any client's reach and
-#: keeps what a connection can make the server hold small: 200 connections that
-#: never finish their head hold about 25 MiB of buffers, not gigabytes.
-MAX_HEAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -88,15 +83,6 @@ class HttpLimits:
                    config.max_connections)
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """Why a request was refused before its application ran (``environ[REFUSED]``),
-    or why the server answers 500 (the application failed)."""
-
-    status: int
-    detail: str
-
-
 #: Renders a refusal as the application behind the server would word it: the
 #: response headers (without the length) and the body.  It runs on the
 #: connection's thread and must not fail.
@@ -115,14 +101,6 @@ def plain_refusal(refusal: Refusal) -> Tuple[List[Tuple[str, str]], bytes]:
     return [("Content-Type", "text/plain; charset=utf-8")], body.encode()
 
 
-class _BadRequest(Exception):
-    """The bytes are not an HTTP/1.1 request: answer ``status`` and close."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.detail = status, detail
-
-
 @functools.lru_cache(maxsize=1)
 def _server_and_date(second: int) -> str:
     """The ``Server`` and ``Date`` header lines, formatted once per second."""
@@ -132,35 +110,6 @@ def _server_and_date(second: int) -> str:
 #: Response headers this server writes itself: hop-by-hop ones, and the length.
 _OWN_HEADERS = frozenset({"connection", "transfer-encoding", "keep-alive", "content-length"})
 _HOP_BY_HOP = _OWN_HEADERS - {"content-length"}
-#: Header line -> its environ key and value: clients send the same lines again and
-#: again.  They also choose them, so the cache is bounded.
-_HEADERS: Dict[str, Tuple[str, str]] = {}
-
-
-def _header(line: str) -> Tuple[str, str]:
-    """The environ key (as Werkzeug's server names it; "" to leave the field out)
-    and value of a header line, given without its line feed."""
-    if len(line) >= _MAX_LINE:  # with its "\n", longer than a line may be
-        raise _BadRequest(431, "a header line is too long")
-    text = line.rstrip("\r")
-    name, colon, value = text.partition(":")
-    if not colon or not _TOKEN.fullmatch(name):
-        raise _BadRequest(400, f"bad header line {text[:100]!r} (no folding, no space "
-                               "before the colon; RFC 9112 §5)")
-    if "_" in name:
-        key = ""  # ambiguous with '-' once in the environ, as Werkzeug does
-    else:
-        key = name.upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-    value = value.strip(" \t")
-    if len(line) < 200:
-        if len(_HEADERS) >= 1000:
-            _HEADERS.clear()
-        _HEADERS[line] = key, value
-    return key, value
-
-
 class Connection(socketserver.BaseRequestHandler):
     """One connection: TLS handshake, then requests until close or timeout.
 
@@ -169,7 +118,7 @@ class Connection(socketserver.BaseRequestHandler):
     once, and its body is sliced off the buffer.
     """
 
-    server: _Server
+    server: HttpServer
 
     def setup(self) -> None:
         self.connection = self.request
@@ -228,19 +177,22 @@ class Connection(socketserver.BaseRequestHandler):
             if head is None:
                 self.close_connection = True
                 return
-            environ, expect_continue = self._parse(head[0])
-        except _BadRequest as e:
+            parsed = parse_head(head[0], self.environ)
+        except BadRequest as e:
             self._refuse_bad_request(e)
             return
-        refusal, length = self._framing(environ, server.limits)  # as they are now
+        environ = parsed.environ
+        self.method, self.target = parsed.method, parsed.target
+        self.close_connection = parsed.close
+        refusal, length = body_length(environ, server.limits.max_body_bytes)  # as they are now
         if refusal is None:
-            refusal = self._host_refusal(environ)
+            refusal = host_refusal(environ)
         if refusal is not None:
             environ.pop("HTTP_TRANSFER_ENCODING", None)
             self._refuse(refusal, environ)
             self._linger()
             return
-        if expect_continue and length:
+        if parsed.expect_continue and length:
             # Ask for the body only now that it will be read (RFC 9110 §10.1.1).
             self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         buf, start = self.buffer, head[1]
@@ -260,10 +212,10 @@ class Connection(socketserver.BaseRequestHandler):
         del buf[:end]
         self._respond(server.app, environ)
         if not self.close_connection:
-            # No lock: this writes ``idle`` before it reads ``_closing``, and
+            # No lock: this writes ``idle`` before it reads ``closing``, and
             # close_connections() the other way round, so one sees the other.
             self.idle = True
-            self.close_connection = server._closing
+            self.close_connection = server.closing
 
     def _read_head(self) -> Optional[Tuple[str, int]]:
         """The next request's line and header lines (latin-1 text, its last line
@@ -286,7 +238,7 @@ class Connection(socketserver.BaseRequestHandler):
             if first >= 0:
                 if self.idle:
                     self.idle = False  # see handle_one_request() on the missing lock
-                    if self.server._closing:
+                    if self.server.closing:
                         return None
                 # The head ends at its first empty line (CRLF or bare LF line ends).
                 since = max(first, checked - 1)  # no empty line follows a checked line
@@ -294,8 +246,8 @@ class Connection(socketserver.BaseRequestHandler):
                 lf = buf.find(b"\n\n", since, crlf + 1 if crlf >= 0 else len(buf))
                 end = lf if lf >= 0 else crlf
                 if end > MAX_HEAD_BYTES:
-                    raise _BadRequest(431, f"the request head is larger than "
-                                           f"{MAX_HEAD_BYTES} bytes")
+                    raise BadRequest(431, f"the request head is larger than "
+                                          f"{MAX_HEAD_BYTES} bytes")
                 if lf >= 0:
                     return buf[:lf].decode("latin-1"), lf + 2
                 if crlf >= 0:
@@ -304,145 +256,27 @@ class Connection(socketserver.BaseRequestHandler):
                 if last >= checked:  # lines complete since the last read
                     lines = buf[checked:last].decode("latin-1").split("\n")
                     if not checked:
-                        self._request_line(lines.pop(0))
-                    for line in lines[:_MAX_HEADERS + 1 - headers]:
-                        _header(line)
+                        request_line(lines.pop(0))
+                    for line in lines[:MAX_HEADERS + 1 - headers]:
+                        header_line(line)
                     headers += len(lines)
-                    if headers > _MAX_HEADERS:
-                        raise _BadRequest(431, f"more than {_MAX_HEADERS} header lines")
+                    if headers > MAX_HEADERS:
+                        raise BadRequest(431, f"more than {MAX_HEADERS} header lines")
                     checked = last + 1
-            if len(buf) - checked > _MAX_LINE:
-                raise (_BadRequest(431, "a header line is too long") if checked else
-                       _BadRequest(414, "the request line is too long"))
+            if len(buf) - checked > MAX_LINE:
+                raise (BadRequest(431, "a header line is too long") if checked else
+                       BadRequest(414, "the request line is too long"))
             if len(buf) > MAX_HEAD_BYTES:
-                raise _BadRequest(431, f"the request head is larger than {MAX_HEAD_BYTES} "
-                                       "bytes")
+                raise BadRequest(431, f"the request head is larger than {MAX_HEAD_BYTES} "
+                                      "bytes")
             data = self.connection.recv(65536)
             buf += data
             if not data:
-                if not buf or (self.idle and self.server._closing):
+                if not buf or (self.idle and self.server.closing):
                     return None
                 self.idle = False
-                raise _BadRequest(400, "the connection ended before the empty line that "
-                                       "ends the request head (RFC 9112 §2.1)")
-
-    def _request_line(self, line: str) -> Tuple[str, str, str]:
-        if len(line) >= _MAX_LINE:  # with its "\n", longer than a line may be
-            raise _BadRequest(414, "the request line is too long")
-        line = line.rstrip("\r")
-        words = line.split(" ")
-        if len(words) != 3 or not words[0] or not words[1]:
-            raise _BadRequest(400, f"bad request line {line[:100]!r}")
-        method, target, version = words
-        self.method, self.target = method, target
-        if version not in ("HTTP/1.1", "HTTP/1.0"):
-            if version.startswith("HTTP/") and version[5:6].isdigit():
-                raise _BadRequest(505, f"{version[:20]} is not supported; use HTTP/1.1")
-            raise _BadRequest(400, f"bad request line {line[:100]!r}")
-        return method, target, version
-
-    def _parse(self, head: str) -> Tuple[Dict[str, Any], bool]:
-        """The environ of one request (as Werkzeug's server builds it), and whether
-        the client waits for ``100 Continue``."""
-        lines = head.split("\n")
-        method, target, version = self._request_line(lines[0])
-        environ = self.environ.copy()
-        known = _HEADERS
-        repeated: Optional[Dict[str, List[str]]] = None
-        for line in lines[1:_MAX_HEADERS + 2]:
-            key, value = known.get(line) or _header(line)
-            if not key:
-                continue
-            if key in environ:  # a repeated field: its values are joined by ','
-                if repeated is None:
-                    repeated = {}
-                values = repeated.get(key)
-                if values is None:
-                    repeated[key] = values = [environ[key]]
-                values.append(value)
-            else:
-                environ[key] = value
-        if repeated:  # joined once, not by growing a string per line
-            for key, values in repeated.items():
-                environ[key] = ",".join(values)
-            if "HTTP_HOST" in repeated:
-                environ[_HOST_LINES] = len(repeated["HTTP_HOST"])
-        if len(lines) > _MAX_HEADERS + 1:
-            raise _BadRequest(431, f"more than {_MAX_HEADERS} header lines")
-        tokens = environ.get("HTTP_CONNECTION")
-        self.close_connection = version != "HTTP/1.1" or tokens is not None and "close" in (
-            t.strip() for t in tokens.lower().split(","))
-        if (target[0] == "/" and target[1:2] != "/" and target.isascii()
-                and "#" not in target and "\t" not in target and "\r" not in target):
-            # The usual origin form, split as urlsplit() would; ASCII needs no dance.
-            path, _, environ["QUERY_STRING"] = target.partition("?")
-            environ["PATH_INFO"] = _wsgi_encoding_dance(unquote(path)) if "%" in path else path
-            environ["REQUEST_URI"] = environ["RAW_URI"] = target
-        else:
-            try:
-                url = urlsplit(target)
-            except ValueError as e:  # "https://[/": an unclosed IPv6 bracket
-                raise _BadRequest(400, f"the request target {target[:100]!r} is not a URL: "
-                                       f"{e}") from None
-            if not url.scheme and url.netloc:  # "//x/y": the first segment is path
-                path = f"/{url.netloc}{url.path}"
-            else:
-                path = url.path
-            if url.scheme and url.netloc:  # absolute form names the host (RFC 9112 §3.2.2)
-                environ["HTTP_HOST"] = url.netloc
-            dance = _wsgi_encoding_dance
-            environ["PATH_INFO"] = dance(unquote(path)) if "%" in path else dance(path)
-            environ["QUERY_STRING"] = dance(url.query)
-            environ["REQUEST_URI"] = environ["RAW_URI"] = dance(target)
-        environ["REQUEST_METHOD"] = method
-        environ["SERVER_PROTOCOL"] = version
-        expect = environ.get("HTTP_EXPECT")
-        return environ, (expect is not None and version == "HTTP/1.1"
-                         and expect.lower().strip(" \t") == "100-continue")
-
-    @staticmethod
-    def _host_refusal(environ: Dict[str, Any]) -> Optional[Refusal]:
-        """RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code
-        to any HTTP/1.1 request message that lacks a Host header field and to any
-        request message that contains more than one Host header field line or a
-        Host header field with an invalid field value" (as Go's net/http does)."""
-        lines = environ.pop(_HOST_LINES, 1)
-        if lines > 1:
-            environ.pop("HTTP_HOST")
-            return Refusal(400, f"the request has {lines} Host header lines; send one")
-        host = environ.get("HTTP_HOST")
-        if host is None:
-            if environ["SERVER_PROTOCOL"] == "HTTP/1.1":
-                return Refusal(400, "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)")
-            return None
-        problem = hosts.syntax_problem(host)
-        if problem is None:
-            return None
-        environ.pop("HTTP_HOST")  # the application builds no URL on it
-        return Refusal(400, problem)
-
-    @staticmethod
-    def _framing(environ: Dict[str, Any], limits: HttpLimits) -> Tuple[Optional[Refusal], int]:
-        """The body's length, or why the request is refused (RFC 9112 §6)."""
-        coding = environ.get("HTTP_TRANSFER_ENCODING")
-        if coding is not None:
-            return Refusal(411, f"request bodies are read by Content-Length only; "
-                                f"'Transfer-Encoding: {coding[:40]}' is not accepted"), 0
-        value = environ.get("CONTENT_LENGTH")
-        if value is None:
-            return None, 0
-        if not (value.isdigit() and value.isascii() and len(value) <= 18):
-            values = {v.strip() for v in value.split(",")}
-            value = values.pop()
-            if values or not _DIGITS.fullmatch(value):
-                return Refusal(400, f"Content-Length {value[:40]!r} is not one number of "
-                                    f"bytes"), 0
-            environ["CONTENT_LENGTH"] = value
-        length = int(value)
-        if length > limits.max_body_bytes:
-            return Refusal(413, f"the request body is larger than {limits.max_body_bytes} "
-                                f"bytes"), 0
-        return None, length
+                raise BadRequest(400, "the connection ended before the empty line that "
+                                      "ends the request head (RFC 9112 §2.1)")
 
     def _refuse(self, refusal: Refusal, environ: Dict[str, Any]) -> None:
         """Answer a parsed request whose framing or Host is refused, and close: by the
@@ -514,7 +348,7 @@ class Connection(socketserver.BaseRequestHandler):
         if sent < len(data):
             self.connection.sendall(memoryview(data)[sent:])
 
-    def _refuse_bad_request(self, error: _BadRequest) -> None:
+    def _refuse_bad_request(self, error: BadRequest) -> None:
         """Bytes that are not an HTTP/1.1 request: a refusal, then close.  No
         application sees them, so the refusal is the renderer's alone."""
         self.close_connection = True
@@ -545,7 +379,3 @@ class Connection(socketserver.BaseRequestHandler):
         except OSError:
             pass
 
-
-def _wsgi_encoding_dance(text: str) -> str:
-    """PEP 3333: the environ holds bytes as latin-1 strings (Werkzeug's convention)."""
-    return text.encode().decode("latin1")

@@ -45,7 +45,7 @@ class WsgiThread:
         self.ssl_context, self.what = ssl_context, what
         self._limits = limits or HttpLimits()
         self.refuse, self.render_refusal = refuse, render_refusal
-        self._httpd: Optional[_Server] = None
+        self._httpd: Optional[HttpServer] = None
         self._thread: Optional[threading.Thread] = None
         self.port: Optional[int] = None
 
@@ -85,7 +85,7 @@ class WsgiThread:
                 + (" (another program uses the port; pass port=0 to pick a free one)"
                    if port else "")
             ) from e
-        self._httpd = _Server(sock, self.app, self.refuse, self.render_refusal,
+        self._httpd = HttpServer(sock, self.app, self.refuse, self.render_refusal,
                               self.ssl_context, self._limits)
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(
@@ -122,7 +122,7 @@ _SHORTAGE = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _BACKOFF_FIRST, _BACKOFF_LAST = 0.005, 1.0
 
 
-class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+class HttpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     """The accept loop; one thread per connection, which also does the TLS handshake.
 
     At most ``limits.max_connections`` connections are served at once.  Past
@@ -169,6 +169,13 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self._wake = threading.Condition(self._lock)
         self._connections: Set["Connection"] = set()
         self._closing = False
+
+    @property
+    def closing(self) -> bool:
+        """Whether :meth:`close_connections` has run: the server is stopping, and a
+        connection ends after its current response instead of waiting for another
+        request.  Read without the lock (see :meth:`.Connection.handle_one_request`)."""
+        return self._closing
 
     def get_request(self) -> Tuple[socket.socket, Any]:
         try:

@@ -1,35 +1,32 @@
-"""The WSGI application: routing, authentication, rendering, and the server's state.
+"""The WSGI application: the server's state, and the pipeline every request passes.
 
-Requests pass one pipeline: match the route, read a bounded body, verify the
-JWS (:mod:`.jws`), call the handler (:mod:`.handlers`), and render.  Every
-problem a handler raises becomes ``application/problem+json`` here and only
-here, with a fresh ``Replay-Nonce`` wherever Let's Encrypt sends one (every
-reply but a GET's, and newNonce's: :func:`.nonces.sends_nonce`).  Any other
-exception is a ``serverInternal`` for the client *and* is kept for
-``AcmeServer.check()``.
+A request is matched against the route table (:mod:`.routes`), meets the faults
+armed for it (:mod:`.targets` says what it names), has its body read and its JWS
+verified (:mod:`.jws`), goes to its handler (:mod:`.endpoints`) and is rendered
+(:mod:`.render`).  Every problem a handler raises becomes
+``application/problem+json`` there and only there, with a fresh ``Replay-Nonce``
+wherever Let's Encrypt sends one (every reply but a GET's, and newNonce's:
+:func:`.nonces.sends_nonce`).  Any other exception is a ``serverInternal`` for
+the client *and* is kept for ``AcmeServer.check()``.  Every request ends in the
+request log, every change of state in the timeline (:mod:`pytest_acme.records`).
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import random
-import re
 import threading
 import traceback
-from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import josepy
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
-from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
 
-from ..ca import CertificateAuthority, asks_must_staple
+from ..ca import CertificateAuthority
 from ..clock import Clock
 from ..config import PEBBLE_TERMS, AcmeConfig, TsigKey, tsig_keys_of
 from ..crls import CrlCache
@@ -37,148 +34,25 @@ from ..faults import Fault, FaultPlan
 from ..httpd import REFUSED, hosts
 from ..protocol import lifecycle, problems
 from ..protocol.csr import AcceptedCSR
-from ..protocol.identifiers import Identifier
-from ..protocol.resources import Certificate, rfc3339
 from ..protocol.states import Event, Stateful, Status
+from ..records import RequestRecord, ServerError, TimelineEvent, expiry_message
 from ..store import BoundedLog, Store
-from ..va import ValidationRequest, make_caa_policy, make_validator
+from ..va import make_caa_policy, make_validator
 from ..va.dnsupdate import ZoneUpdater
 from ..va.zone import Zone
 from ..workers import Workers
-
-# Imported for their endpoints: ARI, CRL and chains; key rollover; OCSP; revocation.
-from . import certs, key_change, ocsp, plain_get, revocation  # noqa: F401
-from .handlers import ENDPOINTS, Exchange, Reply
+from . import authority, plain_get
+from .endpoints import ENDPOINTS
+from .exchange import Exchange, Reply, refused
 from .jws import authenticate
 from .nonces import NoncePool, sends_nonce
+from .render import PROBLEM_JSON, http_problem, problem_reply, render
 from .routes import FAST_ROUTES, RULES, Urls
+from .targets import FaultTarget
 
-PROBLEM_JSON = "application/problem+json"
-#: Status lines as Werkzeug's Response writes them ("201 CREATED").
-_STATUS_LINES = {code: f"{code} {text.upper()}" for code, text in HTTP_STATUS_CODES.items()}
-#: Paths and queries that a request URL holds as they are (no quoting to redo).
-_PLAIN_URL_PART = re.compile(r"[A-Za-z0-9_.~/=&-]*")
-
-
-def _request_url(environ: Dict[str, Any], base: str) -> Optional[str]:
-    """The request URL (what Werkzeug's ``request.url`` says) when it needs no
-    quoting; None otherwise, and the caller asks Werkzeug."""
-    path, query = environ.get("PATH_INFO") or "", environ.get("QUERY_STRING") or ""
-    if not _PLAIN_URL_PART.fullmatch(path) or not _PLAIN_URL_PART.fullmatch(query):
-        return None
-    url = base + path.lstrip("/")
-    return f"{url}?{query}" if query else url
-
-
-def _pretty_json(value: Any, newline: str = "\n") -> str:
-    """``json.dumps(value, indent=2)``, the same text at twice the speed: the
-    standard encoder leaves its C accelerator out whenever it indents."""
-    kind = type(value)
-    if kind is str:
-        return encode_basestring_ascii(value)
-    if kind is dict and value and all(type(k) is str for k in value):
-        inner = newline + "  "
-        return "{" + ",".join([inner + encode_basestring_ascii(k) + ": "
-                               + _pretty_json(v, inner) for k, v in value.items()]) \
-            + newline + "}"
-    if (kind is list or kind is tuple) and value:
-        inner = newline + "  "
-        return "[" + ",".join([inner + _pretty_json(v, inner) for v in value]) + newline + "]"
-    return json.dumps(value, indent=2).replace("\n", newline)
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    """One entry of the server's event log: what happened, to what, when.
-
-    ``server.events`` lists them all, oldest first; an order's snapshot
-    (``server.order(url).events``) holds those about it, its authorizations,
-    its challenges and the faults that fired on its requests.
-
-    Attributes:
-        time: when it happened, on the server clock (an expiry: the instant the
-            object expired, even if the server noticed later).
-        kind: what it happened to: ``order``, ``authorization``, ``challenge``,
-            ``account``, ``certificate``, ``ocsp``, or ``fault`` (a fault fired).
-        id: the id of that object (for a fault: its kind, e.g. ``server_error``).
-        reason: a CamelCase name for what happened, one per kind of thing:
-            ``Created``, ``ChallengeInvalid``, ``OrderExpired``, ``FaultFired``, ...
-            (the Reason column of ``describe()``).
-        message: what happened, for a person: for challenges and authorizations
-            it names the identifier (and the challenge type).
-        order_ids: the orders it concerns (an authorization's or a challenge's
-            orders; the order a faulted request named).
-        identifier: the identifier value an authorization or challenge event is
-            about (``b.example.test``); None for other kinds.
-        challenge_type: the challenge type of a challenge event (``http-01``).
-        account_id: the account a fault's request named (by its URL, or the
-            ``kid`` of its JWS), when it named one; None otherwise.
-    """
-
-    time: dt.datetime
-    kind: str
-    id: str
-    reason: str
-    message: str
-    order_ids: tuple = ()
-    identifier: Optional[str] = None
-    challenge_type: Optional[str] = None
-    account_id: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request as the server saw it (``server.requests``; ``describe_requests()``).
-
-    Attributes:
-        time: when it was answered, on the server clock.
-        method: the HTTP method (``POST``, ``GET``, ``HEAD``).
-        path: the path and query as requested.
-        status: the HTTP status of the answer.
-        problem: the problem type's last part (``badNonce``) if the answer was a
-            problem document, else None.
-        account: the id of the account that signed it; for a request answered
-            before its signature was checked (an injected fault), the account its
-            URL or JWS ``kid`` names.  None when there is none.
-        detail: the problem's ``detail``, if any.
-    """
-
-    time: dt.datetime
-    method: str
-    path: str
-    status: int
-    problem: Optional[str] = None
-    account: Optional[str] = None
-    detail: Optional[str] = None
-
-
-def expiry_message(obj: Any, expires: dt.datetime) -> str:
-    """What an order's or an authorization's expiry event says (stored or derived)."""
-    if obj.kind == "order":
-        return f"order expired at {rfc3339(expires)}; it reads invalid"
-    return f"authorization for {obj.identifier.value} expired at {rfc3339(expires)}"
-
-
-def _claimed_account(body: bytes, urls: Urls) -> Optional[str]:
-    """The account id in the protected ``kid`` of a JWS body, unverified (None if
-    the body does not say one): only to attribute a fault that fired before the
-    signature was checked."""
-    try:
-        jws = json.loads(body)
-        protected = json.loads(josepy.b64.b64decode(jws["protected"]))
-        kid = protected["kid"]
-    except Exception:  # noqa: BLE001 - anything unreadable names no account
-        return None
-    return urls.account_id_from_kid(kid) if isinstance(kid, str) else None
-
-
-@dataclass
-class ServerError:
-    """An exception raised inside the server, kept for ``AcmeServer.check()``."""
-
-    exception: BaseException
-    where: str
-    traceback: str = field(default="")
+# The records are defined in pytest_acme.records and stay importable from here,
+# where they were defined before.
+__all__ = ["AcmeApp", "RequestRecord", "ServerError", "TimelineEvent", "expiry_message"]
 
 
 class AcmeApp:
@@ -315,40 +189,6 @@ class AcmeApp:
             self.clock.now(), "fault", fault.kind, "FaultFired",
             f"{fault.describe()} at {where}", tuple(order_ids), account_id=account_id))
 
-    def target_of(self, endpoint: str, args: Mapping[str, Any], ex: Exchange,
-                  body: Optional[bytes]) -> Tuple[Tuple[str, ...], Optional[str]]:
-        """The orders and the account a request names, as far as its URL and its JWS
-        tell before the signature is checked: the object its URL names (an order,
-        finalize, authorization, challenge, certificate or account URL), else the
-        account of the JWS ``kid``.  For attributing faults that fire on it."""
-        store = self.store
-        found = args.get("id")
-        order_ids: Tuple[str, ...] = ()
-        account_id = None
-        with store.lock:
-            if endpoint in ("order", "finalize") and found in store.orders:
-                order_ids, account_id = (found,), store.orders[found].account_id
-            elif endpoint == "authz" and found in store.authzs:
-                authz = store.authzs[found]
-                order_ids, account_id = tuple(authz.order_ids), authz.account_id
-            elif endpoint == "challenge" and found in store.challenges:
-                parent = store.authzs.get(store.challenges[found].authz_id)
-                if parent is not None:
-                    order_ids, account_id = tuple(parent.order_ids), parent.account_id
-            elif endpoint in ("certificate", "certificate_alternate") and (
-                    found in store.certificates):
-                cert = store.certificates[found]
-                order_ids, account_id = (cert.order_id,), cert.account_id
-            elif endpoint in ("account", "account_orders") and found in store.accounts:
-                account_id = found
-        if account_id is None and ex.signed is not None and ex.signed.account is not None:
-            account_id = ex.signed.account.id
-        if account_id is None and body:
-            account_id = _claimed_account(body, ex.urls)
-            if account_id is not None and account_id not in store.accounts:
-                account_id = None
-        return order_ids, account_id
-
     def observe(self, obj: Stateful, old: Status, event: Event) -> None:
         """Every transition lands in the timeline, named after what happened: an
         expiry is ``OrderExpired`` / ``AuthorizationExpired`` whenever it is noticed
@@ -377,133 +217,22 @@ class AcmeApp:
             f"{subject} {old.value} -> {obj.status.value} ({event.value}){detail}",
         )
 
-    # -- background work -------------------------------------------------------
+    # -- the work a request sets off (:mod:`.authority`) ------------------------
 
     def validate(self, challenge_id: str, account_url: str = "",
                  started: Optional[dt.datetime] = None) -> None:
-        """Run one validation (on a worker thread) and record its result.
-
-        ``account_url`` is the account's URL as its client knows it (dns-account-01,
-        dns-persist-01 and CAA's ``accounturi`` compare against it).  ``started`` is
-        when the client answered the challenge: ``validation_delay`` counts from
-        then, not from when a worker picks the job up (a test may move the clock
-        in between)."""
-        store = self.store
-        with store.lock:
-            chall = store.challenges.get(challenge_id)
-            if chall is None or chall.status is not Status.PROCESSING:
-                return
-            authz = store.authz(chall.authz_id)
-            account = store.accounts[authz.account_id]
-            order_ids = tuple(authz.order_ids)
-            request = ValidationRequest(
-                challenge_type=chall.type,
-                identifier=Identifier(authz.identifier.type, authz.identifier.base),
-                token=chall.token,
-                key_authorization=f"{chall.token}.{account.thumbprint}",
-                account_url=account_url,
-                wildcard=authz.identifier.wildcard,
-                issuer_domain_names=chall.issuer_domain_names or self.config.caa_identities,
-                now=self.clock.now(),
-            )
-        delay = self.config.validation_delay
-        if delay and not self.clock.wait_until((started or self.clock.now())
-                                               + dt.timedelta(seconds=delay)):
-            return  # reset while waiting
-        problem = self.faults.challenge_problem(chall.type, authz.identifier.value, order_ids)
-        if problem is None and authz.identifier.wildcard:
-            problem = self.faults.challenge_problem(chall.type, authz.identifier.base, order_ids)
-        if problem is None:
-            problem = self.validator.validate(request)
-        caa = self.caa
-        if problem is None and caa is not None:
-            # Like Let's Encrypt: CAA after the challenge, before the authorization is valid.
-            problem = caa.check(authz.identifier, account_url, chall.type)
-        with store.lock:
-            if store.challenges.get(challenge_id) is chall:
-                chall.validation_record = request.records
-                lifecycle.finish_validation(store, chall, problem, self.clock.now(), self.observe)
+        """Run one validation (on a worker thread) and record its result:
+        :func:`.authority.validate`."""
+        authority.validate(self, challenge_id, account_url, started)
 
     def recheck_caa(self, order_id: str, account_id: str, account_url: str) -> None:
-        """Check CAA again before finalizing, for every authorization of the order
-        validated more than ``caa_recheck_after`` seconds ago (the Baseline
-        Requirements let a CA rely on a CAA check for 8 hours; Let's Encrypt
-        rechecks after 7).  The lookups run outside the store lock.
-
-        Raises:
-            problems.CAA: CAA now forbids issuance for some identifier, or its
-                lookup failed (one subproblem per identifier when several
-                fail); the order is left as it was, so a client may fix its
-                records and finalize again.
-        """
-        caa = self.caa
-        if caa is None:
-            return
-        now = self.clock.now()
-        limit = now - dt.timedelta(seconds=self.config.caa_recheck_after)
-        stale = []
-        with self.store.lock:
-            order = self.store.orders.get(order_id)
-            if (order is None or order.account_id != account_id
-                    or order.status_at(now, self.store.authz) is not Status.READY):
-                return  # the handler answers that
-            for authz in self.store.authzs_of_order(order):
-                done = next((c for c in authz.challenges if c.validated is not None), None)
-                if done is not None and done.validated is not None and done.validated <= limit:
-                    stale.append((authz.identifier, done.type, done.validated))
-        failures = []
-        for identifier, method, validated in stale:
-            problem = caa.check(identifier, account_url, method)
-            if problem is not None:
-                # Let's Encrypt answers any recheck failure, a lookup one too, as caa.
-                failures.append(problems.CAA(
-                    f"rechecking CAA (last checked {rfc3339(validated)}): {problem.detail}",
-                    identifier=identifier.to_json()))
-        if not failures:
-            return
-        problem = failures[0] if len(failures) == 1 else problems.CAA(
-            f"rechecking CAA for {len(failures)} identifiers failed; see subproblems",
-            subproblems=failures)
-        with self.store.lock:
-            self.record(order, "CAARecheckFailed", f"finalize refused: {problem.detail}")
-        raise problem
+        """Check CAA again before finalizing: :func:`.authority.recheck_caa`."""
+        authority.recheck_caa(self, order_id, account_id, account_url)
 
     def issue(self, order_id: str, csr: AcceptedCSR, urls: Optional[Urls] = None) -> None:
-        """Sign the certificate of a processing order and make the order valid.
-        ``csr`` is the accepted CSR (``protocol.csr.AcceptedCSR``: its key, already
-        parsed and encoded); ``urls`` (of the finalize request) places the CRL URL
-        (and the OCSP URL, with ``ocsp``) in the certificate."""
-        store = self.store
-        with store.lock:
-            order = store.orders.get(order_id)
-            if order is None or order.status is not Status.PROCESSING:
-                return
-            now = self.clock.now()
-            profile = (self.config.profiles or {}).get(order.profile or "")
-            lifetime = (profile.lifetime(self.config.certificate_validity) if profile
-                        else self.config.certificate_validity)
-            not_before = order.not_before or now
-            not_after = order.not_after or not_before + dt.timedelta(seconds=lifetime)
-            identifiers = list(order.identifiers)
-            cert_id = store.new_id()
-            failure = self.faults.issuance_problem(order_id)
-            if failure is not None:
-                lifecycle.fail_order(order, failure, self.observe)
-                return
-        leaf, chain = self.ca.issue(
-            csr.public_key, identifiers, not_before, not_after,
-            common_name=(profile.common_name if profile else True)
-            and self.config.effective("leaf_common_name"),
-            crl_url=certs.crl_url(urls) if urls is not None else None,
-            ocsp_url=ocsp.leaf_ocsp_url(self.config, urls), must_staple=asks_must_staple(csr.csr))
-        with store.lock:
-            if store.orders.get(order_id) is not order:
-                return
-            store.add_certificate(
-                Certificate(cert_id, order.account_id, order.id, leaf, chain, now)
-            )
-            self.record(order, "CertificateIssued", f"certificate serial {leaf.serial_number:x}")
-            lifecycle.complete_issuance(order, cert_id, self.observe)
+        """Sign the certificate of a processing order and make the order valid:
+        :func:`.authority.issue`."""
+        authority.issue(self, order_id, csr, urls)
 
     # -- WSGI ------------------------------------------------------------------
 
@@ -513,19 +242,19 @@ class AcmeApp:
         adapter, urls, base, bad_host = self._bound(environ)
         ex = Exchange(environ, urls)
         endpoint = None
-        target: Optional[_Target] = None
+        target: Optional[FaultTarget] = None
         try:
-            refused = environ.get(REFUSED)
-            if refused is not None:  # the HTTP layer would not read this body
-                raise problems.Malformed(refused.detail, status=refused.status)
+            refusal = environ.get(REFUSED)
+            if refusal is not None:  # the HTTP layer would not read this body
+                raise refused(refusal)
             if bad_host is not None:  # no URL of this server can be built on it
                 raise problems.Malformed(bad_host)
             endpoint, args = FAST_ROUTES.match(path, method) or adapter.match(path, method)
             handler, auth = ENDPOINTS[endpoint]
             if method in ("GET", "HEAD") and auth is not None:
-                handler, auth = plain_get.route(self, ex.request, endpoint)
+                handler, auth = plain_get.route(self, endpoint)
             if self.faults.faults:  # a fault that fires is recorded against what it hit
-                target = _Target(self, endpoint, args, ex, signed=auth is not None)
+                target = FaultTarget(self, endpoint, args, ex, signed=auth is not None)
                 target.resolve()  # now, before the fault plan takes its lock
             delay = self.faults.latency_for(endpoint, target)
             if delay:
@@ -536,9 +265,10 @@ class AcmeApp:
                 raise injected
             if auth is not None:
                 ex.signed = authenticate(
-                    target.body() if target is not None else self._body(ex),
+                    target.body() if target is not None
+                    else ex.read_body(self.config.max_body_bytes),
                     environ.get("CONTENT_TYPE", ""),
-                    _request_url(environ, base) or ex.request.url,
+                    ex.url(base),
                     key_mode=auth,
                     urls=urls,
                     nonces=self.nonces,
@@ -550,7 +280,7 @@ class AcmeApp:
         except problems.Problem as p:
             reply = self._problem_reply(p)
         except HTTPException as e:
-            reply = self._problem_reply(self._http_problem(ex.request, e))
+            reply = self._problem_reply(http_problem(ex.request, e))
         except Exception as e:  # noqa: BLE001 - reported to the test, answered as 500
             self.report_error(e, f"{method} {ex.request.path}")
             reply = self._problem_reply(
@@ -558,7 +288,7 @@ class AcmeApp:
             )
         nonce = sends_nonce(method, endpoint, self.config.pebble) and not (
             endpoint is not None and self.faults.should_omit_nonce(endpoint, target))
-        status, headers, data = self._render(reply, urls, nonce=nonce)
+        status, headers, data = render(reply, urls, self.nonces.issue() if nonce else None)
         self._log(ex, method, reply, target)
         start_response(status, headers)
         return [] if method == "HEAD" else [data]
@@ -588,88 +318,12 @@ class AcmeApp:
             self._hosts[key] = bound
         return bound
 
-    def _body(self, ex: Exchange) -> bytes:
-        """The body: exactly ``Content-Length`` bytes, read directly when that is known."""
-        limit = self.config.max_body_bytes
-        environ = ex.environ
-        text = environ.get("CONTENT_LENGTH")
-        if (text and len(text) <= 18 and text.isascii() and text.isdigit()
-                and not environ.get("wsgi.input_terminated")):
-            size = int(text)  # the common case, as Werkzeug would read it
-            if size <= limit:
-                return environ["wsgi.input"].read(size)
-        too_large = problems.Malformed(f"the request body is larger than {limit} bytes",
-                                       status=413)
-        request = ex.request
-        request.max_content_length = limit
-        length = request.content_length
-        if length is None and environ.get("wsgi.input_terminated"):
-            # A chunked body has no length to check up front, and werkzeug's limited
-            # stream would silently cut it at the limit: read one byte past it instead.
-            data = environ["wsgi.input"].read(limit + 1)
-            if len(data) > limit:
-                raise too_large
-            return data
-        try:
-            if length is not None and length > limit:
-                raise RequestEntityTooLarge()
-            if length is None or environ.get("wsgi.input_terminated"):
-                return request.get_data(cache=False)  # Werkzeug's rules for these
-        except RequestEntityTooLarge:
-            raise too_large from None
-        return environ["wsgi.input"].read(length) if length else b""
-
-    @staticmethod
-    def _http_problem(request: Request, e: HTTPException) -> problems.Problem:
-        path = request.path if len(request.path) <= 200 else request.path[:200] + "..."
-        if isinstance(e, MethodNotAllowed):
-            allowed = ", ".join(sorted(set(e.valid_methods or []) - {"HEAD", "OPTIONS"}))
-            hint = (
-                "; ACME resources are read with POST-as-GET (RFC 8555 §6.3)"
-                if request.method == "GET" else ""
-            )
-            return problems.Malformed(
-                f"{request.method} is not allowed on {path} (allowed: {allowed}){hint}",
-                status=405,
-                headers={"Allow": ", ".join(sorted(set(e.valid_methods or [])))},
-            )
-        if isinstance(e, NotFound):
-            return problems.Malformed(f"no resource at {path}", status=404)
-        return problems.Malformed(f"{e.name}: {e.description}", status=e.code or 400)
-
     def _problem_reply(self, p: problems.Problem) -> Reply:
-        # The one place problems are rendered; Pebble's wording where asked for.
-        if p.pebble is not None and self.config.effective("problem_details") == "pebble":
-            p = p.as_pebble()
-        return Reply(
-            p.to_json(), status=p.status, headers=list(p.headers.items()),
-            content_type=PROBLEM_JSON,
-        )
-
-    def _render(self, reply: Reply, urls: Urls, nonce: bool = True
-                ) -> Tuple[str, List[Tuple[str, str]], bytes]:
-        """Status line, headers and body of a reply (the headers Werkzeug's Response
-        would make, without building one per request)."""
-        body = reply.body
-        data = _pretty_json(body).encode() if isinstance(body, dict) else body or b""
-        status = reply.status
-        headers: List[Tuple[str, str]] = []
-        if data:
-            # RFC 9110 §8.3: the type describes content; an empty reply (newNonce,
-            # a revocation) has none, and clients told "application/json" may try
-            # to parse nothing.  A HEAD reply's data is its GET's, so it keeps the type.
-            headers.append(("Content-Type", reply.content_type))
-        if status not in (204, 304) and not 100 <= status < 200:
-            headers.append(("Content-Length", str(len(data))))
-        headers.extend(reply.headers)
-        if nonce:
-            headers.append(("Replay-Nonce", self.nonces.issue()))
-        headers.append(("Link", f'<{urls.directory()}>;rel="index"'))
-        headers.append(("Cache-Control", "no-store"))
-        return _STATUS_LINES.get(status) or f"{status} UNKNOWN", headers, data
+        """A problem's reply, in Pebble's wording where the config asks for it."""
+        return problem_reply(p, self.config.effective("problem_details") == "pebble")
 
     def _log(self, ex: Exchange, method: str, reply: Reply,
-             target: Optional["_Target"] = None) -> None:
+             target: Optional[FaultTarget] = None) -> None:
         problem = detail = None
         if reply.content_type == PROBLEM_JSON and isinstance(reply.body, dict):
             problem = str(reply.body.get("type", "")).rsplit(":", 1)[-1]
@@ -678,60 +332,9 @@ class AcmeApp:
         account = signed.account.id if signed and signed.account else None
         if account is None and target is not None and target.fired:
             account = target()[1]  # answered by a fault before the signature was checked
-        environ = ex.environ
-        path, query = environ.get("PATH_INFO") or "", environ.get("QUERY_STRING") or ""
-        if _PLAIN_URL_PART.fullmatch(path) and _PLAIN_URL_PART.fullmatch(query):
-            full_path = "/" + path.lstrip("/") + (f"?{query}" if query else "")
-        else:
-            full_path = ex.request.full_path.rstrip("?")
-        record = RequestRecord(self.clock.now(), method, full_path, reply.status, problem,
+        record = RequestRecord(self.clock.now(), method, ex.full_path, reply.status, problem,
                                account, detail)
         self.requests.append(record)
         for listener in self.request_listeners:
             listener(record)
 
-
-class _Target:
-    """What one request names (:meth:`AcmeApp.target_of`), for the faults that may
-    fire on it; it keeps the body it had to read, for the signature check that
-    follows."""
-
-    __slots__ = ("_app", "_endpoint", "_args", "_ex", "_signed", "_body", "_refused", "_answer",
-                 "fired")
-
-    def __init__(self, app: AcmeApp, endpoint: str, args: Mapping[str, Any], ex: Exchange,
-                 signed: bool) -> None:
-        self._app, self._endpoint, self._args, self._ex = app, endpoint, args, ex
-        self._signed = signed
-        self._body: Optional[bytes] = None
-        self._refused: Optional[problems.Problem] = None
-        self._answer: Tuple[Tuple[str, ...], Optional[str]] = ((), None)
-        self.fired = False
-
-    def body(self) -> bytes:
-        """The request body, read once (a refusal to read it is raised every time)."""
-        if self._refused is not None:
-            raise self._refused
-        if self._body is None:
-            try:
-                self._body = self._app._body(self._ex)
-            except problems.Problem as p:
-                self._refused = p
-                raise
-        return self._body
-
-    def resolve(self) -> None:
-        """Work out the orders and account (takes the store lock: call it before a
-        fault hook, never inside one)."""
-        body = None
-        if self._signed:
-            try:
-                body = self.body()
-            except problems.Problem:
-                body = None  # too large to read: the URL has to do (authenticate says why)
-        self._answer = self._app.target_of(self._endpoint, self._args, self._ex, body)
-
-    def __call__(self) -> Tuple[Tuple[str, ...], Optional[str]]:
-        """``(order ids, account id)``; a fault asking marks the request as faulted."""
-        self.fired = True
-        return self._answer

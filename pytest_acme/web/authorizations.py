@@ -1,60 +1,33 @@
-"""Pre-authorization (RFC 8555 §7.4.1) and what a newOrder may reuse.
+"""Authorizations and challenges (RFC 8555 §7.5): reading and deactivating an
+authorization, answering a challenge (which starts its validation), and
+pre-authorization (newAuthz, §7.4.1).
 
 ``newAuthz`` makes an authorization outside any order; a later newOrder of the
 same account for that identifier uses it (:mod:`pytest_acme.protocol.reuse`).
-Reuse of the account's other authorizations follows ``authz_reuse_valid`` and
-``authz_reuse_pending``; with ``reuse_identical_orders`` (Boulder) a newOrder for
-the same identifiers returns the account's pending or ready order itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Callable, List, Optional
+from typing import TYPE_CHECKING
 
 from ..protocol import lifecycle, problems
-from ..protocol.identifiers import Identifier, parse_identifiers, refuse_blocked
-from ..protocol.resources import Account, Authorization, Order
-from ..protocol.reuse import ReusePolicy, reusable
-from ..protocol.states import Status
-from .handlers import Exchange, Reply, authz_reply, endpoint, require_payload
+from ..protocol.identifiers import parse_identifiers, refuse_blocked
+from ..protocol.resources import Authorization, Challenge
+from .exchange import (
+    Exchange,
+    Reply,
+    authz_reply,
+    challenge_reply,
+    endpoint,
+    owned,
+    require_listed,
+    require_payload,
+)
+from .polling import running_validations, settle
 
 if TYPE_CHECKING:
     from .app import AcmeApp
-
-
-def reuse_for(app: "AcmeApp", account: Account, now: dt.datetime
-              ) -> Callable[[Identifier], Optional[Authorization]]:
-    """The ``reuse`` callback of :func:`lifecycle.create_order` for this server's policy
-    (caller holds the store lock)."""
-    policy = ReusePolicy(valid=app.config.effective("authz_reuse_valid"),
-                         pending=app.config.effective("authz_reuse_pending"))
-
-    def pick(identifier: Identifier) -> Optional[Authorization]:
-        return reusable(app.store.authzs_for(account.id, identifier), account.id, identifier,
-                        now, policy, app.faults.draw)
-
-    return pick
-
-
-def identical_order(app: "AcmeApp", account: Account, identifiers: List[Identifier],
-                    profile: Any, now: dt.datetime) -> Optional[Order]:
-    """With ``reuse_identical_orders``: the account's newest pending or ready order for
-    exactly these identifiers (Boulder's order reuse), else None.
-
-    Boulder also requires the same certificate profile: ``profile`` must equal the
-    order's ``profile`` attribute (None or empty when no profile was asked for).
-    """
-    if not app.config.effective("reuse_identical_orders"):
-        return None
-    wanted = sorted(set(identifiers))
-    for order_id in reversed(account.order_ids):
-        order = app.store.orders[order_id]
-        if (sorted(set(order.identifiers)) == wanted
-                and (getattr(order, "profile", None) or None) == (profile or None)
-                and order.status_at(now, app.store.authz) in (Status.PENDING, Status.READY)):
-            return order
-    return None
 
 
 @endpoint("new_authz")
@@ -88,3 +61,64 @@ def new_authz(app: "AcmeApp", ex: Exchange) -> Reply:
     reply.status = 201
     reply.headers.append(("Location", ex.urls.authz(authz.id)))
     return reply
+
+
+@endpoint("authz")
+def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    assert ex.signed is not None
+    with app.store.lock:
+        found: Authorization = owned(
+            app, ex, app.store.authzs, id, "authorization", lambda a: a.account_id
+        )
+        payload = ex.signed.payload
+        if payload is not None:
+            # RFC 8555 §7.5.2: the only update a client may make is deactivation.
+            if payload.get("status") != "deactivated":
+                raise problems.Malformed(
+                    "an authorization can only be updated with {\"status\": \"deactivated\"}"
+                )
+            lifecycle.deactivate_authorization(app.store, found, app.clock.now(), app.observe)
+            return authz_reply(app, ex, found)
+        running = running_validations(app, found.challenges, app.clock.now())
+    settle(app, running)
+    with app.store.lock:
+        return authz_reply(app, ex, found)
+
+
+@endpoint("challenge")
+def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    assert ex.signed is not None
+    store = app.store
+    with store.lock:
+        if id in store.challenges:  # as Boulder: "no such challenge" before "not yours"
+            require_listed(app, ex, store.challenges[id])
+        found: Challenge = owned(
+            app, ex, store.challenges, id, "challenge",
+            lambda c: store.authzs[c.authz_id].account_id,
+        )
+        authz_obj = store.authz(found.authz_id)
+        start = False
+        now = app.clock.now()
+        if ex.signed.payload is not None:
+            # RFC 8555 §7.5.1: any JSON object (normally {}) asks for validation.
+            start = lifecycle.start_validation(store, found, now, app.observe)
+        if start:
+            found.answered = now
+            # The answer reads processing, as at Let's Encrypt and Pebble; the
+            # polls that follow find the validation done (see polling.settle), so the
+            # honest Retry-After is 0 unless validation_delay holds it back.
+            reply = challenge_reply(app, ex, found, now, started=True)
+        running = [] if start else running_validations(app, [found], now)
+    if start:
+        app.record(found, "ValidationStarted",
+                   f"{found.type} validation of {authz_obj.identifier.value} started")
+        app.workers.submit(app.validate, found.id, ex.urls.account(ex.account.id), now,
+                           key=found.id)
+        return reply
+    settle(app, running)
+    with store.lock:
+        return challenge_reply(app, ex, found, app.clock.now())
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (authz, challenge, new_authz)

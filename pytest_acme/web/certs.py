@@ -1,5 +1,8 @@
-"""Endpoints about issued certificates beyond RFC 8555's core: renewal information
-(RFC 9773), CRLs (RFC 5280 §5) and alternate chains (RFC 8555 §7.4.2)."""
+"""Issued certificates: the certificate and its alternate chains (RFC 8555
+§7.4.2), renewal information (RFC 9773) and CRLs (RFC 5280 §5).
+
+Revocation is in :mod:`.revocation`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..protocol import ari, problems
 from ..protocol.inputs import whole_number
 from ..protocol.resources import Certificate
-from .handlers import Exchange, Reply, endpoint, owned, require_post_as_get
+from .exchange import Exchange, Reply, certificate_reply, endpoint, owned, require_post_as_get
 from .routes import Urls
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,8 +78,16 @@ def certificate_alternate(app: "AcmeApp", ex: Exchange, id: str, n: int) -> Repl
     if not 1 <= n < len(app.ca.chains):
         raise problems.Malformed(f"certificate {id} has no alternate chain {n}; it has "
                                  f"{len(app.ca.chains) - 1}", status=404)
-    links = [("Link", f'<{ex.urls.certificate(id)}>;rel="alternate"')] + [
-        ("Link", f'<{ex.urls.build("certificate_alternate", id=id, n=str(k))}>;rel="alternate"')
-        for k in range(1, len(app.ca.chains)) if k != n]
-    return Reply(app.ca.chain_pem(cert.leaf, n), headers=links,
-                 content_type="application/pem-certificate-chain")
+    return certificate_reply(app, ex, cert, n)
+
+
+@endpoint("certificate")
+def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
+    require_post_as_get(ex)
+    with app.store.lock:
+        cert = owned(app, ex, app.store.certificates, id, "certificate", lambda c: c.account_id)
+    return certificate_reply(app, ex, cert)  # each alternate chain linked (§7.4.2)
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (certificate, certificate_alternate, renewal_info, renewal_info_base, crl)

@@ -23,7 +23,7 @@ from .jws import b64url_decode, check_flattened, parse_json, parse_jwk
 
 if TYPE_CHECKING:
     from .app import AcmeApp
-    from .handlers import Exchange
+    from .exchange import Exchange
 
 #: The MAC algorithms RFC 8555 §7.3.4 allows.
 MAC_ALGORITHMS = ("HS256", "HS384", "HS512")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..protocol import problems
-from .handlers import Exchange, Reply, account_reply, endpoint, require_payload
+from .exchange import Exchange, Reply, account_reply, endpoint, require_payload
 from .jws import parse_jwk, verify_inner
 
 if TYPE_CHECKING:
@@ -55,3 +55,7 @@ def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
         app.store.accounts_by_thumbprint[thumbprint] = account
         app.record(account, "AccountKeyChanged", f"account {account.id} has a new key")
     return account_reply(app, ex, account)
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (key_change,)

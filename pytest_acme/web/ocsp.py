@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..ca import CRL_REASONS, CertificateAuthority, Issuer
 from ..config import AcmeConfig
+from ..protocol import problems
 from ..protocol.resources import Certificate
 from ..store import Store
-from .handlers import Exchange, Reply, endpoint
+from .exchange import Exchange, Reply, endpoint
 from .routes import Urls
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -165,12 +165,13 @@ def leaf_ocsp_url(config: AcmeConfig, urls: Optional[Urls]) -> Optional[str]:
 def ocsp_responder(app: "AcmeApp", ex: Exchange, request: Optional[str] = None) -> Reply:
     """RFC 6960 over HTTP: POST the DER request, or GET ``/ocsp/<base64>``."""
     if ex.method == "POST":
-        http = ex.request
-        http.max_content_length = MAX_REQUEST_BYTES
         try:
-            answer = respond(http.get_data(cache=False), app.ca, app.store, app.clock.now())
-        except RequestEntityTooLarge:
-            answer = malformed(f"the request is larger than {MAX_REQUEST_BYTES} bytes")
+            der = ex.read_body(MAX_REQUEST_BYTES)
+        except problems.Problem as p:
+            answer = malformed(f"the request is larger than {MAX_REQUEST_BYTES} bytes"
+                               if p.status == 413 else p.detail)
+        else:
+            answer = respond(der, app.ca, app.store, app.clock.now())
     elif not request:
         answer = malformed("no request: POST it, or GET <responder URL>/<base64 of it>")
     else:
@@ -188,3 +189,7 @@ def ocsp_responder(app: "AcmeApp", ex: Exchange, request: Optional[str] = None) 
         app.note("ocsp", "-" if answer.serial is None else f"{answer.serial:x}",
                  "OCSPRefused", f"OCSP answered {answer.outcome}: {answer.detail}")
     return Reply(answer.der, status=answer.http_status, content_type=OCSP_RESPONSE)
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (ocsp_responder,)

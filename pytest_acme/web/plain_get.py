@@ -9,57 +9,60 @@ answers them, with the same body a POST-as-GET would get.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import TYPE_CHECKING, Tuple
 
 from werkzeug.exceptions import MethodNotAllowed
-from werkzeug.wrappers import Request
 
-from ..protocol import problems
-from .handlers import Exchange, Handler, Reply, authz_reply, order_reply, require_listed
+from .exchange import (
+    Exchange,
+    Handler,
+    Reply,
+    authz_reply,
+    certificate_reply,
+    challenge_reply,
+    find,
+    order_reply,
+    require_listed,
+)
 
 if TYPE_CHECKING:
     from .app import AcmeApp
 
 
-def _find(app: "AcmeApp", ex: Exchange, table: Dict[str, Any], id: str, what: str) -> Any:
-    obj = table.get(id)
-    if obj is None:
-        raise problems.Malformed(f"no {what} at {ex.request.base_url}", status=404)
-    return obj
-
-
 def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        return order_reply(app, ex, _find(app, ex, app.store.orders, id, "order"), poll=True)
+        return order_reply(app, ex, find(ex, app.store.orders, id, "order"), poll=True)
 
 
 def authz(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        return authz_reply(app, ex, _find(app, ex, app.store.authzs, id, "authorization"))
+        return authz_reply(app, ex, find(ex, app.store.authzs, id, "authorization"))
 
 
 def challenge(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        found = _find(app, ex, app.store.challenges, id, "challenge")
+        found = find(ex, app.store.challenges, id, "challenge")
         require_listed(app, ex, found)
-        body = found.to_json(ex.urls)
-    headers = [("Link", f'<{ex.urls.authz(found.authz_id)}>;rel="up"')]
-    if body["status"] in ("pending", "processing"):
-        headers.append(("Retry-After", str(app.config.authz_retry_after)))
-    return Reply(body, headers=headers)
+        return challenge_reply(app, ex, found, app.clock.now())
 
 
 def certificate(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     with app.store.lock:
-        cert = _find(app, ex, app.store.certificates, id, "certificate")
-    return Reply(cert.chain_pem, content_type="application/pem-certificate-chain")
+        cert = find(ex, app.store.certificates, id, "certificate")
+    return certificate_reply(app, ex, cert)
 
 
-HANDLERS = {"order": order, "authz": authz, "challenge": challenge, "certificate": certificate}
+#: What a plain GET of each endpoint is answered with, when ``plain_get`` is on.
+GET_HANDLERS = {"order": order, "authz": authz, "challenge": challenge,
+                "certificate": certificate}
 
 
-def route(app: "AcmeApp", request: Request, endpoint: str) -> Tuple[Handler, None]:
-    """The handler for a GET of ``endpoint``, or the 405 problem when plain GET is off."""
-    if endpoint in HANDLERS and app.config.effective("plain_get"):
-        return HANDLERS[endpoint], None
-    raise app._http_problem(request, MethodNotAllowed(valid_methods=["POST"]))
+def route(app: "AcmeApp", endpoint: str) -> Tuple[Handler, None]:
+    """The handler for a GET of ``endpoint``.
+
+    Raises:
+        MethodNotAllowed: plain GET is off (the app answers it as a 405 problem).
+    """
+    if endpoint in GET_HANDLERS and app.config.effective("plain_get"):
+        return GET_HANDLERS[endpoint], None
+    raise MethodNotAllowed(valid_methods=["POST"])

@@ -14,7 +14,7 @@ from ..protocol import problems
 from ..protocol.csr import spki
 from ..protocol.resources import rfc3339
 from ..protocol.states import Status
-from .handlers import Exchange, Reply, endpoint, require_payload
+from .exchange import Exchange, Reply, endpoint, require_payload
 from .jws import EITHER, b64url_decode
 
 if TYPE_CHECKING:
@@ -80,3 +80,7 @@ def _may_revoke(app: "AcmeApp", ex: Exchange, cert: Any, now: dt.datetime) -> No
         raise problems.Unauthorized(
             "this account did not issue the certificate and holds no valid authorization "
             "for " + ", ".join(missing))
+
+
+#: The handlers of this module, for :mod:`.endpoints`.
+HANDLERS = (revoke_cert,)

@@ -14,7 +14,7 @@ import requests
 
 from pytest_acme import AcmeServer
 
-MAX_HEAD_BYTES = 64 * 1024  # pytest_acme.httpd.connection.MAX_HEAD_BYTES
+MAX_HEAD_BYTES = 64 * 1024  # pytest_acme.httpd.request.MAX_HEAD_BYTES
 
 WAIT = 10.0
 

@@ -1,5 +1,5 @@
 """Request bodies are bounded (``max_body_bytes``): a larger body is a 413
-problem document with a nonce, read no further than the limit."""
+problem document with a nonce, and a chunked one a 411, neither of them read."""
 
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ class CountingStream(io.BytesIO):
         return line
 
 
-def test_a_chunked_body_over_the_limit_is_413_not_cut_short():
-    """Without Content-Length the body is read to one byte past the limit."""
+def test_a_chunked_body_is_411_and_not_read():
+    """The HTTP layer refuses a chunked body with 411 (docs: limits, hardening);
+    the application, on another WSGI server, does the same and reads none of it."""
     w = World(max_body_bytes=1000)
     body = CountingStream(b"x" * 10_000_000)
     builder = EnvironBuilder(path="/acme/new-account", method="POST", input_stream=body,
@@ -55,13 +56,14 @@ def test_a_chunked_body_over_the_limit_is_413_not_cut_short():
     environ.pop("CONTENT_LENGTH", None)
     environ["wsgi.input_terminated"] = True
     app_iter, status, headers = run_wsgi_app(w.app, environ)
-    b"".join(app_iter)
-    assert status.startswith("413"), status
+    assert b"Content-Length only" in b"".join(app_iter)
+    assert status.startswith("411"), status
     assert dict(headers)["Replay-Nonce"]
-    assert body.consumed == 1001  # one byte past the limit, no more
+    assert body.consumed == 0
 
 
-def test_a_chunked_body_within_the_limit_is_read_whole():
+def test_a_body_a_wsgi_server_dechunked_is_411_too():
+    """``wsgi.input_terminated`` without a length: what a chunked body becomes."""
     w = World(max_body_bytes=1000)
     environ = EnvironBuilder(path="/acme/new-account", method="POST",
                              input_stream=io.BytesIO(b"[]" + b" " * 900),
@@ -69,4 +71,4 @@ def test_a_chunked_body_within_the_limit_is_read_whole():
     environ.pop("CONTENT_LENGTH", None)
     environ["wsgi.input_terminated"] = True
     app_iter, status, _ = run_wsgi_app(w.app, environ)
-    assert status.startswith("400") and b"flattened JSON" in b"".join(app_iter)
+    assert status.startswith("411") and b"Content-Length only" in b"".join(app_iter)

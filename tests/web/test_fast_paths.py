@@ -22,8 +22,9 @@ from pytest_acme.protocol import lifecycle
 from pytest_acme.protocol.identifiers import Identifier
 from pytest_acme.protocol.resources import CHALLENGE_TYPES, Account, rfc3339
 from pytest_acme.store import Store
-from pytest_acme.web.app import _pretty_json, _request_url
 from pytest_acme.web.certs import crl_url
+from pytest_acme.web.exchange import request_url
+from pytest_acme.web.render import pretty_json
 from pytest_acme.web.routes import RULES, Urls
 
 
@@ -35,7 +36,7 @@ from pytest_acme.web.routes import RULES, Urls
     [], {}, "text", 7, None, True, (1, "two"),
 ])
 def test_pretty_json_is_json_dumps_indent_2(value):
-    assert _pretty_json(value) == json.dumps(value, indent=2)
+    assert pretty_json(value) == json.dumps(value, indent=2)
 
 
 @pytest.mark.parametrize("path, query", [
@@ -49,13 +50,13 @@ def test_request_url_shortcut_matches_werkzeug(path, query, base_url):
     request = Request(environ)
     # The prefix as AcmeApp computes it once per host.
     base = get_current_url(request.scheme, request.host, request.root_path, "")
-    assert _request_url(environ, base) == request.url
+    assert request_url(environ, base) == request.url
 
 
 @pytest.mark.parametrize("path", ["/acme/order/a%20b", "/acme/ä", "/x y"])
 def test_request_url_shortcut_declines_what_needs_quoting(path):
     environ = EnvironBuilder(path=path, base_url="https://127.0.0.1/").get_environ()
-    assert _request_url(environ, "https://127.0.0.1/") is None
+    assert request_url(environ, "https://127.0.0.1/") is None
 
 
 @pytest.mark.parametrize("base", ["https://127.0.0.1:14000", "http://localhost/prefix"])
