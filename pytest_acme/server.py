@@ -319,8 +319,9 @@ class AcmeServer:
         self.app.reset()
 
     def reconfigure(self, config: Optional[AcmeConfig] = None, **settings: Any) -> None:
-        """Change settings that do not need a new socket or CA (not host, port, tls,
-        ca_key_type, seed, nonce_pool_size)."""
+        """Change settings on the running server: any setting except those in
+        :data:`~pytest_acme.config.RESTART_SETTINGS` (ports, TLS, the CA, the seed, ...),
+        which raise :class:`ValueError`."""
         new = AcmeConfig.from_kwargs(config or self.config, **settings)
         changed = {
             name for name in RESTART_SETTINGS if getattr(new, name) != getattr(self.config, name)
