@@ -257,6 +257,16 @@ def obtain(server: AcmeServer, acme, order: messages.OrderResource) -> requests.
     return acme.net.post(order.body.certificate, None)
 
 
+def revoke(acme, cert: x509.Certificate, reason: int) -> None:
+    """``ClientV2.revoke`` across acme versions (before 3.x it took a pyOpenSSL
+    certificate wrapped in josepy's ComparableX509)."""
+    try:
+        acme.revoke(cert, reason)
+    except AttributeError:
+        from OpenSSL import crypto
+        acme.revoke(josepy.ComparableX509(crypto.X509.from_cryptography(cert)), reason)
+
+
 def issue_leaf(server: AcmeServer, acme, names: Sequence[str], **fields: Any) -> x509.Certificate:
     """A certificate for ``names`` (``fields`` go into the newOrder)."""
     return split_chain(obtain(server, acme, new_order(acme, names, **fields)).content)[0]
