@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from jws_client import b64
 from pytest_acme import AcmeServer
 
 Key = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey]
@@ -194,7 +195,7 @@ def challenge_json(acme, authz_url: str, typ: str) -> Dict[str, Any]:
 
 def key_authorization_for(acme, token: str) -> str:
     """``token + "." + base64url(thumbprint of the account key)`` (RFC 8555 §8.1)."""
-    thumbprint = josepy.b64.b64encode(acme.net.key.public_key().thumbprint()).decode()
+    thumbprint = b64(acme.net.key.public_key().thumbprint())
     return f"{token}.{thumbprint}"
 
 
@@ -222,7 +223,7 @@ def finalize_problem(acme, order_url: str, csr_pem: bytes) -> Dict[str, Any]:
     """POST the finalize request of an order and return the problem document it answers."""
     der = x509.load_pem_x509_csr(csr_pem).public_bytes(serialization.Encoding.DER)
     finalize_url = read(acme, order_url)["finalize"]
-    response = post_unchecked(acme, finalize_url, {"csr": josepy.b64.b64encode(der).decode()})
+    response = post_unchecked(acme, finalize_url, {"csr": b64(der)})
     assert response.headers["Content-Type"] == "application/problem+json", response.text
     return response.json()
 

@@ -10,13 +10,12 @@ import json
 import socket
 import ssl
 
-import josepy
 import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from helpers import account_client, account_url, answer_all, issue_leaf, make_csr, post, post_unchecked
-from jws_client import PROBLEM
+from jws_client import PROBLEM, b64
 from pytest_acme.httpd.server import WsgiThread
 from pytest_acme.protocol.resources import rfc3339
 from pytest_acme.standalone.management import make_management_app
@@ -131,12 +130,11 @@ def test_a_long_path_is_not_repeated_whole_in_the_detail(acme_server, method, pa
 def test_a_serial_of_thousands_of_octets_is_not_quoted_whole(acme_server):
     """RFC 5280 §4.1.2.2 serials are at most 20 octets: a renewalInfo certID naming a
     30000-octet one is not found, and the detail does not repeat it."""
-    import base64
 
     acme = account_client(acme_server)
     leaf = issue_leaf(acme_server, acme, ["serial.example.test"])
     aki = _cert_id(leaf).split(".")[0]
-    serial = base64.urlsafe_b64encode(b"\x7f" * 30000).decode().rstrip("=")
+    serial = b64(b"\x7f" * 30000)
     response = requests.get(f"{acme.directory['renewalInfo']}/{aki}.{serial}",
                             verify=acme_server.ca_bundle, timeout=10)
     assert_problem(response, "malformed", 404, "no certificate with serial 7f7f")
@@ -236,7 +234,7 @@ def test_http10_without_host_uses_the_servers_address(acme_server):
 
 
 def der_of(leaf):
-    return josepy.b64.b64encode(leaf.public_bytes(Encoding.DER)).decode()
+    return b64(leaf.public_bytes(Encoding.DER))
 
 
 @pytest.mark.acme(max_orders=1)

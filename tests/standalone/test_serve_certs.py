@@ -3,7 +3,6 @@ meet it: alternate chains, CRLs, renewalInfo and Pebble's /set-renewal-info/, pr
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from pathlib import Path
@@ -12,6 +11,7 @@ import requests
 from cryptography import x509
 
 from helpers import ServeProcess, account_client, banner_field, issue_leaf, new_order, obtain, split_chain
+from jws_client import b64
 
 FREE_PORTS = ["--port", "0", "--management-port", "0", "--challtestsrv-port", "0",
               "--dns-port", "0"]
@@ -31,10 +31,6 @@ def lifetime(cert: x509.Certificate) -> dt.timedelta:
     if hasattr(cert, "not_valid_after_utc"):
         return cert.not_valid_after_utc - cert.not_valid_before_utc
     return cert.not_valid_after - cert.not_valid_before
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def test_serve_with_pebbles_chain_variables(tmp_path):

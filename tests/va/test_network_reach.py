@@ -16,10 +16,10 @@ import ipaddress
 import socket
 from typing import Any, Dict, List
 
-import josepy
 import pytest
 
 from helpers import account_client, make_csr
+from jws_client import b64
 from pytest_acme import AcmeConfig
 from pytest_acme.protocol import problems
 from pytest_acme.va.resolver import DnsResolver
@@ -73,7 +73,7 @@ def read(acme, url: str) -> Dict[str, Any]:
 
 def _answer(acme, server, authz, typ: str, prepare) -> Dict[str, Any]:
     chall = next(c for c in read(acme, authz.uri)["challenges"] if c["type"] == typ)
-    thumbprint = josepy.b64.b64encode(acme.net.key.public_key().thumbprint()).decode()
+    thumbprint = b64(acme.net.key.public_key().thumbprint())
     prepare(chall["token"], f"{chall['token']}.{thumbprint}")
     from helpers import post
 

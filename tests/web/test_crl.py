@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import josepy
 import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from helpers import account_client, new_order, obtain, post, split_chain
+from jws_client import b64
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
@@ -37,7 +37,7 @@ def fetch(server, url: str) -> x509.CertificateRevocationList:
 
 
 def revoke(acme, cert: x509.Certificate, reason: int) -> None:
-    der = josepy.b64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+    der = b64(cert.public_bytes(Encoding.DER))
     post(acme, acme.directory["revokeCert"], {"certificate": der, "reason": reason})
 
 

@@ -14,7 +14,6 @@ from types import SimpleNamespace
 from typing import List, Optional
 from urllib.parse import quote
 
-import josepy
 import pytest
 import requests
 from cryptography import x509
@@ -36,6 +35,7 @@ from helpers import (
     post,
     split_chain,
 )
+from jws_client import b64
 from pytest_acme import AcmeConfig
 from pytest_acme.cli import main
 from pytest_acme.web.ocsp import OCSP_LIFETIME
@@ -93,7 +93,7 @@ def next_update(answer: ocsp.OCSPResponse) -> dt.datetime:
 
 
 def revoke(acme, leaf: x509.Certificate, reason: int) -> None:
-    der = josepy.b64.b64encode(leaf.public_bytes(Encoding.DER)).decode()
+    der = b64(leaf.public_bytes(Encoding.DER))
     post(acme, acme.directory["revokeCert"], {"certificate": der, "reason": reason})
 
 

@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from helpers import account_client, answer_all, deadline, ec_key, make_csr, post, revoke, split_chain
+from jws_client import b64
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
@@ -88,7 +89,7 @@ def test_an_account_holding_the_authorizations_may_revoke(acme_server):
 
 
 def der_b64(cert: x509.Certificate) -> str:
-    return josepy.b64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+    return b64(cert.public_bytes(Encoding.DER))
 
 
 @pytest.mark.parametrize("reason", [7, 11, -1, "1", True])
