@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 import requests
@@ -27,7 +27,6 @@ import trustme
 from dnslib import QTYPE, DNSRecord
 
 from helpers import (
-    BannerCapture,
     account_client,
     banner_field,
     challenge_json,
@@ -102,28 +101,6 @@ class Process:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
-
-
-@pytest.fixture
-def command(capsys) -> Iterator:
-    """Run ``main(argv)`` in a thread; the starter returns its banner."""
-    runs: List = []
-
-    def start(argv: List[str], env: Optional[Dict[str, str]] = None) -> str:
-        out, stop = BannerCapture(), threading.Event()
-        result: List[int] = []
-        thread = threading.Thread(target=lambda: result.append(
-            main(argv, stop=stop, out=out, env=env or {})))
-        thread.start()
-        runs.append((stop, thread, result))
-        assert out.ready.wait(15), out.getvalue() + capsys.readouterr().err
-        return out.getvalue()
-
-    yield start
-    for stop, thread, result in runs:
-        stop.set()
-        thread.join(10)
-        assert result == [0]
 
 
 def listener(banner: str, what: str) -> Tuple[str, int]:
