@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import ipaddress
 import threading
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import josepy
 import requests
@@ -204,6 +204,29 @@ def answer_and_wait(acme, server: AcmeServer, chall_url: str) -> Dict[str, Any]:
     post(acme, chall_url, {})
     server.wait_idle()
     return read(acme, chall_url)
+
+
+def validate(server: AcmeServer, name: str, typ: str = "http-01",
+             prepare: Callable[[str, str], Any] = lambda token, key_authorization: None
+             ) -> Dict[str, Any]:
+    """Order ``name`` with a new account, call ``prepare(token, key_authorization)`` for
+    its ``typ`` challenge, answer that and wait for the server: the challenge as JSON."""
+    acme = account_client(server)
+    order = acme.new_order(make_csr([name]))
+    (authz,) = order.authorizations
+    chall = challenge_json(acme, authz.uri, typ)
+    prepare(chall["token"], key_authorization_for(acme, chall["token"]))
+    return answer_and_wait(acme, server, chall["url"])
+
+
+def challenge_refused(chall: Dict[str, Any], type_: str, *words: str) -> str:
+    """Check that the challenge (as JSON) is ``invalid`` with a ``type_`` problem whose
+    detail has every one of ``words``; the detail."""
+    assert chall["status"] == "invalid", chall
+    assert chall["error"]["type"] == "urn:ietf:params:acme:error:" + type_, chall["error"]
+    for word in words:
+        assert word in chall["error"]["detail"], chall["error"]["detail"]
+    return chall["error"]["detail"]
 
 
 def post_unchecked(acme, url: str, payload: Optional[Dict[str, Any]]) -> requests.Response:
