@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import ipaddress
+import socket
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
@@ -125,6 +126,23 @@ def post(acme, url: str, payload: Optional[Dict[str, Any]]) -> requests.Response
     fetched from newNonce (Pebble's rule gives no nonce to a HEAD of anything else)."""
     return acme.net.post(url, _Raw(payload) if payload is not None else None,
                          new_nonce_url=acme.directory["newNonce"])
+
+
+def links(response: requests.Response, rel: str) -> List[str]:
+    """The URLs of the response's ``Link`` header with relation ``rel``, in order."""
+    # requests folds repeated headers into one comma-separated value.
+    return [link["url"] for link in requests.utils.parse_header_links(response.headers["Link"])
+            if link.get("rel") == rel]
+
+
+def read_to_close(sock: socket.socket) -> bytes:
+    """Everything the peer sends until it closes the connection."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
 
 
 def banner_field(banner: str, name: str) -> str:

@@ -14,7 +14,16 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from helpers import account_client, account_url, answer_all, issue_leaf, make_csr, post, post_unchecked
+from helpers import (
+    account_client,
+    account_url,
+    answer_all,
+    issue_leaf,
+    make_csr,
+    post,
+    post_unchecked,
+    read_to_close,
+)
 from jws_client import PROBLEM, b64
 from pytest_acme.httpd.server import WsgiThread
 from pytest_acme.protocol.resources import rfc3339
@@ -151,12 +160,7 @@ def raw_request(server, head: str) -> "tuple[int, dict, bytes]":
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock, \
             context.wrap_socket(sock) as tls:
         tls.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n")
-        data = b""
-        while True:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(tls)
     head_bytes, _, body = data.partition(b"\r\n\r\n")
     lines = head_bytes.decode("latin-1").split("\r\n")
     headers = dict(line.split(": ", 1) for line in lines[1:])
@@ -328,11 +332,6 @@ def test_management_hosts_no_url_can_be_built_on(acme_server, host):
                                      timeout=10) as sock:
         sock.sendall(f"GET /roots/0 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
                      .encode())
-        data = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(sock)
     assert data.startswith(b"HTTP/1.1 400"), data[:300]
     assert b"Host header" in data

@@ -34,6 +34,7 @@ from helpers import (
     ec_key,
     key_authorization_for,
     make_csr,
+    read_to_close,
     split_chain,
     verify_chain,
 )
@@ -676,12 +677,7 @@ def raw_exchange(port: int, data: bytes) -> Tuple[int, Dict[str, str], bytes]:
     the server closes the connection (both servers close after a refusal)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(data)
-        answer = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = read_to_close(sock)
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {}

@@ -10,7 +10,16 @@ from pathlib import Path
 import requests
 from cryptography import x509
 
-from helpers import ServeProcess, account_client, banner_field, issue_leaf, new_order, obtain, split_chain
+from helpers import (
+    ServeProcess,
+    account_client,
+    banner_field,
+    issue_leaf,
+    links,
+    new_order,
+    obtain,
+    split_chain,
+)
 from jws_client import b64
 
 FREE_PORTS = ["--port", "0", "--management-port", "0", "--challtestsrv-port", "0",
@@ -51,8 +60,7 @@ def test_serve_with_pebbles_chain_variables(tmp_path):
         response = obtain(server, acme, new_order(acme, ["serve.example.test"]))
         chain = split_chain(response.content)
         assert len(chain) == 3  # leaf + PEBBLE_CHAIN_LENGTH intermediates
-        (alternate,) = [link["url"] for link in requests.utils.parse_header_links(
-            response.headers["Link"]) if link["rel"] == "alternate"]
+        (alternate,) = links(response, "alternate")
         alt_chain = split_chain(acme.net.post(alternate, None).content)
         alt_root = x509.load_pem_x509_certificate(
             requests.get(f"{management}/roots/1", verify=bundle, timeout=5).content)

@@ -30,6 +30,7 @@ from helpers import (
     banner_field,
     deadline,
     ec_key,
+    links,
     new_order,
     obtain,
     post,
@@ -239,8 +240,7 @@ def test_responses_verify_against_the_leafs_issuer_in_every_chain(acme_server):
     acme = account_client(acme_server)
     response = obtain(acme_server, acme, new_order(acme, ["chains.example.test"]))
     default = split_chain(response.content)
-    links = requests.utils.parse_header_links(response.headers["Link"])
-    url = next(link["url"] for link in links if link["rel"] == "alternate")
+    url = links(response, "alternate")[0]
     alternate = split_chain(acme.net.post(url, None).content)
     leaf, issuer, upper = default
     assert alternate[1] != issuer

@@ -10,7 +10,16 @@ from acme import client, messages
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from helpers import account_client, answer_all, deadline, ec_key, make_csr, post, revoke, split_chain
+from helpers import (
+    account_client,
+    answer_all,
+    deadline,
+    ec_key,
+    make_csr,
+    post,
+    revoke,
+    split_chain,
+)
 from jws_client import b64
 
 pytestmark = pytest.mark.acme(validation="always_valid")
