@@ -1,10 +1,6 @@
 import os
-import sys
 
 import pytest
-
-# The test helpers (a real-client wrapper and a bare JWS client) live next to the tests.
-sys.path.insert(0, os.path.dirname(__file__))
 
 CLIENTS = os.path.join(os.path.dirname(__file__), "clients")
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import ipaddress
+import socket
 import threading
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import josepy
 import requests
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from jws_client import b64
 from pytest_acme import AcmeServer
 
 Key = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey]
@@ -126,6 +128,23 @@ def post(acme, url: str, payload: Optional[Dict[str, Any]]) -> requests.Response
                          new_nonce_url=acme.directory["newNonce"])
 
 
+def links(response: requests.Response, rel: str) -> List[str]:
+    """The URLs of the response's ``Link`` header with relation ``rel``, in order."""
+    # requests folds repeated headers into one comma-separated value.
+    return [link["url"] for link in requests.utils.parse_header_links(response.headers["Link"])
+            if link.get("rel") == rel]
+
+
+def read_to_close(sock: socket.socket) -> bytes:
+    """Everything the peer sends until it closes the connection."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def banner_field(banner: str, name: str) -> str:
     """The first word after ``name:`` in ``pytest-acme serve``'s banner."""
     line = next(line for line in banner.splitlines() if line.strip().startswith(name))
@@ -194,7 +213,7 @@ def challenge_json(acme, authz_url: str, typ: str) -> Dict[str, Any]:
 
 def key_authorization_for(acme, token: str) -> str:
     """``token + "." + base64url(thumbprint of the account key)`` (RFC 8555 §8.1)."""
-    thumbprint = josepy.b64.b64encode(acme.net.key.public_key().thumbprint()).decode()
+    thumbprint = b64(acme.net.key.public_key().thumbprint())
     return f"{token}.{thumbprint}"
 
 
@@ -203,6 +222,29 @@ def answer_and_wait(acme, server: AcmeServer, chall_url: str) -> Dict[str, Any]:
     post(acme, chall_url, {})
     server.wait_idle()
     return read(acme, chall_url)
+
+
+def validate(server: AcmeServer, name: str, typ: str = "http-01",
+             prepare: Callable[[str, str], Any] = lambda token, key_authorization: None
+             ) -> Dict[str, Any]:
+    """Order ``name`` with a new account, call ``prepare(token, key_authorization)`` for
+    its ``typ`` challenge, answer that and wait for the server: the challenge as JSON."""
+    acme = account_client(server)
+    order = acme.new_order(make_csr([name]))
+    (authz,) = order.authorizations
+    chall = challenge_json(acme, authz.uri, typ)
+    prepare(chall["token"], key_authorization_for(acme, chall["token"]))
+    return answer_and_wait(acme, server, chall["url"])
+
+
+def challenge_refused(chall: Dict[str, Any], type_: str, *words: str) -> str:
+    """Check that the challenge (as JSON) is ``invalid`` with a ``type_`` problem whose
+    detail has every one of ``words``; the detail."""
+    assert chall["status"] == "invalid", chall
+    assert chall["error"]["type"] == "urn:ietf:params:acme:error:" + type_, chall["error"]
+    for word in words:
+        assert word in chall["error"]["detail"], chall["error"]["detail"]
+    return chall["error"]["detail"]
 
 
 def post_unchecked(acme, url: str, payload: Optional[Dict[str, Any]]) -> requests.Response:
@@ -222,7 +264,7 @@ def finalize_problem(acme, order_url: str, csr_pem: bytes) -> Dict[str, Any]:
     """POST the finalize request of an order and return the problem document it answers."""
     der = x509.load_pem_x509_csr(csr_pem).public_bytes(serialization.Encoding.DER)
     finalize_url = read(acme, order_url)["finalize"]
-    response = post_unchecked(acme, finalize_url, {"csr": josepy.b64.b64encode(der).decode()})
+    response = post_unchecked(acme, finalize_url, {"csr": b64(der)})
     assert response.headers["Content-Type"] == "application/problem+json", response.text
     return response.json()
 
@@ -255,6 +297,16 @@ def obtain(server: AcmeServer, acme, order: messages.OrderResource) -> requests.
     if order.body.certificate is None:  # finalize="async" (poll_finalization sleeps 1 s)
         order = acme.poll_finalization(order, deadline())
     return acme.net.post(order.body.certificate, None)
+
+
+def revoke(acme, cert: x509.Certificate, reason: int) -> None:
+    """``ClientV2.revoke`` across acme versions (before 3.x it took a pyOpenSSL
+    certificate wrapped in josepy's ComparableX509)."""
+    try:
+        acme.revoke(cert, reason)
+    except AttributeError:
+        from OpenSSL import crypto
+        acme.revoke(josepy.ComparableX509(crypto.X509.from_cryptography(cert)), reason)
 
 
 def issue_leaf(server: AcmeServer, acme, names: Sequence[str], **fields: Any) -> x509.Certificate:

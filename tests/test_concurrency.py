@@ -15,11 +15,11 @@ import threading
 import time
 from typing import Any, Callable, Dict, List
 
-import josepy
 import pytest
 from acme import messages
 
 from helpers import account_client, ec_key, make_csr, post, sans, split_chain, verify_chain
+from jws_client import b64
 from pytest_acme import dns01_txt
 
 CLIENTS = 16
@@ -45,7 +45,7 @@ def by_type(acme, authz_url: str, typ: str) -> Dict[str, Any]:
 
 
 def key_authorization(acme, token: str) -> str:
-    return f"{token}.{josepy.b64.b64encode(acme.net.key.public_key().thumbprint()).decode()}"
+    return f"{token}.{b64(acme.net.key.public_key().thumbprint())}"
 
 
 def poll(acme, url: str, until: Callable[[Dict[str, Any]], bool]) -> Dict[str, Any]:
@@ -85,7 +85,7 @@ def client_run(server, responder, dns, i: int, failing: bool, out: Dict[str, Any
         out["result"] = "invalid"
         return
     assert body["status"] == "ready", body
-    csr = josepy.b64.b64encode(_csr_der(names, key)).decode()
+    csr = b64(_csr_der(names, key))
     retrying(lambda: post(acme, body["finalize"], {"csr": csr}))
     body = poll(acme, order_url, lambda b: b["status"] in ("valid", "invalid"))
     assert body["status"] == "valid", body

@@ -3,13 +3,13 @@ its memory stays bounded; orders a client may still use are never forgotten."""
 
 from __future__ import annotations
 
-import josepy
 import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from helpers import account_client, issue_leaf, new_order, post, post_unchecked
+from jws_client import b64
 from pytest_acme import AcmeConfig
 
 pytestmark = pytest.mark.acme(validation="always_valid")
@@ -59,7 +59,7 @@ def test_unfinished_orders_are_never_forgotten(acme_server):
 def test_a_revoked_certificate_stays_on_the_crl(acme_server):
     acme = account_client(acme_server)
     leaf = issue_leaf(acme_server, acme, ["revoked.example.test"])
-    der = josepy.b64.b64encode(leaf.public_bytes(Encoding.DER)).decode()
+    der = b64(leaf.public_bytes(Encoding.DER))
     post(acme, acme.directory["revokeCert"], {"certificate": der, "reason": 1})
     later = issue_leaf(acme_server, acme, ["next.example.test"])
     assert names(acme_server) == ["next.example.test"]

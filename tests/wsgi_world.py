@@ -8,7 +8,6 @@ hostile case can aim at a real object of the kind it attacks.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Sequence, Tuple
@@ -17,20 +16,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from werkzeug.test import TestResponse
 
 from helpers import make_csr
-from jws_client import WsgiAcme, assert_problem, expects_nonce
+from jws_client import WsgiAcme, assert_problem, b64, expects_nonce
 from pytest_acme import AcmeConfig
 from pytest_acme.web.app import AcmeApp
-
-
-def der_b64(der: bytes) -> str:
-    return base64.urlsafe_b64encode(der).decode("ascii").rstrip("=")
 
 
 def csr_b64(pem: bytes) -> str:
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    return der_b64(x509.load_pem_x509_csr(pem).public_bytes(Encoding.DER))
+    return b64(x509.load_pem_x509_csr(pem).public_bytes(Encoding.DER))
 
 
 @dataclass
@@ -192,4 +187,4 @@ def resign(jws: Dict[str, Any], key: Any, alg: str = "ES256") -> Dict[str, Any]:
     return jws
 
 
-__all__ = ["Actor", "World", "case", "run_case", "raw_jws", "resign", "der_b64", "csr_b64"]
+__all__ = ["Actor", "World", "case", "run_case", "raw_jws", "resign", "csr_b64"]

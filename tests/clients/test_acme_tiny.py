@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from clientlib import check_certificate, names, require_tool, run_client
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from helpers import ec_key, make_csr
 from pytest_acme.httpd import WsgiThread
+
+from .clientlib import check_certificate, names, require_tool, run_client
 
 INSTALL_HINT = "apt-get install acme-tiny (or pip install acme-tiny)"
 PREFIX = "/.well-known/acme-challenge/"

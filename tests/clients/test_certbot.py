@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from certbot_helpers import Challtestsrv, hook_calls, write_dns_hook
-from clientlib import check_certificate, free_port, require_tool, run_client
 from cryptography import x509
+
+from .certbot_helpers import Challtestsrv, hook_calls, write_dns_hook
+from .clientlib import check_certificate, free_port, require_tool, run_client
 
 INSTALL = "sudo apt-get install certbot   (or: python -m pip install certbot)"
 CERT_NAME = "pytest-acme"

@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from clientlib import require_tool
 
 from pytest_acme import cli
 from pytest_acme.checkclient import SCENARIOS
+
+from .clientlib import require_tool
 
 WRAPPERS = Path(__file__).parent / "check_client"
 INSTALL = {

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import List, Optional
 
 import pytest
-from certbot_helpers import Challtestsrv, WebrootServer, hook_calls, write_dns_hook
-from clientlib import check_certificate, require_tool, run_client
 from cryptography import x509
+
+from .certbot_helpers import Challtestsrv, WebrootServer, hook_calls, write_dns_hook
+from .clientlib import check_certificate, require_tool, run_client
 
 INSTALL = "sudo apt-get install dehydrated   (or put https://github.com/dehydrated-io/dehydrated on PATH)"
 

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-from clientlib import check_certificate, free_port, names, require_tool, run_client
 from cryptography import x509
 
 from pytest_acme.httpd import WsgiThread
 from pytest_acme.standalone.challtestsrv import make_challtestsrv_app
+
+from .clientlib import check_certificate, free_port, names, require_tool, run_client
 
 INSTALL_HINT = "apt-get install lego (or go install github.com/go-acme/lego/v4/cmd/lego@latest)"
 

@@ -8,7 +8,8 @@ import shutil
 from typing import Any, Iterator
 
 import pytest
-from console_helpers import ConsoleClient
+
+from .console_helpers import ConsoleClient
 
 
 @pytest.fixture

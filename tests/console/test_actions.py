@@ -10,13 +10,14 @@ import html
 import pytest
 import requests
 from acme import messages
-from console_helpers import ConsoleClient, text_of
 
 from helpers import account_client, answer_all, issue_leaf, make_csr
 from pytest_acme.clock import Clock
 from pytest_acme.console import make_console_app
 from pytest_acme.protocol import ari
 from pytest_acme.va.zone import CaaRecord, ZoneServfail
+
+from .console_helpers import ConsoleClient, text_of
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 

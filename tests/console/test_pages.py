@@ -10,12 +10,12 @@ import re
 
 import pytest
 from acme import messages
-from console_helpers import text_of
 
-from helpers import account_client, answer_all, deadline, issue_leaf, make_csr, split_chain
+from helpers import account_client, answer_all, deadline, issue_leaf, make_csr, revoke, split_chain
 from pytest_acme.console.app import CSP as CSP_HEADER
 from pytest_acme.faults import bad_nonce, fail_challenge, rate_limited
-from test_revocation import revoke
+
+from .console_helpers import text_of
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 

@@ -17,8 +17,9 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_fuzz_wsgi import check_response, world  # noqa: F401 - the shared module server
 from werkzeug.urls import uri_to_iri
+
+from .test_fuzz_wsgi import check_response, world  # noqa: F401 - the shared module server
 
 #: These targets are many (one per endpoint, parameter and header): each runs a
 #: quarter of the profile's examples, so the default (CI) run stays short.

@@ -19,8 +19,6 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_fuzz_inputs import FEW, HOSTS, NUMBERS, dates, numbers
-from test_fuzz_wsgi import json_values, scalars
 
 from helpers import account_client, issue_leaf, new_order
 from jws_client import RawClient
@@ -30,6 +28,9 @@ from pytest_acme.responders import Http01Responder, TlsAlpn01Responder
 from pytest_acme.standalone.challtestsrv import EXAMPLES, make_challtestsrv_app
 from pytest_acme.standalone.management import FAULT_CONSTRUCTORS, make_management_app
 from pytest_acme.va.zone import Zone
+
+from .test_fuzz_inputs import FEW, HOSTS, NUMBERS, dates, numbers
+from .test_fuzz_wsgi import json_values, scalars
 
 #: Outcomes of the run ((api, status) -> count), printed at the end (-s).
 OUTCOMES: "collections.Counter[tuple]" = collections.Counter()

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from helpers import make_csr
 from jws_client import PROBLEM, b64, expects_nonce, jwk_for
-from wsgi_world import World, csr_b64, der_b64
+from wsgi_world import World, csr_b64
 
 # -- values ----------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ def _world():
     w.substitutes = {  # type: ignore[attr-defined]
         "CSR_OK": csr_b64(make_csr(["fuzz.test"])),
         "CSR_OTHER": csr_b64(make_csr(["other.test"])),
-        "CERT": der_b64(issued.cert_der),
+        "CERT": b64(issued.cert_der),
     }
     return w
 

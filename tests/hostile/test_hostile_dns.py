@@ -19,23 +19,12 @@ import pytest
 from dnslib import QTYPE, DNSHeader, DNSQuestion, DNSRecord
 from dnslib.label import DNSBuffer
 
+from dns_fixtures import fixture_server, fixture_zone  # noqa: F401 - fixtures
 from pytest_acme.va import dnsserver
 from pytest_acme.va.dnsserver import DnsServer
-from pytest_acme.va.zone import Zone
 
 WAIT = 5.0
 NOTIFY = 4  # RFC 1996
-
-
-@pytest.fixture
-def zone():
-    return Zone()
-
-
-@pytest.fixture
-def server(zone):
-    with DnsServer(zone) as dns_server:
-        yield dns_server
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from helpers import make_csr
-from wsgi_world import case, csr_b64, der_b64, run_case
+from jws_client import b64
+from wsgi_world import case, csr_b64, run_case
 
 NAMES = ("fin.test", "www.fin.test")
 
@@ -29,7 +30,7 @@ def with_csr(pem_or_der):
     def payload(w):
         if isinstance(pem_or_der, bytes) and pem_or_der.startswith(b"-----"):
             return {"csr": csr_b64(pem_or_der)}
-        return {"csr": der_b64(pem_or_der(w) if callable(pem_or_der) else pem_or_der)}
+        return {"csr": b64(pem_or_der(w) if callable(pem_or_der) else pem_or_der)}
     return lambda w: finalize(w, payload)
 
 

@@ -10,13 +10,21 @@ import json
 import socket
 import ssl
 
-import josepy
 import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from helpers import account_client, account_url, answer_all, issue_leaf, make_csr, post, post_unchecked
-from jws_client import PROBLEM
+from helpers import (
+    account_client,
+    account_url,
+    answer_all,
+    issue_leaf,
+    make_csr,
+    post,
+    post_unchecked,
+    read_to_close,
+)
+from jws_client import PROBLEM, b64
 from pytest_acme.httpd.server import WsgiThread
 from pytest_acme.protocol.resources import rfc3339
 from pytest_acme.standalone.management import make_management_app
@@ -131,12 +139,11 @@ def test_a_long_path_is_not_repeated_whole_in_the_detail(acme_server, method, pa
 def test_a_serial_of_thousands_of_octets_is_not_quoted_whole(acme_server):
     """RFC 5280 §4.1.2.2 serials are at most 20 octets: a renewalInfo certID naming a
     30000-octet one is not found, and the detail does not repeat it."""
-    import base64
 
     acme = account_client(acme_server)
     leaf = issue_leaf(acme_server, acme, ["serial.example.test"])
     aki = _cert_id(leaf).split(".")[0]
-    serial = base64.urlsafe_b64encode(b"\x7f" * 30000).decode().rstrip("=")
+    serial = b64(b"\x7f" * 30000)
     response = requests.get(f"{acme.directory['renewalInfo']}/{aki}.{serial}",
                             verify=acme_server.ca_bundle, timeout=10)
     assert_problem(response, "malformed", 404, "no certificate with serial 7f7f")
@@ -153,12 +160,7 @@ def raw_request(server, head: str) -> "tuple[int, dict, bytes]":
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock, \
             context.wrap_socket(sock) as tls:
         tls.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n")
-        data = b""
-        while True:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(tls)
     head_bytes, _, body = data.partition(b"\r\n\r\n")
     lines = head_bytes.decode("latin-1").split("\r\n")
     headers = dict(line.split(": ", 1) for line in lines[1:])
@@ -236,7 +238,7 @@ def test_http10_without_host_uses_the_servers_address(acme_server):
 
 
 def der_of(leaf):
-    return josepy.b64.b64encode(leaf.public_bytes(Encoding.DER)).decode()
+    return b64(leaf.public_bytes(Encoding.DER))
 
 
 @pytest.mark.acme(max_orders=1)
@@ -330,11 +332,6 @@ def test_management_hosts_no_url_can_be_built_on(acme_server, host):
                                      timeout=10) as sock:
         sock.sendall(f"GET /roots/0 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
                      .encode())
-        data = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(sock)
     assert data.startswith(b"HTTP/1.1 400"), data[:300]
     assert b"Host header" in data

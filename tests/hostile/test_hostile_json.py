@@ -72,7 +72,7 @@ def header_in(w, encoding):
 
 
 def signed_raw_header(w, protected_bytes):
-    protected_b64 = josepy.b64.b64encode(protected_bytes).decode()
+    protected_b64 = b64(protected_bytes)
     payload_b64 = b64(json.dumps(TOS))
     signature = josepy.JWASignature.from_json("ES256").sign(
         KEY, f"{protected_b64}.{payload_b64}".encode())

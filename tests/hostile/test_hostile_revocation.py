@@ -8,7 +8,8 @@ import functools
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from wsgi_world import case, der_b64, run_case
+from jws_client import b64
+from wsgi_world import case, run_case
 
 
 @functools.cache
@@ -21,7 +22,7 @@ def revoke(w, payload, who="alice"):
 
 
 def cert(w):
-    return der_b64(_issued(w).cert_der)
+    return b64(_issued(w).cert_der)
 
 
 def with_jwk(key):
@@ -33,7 +34,7 @@ def foreign_certificate(w):
     from wsgi_world import World
 
     other = World(seed=1)
-    return der_b64(other.issued(other.who("x"), "revoke.test").cert_der)
+    return b64(other.issued(other.who("x"), "revoke.test").cert_der)
 
 
 CASES = [
@@ -42,7 +43,7 @@ CASES = [
          "base64url string"),
     case("certificate-bad-base64", lambda w: revoke(w, {"certificate": "a+b/"}), "malformed",
          400, "base64url"),
-    case("certificate-garbage-der", lambda w: revoke(w, {"certificate": der_b64(b"\x30\x00")}),
+    case("certificate-garbage-der", lambda w: revoke(w, {"certificate": b64(b"\x30\x00")}),
          "malformed", 400, "not a DER X.509"),
     case("certificate-empty", lambda w: revoke(w, {"certificate": ""}), "malformed", 400,
          "not a DER X.509"),
@@ -79,7 +80,7 @@ def test_hostile_revocation(world, send, type_, status, words):
 def test_revoking_twice_is_already_revoked(world):
     alice = world.who("alice")
     issued = world.issued(alice, "twice-revoked.test")
-    payload = {"certificate": der_b64(issued.cert_der)}
+    payload = {"certificate": b64(issued.cert_der)}
     assert world.signed(alice, world.directory["revokeCert"], payload).status_code == 200
     run_case(world, lambda w: w.signed(alice, w.directory["revokeCert"], payload),
              "alreadyRevoked", 400, ["already revoked"])

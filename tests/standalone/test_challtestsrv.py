@@ -10,6 +10,7 @@ import pytest
 from cryptography import x509
 from werkzeug.test import Client
 
+from dns_fixtures import fixture_zone  # noqa: F401 - fixtures
 from pytest_acme.protocol.challenges import ACME_TLS_1
 from pytest_acme.responders import Http01Responder, TlsAlpn01Responder
 from pytest_acme.standalone.challtestsrv import EXAMPLES, make_challtestsrv_app
@@ -37,11 +38,6 @@ def bad(client: Client, path: str, body: Any, *words: str) -> str:
     for word in words:
         assert word in text, text
     return text
-
-
-@pytest.fixture
-def zone() -> Zone:
-    return Zone()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Iterator, List, Set
+from typing import List, Set
 
 import pytest
 
@@ -41,27 +41,6 @@ ANY_V4 = "00000000"
 
 def port_of(url: str) -> int:
     return int(url.rstrip("/").rsplit(":", 1)[1].split("/")[0])
-
-
-@pytest.fixture
-def serve(capsys) -> Iterator:
-    runs: List = []
-
-    def start(argv: List[str]) -> str:
-        out, stop = BannerCapture(), threading.Event()
-        result: List[int] = []
-        thread = threading.Thread(target=lambda: result.append(
-            main(["serve", *argv], stop=stop, out=out, env={})))
-        thread.start()
-        runs.append((stop, thread, result))
-        assert out.ready.wait(15), out.getvalue() + capsys.readouterr().err
-        return out.getvalue()
-
-    yield start
-    for stop, thread, result in runs:
-        stop.set()
-        thread.join(10)
-        assert result == [0]
 
 
 def test_host_0000_keeps_the_management_and_challtestsrv_apis_on_loopback(serve, capsys):

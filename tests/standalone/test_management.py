@@ -14,28 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug.test import Client
 
 from helpers import account_client, answer_all, deadline, make_csr, split_chain
-from pytest_acme import AcmeServer
 from pytest_acme.standalone.management import make_management_app
 
 NAMES = ["mgmt.example.test", "www.mgmt.example.test"]
-
-
-@pytest.fixture(scope="module")
-def module_server():
-    with AcmeServer(validation="always_valid", dns_port=None) as server:
-        yield server
-
-
-@pytest.fixture
-def server(module_server):
-    module_server.reset()
-    yield module_server
-    module_server.check()
-
-
-@pytest.fixture
-def mgmt(server) -> Client:
-    return Client(make_management_app(server))
 
 
 def get_json(mgmt: Client, path: str, status: int = 200) -> Any:

@@ -11,27 +11,7 @@ import pytest
 from werkzeug.test import Client
 
 from helpers import account_client, new_order
-from pytest_acme import AcmeServer
 from pytest_acme.standalone.management import base as management_base
-from pytest_acme.standalone.management import make_management_app
-
-
-@pytest.fixture(scope="module")
-def module_server():
-    with AcmeServer(validation="always_valid", dns_port=None) as server:
-        yield server
-
-
-@pytest.fixture
-def server(module_server):
-    module_server.reset()
-    yield module_server
-    module_server.check()
-
-
-@pytest.fixture
-def mgmt(server) -> Client:
-    return Client(make_management_app(server))
 
 
 def orders(server, count: int, accounts: int = 1) -> List[str]:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 import requests
@@ -27,7 +27,6 @@ import trustme
 from dnslib import QTYPE, DNSRecord
 
 from helpers import (
-    BannerCapture,
     account_client,
     banner_field,
     challenge_json,
@@ -35,6 +34,7 @@ from helpers import (
     ec_key,
     key_authorization_for,
     make_csr,
+    read_to_close,
     split_chain,
     verify_chain,
 )
@@ -102,28 +102,6 @@ class Process:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
-
-
-@pytest.fixture
-def command(capsys) -> Iterator:
-    """Run ``main(argv)`` in a thread; the starter returns its banner."""
-    runs: List = []
-
-    def start(argv: List[str], env: Optional[Dict[str, str]] = None) -> str:
-        out, stop = BannerCapture(), threading.Event()
-        result: List[int] = []
-        thread = threading.Thread(target=lambda: result.append(
-            main(argv, stop=stop, out=out, env=env or {})))
-        thread.start()
-        runs.append((stop, thread, result))
-        assert out.ready.wait(15), out.getvalue() + capsys.readouterr().err
-        return out.getvalue()
-
-    yield start
-    for stop, thread, result in runs:
-        stop.set()
-        thread.join(10)
-        assert result == [0]
 
 
 def listener(banner: str, what: str) -> Tuple[str, int]:
@@ -699,12 +677,7 @@ def raw_exchange(port: int, data: bytes) -> Tuple[int, Dict[str, str], bytes]:
     the server closes the connection (both servers close after a refusal)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(data)
-        answer = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = read_to_close(sock)
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {}

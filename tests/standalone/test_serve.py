@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 from pathlib import Path
-from typing import Dict, Iterator, List
 
 import pytest
 import requests
 import trustme
 
 from helpers import (
-    BannerCapture,
     ServeProcess,
     account_client,
     banner_field,
@@ -52,29 +49,6 @@ PEBBLE_DOC_CONFIG = {
 
 FREE_PORTS = ["--port", "0", "--management-port", "0", "--challtestsrv-port", "0",
               "--dns-port", "0"]
-
-
-@pytest.fixture
-def serve(capsys) -> Iterator:
-    """Run ``main(argv)`` in a thread; yields a starter returning the banner."""
-    runs: List = []
-
-    def start(argv: List[str], env: Dict[str, str]) -> str:
-        out, stop = BannerCapture(), threading.Event()
-        result: List[int] = []
-        thread = threading.Thread(target=lambda: result.append(
-            main(["serve", *argv], stop=stop, out=out, env=env)))
-        thread.start()
-        runs.append((stop, thread, result))
-        assert out.ready.wait(15), out.getvalue() + capsys.readouterr().err
-        start.out = out  # type: ignore[attr-defined]
-        return out.getvalue()
-
-    yield start
-    for stop, thread, result in runs:
-        stop.set()
-        thread.join(10)
-        assert result == [0]
 
 
 def test_pebbles_documented_config_starts_unchanged(serve, tmp_path, monkeypatch, capsys):
@@ -237,7 +211,7 @@ def test_a_real_client_through_the_challtestsrv_api(serve):
     orders = requests.get(f"{management}/pytest-acme/orders", verify=bundle, timeout=5).json()
     assert [o["status"] for o in orders] == ["valid"]
     # One log line per request: method, path, status.
-    assert "POST /acme/new-order 201" in serve.out.getvalue()  # type: ignore[attr-defined]
+    assert "POST /acme/new-order 201" in serve.out.getvalue()
 
 
 class _Coordinates:

@@ -3,7 +3,6 @@ meet it: alternate chains, CRLs, renewalInfo and Pebble's /set-renewal-info/, pr
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from pathlib import Path
@@ -11,7 +10,17 @@ from pathlib import Path
 import requests
 from cryptography import x509
 
-from helpers import ServeProcess, account_client, banner_field, issue_leaf, new_order, obtain, split_chain
+from helpers import (
+    ServeProcess,
+    account_client,
+    banner_field,
+    issue_leaf,
+    links,
+    new_order,
+    obtain,
+    split_chain,
+)
+from jws_client import b64
 
 FREE_PORTS = ["--port", "0", "--management-port", "0", "--challtestsrv-port", "0",
               "--dns-port", "0"]
@@ -33,10 +42,6 @@ def lifetime(cert: x509.Certificate) -> dt.timedelta:
     return cert.not_valid_after - cert.not_valid_before
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
 def test_serve_with_pebbles_chain_variables(tmp_path):
     config = tmp_path / "pebble.json"
     config.write_text(json.dumps({"pebble": {"profiles": {
@@ -55,8 +60,7 @@ def test_serve_with_pebbles_chain_variables(tmp_path):
         response = obtain(server, acme, new_order(acme, ["serve.example.test"]))
         chain = split_chain(response.content)
         assert len(chain) == 3  # leaf + PEBBLE_CHAIN_LENGTH intermediates
-        (alternate,) = [link["url"] for link in requests.utils.parse_header_links(
-            response.headers["Link"]) if link["rel"] == "alternate"]
+        (alternate,) = links(response, "alternate")
         alt_chain = split_chain(acme.net.post(alternate, None).content)
         alt_root = x509.load_pem_x509_certificate(
             requests.get(f"{management}/roots/1", verify=bundle, timeout=5).content)

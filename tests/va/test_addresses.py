@@ -14,19 +14,14 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from helpers import account_client, answer_and_wait, challenge_json, key_authorization_for, make_csr
+from helpers import validate
 from pytest_acme.va.resolver import first_of_each_family
 
 PROBLEM = "urn:ietf:params:acme:error:"
 
 
 def answer(acme_server, typ: str, publish) -> Dict[str, Any]:
-    acme = account_client(acme_server)
-    order = acme.new_order(make_csr(["a.example.test"]))
-    (authz,) = order.authorizations
-    chall = challenge_json(acme, authz.uri, typ)
-    publish(chall["token"], key_authorization_for(acme, chall["token"]))
-    return answer_and_wait(acme, acme_server, chall["url"])
+    return validate(acme_server, "a.example.test", typ, publish)
 
 
 def test_first_of_each_family():

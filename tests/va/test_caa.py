@@ -13,6 +13,7 @@ from helpers import (
     account_url,
     answer_and_wait,
     challenge_json,
+    challenge_refused,
     deadline,
     ec_key,
     finalize_problem,
@@ -53,16 +54,12 @@ def validate_one(server: AcmeServer, zone: Zone, name: str) -> Tuple[Any, Any, D
 
 
 def assert_caa_refused(acme, order, chall: Dict[str, Any], *words: str) -> str:
-    assert chall["status"] == "invalid", chall
-    error = chall["error"]
-    assert error["type"] == PROBLEM + "caa", error
-    for word in words:
-        assert word in error["detail"], error["detail"]
+    detail = challenge_refused(chall, "caa", *words)
     (authz,) = order.authorizations
     assert read(acme, authz.uri)["status"] == "invalid"
     body = read(acme, order.uri)
     assert body["status"] == "invalid" and body["error"]["type"] == PROBLEM + "caa"
-    return error["detail"]
+    return detail
 
 
 # -- issue: who may issue -------------------------------------------------------------

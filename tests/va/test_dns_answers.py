@@ -12,7 +12,7 @@ import pytest
 from dnslib import QTYPE, RCODE, RR, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSServer
 
-from helpers import account_client, answer_and_wait, challenge_json, key_authorization_for, make_csr
+from helpers import validate
 from pytest_acme import dns01_txt
 
 PROBLEM = "urn:ietf:params:acme:error:"
@@ -61,12 +61,7 @@ def scripted_dns(acme_server) -> Iterator[Scripted]:
 
 
 def answer(acme_server, name: str, typ: str, publish) -> Dict[str, Any]:
-    acme = account_client(acme_server)
-    order = acme.new_order(make_csr([name]))
-    (authz,) = order.authorizations
-    chall = challenge_json(acme, authz.uri, typ)
-    publish(key_authorization_for(acme, chall["token"]), chall["token"])
-    return answer_and_wait(acme, acme_server, chall["url"])
+    return validate(acme_server, name, typ, lambda token, ka: publish(ka, token))
 
 
 def test_a_servfail_for_aaaa_beside_a_good_a_record_is_not_fatal(acme_server, scripted_dns,

@@ -14,6 +14,7 @@ from helpers import (
     account_url,
     answer_and_wait,
     challenge_json,
+    challenge_refused,
     deadline,
     ec_key,
     make_csr,
@@ -24,7 +25,6 @@ from helpers import (
 from pytest_acme import AcmeServer, dns_persist01_name, dns_persist01_txt
 from pytest_acme.protocol.resources import CHALLENGE_TYPES
 
-PROBLEM = "urn:ietf:params:acme:error:"
 US = "pytest-acme.test"
 
 # The drafts are offered only when asked for.
@@ -43,14 +43,6 @@ def attempt(server: AcmeServer, zone, name: str, *values: str, acme=None,
                      else value)
     chall = challenge_json(acme, authz.uri, "dns-persist-01")
     return acme, answer_and_wait(acme, server, chall["url"])
-
-
-def refused(chall: Dict[str, Any], type_: str, *words: str) -> str:
-    assert chall["status"] == "invalid", chall
-    assert chall["error"]["type"] == PROBLEM + type_, chall["error"]
-    for word in words:
-        assert word in chall["error"]["detail"], chall["error"]["detail"]
-    return chall["error"]["detail"]
 
 
 def test_the_challenge_names_the_issuer_and_account_and_has_no_token(acme_server):
@@ -109,7 +101,7 @@ def test_records_boulder_accepts(acme_server, acme_dns, record):
 def test_a_wildcard_needs_policy_wildcard(acme_server, acme_dns):
     _, chall = attempt(acme_server, acme_dns, "w.example.test",
                        lambda url: dns_persist01_txt(US, url), wildcard=True)
-    refused(chall, "unauthorized", "*.w.example.test", "needs policy=wildcard")
+    challenge_refused(chall, "unauthorized", "*.w.example.test", "needs policy=wildcard")
     acme_dns.clear_txt(dns_persist01_name("w.example.test"))
     _, chall = attempt(acme_server, acme_dns, "w.example.test",
                        lambda url: f"{US}; accounturi={url}; policy=WildCard", wildcard=True)
@@ -121,7 +113,7 @@ def test_the_accounturi_must_be_the_account_asking(acme_server, acme_dns):
     _, chall = attempt(acme_server, acme_dns, "acct.example.test",
                        dns_persist01_txt(US, account_url(owner)))
     # A fresh account asked, with the owner's record in place.
-    detail = refused(chall, "unauthorized", f"accounturi is {account_url(owner)}")
+    detail = challenge_refused(chall, "unauthorized", f"accounturi is {account_url(owner)}")
     assert "_validation-persist.acct.example.test" in detail
     _, chall = attempt(acme_server, acme_dns, "acct.example.test", acme=owner)
     assert chall["status"] == "valid"
@@ -135,7 +127,7 @@ def test_persist_until_follows_the_server_clock(acme_server, acme_dns):
     assert chall["status"] == "valid"
     acme_server.clock.advance(dt.timedelta(days=31))
     _, chall = attempt(acme_server, acme_dns, "until.example.test", acme=acme)
-    refused(chall, "unauthorized", f"persistUntil {int(until.timestamp())}", "has passed")
+    challenge_refused(chall, "unauthorized", f"persistUntil {int(until.timestamp())}", "has passed")
 
 
 @pytest.mark.parametrize("record, words", [
@@ -151,17 +143,18 @@ def test_persist_until_follows_the_server_clock(acme_server, acme_dns):
 def test_a_malformed_record_for_this_ca_is_malformed(acme_server, acme_dns, record, words):
     _, chall = attempt(acme_server, acme_dns, "bad.example.test",
                        lambda url: record.format(us=US, url=url, big=2**63))
-    refused(chall, "malformed", "malformed dns-persist-01 record at "
-            "_validation-persist.bad.example.test", *words)
+    challenge_refused(chall, "malformed", "malformed dns-persist-01 record at "
+                      "_validation-persist.bad.example.test", *words)
 
 
 def test_no_record_or_none_for_this_ca_says_what_to_publish(acme_server, acme_dns):
     acme, chall = attempt(acme_server, acme_dns, "none.example.test")
-    refused(chall, "unauthorized", "no TXT record found at _validation-persist.none.example.test",
-            f"{US}; accounturi={account_url(acme)}")
+    challenge_refused(chall, "unauthorized",
+                      "no TXT record found at _validation-persist.none.example.test",
+                      f"{US}; accounturi={account_url(acme)}")
     acme, chall = attempt(acme_server, acme_dns, "other.example.test",
                           "other-ca.test; accounturi=https://elsewhere/acct/9")
-    refused(chall, "unauthorized", f"names this CA ({US})", "'other-ca.test; accounturi")
+    challenge_refused(chall, "unauthorized", f"names this CA ({US})", "'other-ca.test; accounturi")
 
 
 @pytest.mark.acme(caa_identities=["ca.example.net"])

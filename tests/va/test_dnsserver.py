@@ -10,21 +10,11 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from dns_fixtures import fixture_server, fixture_zone  # noqa: F401 - fixtures
 from pytest_acme.va.dnsserver import DnsServer
 from pytest_acme.va.zone import Zone
 
 TIMEOUT = 5.0
-
-
-@pytest.fixture
-def zone():
-    return Zone()
-
-
-@pytest.fixture
-def server(zone):
-    with DnsServer(zone) as dns_server:
-        yield dns_server
 
 
 @pytest.fixture(params=["udp", "tcp"])

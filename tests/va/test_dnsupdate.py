@@ -21,20 +21,16 @@ import pytest
 from dnslib import DNSHeader
 from dnslib.label import DNSBuffer
 
+from dns_fixtures import fixture_zone  # noqa: F401 - fixtures
 from pytest_acme.config import TsigKey
 from pytest_acme.va.dnsserver import DnsServer
 from pytest_acme.va.dnsupdate import ZoneUpdater
-from pytest_acme.va.zone import CaaRecord, Zone
+from pytest_acme.va.zone import CaaRecord
 
 WAIT = 5.0
 SECRET = base64.b64encode(bytes(range(32))).decode()
 KEY = TsigKey("acme-update", "hmac-sha256", SECRET)
 ZONE = "example.test."
-
-
-@pytest.fixture
-def zone():
-    return Zone()
 
 
 @pytest.fixture

@@ -15,28 +15,15 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from helpers import account_client, answer_and_wait, challenge_json, key_authorization_for, make_csr
+from helpers import challenge_refused, validate
 
-PROBLEM = "urn:ietf:params:acme:error:"
 CHALLENGE = "/.well-known/acme-challenge/"
 
 
 def outcome(acme_server, prepare: Callable[[str, str], None],
             name: str = "h.example.test") -> Dict[str, Any]:
     """Order ``name``, call ``prepare(token, key_authorization)``, answer http-01."""
-    acme = account_client(acme_server)
-    order = acme.new_order(make_csr([name]))
-    (authz,) = order.authorizations
-    chall = challenge_json(acme, authz.uri, "http-01")
-    prepare(chall["token"], key_authorization_for(acme, chall["token"]))
-    return answer_and_wait(acme, acme_server, chall["url"])
-
-
-def failed(chall: Dict[str, Any], problem: str, *fragments: str) -> None:
-    assert chall["status"] == "invalid", chall
-    assert chall["error"]["type"] == PROBLEM + problem, chall["error"]
-    for fragment in fragments:
-        assert fragment in chall["error"]["detail"], chall["error"]["detail"]
+    return validate(acme_server, name, "http-01", prepare)
 
 
 # -- the body --------------------------------------------------------------------------
@@ -46,13 +33,13 @@ def failed(chall: Dict[str, Any], problem: str, *fragments: str) -> None:
 def test_leading_whitespace_is_refused(acme_server, acme_http01_responder, before):
     chall = outcome(acme_server, lambda token, ka: acme_http01_responder.respond(
         token, before + ka))
-    failed(chall, "unauthorized", "does not match")
+    challenge_refused(chall, "unauthorized", "does not match")
 
 
 def test_leading_whitespace_gets_a_hint(acme_server, acme_http01_responder):
     chall = outcome(acme_server, lambda token, ka: acme_http01_responder.respond(
         token, "\r\n" + ka))
-    failed(chall, "unauthorized", "only whitespace at the end of the body is ignored")
+    challenge_refused(chall, "unauthorized", "only whitespace at the end of the body is ignored")
 
 
 @pytest.mark.parametrize("after", ["\n", "\r\n", " \t ", "\v\f", "\u00a0\u3000\u2028"],
@@ -68,7 +55,7 @@ def test_a_trailing_control_character_go_does_not_call_space_is_refused(
     # U+001C is whitespace to Python's str.strip(), not to Go's unicode.IsSpace.
     chall = outcome(acme_server, lambda token, ka: acme_http01_responder.respond(
         token, ka + "\x1c"))
-    failed(chall, "unauthorized", "does not match")
+    challenge_refused(chall, "unauthorized", "does not match")
 
 
 def test_a_body_of_128_bytes_passes(acme_server, acme_http01_responder):
@@ -81,7 +68,7 @@ def test_a_body_over_128_bytes_is_refused_even_if_only_whitespace_follows(
         acme_server, acme_http01_responder):
     chall = outcome(acme_server, lambda token, ka: acme_http01_responder.respond(
         token, ka + " " * (129 - len(ka))))
-    failed(chall, "unauthorized", "longer than 128 bytes")
+    challenge_refused(chall, "unauthorized", "longer than 128 bytes")
 
 
 # -- redirects: which are followed ---------------------------------------------------------
@@ -104,14 +91,14 @@ def test_other_redirects_are_refused(acme_server, acme_http01_responder, status)
         acme_http01_responder.publish("moved", ka)
 
     chall = outcome(acme_server, prepare)
-    failed(chall, "connection", f"HTTP {status}", "only 301, 302, 307 and 308")
+    challenge_refused(chall, "connection", f"HTTP {status}", "only 301, 302, 307 and 308")
     assert len(chall["validationRecord"]) == 1
 
 
 def test_a_redirect_without_location_is_refused(acme_server, acme_http01_responder):
     chall = outcome(acme_server, lambda token, ka: acme_http01_responder.respond(
         token, "", status=302))
-    failed(chall, "connection", "HTTP 302 without a Location header")
+    challenge_refused(chall, "connection", "HTTP 302 without a Location header")
 
 
 def _chain(responder, token: str, ka: str, hops: int) -> None:
@@ -130,7 +117,7 @@ def test_nine_redirects_are_followed(acme_server, acme_http01_responder):
 
 def test_a_tenth_redirect_is_not(acme_server, acme_http01_responder):
     chall = outcome(acme_server, lambda token, ka: _chain(acme_http01_responder, token, ka, 10))
-    failed(chall, "connection", "too many redirects", "after 10 requests")
+    challenge_refused(chall, "connection", "too many redirects", "after 10 requests")
     assert len(chall["validationRecord"]) == 10
 
 
@@ -140,7 +127,7 @@ def test_a_loop_is_stopped_when_it_comes_back(acme_server, acme_http01_responder
         acme_http01_responder.redirect("a", CHALLENGE + token)
 
     chall = outcome(acme_server, prepare)
-    failed(chall, "connection", "redirect loop", "which was already fetched")
+    challenge_refused(chall, "connection", "redirect loop", "which was already fetched")
     assert len(chall["validationRecord"]) == 2
 
 
@@ -182,8 +169,8 @@ def test_an_https_redirect_without_port_goes_to_the_https_port(acme_server,
 def test_a_redirect_to_another_port_is_refused(acme_server, acme_http01_responder):
     chall = outcome(acme_server, lambda token, ka: acme_http01_responder.redirect(
         token, "http://other.example.test:1" + CHALLENGE + "x"))
-    failed(chall, "connection", "port 1 is neither the HTTP port",
-           f"({acme_http01_responder.port}, http01_port)")
+    challenge_refused(chall, "connection", "port 1 is neither the HTTP port",
+                      f"({acme_http01_responder.port}, http01_port)")
     assert len(chall["validationRecord"]) == 1
 
 
@@ -199,7 +186,7 @@ def test_redirects_boulder_does_not_follow(acme_server, acme_http01_responder, l
                                            fragment):
     chall = outcome(acme_server, lambda token, ka: acme_http01_responder.redirect(
         token, location))
-    failed(chall, "connection", fragment)
+    challenge_refused(chall, "connection", fragment)
     assert len(chall["validationRecord"]) == 1
 
 
@@ -233,7 +220,7 @@ def test_a_200_whose_body_breaks_off_is_unauthorized(acme_server, one_shot_serve
     # Go's reader (so Let's Encrypt) reports the short body instead of using it.
     chall = outcome(acme_server, lambda token, ka: one_shot_server.put(
         b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + ka.encode()))
-    failed(chall, "unauthorized", "error reading the response body", "IncompleteRead")
+    challenge_refused(chall, "unauthorized", "error reading the response body", "IncompleteRead")
 
 
 def test_a_body_without_content_length_ends_with_the_connection(acme_server, one_shot_server):
@@ -246,4 +233,4 @@ def test_a_short_body_after_another_status_is_judged_by_the_status(acme_server,
                                                                    one_shot_server):
     chall = outcome(acme_server, lambda token, ka: one_shot_server.put(
         b"HTTP/1.1 404 Not Found\r\nContent-Length: 100\r\n\r\nnot here"))
-    failed(chall, "unauthorized", "HTTP 404")
+    challenge_refused(chall, "unauthorized", "HTTP 404")

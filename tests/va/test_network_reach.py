@@ -16,10 +16,9 @@ import ipaddress
 import socket
 from typing import Any, Dict, List
 
-import josepy
 import pytest
 
-from helpers import account_client, make_csr
+from helpers import validate
 from pytest_acme import AcmeConfig
 from pytest_acme.protocol import problems
 from pytest_acme.va.resolver import DnsResolver
@@ -65,28 +64,6 @@ def _nothing_left_the_machine(no_packets_off_loopback, request):
     yield
     if request.node.name != "test_validation_allow_lets_the_validator_try":
         assert no_packets_off_loopback == [], "the guard let a connection attempt through"
-
-
-def read(acme, url: str) -> Dict[str, Any]:
-    return acme.net.post(url, None).json()
-
-
-def _answer(acme, server, authz, typ: str, prepare) -> Dict[str, Any]:
-    chall = next(c for c in read(acme, authz.uri)["challenges"] if c["type"] == typ)
-    thumbprint = josepy.b64.b64encode(acme.net.key.public_key().thumbprint()).decode()
-    prepare(chall["token"], f"{chall['token']}.{thumbprint}")
-    from helpers import post
-
-    post(acme, chall["url"], {})
-    server.wait_idle()
-    return next(c for c in read(acme, authz.uri)["challenges"] if c["type"] == typ)
-
-
-def validate(server, name: str, typ: str = "http-01", prepare=lambda token, ka: None):
-    acme = account_client(server)
-    order = acme.new_order(make_csr([name]))
-    (authz,) = order.authorizations
-    return _answer(acme, server, authz, typ, prepare)
 
 
 def refused(chall: Dict[str, Any], address: str) -> None:

@@ -20,10 +20,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from helpers import account_client, answer_and_wait, challenge_json, ec_key, key_authorization_for, make_csr
+from helpers import (
+    account_client,
+    answer_and_wait,
+    challenge_json,
+    challenge_refused,
+    ec_key,
+    key_authorization_for,
+    make_csr,
+    validate,
+)
 from pytest_acme.responders import TlsAlpn01Responder
 
-PROBLEM = "urn:ietf:params:acme:error:"
 ACME_IDENTIFIER = ObjectIdentifier("1.3.6.1.5.5.7.1.31")
 
 
@@ -57,13 +65,8 @@ def alpn_certificate(key_authorization: str, names: List[x509.GeneralName], *,
 
 def outcome(acme_server, responder, identifier: str, make) -> Dict[str, Any]:
     """Order ``identifier``, serve ``make(key_authorization)`` for it, answer tls-alpn-01."""
-    acme = account_client(acme_server)
-    order = acme.new_order(make_csr([identifier]))
-    (authz,) = order.authorizations
-    chall = challenge_json(acme, authz.uri, "tls-alpn-01")
-    cert_pem, key_pem = make(key_authorization_for(acme, chall["token"]))
-    responder.publish_certificate(identifier, cert_pem, key_pem)
-    return answer_and_wait(acme, acme_server, chall["url"])
+    return validate(acme_server, identifier, "tls-alpn-01",
+                    lambda token, ka: responder.publish_certificate(identifier, *make(ka)))
 
 
 @pytest.fixture
@@ -79,10 +82,7 @@ def ip_responder(acme_server, acme_tlsalpn01_responder, request):
 
 
 def refused(chall: Dict[str, Any], *fragments: str) -> None:
-    assert chall["status"] == "invalid", chall
-    assert chall["error"]["type"] == PROBLEM + "unauthorized", chall["error"]
-    for fragment in fragments:
-        assert fragment in chall["error"]["detail"], chall["error"]["detail"]
+    challenge_refused(chall, "unauthorized", *fragments)
 
 
 # -- the subjectAltName: its type (RFC 8738 §6) ---------------------------------------

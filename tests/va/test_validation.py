@@ -13,6 +13,7 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 
 from helpers import account_client, deadline, ec_key, make_csr, sans, split_chain, verify_chain
+from jws_client import b64
 from pytest_acme import AcmeServer, dns01_txt
 from pytest_acme.responders import tls_alpn01_certificate
 from pytest_acme.va.dnsserver import DnsServer
@@ -43,7 +44,7 @@ def read(acme, url: str) -> Dict[str, Any]:
 
 
 def key_authorization(acme, authz, typ: str) -> str:
-    thumbprint = josepy.b64.b64encode(acme.net.key.public_key().thumbprint()).decode()
+    thumbprint = b64(acme.net.key.public_key().thumbprint())
     return f"{challenge(acme, authz, typ)['token']}.{thumbprint}"
 
 

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from helpers import make_csr
-from jws_client import OMIT, jwk_for, sign
-from wsgi_world import World, csr_b64, der_b64, run_case
+from jws_client import OMIT, b64, jwk_for, sign
+from wsgi_world import World, csr_b64, run_case
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_b_cannot_sign_as_a(world, cast):
 
 
 def test_b_without_authorizations_cannot_revoke(world, cast):
-    payload = {"certificate": der_b64(cast["issued"].cert_der)}
+    payload = {"certificate": b64(cast["issued"].cert_der)}
     run_case(world, lambda w: w.signed(cast["b"], w.directory["revokeCert"], payload),
              "unauthorized", 403, ["issued.a.test"])
     with world.app.store.lock:
@@ -97,7 +97,7 @@ def test_b_without_authorizations_cannot_revoke(world, cast):
 def test_b_with_valid_authorizations_for_every_name_may_revoke(world, cast):
     b = cast["b"]
     world.ready_order(b, "issued.a.test")  # B proves control of the name itself
-    payload = {"certificate": der_b64(cast["issued"].cert_der), "reason": 1}
+    payload = {"certificate": b64(cast["issued"].cert_der), "reason": 1}
     assert world.signed(b, world.directory["revokeCert"], payload).status_code == 200
     world.check_invariants()
 

@@ -10,7 +10,17 @@ from acme import client, messages
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from helpers import account_client, answer_all, deadline, ec_key, make_csr, post, split_chain
+from helpers import (
+    account_client,
+    answer_all,
+    deadline,
+    ec_key,
+    make_csr,
+    post,
+    revoke,
+    split_chain,
+)
+from jws_client import b64
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
@@ -24,16 +34,6 @@ def issue(server, acme, names, key=None):
     server.wait_idle()
     order = acme.begin_finalization(acme.poll_authorizations(order, deadline()))
     return split_chain(acme.net.post(order.body.certificate, None).content)[0], key
-
-
-def revoke(acme, cert: x509.Certificate, reason: int) -> None:
-    """``ClientV2.revoke`` across acme versions (before 3.x it took a pyOpenSSL
-    certificate wrapped in josepy's ComparableX509)."""
-    try:
-        acme.revoke(cert, reason)
-    except AttributeError:
-        from OpenSSL import crypto
-        acme.revoke(josepy.ComparableX509(crypto.X509.from_cryptography(cert)), reason)
 
 
 def status(server, cert: x509.Certificate):
@@ -98,7 +98,7 @@ def test_an_account_holding_the_authorizations_may_revoke(acme_server):
 
 
 def der_b64(cert: x509.Certificate) -> str:
-    return josepy.b64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+    return b64(cert.public_bytes(Encoding.DER))
 
 
 @pytest.mark.parametrize("reason", [7, 11, -1, "1", True])

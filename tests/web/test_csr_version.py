@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-import josepy
 import pytest
 from acme import messages
 from asn1crypto import csr as asn1_csr
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from helpers import account_client, answer_all, make_csr, post, sans, split_chain
+from jws_client import b64
 
 PROBLEM = "urn:ietf:params:acme:error:"
 
@@ -49,7 +49,7 @@ def ready(acme, names, key) -> messages.OrderResource:
 
 def finalize(acme, server, order: messages.OrderResource, der: bytes) -> Dict[str, Any]:
     server.wait_idle()
-    return post(acme, order.body.finalize, {"csr": josepy.b64.b64encode(der).decode()}).json()
+    return post(acme, order.body.finalize, {"csr": b64(der)}).json()
 
 
 @pytest.mark.parametrize("version, key_type", [(2, "ec"), (1, "rsa")])

@@ -13,9 +13,8 @@ test provokes it.
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import importlib
-import os
+import pkgutil
 import re
 import socket
 from typing import Any, Dict, Iterator, List, Tuple
@@ -25,8 +24,6 @@ import pytest
 from helpers import account_client, make_csr, post_unchecked, read
 from pytest_acme import dns01_txt, faults
 from wsgi_world import World
-
-HERE = os.path.dirname(__file__)
 
 #: An instant as a person might meet it in a detail: a date, then a time.
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?")
@@ -44,9 +41,11 @@ def problems_in(doc: Dict[str, Any], where: str) -> Iterator[Tuple[str, Dict[str
 def hostile_details() -> List[Tuple[str, Dict[str, Any]]]:
     """Every problem document the hostile corpus provokes, with its case id."""
     found = []
-    paths = sorted(glob.glob(os.path.join(HERE, "hostile", "test_hostile_*.py")))
-    for path in [p for p in paths if not p.endswith("_over_https.py")]:  # (HTTPS senders)
-        module = importlib.import_module("hostile." + os.path.basename(path)[:-3])
+    corpus = importlib.import_module("hostile")
+    names = sorted(info.name for info in pkgutil.iter_modules(corpus.__path__)
+                   if info.name.startswith("test_hostile_"))
+    for module_name in [n for n in names if not n.endswith("_over_https")]:  # (HTTPS senders)
+        module = importlib.import_module("hostile." + module_name)
         for name, test in vars(module).items():
             for mark in getattr(test, "pytestmark", []) if name.startswith("test_") else []:
                 if mark.name != "parametrize" or not mark.args[0].startswith("send,"):

@@ -7,14 +7,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import requests
 from acme import messages
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from werkzeug.test import Client
 
-from helpers import account_client, answer_all, deadline, issue_leaf, make_csr, new_order, obtain, split_chain
+from helpers import (
+    account_client,
+    answer_all,
+    deadline,
+    issue_leaf,
+    links,
+    make_csr,
+    new_order,
+    obtain,
+    split_chain,
+)
 from pytest_acme import AcmeConfig, AcmeServer
 from pytest_acme.standalone.management import make_management_app
 
@@ -27,12 +36,6 @@ def verify(chain, root_pem: bytes, name: str):
                 .time(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5))
                 .build_server_verifier(x509.DNSName(name)))
     return verifier.verify(chain[0], chain[1:])
-
-
-def links(response: requests.Response, rel: str):
-    # requests folds repeated headers into one comma-separated value.
-    return [link["url"] for link in requests.utils.parse_header_links(response.headers["Link"])
-            if link.get("rel") == rel]
 
 
 def test_default_chain_is_one_intermediate_without_alternates(acme_server):

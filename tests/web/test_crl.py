@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import josepy
 import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from helpers import account_client, new_order, obtain, post, split_chain
+from helpers import account_client, links, new_order, obtain, post, split_chain
+from jws_client import b64
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
@@ -37,7 +37,7 @@ def fetch(server, url: str) -> x509.CertificateRevocationList:
 
 
 def revoke(acme, cert: x509.Certificate, reason: int) -> None:
-    der = josepy.b64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+    der = b64(cert.public_bytes(Encoding.DER))
     post(acme, acme.directory["revokeCert"], {"certificate": der, "reason": reason})
 
 
@@ -120,8 +120,7 @@ def test_the_crl_verifies_under_every_chain(acme_server):
     acme = account_client(acme_server)
     response = obtain(acme_server, acme, new_order(acme, ["alt.example.test"]))
     default = split_chain(response.content)
-    alternate_url = requests.utils.parse_header_links(response.headers["Link"])
-    url = next(link["url"] for link in alternate_url if link["rel"] == "alternate")
+    url = links(response, "alternate")[0]
     alternate = split_chain(acme.net.post(url, None).content)
     crl = fetch(acme_server, crl_url(default[0]))
     assert default[1] != alternate[1]

@@ -14,7 +14,6 @@ from types import SimpleNamespace
 from typing import List, Optional
 from urllib.parse import quote
 
-import josepy
 import pytest
 import requests
 from cryptography import x509
@@ -31,11 +30,13 @@ from helpers import (
     banner_field,
     deadline,
     ec_key,
+    links,
     new_order,
     obtain,
     post,
     split_chain,
 )
+from jws_client import b64
 from pytest_acme import AcmeConfig
 from pytest_acme.cli import main
 from pytest_acme.web.ocsp import OCSP_LIFETIME
@@ -93,7 +94,7 @@ def next_update(answer: ocsp.OCSPResponse) -> dt.datetime:
 
 
 def revoke(acme, leaf: x509.Certificate, reason: int) -> None:
-    der = josepy.b64.b64encode(leaf.public_bytes(Encoding.DER)).decode()
+    der = b64(leaf.public_bytes(Encoding.DER))
     post(acme, acme.directory["revokeCert"], {"certificate": der, "reason": reason})
 
 
@@ -239,8 +240,7 @@ def test_responses_verify_against_the_leafs_issuer_in_every_chain(acme_server):
     acme = account_client(acme_server)
     response = obtain(acme_server, acme, new_order(acme, ["chains.example.test"]))
     default = split_chain(response.content)
-    links = requests.utils.parse_header_links(response.headers["Link"])
-    url = next(link["url"] for link in links if link["rel"] == "alternate")
+    url = links(response, "alternate")[0]
     alternate = split_chain(acme.net.post(url, None).content)
     leaf, issuer, upper = default
     assert alternate[1] != issuer

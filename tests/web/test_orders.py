@@ -7,7 +7,6 @@ import datetime as dt
 import threading
 from typing import Any, Dict, Optional
 
-import josepy
 import pytest
 from acme import errors, messages
 from cryptography import x509
@@ -16,6 +15,7 @@ from cryptography.x509 import DNSName
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from helpers import account_client, answer_all, deadline, ec_key, make_csr, post, sans, split_chain, verify_chain
+from jws_client import b64
 from pytest_acme import problems
 from pytest_acme.protocol.resources import CHALLENGE_TYPES
 from pytest_acme.protocol.states import Status
@@ -317,13 +317,13 @@ def test_finalize_twice_is_order_not_ready(acme_server):
 
 
 def _der(pem: bytes) -> str:
-    return josepy.b64.b64encode(x509.load_pem_x509_csr(pem).public_bytes(Encoding.DER)).decode()
+    return b64(x509.load_pem_x509_csr(pem).public_bytes(Encoding.DER))
 
 
 def _tampered(pem: bytes) -> str:
     der = bytearray(x509.load_pem_x509_csr(pem).public_bytes(Encoding.DER))
     der[-5] ^= 0x01  # inside the signature value
-    return josepy.b64.b64encode(bytes(der)).decode()
+    return b64(bytes(der))
 
 
 NAMES = ["csr.example.test", "www.csr.example.test"]
@@ -332,7 +332,7 @@ NAMES = ["csr.example.test", "www.csr.example.test"]
 @pytest.mark.parametrize(
     "make, words",
     [
-        (lambda acme: josepy.b64.b64encode(b"\x30\x03garbage").decode(), "not a valid PKCS#10"),
+        (lambda acme: b64(b"\x30\x03garbage"), "not a valid PKCS#10"),
         (lambda acme: _tampered(make_csr(NAMES)), "self-signature"),
         (lambda acme: _der(make_csr(NAMES + ["extra.example.test"])), "not in the order"),
         (lambda acme: _der(make_csr(NAMES[:1])), "missing dns:www.csr.example.test"),

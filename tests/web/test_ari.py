@@ -4,7 +4,6 @@ unauthenticated)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 
 import pytest
@@ -15,16 +14,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from werkzeug.test import Client
 
 from helpers import account_client, issue_leaf, new_order, obtain, post, post_unchecked, split_chain
+from jws_client import b64
 from pytest_acme.standalone.management import make_management_app
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
 PROBLEM = "urn:ietf:params:acme:error:"
 SIX_HOURS = 6 * 3600
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def cert_id(cert: x509.Certificate) -> str:
