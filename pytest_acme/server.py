@@ -1,4 +1,5 @@
-"""AcmeServer: the ACME application served by a threaded Werkzeug server."""
+"""AcmeServer: the ACME application (a Werkzeug WSGI app) served over HTTPS by
+:mod:`pytest_acme.httpd` on background threads, with its CA, validator and DNS server."""
 
 from __future__ import annotations
 

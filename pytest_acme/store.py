@@ -204,9 +204,6 @@ class Store:
     def authzs_of_order(self, order: Order) -> List[Authorization]:
         return [self.authzs[a] for a in order.authz_ids]
 
-    def find(self, table: Dict[str, T], id: str) -> Optional[T]:
-        return table.get(id)
-
 
 def _unfinished(order: Order, now: dt.datetime) -> bool:
     return order.status in _UNFINISHED and order.expires > now
