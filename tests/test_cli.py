@@ -82,3 +82,59 @@ def test_help_reads_well(capsys):
     text = capsys.readouterr().out
     for option in ("--port", "--order-expiry", "--finalize", "--seed", "--http"):
         assert option in text
+
+
+#: Run in a fresh interpreter: start serve, wait for its banner, and print which of
+#: the modules its first ACME request does not need were imported by then; then
+#: ask the management port once (made on that first request) and print again.
+_WHAT_SERVE_LOADS = r"""
+import io, json, ssl, sys, threading, urllib.request
+from pytest_acme.cli import main
+
+class Banner(io.StringIO):
+    ready = threading.Event()
+    def write(self, text):
+        n = super().write(text)
+        if "management:" in self.getvalue():
+            self.ready.set()
+        return n
+
+def loaded():
+    return sorted(m for m in ("dns", "pytest_acme.checkclient", "pytest_acme.console",
+                              "pytest_acme.standalone.management") if m in sys.modules)
+
+out, stop = Banner(), threading.Event()
+argv = ["serve", "-q", "--port", "0", "--dns-port", "0", "--management-port", "0",
+        "--challtestsrv-port", "-1"]
+thread = threading.Thread(target=main, args=(argv,), kwargs={"stop": stop, "out": out},
+                          daemon=True)
+thread.start()
+try:
+    assert out.ready.wait(10), out.getvalue()
+    before = loaded()
+    fields = {l.split(":", 1)[0].strip(): l.split(":", 1)[1].split()[0]
+              for l in out.getvalue().splitlines() if ":" in l}
+    base = fields["management"].rsplit("/roots/", 1)[0]
+    context = ssl.create_default_context(cafile=fields["CA bundle"])
+    status = urllib.request.urlopen(base + "/pytest-acme/", context=context, timeout=10).status
+finally:
+    stop.set()
+    thread.join(10)
+print(json.dumps({"before": before, "after": loaded(), "status": status}))
+"""
+
+
+def test_serve_starts_without_what_its_first_acme_request_does_not_need():
+    """dnspython (for DNS UPDATE), the console, the management API and
+    check-client's scenarios load when first used, not before serve is ready."""
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _WHAT_SERVE_LOADS], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["before"] == []
+    assert seen["status"] == 200
+    assert seen["after"] == ["pytest_acme.console", "pytest_acme.standalone.management"]

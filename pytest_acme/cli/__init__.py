@@ -60,14 +60,18 @@ SUBCOMMANDS: Dict[str, Callable[[Any], None]] = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The command line's parser; for a known ``command``, with only that
+    subcommand's parser (the others import what they need to describe
+    themselves, ``check-client`` its scenarios, which ``serve`` need not wait for)."""
     parser = argparse.ArgumentParser(
         prog="pytest-acme",
         description="An in-process ACME (RFC 8555) test server.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add_parser in SUBCOMMANDS.values():
-        add_parser(sub)
+    for name, add_parser in SUBCOMMANDS.items():
+        if command not in SUBCOMMANDS or command == name:
+            add_parser(sub)
     return parser
 
 
@@ -84,7 +88,7 @@ def main(argv: Optional[List[str]] = None, *, stop: Optional[threading.Event] = 
     if argv is None:
         command = PROGRAM_NAMES.get(os.path.basename(sys.argv[0]))
         argv = ([command] if command else []) + sys.argv[1:]
-    parser = _parser()
+    parser = _parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if args.command not in SUBCOMMANDS:
         parser.print_help()

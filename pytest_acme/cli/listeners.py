@@ -3,8 +3,9 @@ warning for a listener that other machines can reach."""
 
 from __future__ import annotations
 
+import threading
 from contextlib import ExitStack
-from typing import Any, Optional
+from typing import Any, Callable, Dict, Optional
 
 from ..httpd import HttpLimits, WsgiThread
 from ..server import AcmeServer
@@ -22,18 +23,39 @@ DEFAULT_CHALLTESTSRV_PORT = 8055
 def start_management(server: AcmeServer, stack: ExitStack, host: str, port: int,
                      console: bool = False) -> str:
     """Serve the management API (Pebble's and pytest-acme's), and with ``console`` the
-    web console under ``/console/``, until ``stack`` closes; returns its base URL."""
-    from ..console import make_console_app, mount
-    from ..standalone.management import make_management_app
+    web console under ``/console/``, until ``stack`` closes; returns its base URL.
 
-    app: Any = make_management_app(server)
-    if console:
-        app = mount(make_console_app(server), app)
-    mgmt = WsgiThread(app, host, port, server.ssl_context,
+    The port listens at once; the applications behind it are made on its first
+    request, so the ACME server's start-up does not wait for them."""
+
+    def make_app() -> Any:
+        from ..console import make_console_app, mount
+        from ..standalone.management import make_management_app
+
+        app: Any = make_management_app(server)
+        return mount(make_console_app(server), app) if console else app
+
+    mgmt = WsgiThread(LazyApp(make_app), host, port, server.ssl_context,
                       "management API", limits=HttpLimits.of(server.config)).start()
     stack.callback(mgmt.stop)
     scheme = "https" if server.ssl_context else "http"
     return f"{scheme}://{show_host(host)}:{mgmt.port}"
+
+
+class LazyApp:
+    """A WSGI application made by ``factory`` when its first request comes."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._app: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = self._factory()
+        return self._app(environ, start_response)
 
 
 def show_host(host: str) -> str:

@@ -47,7 +47,7 @@ from dnslib import AAAA, CAA, CNAME, QTYPE, RCODE, RR, SOA, TXT, A, DNSError, DN
 from dnslib.label import DNSBuffer
 from dnslib.server import BaseResolver
 
-from .dnsupdate import ZoneUpdater
+from .dnsupdate import ZoneUpdater  # light: dnspython loads on the first UPDATE
 from .zone import CaaRecord, Zone, ZoneError
 
 #: TTL of every answer; short, since tests change records all the time.
