@@ -121,19 +121,24 @@ class Startup:
     cpu: Optional[float]
 
 
-def startup(make: Callable[[], Target], rounds: int) -> Startup:
-    walls, cpus = [], []
+def startups(makers: Dict[str, Callable[[], Target]], rounds: int) -> Dict[str, Startup]:
+    """Medians of ``rounds`` start-ups of each target, taken in turn (so a change
+    in the machine's load falls on all of them alike)."""
+    walls: Dict[str, List[float]] = {name: [] for name in makers}
+    cpus: Dict[str, List[float]] = {name: [] for name in makers}
     for _ in range(rounds):
-        target = make()
-        cpu0 = time.process_time()
-        try:
-            walls.append(target.start())
-            cpu = target.cpu_seconds()
-            cpus.append(cpu if cpu is not None else time.process_time() - cpu0)
-        finally:
-            target.stop()
-            getattr(target, "cleanup", lambda: None)()
-    return Startup(statistics.median(walls), statistics.median(cpus))
+        for name, make in makers.items():
+            target = make()
+            cpu0 = time.process_time()
+            try:
+                walls[name].append(target.start())
+                cpu = target.cpu_seconds()
+                cpus[name].append(cpu if cpu is not None else time.process_time() - cpu0)
+            finally:
+                target.stop()
+                getattr(target, "cleanup", lambda: None)()
+    return {name: Startup(statistics.median(walls[name]), statistics.median(cpus[name]))
+            for name in makers}
 
 
 # -- load ------------------------------------------------------------------------
@@ -337,6 +342,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="seconds without an answer that mark a server as stuck")
     parser.add_argument("--pebble", default="pebble", help="the Pebble command")
     parser.add_argument("--no-pebble", action="store_true", help="measure pytest-acme only")
+    parser.add_argument("--startup-rounds", type=int,
+                        help="start-ups of each server, taken in turn (default 3, --quick 3)")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="measure the start-ups and stop")
+    parser.add_argument("--serve-python", default=sys.executable,
+                        help="the Python that runs `pytest-acme serve` (another checkout's "
+                        "virtualenv, to compare two versions); default: this one")
     parser.add_argument("--pacing", default="retry-after", choices=leanclient.PACINGS[1:],
                         help="how the second client waits between polls (default %(default)s)")
     args = parser.parse_args(argv)
@@ -363,12 +375,16 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     # Start-up.
     AcmeServer(dns_port=None).start().close()  # imports and first-use costs, once
-    rounds = 3 if quick else 5
-    up = {"in-process": startup(InProcess, rounds), "serve": startup(Serve, rounds)}
+    rounds = args.startup_rounds or (3 if quick else 5)
+    Serve.python = args.serve_python
+    makers: Dict[str, Callable[[], Target]] = {"in-process": InProcess, "serve": Serve}
     if with_pebble:
-        up["pebble"] = startup(pebble, rounds)
+        makers["pebble"] = pebble
+    up = startups(makers, rounds)
     for name, s in up.items():
         print(f"start-up {name}: {_ms(s.wall)} wall, {_ms(s.cpu)} CPU", flush=True)
+    if args.startup_only:
+        return 0
 
     # Load.
     loads: Dict[Tuple[str, int], List[Load]] = {}

@@ -163,11 +163,13 @@ class _Process(Target):
 class Serve(_Process):
     name = "pytest-acme serve"
     reset_url = ""
+    #: The interpreter that runs ``serve`` (another tree's, to compare two versions).
+    python = sys.executable
 
     def start(self, extra: Sequence[str] = ()) -> float:
         """Start ``serve`` on free ports (``extra``: more of its flags)."""
         started = time.perf_counter()
-        self._spawn([sys.executable, "-m", "pytest_acme", "serve", "-q", "--port", "0",
+        self._spawn([self.python, "-m", "pytest_acme", "serve", "-q", "--port", "0",
                      "--management-port", "0", "--challtestsrv-port", "-1", "--dns-port", "0",
                      *extra], ready="management:")
         banner = "".join(self.output)
