@@ -9,7 +9,7 @@ import ipaddress
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import dns.exception
 import dns.flags
@@ -27,14 +27,13 @@ import dns.update
 import dns.wire
 
 from ..config import TsigKey
+from .dnsupdate import Listener
 from .zone import STORED_TYPES, CaaRecord, Zone, normalise
 
 __all__ = ["UpdateEngine", "UpdateRefused"]
 
 _log = logging.getLogger("pytest_acme.dns")
 
-#: Called with (reason, message) for each change and each refusal.
-Listener = Callable[[str, str], None]
 
 #: TSIG error names (RFC 8945 §3); dns.rcode names 16 BADVERS, its EDNS meaning.
 _TSIG_ERRORS = {dns.rcode.BADSIG: "BADSIG", dns.rcode.BADKEY: "BADKEY",
@@ -60,15 +59,9 @@ _Change = Tuple[str, str, str, Any]
 
 
 class UpdateEngine:
-    """Apply TSIG-signed DNS UPDATE messages to ``zone`` (see
-    :class:`~pytest_acme.va.dnsupdate.ZoneUpdater`, which makes one when needed).
-
-    Args:
-        zone: the zone the updates edit (the validator's and the DNS server's).
-        keys: the :class:`~pytest_acme.config.TsigKey` objects that may sign updates.
-        listener: called with ``(reason, message)`` for every change
-            (``"DnsUpdate"``) and every refused update (``"DnsUpdateRefused"``).
-    """
+    """Apply TSIG-signed DNS UPDATE messages to ``zone``: the work of
+    :class:`~pytest_acme.va.dnsupdate.ZoneUpdater` (same arguments), which makes
+    one on its first UPDATE."""
 
     def __init__(self, zone: Zone, keys: Iterable[TsigKey] = (),
                  listener: Optional[Listener] = None) -> None:
@@ -86,11 +79,6 @@ class UpdateEngine:
             keyring[name] = dns.tsig.Key(name, key.secret, key.algorithm)
         with self._lock:
             self._keyring = keyring
-
-    @property
-    def active(self) -> bool:
-        """Whether any key may update (with none, the DNS server answers NOTIMP)."""
-        return bool(self._keyring)
 
     def answer(self, packet: bytes, peer: str) -> Optional[bytes]:
         """The reply to one UPDATE message (``packet``, from ``peer``), signed
