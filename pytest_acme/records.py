@@ -2,7 +2,7 @@
 the exceptions raised inside it.
 
 :class:`~pytest_acme.web.app.AcmeApp` writes them; inspection
-(:mod:`pytest_acme.inspect`), :mod:`pytest_acme.describe` and the console read
+(:mod:`pytest_acme.inspection`), :mod:`pytest_acme.describe` and the console read
 them.  Nothing here knows HTTP or ACME's wire format.
 """
 

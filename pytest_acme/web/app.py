@@ -192,7 +192,7 @@ class AcmeApp:
     def observe(self, obj: Stateful, old: Status, event: Event) -> None:
         """Every transition lands in the timeline, named after what happened: an
         expiry is ``OrderExpired`` / ``AuthorizationExpired`` whenever it is noticed
-        (the same event a read derives, :func:`pytest_acme.inspect.with_expiry`)."""
+        (the same event a read derives in :mod:`pytest_acme.inspection`)."""
         if event is Event.EXPIRE:
             expires = obj.expires  # type: ignore[attr-defined]
             self.record(obj, f"{obj.kind.title()}Expired",
