@@ -8,7 +8,7 @@ rank                  parts
 ====================  ===================================================
 edges                 plugin, cli, standalone, console, checkclient,
                       responders, ``__main__``, the package's ``__init__``
-server                server, inspection, describe
+server                server, listeners, inspection, describe
 web                   web, faults
 va / ca / httpd       va, ca, crls, httpd
 state                 store, config, records, clock, workers, strictjson
