@@ -13,6 +13,7 @@ import requests
 from acme import errors, messages
 
 from helpers import account_client, answer_all, deadline, make_csr
+from jws_client import PROBLEM
 from pytest_acme import Clock, Status, faults, problems
 from pytest_acme.faults import bad_nonce, fail_challenge
 from pytest_acme.web.routes import RULES
@@ -20,7 +21,6 @@ from pytest_acme.web.routes import RULES
 # Challenges pass unless a fault says otherwise.
 pytestmark = pytest.mark.acme(validation="always_valid")
 
-PROBLEM = "urn:ietf:params:acme:error:"
 
 
 def read(acme, url: str) -> Dict[str, Any]:

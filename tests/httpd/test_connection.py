@@ -16,11 +16,11 @@ import pytest
 import requests
 
 from helpers import account_client, answer_all, deadline, make_csr
+from jws_client import PROBLEM
 from pytest_acme import AcmeServer
 from pytest_acme.httpd import HttpLimits, Refusal, WsgiThread
 from pytest_acme.listeners import problem_refusal
 
-PROBLEM = "urn:ietf:params:acme:error:"
 WAIT = 10.0  # the longest any socket wait here may take; a pass is much faster
 
 

@@ -15,9 +15,8 @@ from typing import Any, Dict, Iterator
 import pytest
 
 from helpers import validate
+from jws_client import PROBLEM
 from pytest_acme.va.resolver import first_of_each_family
-
-PROBLEM = "urn:ietf:params:acme:error:"
 
 
 def answer(acme_server, typ: str, publish) -> Dict[str, Any]:

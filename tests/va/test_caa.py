@@ -23,13 +23,13 @@ from helpers import (
     sans,
     split_chain,
 )
+from jws_client import PROBLEM
 from pytest_acme import AcmeServer, dns01_txt, dns_account01_name
 from pytest_acme.protocol.identifiers import Identifier
 from pytest_acme.va.caa import CaaPolicy, CaaSyntaxError, parse_issue_value
 from pytest_acme.va.resolver import ZoneResolver
 from pytest_acme.va.zone import Zone
 
-PROBLEM = "urn:ietf:params:acme:error:"
 US = "pytest-acme.test"
 
 

@@ -21,11 +21,10 @@ from helpers import (
     sans,
     split_chain,
 )
+from jws_client import PROBLEM
 from pytest_acme import dns01_txt, dns_account01_name
 from pytest_acme.protocol.resources import CHALLENGE_TYPES
 from pytest_acme.va.dnsaccount01 import dns_account01_label
-
-PROBLEM = "urn:ietf:params:acme:error:"
 
 # The drafts are offered only when asked for.
 pytestmark = pytest.mark.acme(challenge_types=CHALLENGE_TYPES)

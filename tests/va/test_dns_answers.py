@@ -13,9 +13,8 @@ from dnslib import QTYPE, RCODE, RR, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSServer
 
 from helpers import validate
+from jws_client import PROBLEM
 from pytest_acme import dns01_txt
-
-PROBLEM = "urn:ietf:params:acme:error:"
 
 
 class Scripted(BaseResolver):

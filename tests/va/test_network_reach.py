@@ -19,11 +19,10 @@ from typing import Any, Dict, List
 import pytest
 
 from helpers import validate
+from jws_client import PROBLEM
 from pytest_acme import AcmeConfig
 from pytest_acme.protocol import problems
 from pytest_acme.va.resolver import DnsResolver
-
-PROBLEM = "urn:ietf:params:acme:error:"
 
 
 def _is_loopback(address: Any) -> bool:

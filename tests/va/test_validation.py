@@ -13,13 +13,11 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 
 from helpers import account_client, deadline, ec_key, make_csr, sans, split_chain, verify_chain
-from jws_client import b64
+from jws_client import PROBLEM, b64
 from pytest_acme import AcmeServer, dns01_txt
 from pytest_acme.responders import tls_alpn01_certificate
 from pytest_acme.va.dnsserver import DnsServer
 from pytest_acme.va.zone import Zone
-
-PROBLEM = "urn:ietf:params:acme:error:"
 
 
 class _Empty(josepy.JSONDeSerializable):

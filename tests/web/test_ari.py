@@ -14,12 +14,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from werkzeug.test import Client
 
 from helpers import account_client, issue_leaf, new_order, obtain, post, post_unchecked, split_chain
-from jws_client import b64
+from jws_client import PROBLEM, b64
 from pytest_acme.standalone.management import make_management_app
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
-PROBLEM = "urn:ietf:params:acme:error:"
 SIX_HOURS = 6 * 3600
 
 

@@ -11,10 +11,9 @@ import requests
 from acme import messages
 
 from helpers import BannerCapture, account_client, answer_all, banner_field, deadline, make_csr, post
+from jws_client import PROBLEM
 from pytest_acme import AcmeConfig
 from pytest_acme.protocol.resources import rfc3339
-
-PROBLEM = "urn:ietf:params:acme:error:"
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 boulder = pytest.mark.acme(boulder=True)

@@ -19,9 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from helpers import account_client, answer_all, make_csr, post, sans, split_chain
-from jws_client import b64
-
-PROBLEM = "urn:ietf:params:acme:error:"
+from jws_client import PROBLEM, b64
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 

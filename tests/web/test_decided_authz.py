@@ -13,10 +13,9 @@ import requests
 from acme import messages
 
 from helpers import account_client, deadline, make_csr, post
-from jws_client import sign
+from jws_client import PROBLEM, sign
 from pytest_acme.protocol.states import Status
 
-PROBLEM = "urn:ietf:params:acme:error:"
 OFFERED = ("http-01", "dns-01")
 
 pytestmark = pytest.mark.acme(validation="always_valid", challenge_types=OFFERED)

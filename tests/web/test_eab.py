@@ -13,11 +13,10 @@ from acme import errors, messages
 from acme import jws as acme_jws
 
 from helpers import account_client, ec_key
-from jws_client import b64
+from jws_client import PROBLEM, b64
 from pytest_acme import AcmeConfig
 from pytest_acme.standalone.pebble import from_pebble
 
-PROBLEM = "urn:ietf:params:acme:error:"
 #: Raw bytes whose base64url has both '-' and '_' (and standard base64 '+' and '/').
 RAW = b"\xfb\xef\xbe\xff\xff\xff" + b"pytest-acme mac key, 32 bytes!"[:26]
 KEY = b64(RAW)  # base64url, as RFC 8555 wants

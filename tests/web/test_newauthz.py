@@ -7,8 +7,7 @@ import pytest
 from acme import messages
 
 from helpers import account_client, deadline, make_csr, post
-
-PROBLEM = "urn:ietf:params:acme:error:"
+from jws_client import PROBLEM
 
 
 def new_authz(acme, value: str, type_: str = "dns"):

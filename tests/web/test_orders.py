@@ -15,13 +15,11 @@ from cryptography.x509 import DNSName
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from helpers import account_client, answer_all, deadline, ec_key, make_csr, post, sans, split_chain, verify_chain
-from jws_client import b64
+from jws_client import PROBLEM, b64
 from pytest_acme import problems
 from pytest_acme.protocol.resources import CHALLENGE_TYPES
 from pytest_acme.protocol.states import Status
 from pytest_acme.va import ValidationRequest
-
-PROBLEM = "urn:ietf:params:acme:error:"
 
 # These tests are about order semantics, so challenges pass without responders;
 # tests/va covers real validation.

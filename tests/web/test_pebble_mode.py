@@ -33,12 +33,11 @@ from helpers import (
     split_chain,
     verify_chain,
 )
-from jws_client import b64, sign
+from jws_client import PROBLEM, b64, sign
 from pytest_acme.standalone.management import make_management_app
 
 #: Pebble's terms of service (wfe.go's ToSURL).
 PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"
-PROBLEM = "urn:ietf:params:acme:error:"
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 pebble = pytest.mark.acme(pebble=True, validation="always_valid")

@@ -11,11 +11,11 @@ from acme import client, messages
 from cryptography import x509
 
 from helpers import account_client, ec_key, issue_leaf, make_csr, new_order
+from jws_client import PROBLEM
 from pytest_acme import AcmeConfig, Profile
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
-PROBLEM = "urn:ietf:params:acme:error:"
 
 
 def directory(server):

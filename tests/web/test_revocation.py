@@ -20,11 +20,10 @@ from helpers import (
     revoke,
     split_chain,
 )
-from jws_client import b64
+from jws_client import PROBLEM, b64
 
 pytestmark = pytest.mark.acme(validation="always_valid")
 
-PROBLEM = "urn:ietf:params:acme:error:"
 
 
 def issue(server, acme, names, key=None):
