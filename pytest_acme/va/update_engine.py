@@ -9,7 +9,7 @@ import ipaddress
 import logging
 import threading
 import time
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import dns.exception
 import dns.flags
@@ -27,7 +27,6 @@ import dns.update
 import dns.wire
 
 from ..config import TsigKey
-from .dnsupdate import Listener
 from .zone import STORED_TYPES, CaaRecord, Zone, normalise
 
 __all__ = ["UpdateEngine", "UpdateRefused"]
@@ -64,7 +63,7 @@ class UpdateEngine:
     one on its first UPDATE."""
 
     def __init__(self, zone: Zone, keys: Iterable[TsigKey] = (),
-                 listener: Optional[Listener] = None) -> None:
+                 listener: Optional[Callable[[str, str], None]] = None) -> None:
         self.zone = zone
         self.listener = listener
         self._keyring: Dict[dns.name.Name, dns.tsig.Key] = {}
