@@ -47,7 +47,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from targets import Pebble, Serve, free_port  # noqa: E402
+from targets import Pebble, Serve  # noqa: E402
+
+from pytest_acme.listeners import spare_port  # noqa: E402
 
 CLIENTS = ("acme", "lego", "certbot", "dehydrated")
 SCENARIOS = ("http-01", "http-01 x3", "dns-01", "dns-01 x3")
@@ -96,14 +98,14 @@ class ServeSetup(Serve, Setup):
     name = "pytest-acme"
 
     def start(self) -> float:  # type: ignore[override]
-        self.http01_port = free_port()
-        api = free_port()
+        self.http01_port = spare_port()
+        api = spare_port()
         started = time.perf_counter()
         env = dict(os.environ, **SERVER_ENV)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pytest_acme", "serve", "-q", "--port", "0",
              "--management-port", "-1", "--challtestsrv-port", str(api), "--dns-port", "0",
-             "--http01-port", str(self.http01_port), "--tlsalpn01-port", str(free_port())],
+             "--http01-port", str(self.http01_port), "--tlsalpn01-port", str(spare_port())],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=self._tmp)
         assert self.proc.stdout is not None
         self.pid = self.proc.pid
@@ -124,8 +126,8 @@ class PebbleSetup(Pebble, Setup):
     name = "Pebble"
 
     def start(self) -> float:  # type: ignore[override]
-        port, dns, api = free_port(), free_port(), free_port()
-        self.http01_port = free_port()
+        port, dns, api = spare_port(), spare_port(), spare_port()
+        self.http01_port = spare_port()
         env = dict(os.environ, **SERVER_ENV)
         self.dns_proc = subprocess.Popen(
             ["pebble-challtestsrv", "-http01", "", "-https01", "", "-tlsalpn01", "",
@@ -134,9 +136,9 @@ class PebbleSetup(Pebble, Setup):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self._tmp)
         config = {"pebble": {
             "listenAddress": f"127.0.0.1:{port}",
-            "managementListenAddress": f"127.0.0.1:{free_port()}",
+            "managementListenAddress": f"127.0.0.1:{spare_port()}",
             "certificate": str(self._tmp / "cert.pem"), "privateKey": str(self._tmp / "key.pem"),
-            "httpPort": self.http01_port, "tlsPort": free_port(),
+            "httpPort": self.http01_port, "tlsPort": spare_port(),
             "ocspResponderURL": "", "externalAccountBindingRequired": False,
             "retryAfter": {"authz": 1, "order": 1},
         }}

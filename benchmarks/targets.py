@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 import trustme
 
 from pytest_acme import AcmeServer
+from pytest_acme.listeners import spare_port
 
 #: The environment Pebble is measured with (and `pytest-acme serve` reads too).
 PEBBLE_ENV = {
@@ -39,12 +39,6 @@ PEBBLE_ENV = {
     "PEBBLE_AUTHZREUSE": "0",
 }
 _TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_directory(url: str, cafile: str, timeout: float = 10.0) -> dict:
@@ -194,13 +188,13 @@ class Pebble(_Process):
         self.cafile = str(self._tmp / "ca.pem")
 
     def start(self) -> float:
-        port, management = free_port(), free_port()
+        port, management = spare_port(), spare_port()
         config = {"pebble": {
             "listenAddress": f"127.0.0.1:{port}",
             "managementListenAddress": f"127.0.0.1:{management}",
             "certificate": str(self._tmp / "cert.pem"),
             "privateKey": str(self._tmp / "key.pem"),
-            "httpPort": free_port(), "tlsPort": free_port(),
+            "httpPort": spare_port(), "tlsPort": spare_port(),
             "ocspResponderURL": "", "externalAccountBindingRequired": False,
         }}
         (self._tmp / "pebble.json").write_text(json.dumps(config))

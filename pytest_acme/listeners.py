@@ -10,6 +10,8 @@ asked for, serves the validator's zone.
 from __future__ import annotations
 
 import json
+import random
+import socket
 import ssl
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -24,6 +26,58 @@ from .web.app import AcmeApp
 
 #: The file in a server's directory that holds the CA of its own HTTPS certificate.
 HTTPS_CA_FILE = "https-ca.pem"
+
+#: Where :func:`spare_port` looks for the kernel's ephemeral port range (Linux).
+EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
+#: The lowest port :func:`spare_port` hands out.
+SPARE_PORTS_FROM = 10000
+
+
+def ephemeral_range(path: Optional[str] = None) -> Tuple[int, int]:
+    """The ports the kernel picks from for a bind to port 0 or an outgoing
+    connection: read from ``path`` (by default :data:`EPHEMERAL_RANGE_FILE`), or
+    Linux's default 32768-60999 where it cannot be read (other systems start
+    theirs higher)."""
+    try:
+        with open(path or EPHEMERAL_RANGE_FILE) as f:
+            low, high = (int(v) for v in f.read().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
+
+def spare_port(host: str = "127.0.0.1") -> int:
+    """A port on ``host``, free for TCP and UDP now, for a process that binds it
+    later: a client's own challenge responder, or a binary whose flags take fixed
+    ports.
+
+    It is chosen below the kernel's ephemeral range, so no socket bound to port 0
+    and no outgoing connection (the local end of every connection takes an
+    ephemeral port) can take it in the meantime; a port that was merely free a
+    moment ago, from a bind to port 0, can be.  Where the range leaves no room
+    below it, the port comes from a bind to port 0.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    low, _ = ephemeral_range()
+    if low - SPARE_PORTS_FROM >= 1000:
+        pick = random.SystemRandom()
+        for _ in range(200):
+            port = pick.randrange(SPARE_PORTS_FROM, low)
+            if _free(family, host, port):
+                return port
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _free(family: int, host: str, port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(family, kind) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                return False
+    return True
 
 
 def problem_refusal(refusal: Refusal) -> Tuple[List[Tuple[str, str]], bytes]:

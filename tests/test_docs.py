@@ -15,12 +15,13 @@ import pathlib
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import threading
 from typing import Dict, List, Tuple
 
 import pytest
+
+from pytest_acme.listeners import spare_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -110,12 +111,6 @@ RUN = [b for b in SHELL if SERVED.search(b[1])]
 READER = [b for b in SHELL if not SERVED.search(b[1])]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def serve():
     """``pytest-acme serve`` on free ports, with an alternate chain (for the CRL and
@@ -123,7 +118,7 @@ def serve():
     from helpers import BannerCapture
     from pytest_acme.cli import main
 
-    http01 = _free_port()
+    http01 = spare_port()
     out, stop, result = BannerCapture(), threading.Event(), []
     thread = threading.Thread(target=lambda: result.append(main(
         ["serve", "-q", "--port", "0", "--management-port", "0", "--dns-port", "0",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import AcmeConfig
 from ..httpd import HttpLimits, WsgiThread
+from ..listeners import spare_port
 from ..server import AcmeServer, AcmeServerError
 from ..web.routes import RULES
 from .judge import FaultFiring, Observation, OrderSeen, Request, Verdict, judge
@@ -54,14 +54,6 @@ class Result:
         return self.verdict.passed
 
 
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago, for the client's own
-    challenge server (it must be known before the client starts)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def world(settings: Mapping[str, Any], environ: Mapping[str, str]
           ) -> Iterator[Tuple[AcmeServer, Dict[str, str]]]:
@@ -77,7 +69,7 @@ def world(settings: Mapping[str, Any], environ: Mapping[str, str]
     from ..standalone.management import make_management_app
 
     config = AcmeConfig(**{"host": "127.0.0.1", "port": 0, "dns_port": 0,
-                           "http01_port": free_port(), "tlsalpn01_port": free_port(),
+                           "http01_port": spare_port(), "tlsalpn01_port": spare_port(),
                            **settings})
     with ExitStack() as stack:
         server = AcmeServer(config).start()

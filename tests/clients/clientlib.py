@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -31,13 +30,6 @@ def require_tool(name: str, install_hint: str) -> str:
             pytest.fail(message + " (CI=true: a missing client is a failure)", pytrace=False)
         pytest.skip(message)
     return path
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (for a client's own challenge server)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def names(prefix: str, count: int = 1, domain: str = "example.test") -> List[str]:

@@ -15,8 +15,10 @@ from typing import List
 import pytest
 from cryptography import x509
 
+from pytest_acme.listeners import spare_port
+
 from .certbot_helpers import Challtestsrv, hook_calls, write_dns_hook
-from .clientlib import check_certificate, free_port, require_tool, run_client
+from .clientlib import check_certificate, require_tool, run_client
 
 INSTALL = "sudo apt-get install certbot   (or: python -m pip install certbot)"
 CERT_NAME = "pytest-acme"
@@ -56,7 +58,7 @@ class Certbot:
                         *plugin, *extra, *ids)
 
     def standalone(self) -> List[str]:
-        port = free_port()
+        port = spare_port()
         self.server.reconfigure(http01_port=port)
         return ["--standalone", "--preferred-challenges", "http",
                 "--http-01-port", str(port), "--http-01-address", "127.0.0.1"]

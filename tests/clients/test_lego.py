@@ -13,9 +13,10 @@ import pytest
 from cryptography import x509
 
 from pytest_acme.httpd import WsgiThread
+from pytest_acme.listeners import spare_port
 from pytest_acme.standalone.challtestsrv import make_challtestsrv_app
 
-from .clientlib import check_certificate, free_port, names, require_tool, run_client
+from .clientlib import check_certificate, names, require_tool, run_client
 
 INSTALL_HINT = "apt-get install lego (or go install github.com/go-acme/lego/v4/cmd/lego@latest)"
 
@@ -54,7 +55,7 @@ def lego(acme_server, tmp_path):
 @pytest.fixture
 def http01(acme_server):
     """lego's ``--http`` solver on a free port the validator connects to."""
-    port = free_port()
+    port = spare_port()
     acme_server.reconfigure(http01_port=port)
     return ["--http", "--http.port", f"127.0.0.1:{port}"]
 
@@ -72,7 +73,7 @@ def test_http01_three_names(lego, http01):
 
 
 def test_tlsalpn01(lego, acme_server):
-    port = free_port()
+    port = spare_port()
     acme_server.reconfigure(tlsalpn01_port=port)
     domains = names("lego")
     lego.run("lego tls-alpn-01", domains, ["--tls", "--tls.port", f"127.0.0.1:{port}"], "run")

@@ -40,6 +40,7 @@ from helpers import (
 )
 from helpers import post as acme_post
 from pytest_acme.cli import _parser, main, pebble_plan
+from pytest_acme.listeners import spare_port
 from pytest_acme.protocol.challenges import ACME_TLS_1
 from pytest_acme.standalone.challtestsrv_server import beyond_loopback, go_addresses
 
@@ -58,13 +59,6 @@ def real_binary(name: str) -> str:
             pytest.fail(f"CI installs Debian's package pebble, which has {name}")
         pytest.skip(f"{name} is not installed (Debian package 'pebble')")
     return path
-
-
-def free_port() -> int:
-    """A port free right now, for the real binaries, whose flags take fixed ports."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Process:
@@ -468,7 +462,7 @@ def test_real_pebble_with_our_challtestsrv(command, tmp_path, challenge):
     pebble = real_binary("pebble")
     banner = command(["challtestsrv", *LOOPBACK, "-defaultIPv6", ""])
     bundle, cert, key = https_identity(tmp_path)
-    acme_port, mgmt_port = free_port(), free_port()
+    acme_port, mgmt_port = spare_port(), spare_port()
     config = pebble_config(
         tmp_path, listenAddress=f"127.0.0.1:{acme_port}",
         managementListenAddress=f"127.0.0.1:{mgmt_port}", certificate=cert, privateKey=key,
@@ -506,7 +500,7 @@ def test_real_pebble_with_our_challtestsrv(command, tmp_path, challenge):
 
 def test_our_pebble_with_real_challtestsrv(command, tmp_path):
     challtestsrv = real_binary("pebble-challtestsrv")
-    dns_port, http_port, mgmt = free_port(), free_port(), free_port()
+    dns_port, http_port, mgmt = spare_port(), spare_port(), spare_port()
     proc = Process([challtestsrv, "-management", f"127.0.0.1:{mgmt}",
                     "-dns01", f"127.0.0.1:{dns_port}", "-http01", f"127.0.0.1:{http_port}",
                     "-https01", "", "-tlsalpn01", "", "-defaultIPv6", ""])
@@ -552,7 +546,7 @@ def test_dns_answers_side_by_side_with_the_real_challtestsrv(command):
     another case, which pebble-challtestsrv matches case-sensitively; names here
     match in any case, as DNS names do, RFC 4343.)"""
     binary = real_binary("pebble-challtestsrv")
-    dns_port, mgmt = free_port(), free_port()
+    dns_port, mgmt = spare_port(), spare_port()
     proc = Process([binary, "-management", f"127.0.0.1:{mgmt}", "-dns01", f"127.0.0.1:{dns_port}",
                     "-http01", "", "-https01", "", "-tlsalpn01", ""])
     try:
@@ -623,7 +617,7 @@ API_CASES = [
 
 def test_api_and_responders_side_by_side_with_the_real_challtestsrv(command):
     binary = real_binary("pebble-challtestsrv")
-    ports = {name: free_port() for name in ("management", "dns01", "http01", "https01", "tlsalpn01")}
+    ports = {name: spare_port() for name in ("management", "dns01", "http01", "https01", "tlsalpn01")}
     proc = Process([binary, *(a for name, port in ports.items()
                               for a in (f"-{name}", f"127.0.0.1:{port}"))])
     try:
@@ -700,9 +694,9 @@ def test_a_malformed_request_to_the_api_is_answered_as_the_real_challtestsrv(
     """Go's net/http refuses it as plain text (``400 Bad Request``), not as an ACME
     problem; ours says the same first words, then what was wrong."""
     binary = real_binary("pebble-challtestsrv")
-    mgmt = free_port()
+    mgmt = spare_port()
     proc = Process([binary, "-management", f"127.0.0.1:{mgmt}", "-dns01",
-                    f"127.0.0.1:{free_port()}", "-http01", "", "-https01", "", "-tlsalpn01", ""])
+                    f"127.0.0.1:{spare_port()}", "-http01", "", "-https01", "", "-tlsalpn01", ""])
     try:
         proc.wait_listening(mgmt)
         theirs = raw_exchange(mgmt, data)
