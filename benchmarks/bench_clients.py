@@ -114,8 +114,8 @@ class ServeSetup(Serve, Setup):
             if "Ctrl-C" in line:
                 break
         banner = "".join(self.output)
-        self.directory_url = _field(banner, "directory:")
-        self.cafile = _field(banner, "CA bundle:")
+        self.directory_url = banner_field(banner, "directory:")
+        self.cafile = banner_field(banner, "CA bundle:")
         self.dns_api = f"http://127.0.0.1:{api}"
         return self._first_directory(started)
 
@@ -165,7 +165,7 @@ class PebbleSetup(Pebble, Setup):
             self.dns_proc.wait()
 
 
-def _field(banner: str, name: str) -> str:
+def banner_field(banner: str, name: str) -> str:
     for line in banner.splitlines():
         if line.strip().startswith(name):
             return line.split(name, 1)[1].split()[0]

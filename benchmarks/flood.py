@@ -46,7 +46,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 from leanclient import LeanClient, ServerStuck  # noqa: E402
-from targets import Serve, _field, get_directory  # noqa: E402
+from targets import Serve, banner_field, get_directory  # noqa: E402
+
+from pytest_acme.listeners import spare_port  # noqa: E402
 
 
 def median_ms(probe: Callable[[], None], times: int = 5) -> str:
@@ -100,7 +102,7 @@ def heads(args: argparse.Namespace, server: Serve) -> None:
 
 
 def dns_drip(args: argparse.Namespace, server: Serve) -> None:
-    port = int(_field("".join(server.output), "DNS:").rsplit(":", 1)[1])
+    port = int(banner_field("".join(server.output), "DNS:").rsplit(":", 1)[1])
     query = dns.message.make_query("drip.test.", "A")
     probe = lambda: dns.query.udp(query, "127.0.0.1", port=port, timeout=60)  # noqa: E731
     print(f"before: RSS {mb(server.rss_bytes())}, UDP query {median_ms(probe)}")
@@ -196,7 +198,7 @@ def pending_orders(args: argparse.Namespace, server: Serve) -> None:
     print(f"after:  RSS {mb(server.rss_bytes())}, {probe()}")
     if not args.listing:
         return
-    management = _field("".join(server.output), "management:").rsplit("/roots/", 1)[0]
+    management = banner_field("".join(server.output), "management:").rsplit("/roots/", 1)[0]
     url = urlsplit(f"{management}/pytest-acme/orders")
     context = ssl.create_default_context(cafile=server.cafile)
     conn = http.client.HTTPSConnection(url.hostname, url.port, context=context, timeout=600)
@@ -267,9 +269,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     server = Serve()
     extra: List[str] = []
     if args.kind == "http01-log":
-        with socket.socket() as s:  # a free port for the responder
-            s.bind(("127.0.0.1", 0))
-            args.http01_port = s.getsockname()[1]
+        args.http01_port = spare_port()
         extra = ["--http01-responder", "--http01-port", str(args.http01_port)]
     server.start(extra)
     try:

@@ -167,9 +167,9 @@ class Serve(_Process):
                      "--management-port", "0", "--challtestsrv-port", "-1", "--dns-port", "0",
                      *extra], ready="management:")
         banner = "".join(self.output)
-        self.directory_url = _field(banner, "directory:")
-        self.cafile = _field(banner, "CA bundle:")
-        management = _field(banner, "management:").rsplit("/roots/", 1)[0]
+        self.directory_url = banner_field(banner, "directory:")
+        self.cafile = banner_field(banner, "CA bundle:")
+        management = banner_field(banner, "management:").rsplit("/roots/", 1)[0]
         self.reset_url = f"{management}/pytest-acme/reset"
         return self._first_directory(started)
 
@@ -209,6 +209,6 @@ class Pebble(_Process):
         return shutil.which(command) is not None
 
 
-def _field(banner: str, name: str) -> str:
+def banner_field(banner: str, name: str) -> str:
     line = next(line for line in banner.splitlines() if line.strip().startswith(name))
     return line.split(name, 1)[1].split()[0]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import socket
 from typing import List
 
 import pytest
@@ -16,6 +15,7 @@ from acme import messages
 
 from helpers import account_client, answer_all, make_csr, post_unchecked, read
 from pytest_acme import describe as describe_module
+from pytest_acme.listeners import spare_port
 
 
 def joined(text: str) -> str:
@@ -32,13 +32,6 @@ def rows(text: str, section: str) -> List[str]:
     return lines[start:end]
 
 
-def dead_port() -> int:
-    """A loopback port nothing listens on (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def two_names_one_failed(acme_server, acme_http01_responder):
     """An order for a.example.test (validated over http-01) and b.example.test (its
@@ -51,7 +44,7 @@ def two_names_one_failed(acme_server, acme_http01_responder):
     acme_http01_responder.publish(challb.chall.encode("token"), validation)
     acme.answer_challenge(challb, response)
     acme_server.wait_idle()
-    acme_server.reconfigure(http01_port=dead_port())
+    acme_server.reconfigure(http01_port=spare_port())
     challb = next(c for c in bad.body.challenges if c.chall.typ == "http-01")
     acme.answer_challenge(challb, challb.chall.response(acme.net.key))
     acme_server.wait_idle()

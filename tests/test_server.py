@@ -14,6 +14,7 @@ from acme import messages
 
 from helpers import account_client, answer_all, deadline, ec_key, make_csr, sans, split_chain, verify_chain
 from pytest_acme import AcmeServer, AcmeServerError, ServerStartError
+from pytest_acme.listeners import spare_port
 
 # Challenges pass without responders here; tests/va covers real validation.
 pytestmark = pytest.mark.acme(validation="always_valid")
@@ -78,10 +79,7 @@ def test_failed_bind_is_a_clear_error_not_system_exit():
 
 
 def test_configured_port_is_used():
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
+    port = spare_port()
     with AcmeServer(port=port) as server:
         assert server.port == port
 

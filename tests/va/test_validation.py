@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from helpers import account_client, deadline, ec_key, make_csr, sans, split_chain, verify_chain
 from jws_client import PROBLEM, b64
 from pytest_acme import AcmeServer, dns01_txt
+from pytest_acme.listeners import spare_port
 from pytest_acme.responders import tls_alpn01_certificate
 from pytest_acme.va.dnsserver import DnsServer
 from pytest_acme.va.zone import Zone
@@ -212,16 +213,8 @@ def test_http01_redirect_outside_loopback_is_refused(acme_server, acme_http01_re
     assert "validation_allow" in chall["error"]["detail"]
 
 
-def _closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 def test_http01_connection_refused(acme_server):
-    acme_server.reconfigure(http01_port=_closed_port())
+    acme_server.reconfigure(http01_port=spare_port())
     chall = http01_failure(acme_server, lambda token, ka: None)
     assert chall["error"]["type"] == PROBLEM + "connection"
     assert "connection refused" in chall["error"]["detail"]
@@ -387,7 +380,7 @@ def test_tlsalpn01_certificate_that_is_not_self_signed(acme_server, acme_tlsalpn
 
 
 def test_tlsalpn01_nothing_listening_is_connection(acme_server):
-    acme_server.reconfigure(tlsalpn01_port=_closed_port())
+    acme_server.reconfigure(tlsalpn01_port=spare_port())
     chall = tlsalpn01_result(acme_server, lambda ka: None)
     assert chall["error"]["type"] == PROBLEM + "connection"
     assert "connection refused" in chall["error"]["detail"]

@@ -16,13 +16,13 @@ import datetime as dt
 import importlib
 import pkgutil
 import re
-import socket
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
 from helpers import account_client, make_csr, post_unchecked, read
 from pytest_acme import dns01_txt, faults
+from pytest_acme.listeners import spare_port
 from wsgi_world import World
 
 #: An instant as a person might meet it in a detail: a date, then a time.
@@ -58,12 +58,6 @@ def hostile_details() -> List[Tuple[str, Dict[str, Any]]]:
                     if response.headers.get("Content-Type") == "application/problem+json":
                         found += problems_in(response.get_json(), f"{module.__name__}:{case_id}")
     return found
-
-
-def dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def answer(acme, authz, typ: str) -> None:
@@ -105,7 +99,7 @@ def scenario_details(server, http01, dns) -> List[Tuple[str, Dict[str, Any]]]:
                 dns01_txt(caa_chall.chall.key_authorization(acme.net.key)))
     answer(acme, authz["caa.example.test"], "dns-01")
     server.wait_idle()
-    server.reconfigure(http01_port=dead_port(), tlsalpn01_port=dead_port())
+    server.reconfigure(http01_port=spare_port(), tlsalpn01_port=spare_port())
     answer(acme, authz["refused.example.test"], "http-01")
     answer(acme, authz["alpn.example.test"], "tls-alpn-01")
     server.wait_idle()
