@@ -205,6 +205,12 @@ class AcmeConfig:
     #: 2**31-1, and P-521 too, as Go's crypto takes).  None: ``"letsencrypt"``,
     #: unless ``pebble``.  Every key is checked before its signature is verified.
     rsa_keys: Optional[str] = None
+    #: Which DNS names newOrder and newAuthz take, beyond RFC 8555's syntax (which
+    #: both follow, a trailing dot refused as Boulder and Pebble refuse it):
+    #: ``"letsencrypt"`` (at most 10 labels, a wildcard's ``*`` counted, as
+    #: Boulder's policy) or ``"pebble"`` (any number of labels).  None:
+    #: ``"letsencrypt"``, unless ``pebble``.
+    name_rules: Optional[str] = None
     #: Type and wording of common refusals: ``"pytest-acme"`` (RFC 8555 types, details
     #: that say what to do) or ``"pebble"`` (Pebble's type and detail for the same
     #: refusal, e.g. ``JWS has an invalid anti-replay nonce: ...``).  None:

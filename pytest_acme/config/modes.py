@@ -30,6 +30,7 @@ PEBBLE_PARTS: Dict[str, Any] = {
     "leaf_common_name": False,
     "ca_names": "pebble",
     "rsa_keys": "pebble",
+    "name_rules": "pebble",
     "problem_details": "pebble",
     "refused_csr_fails_order": False,
     "new_authz": False,  # Pebble has no pre-authorization
@@ -39,6 +40,7 @@ PEBBLE_PARTS: Dict[str, Any] = {
 PART_CHOICES: Dict[str, Tuple[str, ...]] = {
     "ca_names": ("pytest-acme", "pebble"),
     "rsa_keys": ("letsencrypt", "pebble"),
+    "name_rules": ("letsencrypt", "pebble"),
     "problem_details": ("pytest-acme", "pebble"),
 }
 #: The same parts without ``boulder`` or ``pebble``: RFC 8555 as written, no reuse,
@@ -48,6 +50,7 @@ RFC_DEFAULTS: Dict[str, Any] = {
     "leaf_common_name": True,
     "ca_names": "pytest-acme",
     "rsa_keys": "letsencrypt",
+    "name_rules": "letsencrypt",
     "problem_details": "pytest-acme",
     "refused_csr_fails_order": True,
     "ca_key_type": "ecdsa",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -21,6 +22,9 @@ IP = "ip"
 
 #: Let's Encrypt's limit on identifiers per order.
 MAX_IDENTIFIERS = 100
+#: The most labels a DNS name may have, by name rules (``AcmeConfig.name_rules``):
+#: Boulder's policy allows 10, counting a wildcard's ``*``; Pebble has no limit.
+MAX_LABELS: Dict[str, Optional[int]] = {"letsencrypt": 10, "pebble": None}
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 
@@ -51,7 +55,7 @@ class Identifier:
 # raise, and are not kept.)
 @functools.lru_cache(maxsize=1024)
 def normalise_dns(value: str) -> str:
-    """Lower-case ``value``, drop one trailing dot, and check it is a usable name.
+    """Lower-case ``value`` and check it is a usable name.
 
     Raises:
         ValueError: with a sentence saying what is wrong.
@@ -74,9 +78,12 @@ def normalise_dns(value: str) -> str:
                 "this is an IP address; send IP addresses as identifiers of type 'ip' "
                 "(RFC 8738)"
             )
+    if value.endswith("."):
+        raise ValueError(
+            "the name ends in a dot; send it without one ('example.com', not "
+            "'example.com.'), as Let's Encrypt and Pebble refuse it"
+        )
     name = value.lower()
-    if name.endswith("."):
-        name = name[:-1]
     if len(name) > 253:
         raise ValueError(f"the name is {len(name)} characters long; at most 253 are allowed")
     labels = name.split(".")
@@ -140,8 +147,9 @@ def normalise_ip(value: str) -> str:
 _NORMALISERS: Dict[str, Callable[[str], str]] = {DNS: normalise_dns, IP: normalise_ip}
 
 
-def parse_identifier(obj: Any) -> Identifier:
-    """One identifier object from a request, normalised.
+def parse_identifier(obj: Any, max_labels: Optional[int] = None) -> Identifier:
+    """One identifier object from a request, normalised; a DNS name of more than
+    ``max_labels`` labels (see :data:`MAX_LABELS`) is refused.
 
     Raises:
         Malformed, UnsupportedIdentifier or RejectedIdentifier.
@@ -157,11 +165,17 @@ def parse_identifier(obj: Any) -> Identifier:
     normalise = _NORMALISERS.get(type_)
     if normalise is not None:
         try:
-            return Identifier(type_, normalise(value))
+            ident = Identifier(type_, normalise(value))
+            labels = ident.value.count(".") + 1
+            if type_ == DNS and max_labels is not None and labels > max_labels:
+                raise ValueError(f"the name has {labels} labels; at most {max_labels} are "
+                                 "allowed (Let's Encrypt's policy)")
+            return ident
         except ValueError as e:
             raise problems.RejectedIdentifier(
                 f"{type_} identifier {value[:300]!r} refused: {e}",
                 identifier={"type": type_, "value": value},
+                pebble=_pebble_refusal(type_, value),
             ) from None
     # No "identifier" member here: clients parse it as an ACME identifier, and
     # certbot's library fails on types it does not know.
@@ -170,6 +184,14 @@ def parse_identifier(obj: Any) -> Identifier:
         "this server accepts 'dns' and 'ip'",
         pebble=("malformed", f"Order includes unknown identifier type {type_[:40]}"),
     )
+
+
+def _pebble_refusal(type_: str, value: str) -> Optional[Tuple[str, str]]:
+    """Pebble's type and wording where it refuses a name for the same reason."""
+    if type_ == DNS and value.endswith("."):
+        return ("malformed", "Order included a DNS identifier with a value ending in a "
+                f"period: {json.dumps(value[:300])}\n")
+    return None
 
 
 def blocked_by(identifier: Identifier, blocklist: Sequence[str]) -> Optional[str]:
@@ -201,8 +223,9 @@ def refuse_blocked(identifiers: Sequence[Identifier], blocklist: Sequence[str]) 
                         f'issuance is forbidden by policy: "{ident.value}"'))
 
 
-def parse_identifiers(value: Any) -> List[Identifier]:
-    """A newOrder ``identifiers`` array: normalised, de-duplicated, order kept.
+def parse_identifiers(value: Any, max_labels: Optional[int] = None) -> List[Identifier]:
+    """A newOrder ``identifiers`` array: normalised, de-duplicated, order kept; DNS
+    names of more than ``max_labels`` labels are refused.
 
     Several refused identifiers give one problem with a subproblem each.
     """
@@ -218,7 +241,7 @@ def parse_identifiers(value: Any) -> List[Identifier]:
     failures: List[problems.Problem] = []
     for item in value:
         try:
-            ident = parse_identifier(item)
+            ident = parse_identifier(item, max_labels)
         except (problems.RejectedIdentifier, problems.UnsupportedIdentifier) as p:
             failures.append(p)
             continue
@@ -235,6 +258,7 @@ def parse_identifiers(value: Any) -> List[Identifier]:
             f"{len(failures)} of {len(value)} identifiers were refused: {failures[0].detail} "
             f"(and {len(failures) - 1} more: see the subproblems, one per identifier)",
             subproblems=failures,
+            pebble=failures[0].pebble,  # Pebble stops at the first
         )
     return result
 

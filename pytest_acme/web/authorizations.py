@@ -12,7 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from ..protocol import lifecycle, problems
-from ..protocol.identifiers import parse_identifiers, refuse_blocked
+from ..protocol.identifiers import MAX_LABELS, parse_identifiers, refuse_blocked
 from ..protocol.resources import Authorization, Challenge
 from .exchange import (
     Exchange,
@@ -40,7 +40,8 @@ def new_authz(app: "AcmeApp", ex: Exchange) -> Reply:
     payload = require_payload(ex, "newAuthz")
     if "identifier" not in payload:
         raise problems.Malformed("newAuthz needs 'identifier': {\"type\": \"dns\", \"value\": ...}")
-    (identifier,) = parse_identifiers([payload["identifier"]])
+    (identifier,) = parse_identifiers([payload["identifier"]],
+                                      MAX_LABELS[app.config.effective("name_rules")])
     refuse_blocked([identifier], app.config.domain_blocklist)
     if identifier.wildcard:
         # §7.4.1: pre-authorization cannot authorize wildcard names.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 from ..protocol import lifecycle, problems
 from ..protocol.ari import check_replacement
 from ..protocol.csr import accept_csr
-from ..protocol.identifiers import Identifier, parse_identifiers, refuse_blocked
+from ..protocol.identifiers import MAX_LABELS, Identifier, parse_identifiers, refuse_blocked
 from ..protocol.inputs import timestamp
 from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Order, rfc3339
@@ -158,7 +158,8 @@ def identical_order(app: "AcmeApp", account: Account, identifiers: List[Identifi
 @endpoint("new_order")
 def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
     payload = require_payload(ex, "newOrder")
-    identifiers = parse_identifiers(payload.get("identifiers"))
+    identifiers = parse_identifiers(payload.get("identifiers"),
+                                    MAX_LABELS[app.config.effective("name_rules")])
     refuse_blocked(identifiers, app.config.domain_blocklist)
     profile = choose_profile(app.config.profiles or {}, app.config.profile_default,
                              payload.get("profile"))

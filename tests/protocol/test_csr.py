@@ -89,8 +89,9 @@ def test_any_order_and_case_is_accepted():
     check(make_csr(EC_KEY, ["WWW.Example.COM", "EXAMPLE.com"]))
 
 
-def test_trailing_dot_in_san_is_accepted():
-    check(make_csr(EC_KEY, ["example.com.", "www.example.com"]))
+def test_trailing_dot_in_san_is_refused_as_at_boulder_and_pebble():
+    detail = refused(make_csr(EC_KEY, ["example.com.", "www.example.com"]))
+    assert "example.com." in detail
 
 
 def test_ip_sans_are_accepted():

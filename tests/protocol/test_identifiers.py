@@ -7,6 +7,7 @@ import pytest
 from pytest_acme.protocol import problems
 from pytest_acme.protocol.identifiers import (
     MAX_IDENTIFIERS,
+    MAX_LABELS,
     Identifier,
     identifiers_from_names,
     normalise_dns,
@@ -36,16 +37,15 @@ assert len(NAME_253) == 253
     [
         ("example.com", "example.com"),
         ("Example.COM", "example.com"),
-        ("example.com.", "example.com"),
-        ("WWW.Example.Com.", "www.example.com"),
+        ("WWW.Example.Com", "www.example.com"),
         ("*.example.com", "*.example.com"),
-        ("*.Example.COM.", "*.example.com"),
+        ("*.Example.COM", "*.example.com"),
         ("a-b.example.com", "a-b.example.com"),
         ("0.example.com", "0.example.com"),
         ("xn--bcher-kva.example", "xn--bcher-kva.example"),
         ("a" * 63 + ".example", "a" * 63 + ".example"),
         (NAME_253, NAME_253),
-        (NAME_253 + ".", NAME_253),
+        (".".join("abcdefghi") + ".example", ".".join("abcdefghi") + ".example"),
     ],
 )
 def test_dns_accepted_and_normalised(value, expected):
@@ -58,7 +58,10 @@ def test_dns_accepted_and_normalised(value, expected):
     "value,fragment",
     [
         ("", "empty"),
-        (".", "two labels"),
+        (".", "ends in a dot"),
+        ("example.com.", "ends in a dot"),
+        ("*.Example.COM.", "ends in a dot"),
+        (NAME_253 + ".", "ends in a dot"),
         ("*.*.example.com", "wildcard"),
         ("a.*.example.com", "wildcard"),
         ("*example.com", "wildcard"),
@@ -70,7 +73,7 @@ def test_dns_accepted_and_normalised(value, expected):
         ("localhost", "two labels"),
         ("a..example.com", "empty label"),
         (".example.com", "empty label"),
-        ("example.com..", "empty label"),
+        ("example.com..", "ends in a dot"),
         ("a" * 64 + ".example", "longer than 63"),
         (NAME_253 + "e", "at most 253"),
         ("a" + NAME_253, "at most 253"),
@@ -103,7 +106,27 @@ def test_dns_refused(value, fragment):
     assert p.to_json()["type"] == "urn:ietf:params:acme:error:rejectedIdentifier"
 
 
-@pytest.mark.parametrize("value", ["127.0.0.1", "10.0.0.1.", "2001:db8::1", "::1"])
+@pytest.mark.parametrize("value,max_labels", [
+    (".".join("abcdefghij") + ".example", 10),  # 11 labels
+    ("*." + ".".join("abcdefghi") + ".example", 10),  # the '*' counts, as at Boulder
+    ("a.b.c.example", 3),
+])
+def test_a_name_with_more_labels_than_the_rules_allow_is_refused(value, max_labels):
+    with pytest.raises(problems.RejectedIdentifier) as info:
+        parse_identifier(dns(value), max_labels)
+    assert f"at most {max_labels} are allowed" in info.value.detail
+    assert parse_identifier(dns(value)) == Identifier("dns", value)  # no limit given
+
+
+def test_the_label_limits_are_boulders_and_pebbles():
+    assert MAX_LABELS == {"letsencrypt": 10, "pebble": None}
+    ten = ".".join("abcdefghi") + ".example"
+    assert parse_identifiers([dns(ten)], MAX_LABELS["letsencrypt"]) == [Identifier("dns", ten)]
+    with pytest.raises(problems.RejectedIdentifier, match="2 of 2 identifiers"):
+        parse_identifiers([dns("x." + ten), dns("y." + ten)], MAX_LABELS["letsencrypt"])
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1", "10.0.0.1", "2001:db8::1", "::1"])
 def test_ip_sent_as_dns_says_use_type_ip(value):
     with pytest.raises(problems.RejectedIdentifier) as info:
         parse_identifier(dns(value))
@@ -200,7 +223,7 @@ def test_malformed_identifier_object(obj):
 
 def test_parse_identifiers_normalises_in_order():
     got = parse_identifiers(
-        [dns("B.example.com"), ip("2001:DB8::1"), dns("*.example.com"), dns("a.example.com.")]
+        [dns("B.example.com"), ip("2001:DB8::1"), dns("*.example.com"), dns("a.example.com")]
     )
     assert got == [
         Identifier("dns", "b.example.com"),
@@ -215,7 +238,7 @@ def test_duplicates_removed_keeping_first_position():
         [
             dns("b.example.com"),
             dns("a.example.com"),
-            dns("B.EXAMPLE.COM."),
+            dns("B.EXAMPLE.COM"),
             ip("2001:db8::1"),
             ip("2001:DB8:0::1"),
             dns("a.example.com"),

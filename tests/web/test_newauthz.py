@@ -116,6 +116,8 @@ def test_a_wildcard_cannot_be_preauthorized(acme_server):
     ({"type": "dns", "value": "bad_name.example"}, "rejectedIdentifier"),
     ({"type": "email", "value": "a@example.com"}, "unsupportedIdentifier"),
     ({"type": "dns", "value": ""}, "rejectedIdentifier"),
+    ({"type": "dns", "value": "pre.example.test."}, "rejectedIdentifier"),
+    ({"type": "dns", "value": "a.b.c.d.e.f.g.h.i.example.test"}, "rejectedIdentifier"),
 ])
 def test_identifier_rules_are_those_of_new_order(acme_server, identifier, problem):
     acme = account_client(acme_server)

@@ -106,7 +106,7 @@ def test_new_order_response(acme_server):
 def test_names_are_normalised_and_duplicates_merged(acme_server):
     acme = account_client(acme_server)
     body = post(acme, acme.directory["newOrder"], {"identifiers": [
-        {"type": "dns", "value": "WWW.Example.COM."},
+        {"type": "dns", "value": "WWW.Example.COM"},
         {"type": "dns", "value": "www.example.com"},
         {"type": "ip", "value": "2001:DB8:0::1"},
     ]}).json()
@@ -174,6 +174,14 @@ def test_the_drafts_are_offered_when_asked_for(acme_server):
         ([{"type": "dns", "value": "bad_name.example"}], "rejectedIdentifier", ["characters"]),
         ([{"type": "dns", "value": "*.*.example.com"}], "rejectedIdentifier", ["wildcard"]),
         ([{"type": "dns", "value": "127.0.0.1"}], "rejectedIdentifier", ["type 'ip'"]),
+        # Boulder and Pebble both refuse a trailing dot.
+        ([{"type": "dns", "value": "www.example.com."}], "rejectedIdentifier",
+         ["ends in a dot", "'example.com', not"]),
+        # Boulder's policy: at most 10 labels, a wildcard's '*' counted.
+        ([{"type": "dns", "value": "a.b.c.d.e.f.g.h.i.example.test"}], "rejectedIdentifier",
+         ["11 labels", "at most 10"]),
+        ([{"type": "dns", "value": "*.b.c.d.e.f.g.h.i.example.test"}], "rejectedIdentifier",
+         ["11 labels", "at most 10"]),
         ([{"type": "ip", "value": "300.1.1.1"}], "rejectedIdentifier", ["IPv4"]),
         ([{"type": "email", "value": "a@example.com"}], "unsupportedIdentifier", ["'email'"]),
         ([], "malformed", ["non-empty"]),

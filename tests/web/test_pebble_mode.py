@@ -429,6 +429,48 @@ def test_pebble_mode_can_keep_the_default_wording(acme_server):
     assert problem["detail"] == "the order is pending: not every authorization is valid yet"
 
 
+# -- names -------------------------------------------------------------------------
+
+ELEVEN_LABELS = "a.b.c.d.e.f.g.h.i.example.test"
+
+
+@pytest.mark.acme(pebble=True, validation="always_valid")
+def test_pebble_mode_takes_names_of_more_than_ten_labels_as_pebble(acme_server):
+    acme = account_client(acme_server)
+    order = acme.new_order(make_csr([ELEVEN_LABELS, "*." + ELEVEN_LABELS]))
+    assert {i.value for i in order.body.identifiers} == {ELEVEN_LABELS, "*." + ELEVEN_LABELS}
+
+
+@pytest.mark.acme(pebble=True, name_rules="letsencrypt")
+def test_pebble_mode_can_take_lets_encrypts_label_limit(acme_server):
+    acme = account_client(acme_server)
+    with pytest.raises(messages.Error) as e:
+        acme.new_order(make_csr([ELEVEN_LABELS]))
+    assert e.value.typ == PROBLEM + "rejectedIdentifier" and "at most 10" in e.value.detail
+
+
+@pytest.mark.acme(pebble=True)
+def test_pebble_mode_refuses_a_trailing_dot_as_pebble(acme_server):
+    acme = account_client(acme_server)
+    response = post_unchecked(acme, acme.directory["newOrder"], {"identifiers": [
+        {"type": "dns", "value": "dot.example.test."}]})
+    assert problem_of(response) == (  # as Pebble 2.4.0 answers it
+        400, "malformed",
+        'Order included a DNS identifier with a value ending in a period: "dot.example.test."\n')
+
+
+@pytest.mark.acme(pebble=True, problem_details="pytest-acme")
+def test_pebble_mode_can_word_a_trailing_dot_its_own_way(acme_server):
+    acme = account_client(acme_server)
+    response = post_unchecked(acme, acme.directory["newOrder"], {"identifiers": [
+        {"type": "dns", "value": "ok.example.test"}, {"type": "dns", "value": "dot.example.test."},
+        {"type": "dns", "value": "also.example.test."}]})
+    body = response.json()
+    assert body["type"] == PROBLEM + "rejectedIdentifier" and "ends in a dot" in body["detail"]
+    assert [s["identifier"]["value"] for s in body["subproblems"]] == [
+        "dot.example.test.", "also.example.test."]
+
+
 # -- the domain blocklist ----------------------------------------------------------
 
 
@@ -561,6 +603,7 @@ def test_parts_follow_the_switch_unless_set():
 @pytest.mark.parametrize("settings,words", [
     ({"ca_names": "boulder"}, "ca_names"),
     ({"rsa_keys": "any"}, "rsa_keys"),
+    ({"name_rules": "any"}, "name_rules"),
     ({"problem_details": "go"}, "problem_details"),
     ({"domain_blocklist": "one.example"}, "domain_blocklist"),
     ({"domain_blocklist": ["."]}, "domain_blocklist"),
