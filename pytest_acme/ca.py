@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID, NameOID
 
+from .protocol.csr import MUST_STAPLE_FEATURES
 from .protocol.identifiers import IP, Identifier
 
 PrivateKey = Union[ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey]
@@ -95,23 +96,7 @@ _LEAF_EKU = _encoded(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), c
 _EMPTY_NAME = x509.Name([])
 #: OCSP Must-Staple: the TLS Feature extension (RFC 7633 §4) listing status_request
 #: alone.  Non-critical, as Boulder and Pebble issued it whatever the CSR said.
-_MUST_STAPLE_FEATURES = [x509.TLSFeatureType.status_request]
-_MUST_STAPLE = _encoded(x509.TLSFeature(_MUST_STAPLE_FEATURES), critical=False)
-
-
-def asks_must_staple(csr: x509.CertificateSigningRequest) -> bool:
-    """Whether ``csr`` requests OCSP Must-Staple: a TLS Feature extension (RFC 7633)
-    listing exactly status_request (5).
-
-    Boulder copied the extension only in that form (its ``ContainsMustStaple``
-    compares the whole value) and Pebble the same; any other feature list is left
-    out of the certificate, which is then issued without it.
-    """
-    try:
-        features = csr.extensions.get_extension_for_class(x509.TLSFeature).value
-    except x509.ExtensionNotFound:
-        return False
-    return list(features) == _MUST_STAPLE_FEATURES
+_MUST_STAPLE = _encoded(x509.TLSFeature(MUST_STAPLE_FEATURES), critical=False)
 
 
 def _ca_cert(

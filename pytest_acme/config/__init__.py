@@ -206,11 +206,19 @@ class AcmeConfig:
     #: unless ``pebble``.  Every key is checked before its signature is verified.
     rsa_keys: Optional[str] = None
     #: Which DNS names newOrder and newAuthz take, beyond RFC 8555's syntax (which
-    #: both follow, a trailing dot refused as Boulder and Pebble refuse it):
-    #: ``"letsencrypt"`` (at most 10 labels, a wildcard's ``*`` counted, as
-    #: Boulder's policy) or ``"pebble"`` (any number of labels).  None:
-    #: ``"letsencrypt"``, unless ``pebble``.
+    #: both follow, a trailing dot refused as Boulder and Pebble refuse it), and
+    #: which names a finalize CSR asks for: ``"letsencrypt"`` (at most 10 labels, a
+    #: wildcard's ``*`` counted; a CSR's subject CN is one of its names, so a CSR
+    #: with a CN and no subjectAltName is taken, as Boulder's policy and CSR
+    #: reading) or ``"pebble"`` (any number of labels; only subjectAltName names
+    #: count).  None: ``"letsencrypt"``, unless ``pebble``.
     name_rules: Optional[str] = None
+    #: Refuse a finalize CSR that asks for OCSP Must-Staple with ``badCSR``, as Let's
+    #: Encrypt does since it ended OCSP in 2025, unless the server names an OCSP
+    #: responder in its leaves (``ocsp`` or ``ocsp_responder_url``): then the
+    #: extension is copied into the leaf, as Boulder did.  None: yes, unless
+    #: ``pebble`` (Pebble 2.4.0 takes the CSR and leaves the extension out).
+    refuse_must_staple: Optional[bool] = None
     #: Type and wording of common refusals: ``"pytest-acme"`` (RFC 8555 types, details
     #: that say what to do) or ``"pebble"`` (Pebble's type and detail for the same
     #: refusal, e.g. ``JWS has an invalid anti-replay nonce: ...``).  None:

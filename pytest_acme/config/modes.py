@@ -31,6 +31,7 @@ PEBBLE_PARTS: Dict[str, Any] = {
     "ca_names": "pebble",
     "rsa_keys": "pebble",
     "name_rules": "pebble",
+    "refuse_must_staple": False,
     "problem_details": "pebble",
     "refused_csr_fails_order": False,
     "new_authz": False,  # Pebble has no pre-authorization
@@ -51,6 +52,7 @@ RFC_DEFAULTS: Dict[str, Any] = {
     "ca_names": "pytest-acme",
     "rsa_keys": "letsencrypt",
     "name_rules": "letsencrypt",
+    "refuse_must_staple": True,
     "problem_details": "pytest-acme",
     "refused_csr_fails_order": True,
     "ca_key_type": "ecdsa",

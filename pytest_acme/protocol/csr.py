@@ -17,6 +17,7 @@ failed:
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from cryptography import x509
@@ -152,6 +153,30 @@ def spki(key: object) -> bytes:
     )
 
 
+#: The TLS Feature list (RFC 7633) that asks for OCSP Must-Staple: status_request alone.
+MUST_STAPLE_FEATURES = [x509.TLSFeatureType.status_request]
+#: Why Let's Encrypt refuses a Must-Staple CSR since it ended OCSP (2025).
+MUST_STAPLE_GONE = (
+    "the CSR asks for OCSP Must-Staple (a TLS Feature extension with status_request), "
+    "which Let's Encrypt refuses since it ended OCSP in 2025: leave the extension out, or "
+    "run this server with an OCSP responder (ocsp=True) to test stapling")
+
+
+def asks_must_staple(csr: x509.CertificateSigningRequest) -> bool:
+    """Whether ``csr`` requests OCSP Must-Staple: a TLS Feature extension (RFC 7633)
+    listing exactly status_request (5).
+
+    Boulder matched the extension only in that form (its ``containsMustStaple``
+    compares the whole value), to copy it and later to refuse it; any other
+    feature list is ignored, and the certificate is issued without it.
+    """
+    try:
+        features = csr.extensions.get_extension_for_class(x509.TLSFeature).value
+    except x509.ExtensionNotFound:
+        return False
+    return list(features) == MUST_STAPLE_FEATURES
+
+
 class AcceptedCSR(NamedTuple):
     """A CSR that passed every rule, with what issuance takes from it."""
 
@@ -166,7 +191,8 @@ class AcceptedCSR(NamedTuple):
 
 def accept_csr(
     der: bytes, identifiers: Iterable[Identifier], account_key: object,
-    rsa_keys: str = "letsencrypt", *, strict: bool = False,
+    rsa_keys: str = "letsencrypt", *, strict: bool = False, cn_is_name: bool = True,
+    refuse_must_staple: bool = False,
 ) -> AcceptedCSR:
     """Apply every rule; return the CSR with its key, or raise :class:`BadCSR`.
 
@@ -174,6 +200,12 @@ def accept_csr(
         rsa_keys: whose RSA key rules apply (:func:`.keys.rsa_key_problem`).
         strict: refuse a ``version`` other than 0 instead of accepting it with a
             warning (``AcmeConfig.strict_csr``).
+        cn_is_name: the subject's CN is one of the names the CSR asks for, beside
+            its subjectAltName, as Boulder reads a CSR: a CSR with a CN and no SAN
+            names that one name, and a CN the order lacks is a name too many.
+            False: only the SAN names count, as Pebble reads them.
+        refuse_must_staple: refuse a CSR asking for OCSP Must-Staple
+            (:func:`asks_must_staple`), as Let's Encrypt does since 2025.
     """
     read = read_csr(der)
     csr = read.csr
@@ -209,8 +241,10 @@ def accept_csr(
             san = ext.value
         elif ext.oid == ExtensionOID.BASIC_CONSTRAINTS:
             constraints = ext.value
-    _check_names(csr, san, set(identifiers))
+    _check_names(csr, san, set(identifiers), cn_is_name)
     _check_basic_constraints(constraints)
+    if refuse_must_staple and asks_must_staple(csr):
+        raise BadCSR(MUST_STAPLE_GONE)
     return AcceptedCSR(csr, public_key, key_der, warnings)
 
 
@@ -221,17 +255,37 @@ def check_csr(
     return accept_csr(der, identifiers, account_key).csr
 
 
+def _common_names(csr: x509.CertificateSigningRequest) -> List[str]:
+    return [attr.value if isinstance(attr.value, str) else attr.value.decode(errors="replace")
+            for attr in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_names(csr: x509.CertificateSigningRequest,
-                 san: Optional[x509.SubjectAlternativeName], wanted: "set[Identifier]") -> None:
-    if san is None:
+                 san: Optional[x509.SubjectAlternativeName], wanted: "set[Identifier]",
+                 cn_is_name: bool) -> None:
+    common_names = _common_names(csr)
+    # An IP address in the CN is checked against the order below, not read as a name.
+    cn_names = [cn for cn in common_names if not _is_ip(cn)] if cn_is_name else []
+    if san is None and not cn_names:
         raise BadCSR(
-            "the CSR has no subjectAltName extension; list every identifier of the order "
-            "there (" + ", ".join(i.value for i in sorted(wanted)) + ")"
+            "the CSR has no subjectAltName extension"
+            + (" and no subject CN" if cn_is_name else "")
+            + "; list every identifier of the order in a subjectAltName ("
+            + ", ".join(i.value for i in sorted(wanted)) + ")",
+            pebble=("unauthorized", _pebble_mismatch(wanted, set())),
         )
-    dns_names: List[str] = []
+    dns_names: List[str] = list(cn_names)
     ips: List[str] = []
     others = 0
-    for name in san:
+    for name in san or ():
         if isinstance(name, x509.DNSName):
             dns_names.append(name.value)
         elif isinstance(name, x509.IPAddress):
@@ -247,6 +301,10 @@ def _check_names(csr: x509.CertificateSigningRequest,
             f"the CSR's subjectAltName has {others} entries that are neither DNS names "
             "nor IP addresses (e-mail, URI, ...); only the order's identifiers may appear"
         )
+    names = {i.value for i in wanted}
+    for cn in common_names:
+        if cn.lower() not in names:
+            raise BadCSR(f"the CSR's subject CN {cn!r} is not one of the order's identifiers")
     got = set(found)
     if got != wanted:
         parts: List[str] = []
@@ -256,20 +314,13 @@ def _check_names(csr: x509.CertificateSigningRequest,
             parts.append("missing " + ", ".join(str(i) for i in missing))
         if extra:
             parts.append("not in the order " + ", ".join(str(i) for i in extra))
+        where = ("subjectAltName" if san is not None
+                 else "subject CN, its only name (it has no subjectAltName),")
         raise BadCSR(
-            "the CSR's subjectAltName must list exactly the order's identifiers: "
+            f"the CSR's {where} must list exactly the order's identifiers: "
             + "; ".join(parts),
             pebble=("unauthorized", _pebble_mismatch(wanted, got)),
         )
-    common_names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    if common_names:
-        names = {i.value for i in wanted}
-        for attr in common_names:
-            cn = attr.value if isinstance(attr.value, str) else attr.value.decode(errors="replace")
-            if cn.lower().rstrip(".") not in names:
-                raise BadCSR(
-                    f"the CSR's subject CN {cn!r} is not one of the order's identifiers"
-                )
 
 
 def _pebble_mismatch(wanted: "set[Identifier]", got: "set[Identifier]") -> str:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Optional
 
-from ..ca import asks_must_staple
 from ..protocol import lifecycle, problems
-from ..protocol.csr import AcceptedCSR
+from ..protocol.csr import AcceptedCSR, asks_must_staple
 from ..protocol.identifiers import Identifier
 from ..protocol.resources import Certificate, rfc3339
 from ..protocol.states import Status
@@ -138,12 +137,15 @@ def issue(app: "AcmeApp", order_id: str, csr: AcceptedCSR, urls: Optional[Urls] 
         if failure is not None:
             lifecycle.fail_order(order, failure, app.observe)
             return
+    ocsp_url = ocsp.leaf_ocsp_url(app.config, urls)
     leaf, chain = app.ca.issue(
         csr.public_key, identifiers, not_before, not_after,
         common_name=(profile.common_name if profile else True)
         and app.config.effective("leaf_common_name"),
         crl_url=certs.crl_url(urls) if urls is not None else None,
-        ocsp_url=ocsp.leaf_ocsp_url(app.config, urls), must_staple=asks_must_staple(csr.csr))
+        # Must-Staple only beside an OCSP responder, as Boulder copied it while
+        # Let's Encrypt ran one (without, the CSR was refused or, as Pebble, ignored).
+        ocsp_url=ocsp_url, must_staple=ocsp_url is not None and asks_must_staple(csr.csr))
     with store.lock:
         if store.orders.get(order_id) is not order:
             return

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ..protocol import lifecycle, problems
 from ..protocol.ari import check_replacement
@@ -221,6 +221,16 @@ def order(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
         return order_reply(app, ex, found, poll=True)
 
 
+def csr_rules(app: "AcmeApp") -> Dict[str, Any]:
+    """The settings :func:`~pytest_acme.protocol.csr.accept_csr` applies, from the
+    server's configuration."""
+    config = app.config
+    return {"rsa_keys": config.effective("rsa_keys"), "strict": config.strict_csr,
+            "cn_is_name": config.effective("name_rules") == "letsencrypt",
+            "refuse_must_staple": config.effective("refuse_must_staple")
+            and not (config.ocsp or config.ocsp_responder_url)}
+
+
 @endpoint("finalize")
 def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
     payload = require_payload(ex, "finalize")
@@ -237,21 +247,19 @@ def finalize(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
                 "the order is pending: not every authorization is valid yet",
                 pebble=("orderNotReady", 'Order\'s status ("pending") was not ready'))
         app.record(found, "FinalizeReceived", "finalize request with a CSR")
-        rsa_keys = app.config.effective("rsa_keys")
+        rules = csr_rules(app)
         csr = None
         if not app.config.effective("refused_csr_fails_order"):
             # Pebble: the CSR is checked while the order is ready, and stays so if refused.
             lifecycle.require_ready(store, found, now, app.observe)
-            csr = accept_csr(der, found.identifiers, ex.account.jwk.key, rsa_keys,
-                             strict=app.config.strict_csr)
+            csr = accept_csr(der, found.identifiers, ex.account.jwk.key, **rules)
         lifecycle.begin_finalize(store, found, now, app.observe)
         try:
             injected = app.faults.csr_problem(found.id)
             if injected is not None:
                 raise injected
             if csr is None:
-                csr = accept_csr(der, found.identifiers, ex.account.jwk.key, rsa_keys,
-                                 strict=app.config.strict_csr)
+                csr = accept_csr(der, found.identifiers, ex.account.jwk.key, **rules)
         except problems.BadCSR as p:
             lifecycle.fail_order(found, p, app.observe)
             raise

@@ -35,6 +35,7 @@ def make_csr(
     others: Sequence[x509.GeneralName] = (),
     san: bool = True,
     ca: Optional[bool] = None,
+    features: Optional[List[x509.TLSFeatureType]] = None,
 ) -> bytes:
     names: List[x509.GeneralName] = [x509.DNSName(d) for d in dns]
     names += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
@@ -47,6 +48,8 @@ def make_csr(
         builder = builder.add_extension(
             x509.BasicConstraints(ca=ca, path_length=None), critical=True
         )
+    if features is not None:
+        builder = builder.add_extension(x509.TLSFeature(features), critical=False)
     algorithm = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
     return builder.sign(key, algorithm).public_bytes(serialization.Encoding.DER)
 
@@ -231,10 +234,49 @@ def test_accept_csr_gives_the_key_and_its_encoding(key):
     assert accepted.spki == spki(key.public_key())
 
 
-def test_no_san_extension():
+def test_a_cn_without_a_san_names_the_one_name_as_at_boulder():
+    accepted = accept_csr(make_csr(EC_KEY, cn="Example.com", san=False),
+                          [Identifier("dns", "example.com")], ACCOUNT_KEY.public_key())
+    assert accepted.public_key == EC_KEY.public_key()
+
+
+def test_a_cn_without_a_san_is_one_name_short_of_a_two_name_order():
     detail = refused(make_csr(EC_KEY, cn="example.com", san=False))
-    assert "no subjectAltName extension" in detail
+    assert detail == ("the CSR's subject CN, its only name (it has no subjectAltName), must "
+                      "list exactly the order's identifiers: missing dns:www.example.com")
+
+
+def test_a_cn_without_a_san_is_refused_where_only_the_san_counts_as_at_pebble():
+    with pytest.raises(BadCSR) as info:
+        accept_csr(make_csr(EC_KEY, cn="example.com", san=False),
+                   [Identifier("dns", "example.com")], ACCOUNT_KEY.public_key(),
+                   cn_is_name=False)
+    assert "no subjectAltName extension" in info.value.detail
+    assert info.value.as_pebble().to_json()["detail"] == (
+        "Order includes different number of DNSnames identifiers than CSR specifies")
+
+
+def test_no_san_and_no_cn():
+    detail = refused(make_csr(EC_KEY, san=False))
+    assert "no subjectAltName extension and no subject CN" in detail
     assert "example.com, www.example.com" in detail
+
+
+def test_an_ip_address_in_the_cn_is_not_read_as_a_dns_name():
+    order = [Identifier("ip", "192.0.2.1")]
+    check(make_csr(EC_KEY, [], ["192.0.2.1"], cn="192.0.2.1"), order)
+    assert "no subjectAltName" in refused(make_csr(EC_KEY, cn="192.0.2.1", san=False), order)
+
+
+def test_must_staple_is_refused_when_asked_to_as_at_lets_encrypt():
+    der = make_csr(EC_KEY, features=[x509.TLSFeatureType.status_request])
+    with pytest.raises(BadCSR) as info:
+        accept_csr(der, ORDER, ACCOUNT_KEY.public_key(), refuse_must_staple=True)
+    assert "Must-Staple" in info.value.detail and "ocsp=True" in info.value.detail
+    accept_csr(der, ORDER, ACCOUNT_KEY.public_key())  # not asked to: taken
+    # Only status_request alone is Must-Staple, as Boulder matched it.
+    other = make_csr(EC_KEY, features=[x509.TLSFeatureType.status_request_v2])
+    accept_csr(other, ORDER, ACCOUNT_KEY.public_key(), refuse_must_staple=True)
 
 
 def test_san_with_an_extra_name():

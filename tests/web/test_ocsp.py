@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from acme import messages
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -36,7 +37,7 @@ from helpers import (
     post,
     split_chain,
 )
-from jws_client import b64
+from jws_client import PROBLEM, b64
 from pytest_acme import AcmeConfig
 from pytest_acme.cli import main
 from pytest_acme.web.ocsp import OCSP_LIFETIME
@@ -335,8 +336,10 @@ def tls_features(leaf: x509.Certificate) -> Optional[x509.Extension]:
         return None
 
 
+@pytest.mark.acme(ocsp=True)
 @pytest.mark.parametrize("critical", [False, True])
-def test_must_staple_is_copied_into_the_certificate(acme_server, critical):
+def test_must_staple_is_copied_into_the_certificate_beside_an_ocsp_responder(
+        acme_server, critical):
     acme = account_client(acme_server)
     leaf = finalize_with(acme_server, acme, "staple.example.test",
                          [x509.TLSFeatureType.status_request], critical)
@@ -345,6 +348,34 @@ def test_must_staple_is_copied_into_the_certificate(acme_server, critical):
     assert list(ext.value) == [x509.TLSFeatureType.status_request]
 
 
+@pytest.mark.acme(ocsp_responder_url="http://ocsp.example.test/")
+def test_an_external_ocsp_responder_gets_must_staple_copied_too(acme_server):
+    acme = account_client(acme_server)
+    leaf = finalize_with(acme_server, acme, "staple2.example.test",
+                         [x509.TLSFeatureType.status_request])
+    assert tls_features(leaf) is not None
+
+
+def test_without_ocsp_must_staple_is_refused_and_the_order_fails_as_at_lets_encrypt(
+        acme_server):
+    acme = account_client(acme_server)
+    with pytest.raises(messages.Error) as e:
+        finalize_with(acme_server, acme, "nostaple-le.example.test",
+                      [x509.TLSFeatureType.status_request])
+    assert e.value.typ == PROBLEM + "badCSR" and "Must-Staple" in e.value.detail
+    (order,) = acme_server.orders()
+    assert order.status.value == "invalid" and "Must-Staple" in order.error["detail"]
+
+
+@pytest.mark.acme(pebble=True)
+def test_pebble_mode_takes_must_staple_and_leaves_it_out_as_pebble(acme_server):
+    acme = account_client(acme_server)
+    leaf = finalize_with(acme_server, acme, "pebble-staple.example.test",
+                         [x509.TLSFeatureType.status_request])
+    assert tls_features(leaf) is None
+
+
+@pytest.mark.acme(ocsp=True)
 @pytest.mark.parametrize("features", [
     None,
     [x509.TLSFeatureType.status_request_v2],

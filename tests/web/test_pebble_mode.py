@@ -14,7 +14,7 @@ import pytest
 import requests
 from acme import messages
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from werkzeug.test import Client
@@ -30,6 +30,7 @@ from helpers import (
     obtain,
     post,
     post_unchecked,
+    sans,
     split_chain,
     verify_chain,
 )
@@ -414,6 +415,31 @@ def test_pebble_type_and_wording_of_a_csr_that_does_not_match(acme_server, csr_n
     acme, order = ready_order(acme_server, ["a.pebble.test"])
     problem = finalize_problem(acme, order.uri, make_csr(csr_names))
     assert problem == {"type": PROBLEM + "unauthorized", "status": 403, "detail": detail}
+
+
+def cn_only_csr(name: str) -> bytes:
+    """A CSR naming ``name`` in its subject CN and having no subjectAltName."""
+    return x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])).sign(
+        ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()).public_bytes(
+        serialization.Encoding.PEM)
+
+
+@pebble
+def test_pebble_mode_refuses_a_csr_with_a_cn_and_no_san_as_pebble(acme_server):
+    acme, order = ready_order(acme_server, ["cn.pebble.test"])
+    problem = finalize_problem(acme, order.uri, cn_only_csr("cn.pebble.test"))
+    assert problem == {  # as Pebble 2.4.0 answers it
+        "type": PROBLEM + "unauthorized", "status": 403,
+        "detail": "Order includes different number of DNSnames identifiers than CSR specifies"}
+
+
+@pytest.mark.acme(validation="always_valid")
+def test_default_mode_takes_a_csr_with_a_cn_and_no_san_as_lets_encrypt(acme_server):
+    acme, order = ready_order(acme_server, ["cn.example.test"])
+    order = acme.finalize_order(
+        order.update(csr_pem=cn_only_csr("cn.example.test")), deadline())
+    assert sans(split_chain(order.fullchain_pem)[0]) == {"cn.example.test"}
 
 
 def test_default_type_of_a_csr_that_does_not_match(acme_server):
