@@ -224,8 +224,10 @@ class AcmeConfig:
     #: refusal, e.g. ``JWS has an invalid anti-replay nonce: ...``).  None:
     #: ``"pytest-acme"``, unless ``pebble``.
     problem_details: Optional[str] = None
-    #: A refused finalize CSR makes the order invalid, as Let's Encrypt does.  None:
-    #: yes, unless ``pebble`` (Pebble leaves the order ready for another CSR).
+    #: A refused finalize CSR makes the order invalid (processing → invalid, the
+    #: order's error says why).  None: yes, unless ``boulder`` or ``pebble``: Boulder
+    #: checks the CSR before it marks the order processing, and Pebble checks it
+    #: while the order is ready, so both leave it ready for another CSR.
     refused_csr_fails_order: Optional[bool] = None
     #: Domain names refused in newOrder with ``rejectedIdentifier``, each with every
     #: name below it (Pebble's ``domainBlocklist``).

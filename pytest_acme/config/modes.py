@@ -20,6 +20,7 @@ BOULDER_PARTS: Dict[str, Any] = {
     "reuse_identical_orders": True,
     "account_orders_field": False,
     "order_validity_fields": False,
+    "refused_csr_fails_order": False,
 }
 #: Pebble's terms of service, the value of its directory's ``meta.termsOfService``.
 PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"

@@ -571,10 +571,23 @@ def test_pebble_mode_leaves_the_order_ready_after_a_refused_csr(acme_server):
     assert order.body.status.name == "valid" and order.fullchain_pem
 
 
+@pytest.mark.acme(boulder=True)
+def test_boulder_mode_leaves_the_order_ready_after_a_refused_csr(acme_server):
+    """As Boulder's RA: the CSR is checked before the order is marked processing."""
+    acme, order = ready_order(acme_server, ["again.boulder.test"])
+    problem = finalize_problem(acme, order.uri, make_csr(["other.boulder.test"]))
+    assert problem["type"] == PROBLEM + "badCSR"
+    assert order_status(acme, order) == "ready"
+    order = acme.finalize_order(order.update(csr_pem=make_csr(["again.boulder.test"])),
+                                deadline())
+    assert order.body.status.name == "valid" and order.fullchain_pem
+
+
 @pytest.mark.parametrize("status", [
     pytest.param("invalid", marks=pytest.mark.acme()),
     pytest.param("invalid", marks=pytest.mark.acme(pebble=True, refused_csr_fails_order=True)),
-], ids=["default", "pebble-part-left-out"])
+    pytest.param("invalid", marks=pytest.mark.acme(boulder=True, refused_csr_fails_order=True)),
+], ids=["default", "pebble-part-left-out", "boulder-part-left-out"])
 def test_otherwise_a_refused_csr_makes_the_order_invalid(acme_server, status):
     acme, order = ready_order(acme_server, ["once.example.test"])
     finalize_problem(acme, order.uri, make_csr(["other.example.test"]))
