@@ -219,6 +219,11 @@ class AcmeConfig:
     #: extension is copied into the leaf, as Boulder did.  None: yes, unless
     #: ``pebble`` (Pebble 2.4.0 takes the CSR and leaves the extension out).
     refuse_must_staple: Optional[bool] = None
+    #: The algorithms a finalize CSR may be signed with: ``"letsencrypt"`` (SHA-256,
+    #: SHA-384 or SHA-512 with RSA PKCS#1 v1.5 or ECDSA, as Boulder; RSA-PSS,
+    #: SHA-224 and SHA-1 get ``badCSR``) or ``"pebble"`` (any the key verifies, as
+    #: Pebble 2.4.0).  None: ``"letsencrypt"``, unless ``pebble``.
+    csr_signatures: Optional[str] = None
     #: Type and wording of common refusals: ``"pytest-acme"`` (RFC 8555 types, details
     #: that say what to do) or ``"pebble"`` (Pebble's type and detail for the same
     #: refusal, e.g. ``JWS has an invalid anti-replay nonce: ...``).  None:

@@ -33,6 +33,7 @@ PEBBLE_PARTS: Dict[str, Any] = {
     "rsa_keys": "pebble",
     "name_rules": "pebble",
     "refuse_must_staple": False,
+    "csr_signatures": "pebble",
     "problem_details": "pebble",
     "refused_csr_fails_order": False,
     "new_authz": False,  # Pebble has no pre-authorization
@@ -43,6 +44,7 @@ PART_CHOICES: Dict[str, Tuple[str, ...]] = {
     "ca_names": ("pytest-acme", "pebble"),
     "rsa_keys": ("letsencrypt", "pebble"),
     "name_rules": ("letsencrypt", "pebble"),
+    "csr_signatures": ("letsencrypt", "pebble"),
     "problem_details": ("pytest-acme", "pebble"),
 }
 #: The same parts without ``boulder`` or ``pebble``: RFC 8555 as written, no reuse,
@@ -54,6 +56,7 @@ RFC_DEFAULTS: Dict[str, Any] = {
     "rsa_keys": "letsencrypt",
     "name_rules": "letsencrypt",
     "refuse_must_staple": True,
+    "csr_signatures": "letsencrypt",
     "problem_details": "pytest-acme",
     "refused_csr_fails_order": True,
     "ca_key_type": "ecdsa",

@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
 from .identifiers import Identifier, identifiers_from_names
 from .keys import ec_key_problem, rsa_key_problem
@@ -162,6 +162,28 @@ MUST_STAPLE_GONE = (
     "run this server with an OCSP responder (ocsp=True) to test stapling")
 
 
+#: The CSR signature algorithms Let's Encrypt takes (Boulder's csr package): SHA-2
+#: with RSA PKCS#1 v1.5 or with ECDSA; not SHA-1, MD5, SHA-224, RSA-PSS or DSA.
+LETSENCRYPT_SIGNATURES = {
+    SignatureAlgorithmOID.RSA_WITH_SHA256: "SHA-256 with RSA",
+    SignatureAlgorithmOID.RSA_WITH_SHA384: "SHA-384 with RSA",
+    SignatureAlgorithmOID.RSA_WITH_SHA512: "SHA-512 with RSA",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA256: "ECDSA with SHA-256",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA384: "ECDSA with SHA-384",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA512: "ECDSA with SHA-512",
+}
+
+
+def signature_problem(csr: x509.CertificateSigningRequest) -> Optional[str]:
+    """Why Let's Encrypt would refuse the algorithm ``csr`` is signed with, or None."""
+    oid = csr.signature_algorithm_oid
+    if oid in LETSENCRYPT_SIGNATURES:
+        return None
+    name = getattr(oid, "_name", None) or oid.dotted_string
+    return (f"the CSR is signed with {name}, which Let's Encrypt refuses; sign it with "
+            "SHA-256, SHA-384 or SHA-512, with RSA (PKCS#1 v1.5) or ECDSA")
+
+
 def asks_must_staple(csr: x509.CertificateSigningRequest) -> bool:
     """Whether ``csr`` requests OCSP Must-Staple: a TLS Feature extension (RFC 7633)
     listing exactly status_request (5).
@@ -192,7 +214,7 @@ class AcceptedCSR(NamedTuple):
 def accept_csr(
     der: bytes, identifiers: Iterable[Identifier], account_key: object,
     rsa_keys: str = "letsencrypt", *, strict: bool = False, cn_is_name: bool = True,
-    refuse_must_staple: bool = False,
+    refuse_must_staple: bool = False, signatures: str = "letsencrypt",
 ) -> AcceptedCSR:
     """Apply every rule; return the CSR with its key, or raise :class:`BadCSR`.
 
@@ -206,6 +228,8 @@ def accept_csr(
             False: only the SAN names count, as Pebble reads them.
         refuse_must_staple: refuse a CSR asking for OCSP Must-Staple
             (:func:`asks_must_staple`), as Let's Encrypt does since 2025.
+        signatures: ``"letsencrypt"`` takes only :data:`LETSENCRYPT_SIGNATURES`;
+            ``"pebble"`` any algorithm the key can verify, as Pebble.
     """
     read = read_csr(der)
     csr = read.csr
@@ -223,6 +247,10 @@ def accept_csr(
         raise BadCSR(f"the CSR's public key cannot be read: {e}") from None
     # The key's size and exponent first: a huge exponent makes the signature check slow.
     public_key = check_key(key, rsa_keys)
+    if signatures == "letsencrypt":
+        why = signature_problem(csr)
+        if why is not None:
+            raise BadCSR(why)
     # RFC 8555 §7.4: the CSR is signed with the certificate key.
     if not signature_verifies(read, key):
         raise BadCSR("the CSR's self-signature does not verify with the key it contains")

@@ -227,6 +227,7 @@ def csr_rules(app: "AcmeApp") -> Dict[str, Any]:
     config = app.config
     return {"rsa_keys": config.effective("rsa_keys"), "strict": config.strict_csr,
             "cn_is_name": config.effective("name_rules") == "letsencrypt",
+            "signatures": config.effective("csr_signatures"),
             "refuse_must_staple": config.effective("refuse_must_staple")
             and not (config.ocsp or config.ocsp_responder_url)}
 

@@ -268,6 +268,55 @@ def test_an_ip_address_in_the_cn_is_not_read_as_a_dns_name():
     assert "no subjectAltName" in refused(make_csr(EC_KEY, cn="192.0.2.1", san=False), order)
 
 
+def sha1_csr(key) -> bytes:
+    """A CSR signed with SHA-1 and RSA (cryptography's builder no longer signs one)."""
+    request = asn1_csr.CertificationRequest.load(make_csr(key))
+    info = request["certification_request_info"]
+    return asn1_csr.CertificationRequest({
+        "certification_request_info": info,
+        "signature_algorithm": {"algorithm": "sha1_rsa"},
+        "signature": key.sign(info.dump(), padding.PKCS1v15(), hashes.SHA1()),
+    }).dump()
+
+
+def pss_csr(key) -> bytes:
+    return x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+        x509.SubjectAlternativeName([x509.DNSName(d) for d in ("example.com", "www.example.com")]),
+        critical=False).sign(key, hashes.SHA256(), rsa_padding=padding.PSS(
+            mgf=padding.MGF1(hashes.SHA256()), salt_length=32)).public_bytes(
+        serialization.Encoding.DER)
+
+
+def sha224_csr(key) -> bytes:
+    return x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+        x509.SubjectAlternativeName([x509.DNSName(d) for d in ("example.com", "www.example.com")]),
+        critical=False).sign(key, hashes.SHA224()).public_bytes(serialization.Encoding.DER)
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: sha1_csr(RSA_KEY), "sha1WithRSAEncryption"),
+    (lambda: pss_csr(RSA_KEY), "rsassaPss"),
+    (lambda: sha224_csr(RSA_KEY), "sha224WithRSAEncryption"),
+    (lambda: sha224_csr(EC_KEY), "ecdsa-with-SHA224"),
+], ids=["sha1-rsa", "rsa-pss", "sha224-rsa", "sha224-ecdsa"])
+def test_signature_algorithms_lets_encrypt_refuses_are_refused(make, name):
+    der = make()
+    detail = refused(der)
+    assert detail == (f"the CSR is signed with {name}, which Let's Encrypt refuses; sign it "
+                      "with SHA-256, SHA-384 or SHA-512, with RSA (PKCS#1 v1.5) or ECDSA")
+    if name != "sha1WithRSAEncryption":  # this OpenSSL verifies no SHA-1 signature
+        accept_csr(der, ORDER, ACCOUNT_KEY.public_key(), signatures="pebble")  # as Pebble
+
+
+@pytest.mark.parametrize("algorithm", [hashes.SHA256(), hashes.SHA384(), hashes.SHA512()])
+@pytest.mark.parametrize("key", [EC_KEY, RSA_KEY], ids=["ecdsa", "rsa"])
+def test_sha2_signatures_are_taken(key, algorithm):
+    der = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+        x509.SubjectAlternativeName([x509.DNSName(d) for d in ("example.com", "www.example.com")]),
+        critical=False).sign(key, algorithm).public_bytes(serialization.Encoding.DER)
+    check(der)
+
+
 def test_must_staple_is_refused_when_asked_to_as_at_lets_encrypt():
     der = make_csr(EC_KEY, features=[x509.TLSFeatureType.status_request])
     with pytest.raises(BadCSR) as info:

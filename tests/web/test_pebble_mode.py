@@ -15,7 +15,7 @@ import requests
 from acme import messages
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 from werkzeug.test import Client
 
@@ -442,6 +442,29 @@ def test_default_mode_takes_a_csr_with_a_cn_and_no_san_as_lets_encrypt(acme_serv
     assert sans(split_chain(order.fullchain_pem)[0]) == {"cn.example.test"}
 
 
+def pss_csr(name: str) -> bytes:
+    """A CSR for ``name`` signed with RSA-PSS, which Boulder refuses and Pebble takes."""
+    return x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+        x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False).sign(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048), hashes.SHA256(),
+        rsa_padding=padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    ).public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.acme(validation="always_valid")
+def test_default_mode_refuses_a_csr_signed_with_rsa_pss_as_lets_encrypt(acme_server):
+    acme, order = ready_order(acme_server, ["pss.example.test"])
+    problem = finalize_problem(acme, order.uri, pss_csr("pss.example.test"))
+    assert problem["type"] == PROBLEM + "badCSR" and "rsassaPss" in problem["detail"]
+
+
+@pytest.mark.acme(pebble=True, validation="always_valid")
+def test_pebble_mode_takes_a_csr_signed_with_rsa_pss_as_pebble(acme_server):
+    acme, order = ready_order(acme_server, ["pss.pebble.test"])
+    order = acme.finalize_order(order.update(csr_pem=pss_csr("pss.pebble.test")), deadline())
+    assert sans(split_chain(order.fullchain_pem)[0]) == {"pss.pebble.test"}
+
+
 def test_default_type_of_a_csr_that_does_not_match(acme_server):
     acme, order = ready_order(acme_server, ["a.example.test"])
     problem = finalize_problem(acme, order.uri, make_csr(["b.example.test"]))
@@ -643,6 +666,7 @@ def test_parts_follow_the_switch_unless_set():
     ({"ca_names": "boulder"}, "ca_names"),
     ({"rsa_keys": "any"}, "rsa_keys"),
     ({"name_rules": "any"}, "name_rules"),
+    ({"csr_signatures": "any"}, "csr_signatures"),
     ({"problem_details": "go"}, "problem_details"),
     ({"domain_blocklist": "one.example"}, "domain_blocklist"),
     ({"domain_blocklist": ["."]}, "domain_blocklist"),
