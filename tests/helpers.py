@@ -70,11 +70,17 @@ def make_csr(names: Sequence[str], key: Optional[Key] = None, *, common_name: Op
     return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
+def challenge(authz: messages.AuthorizationResource, typ: str = "http-01"
+              ) -> messages.ChallengeBody:
+    """The authorization's challenge of type ``typ``: chosen by type, never by
+    position, as challenges come in an order of their own (as at Let's Encrypt)."""
+    return next(c for c in authz.body.challenges if c.chall.typ == typ)
+
+
 def answer_all(acme: client.ClientV2, order: messages.OrderResource) -> None:
     """Answer one challenge of every authorization (dns-01 for wildcards, else http-01)."""
     for authz in order.authorizations:
-        wanted = "dns-01" if authz.body.wildcard else "http-01"
-        challb = next(c for c in authz.body.challenges if c.chall.typ == wanted)
+        challb = challenge(authz, "dns-01" if authz.body.wildcard else "http-01")
         acme.answer_challenge(challb, challb.chall.response(acme.net.key))
 
 

@@ -139,11 +139,11 @@ def test_validation_delay_counts_from_the_answer_not_from_the_worker(acme_server
     validation is due at once, not 30 s after the worker started."""
     import threading
 
-    from helpers import account_client, make_csr
+    from helpers import account_client, challenge, make_csr
 
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["queued.example.test"]))
-    challb = order.authorizations[0].body.challenges[0]
+    challb = challenge(order.authorizations[0])
     busy = threading.Event()
     for _ in range(8):  # every worker thread busy, more jobs queued behind them
         acme_server.app.workers.submit(busy.wait, 10)
@@ -343,11 +343,11 @@ def test_each_test_starts_at_real_time_again(acme_server):
 def test_validation_delay_waits_for_a_frozen_clock_to_be_moved(acme_server):
     """validation_delay counts on the server clock: frozen, the validation waits
     until the test moves the clock, and not a moment longer."""
-    from helpers import account_client, make_csr
+    from helpers import account_client, challenge, make_csr
 
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["frozen.example.test"]))
-    challb = order.authorizations[0].body.challenges[0]
+    challb = challenge(order.authorizations[0])
     acme.answer_challenge(challb, challb.chall.response(acme.net.key))
     with pytest.raises(TimeoutError):
         acme_server.wait_idle(timeout=0.3)  # 30 s of server time to go, none passing

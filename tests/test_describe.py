@@ -13,7 +13,7 @@ from typing import List
 import pytest
 from acme import messages
 
-from helpers import account_client, answer_all, make_csr, post_unchecked, read
+from helpers import account_client, answer_all, challenge, make_csr, post_unchecked, read
 from pytest_acme import describe as describe_module
 from pytest_acme.listeners import spare_port
 
@@ -155,7 +155,7 @@ def test_a_fault_on_an_authorization_or_challenge_url_finds_its_order(acme_serve
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["g.example.test"]))
     authz = order.authorizations[0]
-    url = {"authz": authz.uri, "challenge": authz.body.challenges[0].uri,
+    url = {"authz": authz.uri, "challenge": challenge(authz).uri,
            "order": order.uri}[endpoint]
     acme_server.faults.rate_limited(endpoint)
     assert post_unchecked(acme, url, None).status_code == 429

@@ -224,6 +224,14 @@ class AcmeConfig:
     #: SHA-224 and SHA-1 get ``badCSR``) or ``"pebble"`` (any the key verifies, as
     #: Pebble 2.4.0).  None: ``"letsencrypt"``, unless ``pebble``.
     csr_signatures: Optional[str] = None
+    #: Which lists come in an order of their own (seeded: ``seed`` replays them):
+    #: ``"challenges"`` (each authorization's challenges, as Let's Encrypt shuffles
+    #: them), ``"all"`` (also an order's identifiers and authorizations, as Pebble
+    #: shuffles them) or ``"none"`` (offered types' order; the request's order).
+    #: A client that takes the first challenge, or pairs identifiers with
+    #: authorizations by position, fails there and here.  None: ``"challenges"``,
+    #: unless ``pebble``.
+    shuffle: Optional[str] = None
     #: Type and wording of common refusals: ``"pytest-acme"`` (RFC 8555 types, details
     #: that say what to do) or ``"pebble"`` (Pebble's type and detail for the same
     #: refusal, e.g. ``JWS has an invalid anti-replay nonce: ...``).  None:

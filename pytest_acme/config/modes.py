@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Tuple
 
+from ..protocol.lifecycle import SHUFFLES
+
 #: What ``boulder=True`` sets, for every part left at None.
 BOULDER_PARTS: Dict[str, Any] = {
     "new_authz": False,
@@ -34,6 +36,7 @@ PEBBLE_PARTS: Dict[str, Any] = {
     "name_rules": "pebble",
     "refuse_must_staple": False,
     "csr_signatures": "pebble",
+    "shuffle": "all",
     "problem_details": "pebble",
     "refused_csr_fails_order": False,
     "new_authz": False,  # Pebble has no pre-authorization
@@ -45,6 +48,7 @@ PART_CHOICES: Dict[str, Tuple[str, ...]] = {
     "rsa_keys": ("letsencrypt", "pebble"),
     "name_rules": ("letsencrypt", "pebble"),
     "csr_signatures": ("letsencrypt", "pebble"),
+    "shuffle": SHUFFLES,
     "problem_details": ("pytest-acme", "pebble"),
 }
 #: The same parts without ``boulder`` or ``pebble``: RFC 8555 as written, no reuse,
@@ -57,6 +61,7 @@ RFC_DEFAULTS: Dict[str, Any] = {
     "name_rules": "letsencrypt",
     "refuse_must_staple": True,
     "csr_signatures": "letsencrypt",
+    "shuffle": "challenges",
     "problem_details": "pytest-acme",
     "refused_csr_fails_order": True,
     "ca_key_type": "ecdsa",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import random
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from . import problems
@@ -88,11 +89,16 @@ def create_order(
     observer: Optional[Observer] = None,
     offered: Sequence[str] = DEFAULT_CHALLENGE_TYPES,
     issuer_domain_names: Sequence[str] = (),
+    shuffle: str = "none",
 ) -> Order:
     """A new order with one authorization per identifier: an existing one that
     ``reuse`` offers, or a new pending one.  An order whose authorizations are all
     valid already is ready.  New authorizations offer the ``offered`` challenge
-    types where usable (see :func:`new_authorization`)."""
+    types where usable (see :func:`new_authorization`).
+
+    ``shuffle`` (see :data:`SHUFFLES`) ``"all"`` lists the order's identifiers and
+    authorizations each in an order of their own, as Pebble does;
+    ``"challenges"`` and ``"all"`` shuffle each new authorization's challenges."""
     require_provable(identifiers, offered)
     order_id = store.new_id()
     authzs: List[Authorization] = []
@@ -103,14 +109,18 @@ def create_order(
             authzs.append(existing)
             continue
         authz = new_authorization(store, account, ident, now + authz_lifetime,
-                                  offered=offered, issuer_domain_names=issuer_domain_names)
+                                  offered=offered, issuer_domain_names=issuer_domain_names,
+                                  shuffle=shuffle)
         authz.order_ids.append(order_id)
         authzs.append(authz)
+    listed, authz_ids = list(identifiers), [a.id for a in authzs]
+    if shuffle == "all":
+        _permute(order_id, listed, authz_ids)
     order = Order(
         id=order_id,
         account_id=account.id,
-        identifiers=list(identifiers),
-        authz_ids=[a.id for a in authzs],
+        identifiers=listed,
+        authz_ids=authz_ids,
         created=now,
         # An order cannot outlive the authorizations it needs.  Expiries are
         # whole seconds, as the JSON shows them.
@@ -137,13 +147,32 @@ def authorize_if_complete(store: Records, order: Order, now: dt.datetime,
         transition(order, Event.AUTHORIZED, observer)
 
 
+#: How new objects list what they hold: ``"none"`` in a fixed order (the offered
+#: challenge types' order, the identifiers' order of the request);
+#: ``"challenges"`` each authorization's challenges in an order of its own, as
+#: Let's Encrypt shuffles them; ``"all"`` also an order's identifiers and
+#: authorizations, as Pebble shuffles them.
+SHUFFLES = ("none", "challenges", "all")
+
+
+def _permute(object_id: str, *lists: list) -> None:
+    """Shuffle ``lists`` in place, each its own way, the same way every time for
+    ``object_id`` (ids come from the server's seeded generator, so a seed
+    replays the orders a run saw, whatever threads did in between)."""
+    rng = random.Random(object_id)
+    for items in lists:
+        rng.shuffle(items)
+
+
 def new_authorization(store: Records, account: Account, ident: Identifier,
                       expires: dt.datetime, *,
                       offered: Sequence[str] = DEFAULT_CHALLENGE_TYPES,
-                      issuer_domain_names: Sequence[str] = ()) -> Authorization:
+                      issuer_domain_names: Sequence[str] = (),
+                      shuffle: str = "none") -> Authorization:
     """A pending authorization with its challenges (not yet in the store): the
-    ``offered`` types that can prove ``ident``, in order; a dns-persist-01
-    challenge names the CA by ``issuer_domain_names``.
+    ``offered`` types that can prove ``ident``, in order unless ``shuffle`` (see
+    :data:`SHUFFLES`) is not ``"none"``; a dns-persist-01 challenge names the CA by
+    ``issuer_domain_names``.
 
     Raises:
         RejectedIdentifier: no offered type can prove ``ident``.
@@ -157,6 +186,8 @@ def new_authorization(store: Records, account: Account, ident: Identifier,
                   account_id=account.id if t == DNS_PERSIST_01 else None)
         for t in challenge_types(ident, offered)
     ]
+    if shuffle != "none":
+        _permute(authz_id, challenges)
     return Authorization(id=authz_id, account_id=account.id, identifier=ident,
                          expires=whole_seconds(expires), challenges=challenges)
 

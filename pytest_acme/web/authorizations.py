@@ -53,7 +53,8 @@ def new_authz(app: "AcmeApp", ex: Exchange) -> Reply:
     with app.store.lock:
         authz = lifecycle.new_authorization(app.store, ex.account, identifier, expires,
                                             offered=app.config.challenge_types,
-                                            issuer_domain_names=app.config.caa_identities)
+                                            issuer_domain_names=app.config.caa_identities,
+                                            shuffle=app.config.effective("shuffle"))
         authz.preauthorized = True
         app.store.add_authz(authz)
         app.record(authz, "Created", f"authorization pre-created (newAuthz) for "

@@ -192,6 +192,7 @@ def new_order(app: "AcmeApp", ex: Exchange) -> Reply:
             observer=app.observe,
             offered=app.config.challenge_types,
             issuer_domain_names=app.config.caa_identities,
+            shuffle=app.config.effective("shuffle"),
         )
         order.profile, order.replaces = profile, replaces
         app.store.retire(app.config.max_orders, now)

@@ -121,7 +121,7 @@ def test_servfail_is_a_dns_problem(acme_server, acme_dns):
 # -- which challenges are offered -------------------------------------------------------
 
 
-@pytest.mark.acme(challenge_types=["dns-account-01", "http-01"])
+@pytest.mark.acme(challenge_types=["dns-account-01", "http-01"], shuffle="none")
 def test_challenge_types_choose_and_order_the_offer(acme_server):
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["o.example.test", "*.o.example.test", "127.0.0.1"]))

@@ -14,7 +14,18 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import DNSName
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from helpers import account_client, answer_all, deadline, ec_key, make_csr, post, sans, split_chain, verify_chain
+from helpers import (
+    account_client,
+    answer_all,
+    challenge,
+    deadline,
+    ec_key,
+    make_csr,
+    post,
+    sans,
+    split_chain,
+    verify_chain,
+)
 from jws_client import PROBLEM, b64
 from pytest_acme import problems
 from pytest_acme.protocol.resources import CHALLENGE_TYPES
@@ -128,12 +139,12 @@ def test_challenges_offered_per_identifier_type(acme_server):
         # As certbot's acme library parsed them (tls-alpn-01, which it no longer
         # knows, keeps its JSON as an UnrecognizedChallenge).
         docs = [c.to_partial_json() for c in authz.body.challenges]
-        offered[key] = [d["type"] for d in docs]
+        offered[key] = sorted(d["type"] for d in docs)  # in an order of their own
         for doc in docs:
             assert doc["status"] in ("pending", messages.STATUS_PENDING)
             assert len(doc["token"]) >= 22
     assert offered == {
-        "plain.example.test": ["http-01", "dns-01", "tls-alpn-01"],
+        "plain.example.test": ["dns-01", "http-01", "tls-alpn-01"],
         "*.wild.example.test": ["dns-01"],
         "10.0.0.1": ["http-01", "tls-alpn-01"],
     }
@@ -149,10 +160,10 @@ def test_the_drafts_are_offered_when_asked_for(acme_server):
     for authz in order.authorizations:
         raw = read_order(acme, authz.uri)
         by_value[(raw["identifier"]["value"], raw.get("wildcard", False))] = raw
-    offered = {k: [c["type"] for c in v["challenges"]] for k, v in by_value.items()}
+    offered = {k: sorted(c["type"] for c in v["challenges"]) for k, v in by_value.items()}
     assert offered == {
-        ("plain.example.test", False): ["http-01", "dns-01", "tls-alpn-01", "dns-account-01",
-                                        "dns-persist-01"],
+        ("plain.example.test", False): ["dns-01", "dns-account-01", "dns-persist-01",
+                                        "http-01", "tls-alpn-01"],
         ("wild.example.test", True): ["dns-01", "dns-account-01", "dns-persist-01"],
         ("10.0.0.1", False): ["http-01", "tls-alpn-01"],
     }
@@ -465,7 +476,7 @@ def test_an_authorization_is_expired_at_the_instant_its_expires_shows(acme_serve
     early = acme.new_order(make_csr(["early.example.test"]))
     body = read_order(acme, early.authorizations[0].uri)
     _move_clock_to(acme_server, _expires(body) - dt.timedelta(seconds=1))
-    challb = early.authorizations[0].body.challenges[0]
+    challb = challenge(early.authorizations[0])
     acme.answer_challenge(challb, challb.chall.response(acme.net.key))
     acme_server.wait_idle()
     assert read_order(acme, early.authorizations[0].uri)["status"] == "valid"
@@ -474,7 +485,7 @@ def test_an_authorization_is_expired_at_the_instant_its_expires_shows(acme_serve
     body = read_order(acme, late.authorizations[0].uri)
     _move_clock_to(acme_server, _expires(body))
     assert read_order(acme, late.authorizations[0].uri)["status"] == "expired"
-    challb = late.authorizations[0].body.challenges[0]
+    challb = challenge(late.authorizations[0])
     with pytest.raises(messages.Error) as err:
         acme.answer_challenge(challb, challb.chall.response(acme.net.key))
     assert err.value.typ == PROBLEM + "malformed" and "expired" in err.value.detail
@@ -488,7 +499,7 @@ def test_an_order_whose_authorization_is_validated_after_it_expired_never_become
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["slow.example.test"]))
     _move_clock_to(acme_server, _expires(read_order(acme, order.uri)))
-    challb = order.authorizations[0].body.challenges[0]
+    challb = challenge(order.authorizations[0])
     acme.answer_challenge(challb, challb.chall.response(acme.net.key))
     acme_server.wait_idle()
     assert read_order(acme, order.authorizations[0].uri)["status"] == "valid"
@@ -508,7 +519,7 @@ def test_expired_authorizations_read_expired_and_refuse_challenges(acme_server):
     acme_server.clock.advance(acme_server.config.authorization_lifetime)
     authz = read_order(acme, order.authorizations[0].uri)
     assert authz["status"] == "expired"
-    challb = order.authorizations[0].body.challenges[0]
+    challb = challenge(order.authorizations[0])
     with pytest.raises(messages.Error) as err:
         acme.answer_challenge(challb, challb.chall.response(acme.net.key))
     assert err.value.typ == PROBLEM + "malformed" and "expired" in err.value.detail
@@ -529,7 +540,8 @@ def test_not_before_and_not_after_are_honoured(acme_server):
     assert (body["notBefore"], body["notAfter"]) == (stamp(start), stamp(end))
     order = acme.new_order(make_csr(["window.example.test"]))  # a plain one for comparison
     authz = read_order(acme, body["authorizations"][0])
-    challb = messages.ChallengeBody.from_json(authz["challenges"][0])
+    challb = messages.ChallengeBody.from_json(
+        next(c for c in authz["challenges"] if c["type"] == "http-01"))
     acme.answer_challenge(challb, challb.chall.response(acme.net.key))
     acme_server.wait_idle()
     done = post(acme, body["finalize"], {"csr": _der(make_csr(["window.example.test"]))}).json()
@@ -563,7 +575,7 @@ def test_certificate_belongs_to_its_account(acme_server):
     cert_url = owner.begin_finalization(order).body.certificate
     other = account_client(acme_server)
     for url in (cert_url, order.uri, order.authorizations[0].uri,
-                order.authorizations[0].body.challenges[0].uri):
+                challenge(order.authorizations[0]).uri):
         with pytest.raises(messages.Error) as err:
             post(other, url, None)
         assert err.value.typ == PROBLEM + "unauthorized"

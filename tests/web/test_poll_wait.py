@@ -17,7 +17,7 @@ from typing import Dict, Iterator
 
 import pytest
 
-from helpers import account_client, deadline, make_csr, post, read
+from helpers import account_client, challenge, deadline, make_csr, post, read
 
 
 class SlowResponder:
@@ -144,7 +144,7 @@ def test_poll_wait_zero_answers_at_once(acme_server, slow_responder):
 def test_a_delayed_validation_is_not_waited_for_and_says_when_it_ends(acme_server):
     acme = account_client(acme_server)
     order = acme.new_order(make_csr(["f.example.test"]))
-    challb = order.authorizations[0].body.challenges[0]
+    challb = challenge(order.authorizations[0])
     reply = post(acme, challb.uri, {})
     assert reply.json()["status"] == "processing"
     assert reply.headers["Retry-After"] == "30"

@@ -17,7 +17,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from helpers import account_client, answer_all, deadline, make_csr, split_chain
+from helpers import account_client, answer_all, challenge, deadline, make_csr, split_chain
 from jws_client import b64, sign
 from pytest_acme.protocol.ari import cert_id_of
 from pytest_acme.web.nonces import sends_nonce
@@ -42,7 +42,7 @@ def _ids(server, acme, order) -> Dict[str, Dict[str, object]]:
     order_id = order.uri.rsplit("/", 1)[-1]
     authz = order.authorizations[0]
     authz_id = authz.uri.rsplit("/", 1)[-1]
-    chall_id = authz.body.challenges[0].uri.rsplit("/", 1)[-1]
+    chall_id = challenge(authz).uri.rsplit("/", 1)[-1]
     cert_id = order.body.certificate.rsplit("/", 1)[-1]
     leaf = split_chain(order.fullchain_pem)[0]
     return {
