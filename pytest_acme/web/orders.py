@@ -15,7 +15,7 @@ from ..protocol.identifiers import MAX_LABELS, Identifier, parse_identifiers, re
 from ..protocol.inputs import timestamp
 from ..protocol.profiles import choose_profile
 from ..protocol.resources import Account, Authorization, Order, rfc3339
-from ..protocol.reuse import ReusePolicy, reusable
+from ..protocol.reuse import ReusePolicy, reusable, reuse_cutoff
 from ..protocol.states import Status
 from .exchange import (
     Exchange,
@@ -128,9 +128,11 @@ def reuse_for(app: "AcmeApp", account: Account, now: dt.datetime
     policy = ReusePolicy(valid=app.config.effective("authz_reuse_valid"),
                          pending=app.config.effective("authz_reuse_pending"))
 
+    min_left = reuse_cutoff(dt.timedelta(seconds=app.config.order_expiry))
+
     def pick(identifier: Identifier) -> Optional[Authorization]:
         return reusable(app.store.authzs_for(account.id, identifier), account.id, identifier,
-                        now, policy, app.faults.draw)
+                        now, policy, app.faults.draw, min_left)
 
     return pick
 

@@ -12,6 +12,7 @@ from acme import messages
 
 from helpers import account_client, answer_all, make_csr, post
 from pytest_acme import AcmeConfig
+from pytest_acme.protocol.reuse import reuse_cutoff
 from pytest_acme.standalone.pebble import from_pebble
 
 pytestmark = pytest.mark.acme(validation="always_valid")
@@ -111,15 +112,43 @@ def test_a_deactivated_authorization_is_not_reused(acme_server):
     assert second.body.authorizations != first.body.authorizations
 
 
-@pytest.mark.acme(authz_reuse_valid="always", authorization_lifetime=3600,
+@pytest.mark.acme(authz_reuse_valid="always", authorization_lifetime=8 * 3600,
                   order_expiry=86400)
 def test_an_order_built_on_a_reused_authorization_expires_with_it(acme_server):
     acme = account_client(acme_server)
     first = validated(acme_server, acme, ["x.example.test"])
-    acme_server.clock.advance(1800)
+    acme_server.clock.advance(4 * 3600)  # 4 h left: more than the 3 h reuse needs
     second = acme.new_order(make_csr(["x.example.test"]))
     authz_expires = acme_server.lookup(first.body.authorizations[0]).expires
+    assert second.body.authorizations == first.body.authorizations
     assert acme_server.order(second.uri).expires == authz_expires
+
+
+@pytest.mark.acme(authz_reuse_valid="always", authorization_lifetime=8 * 3600,
+                  order_expiry=86400)
+def test_an_authorization_is_reused_only_while_an_eighth_of_the_order_lifetime_is_left(
+        acme_server):
+    """Boulder's RA: reuse needs order lifetime / 8 left (3 h for 24 h orders),
+    at least an hour and at most a day; a shorter one gets a fresh authorization."""
+    acme = account_client(acme_server)
+    first = validated(acme_server, acme, ["cut.example.test"])
+    expires = acme_server.lookup(first.body.authorizations[0]).expires
+    acme_server.clock.set(expires - dt.timedelta(hours=3, seconds=1))
+    assert acme.new_order(make_csr(["cut.example.test"])).body.authorizations == \
+        first.body.authorizations
+    acme_server.clock.set(expires - dt.timedelta(hours=3))
+    fresh = acme.new_order(make_csr(["cut.example.test"]))
+    assert fresh.body.authorizations != first.body.authorizations
+    assert fresh.body.status == messages.STATUS_PENDING
+
+
+@pytest.mark.parametrize("order_lifetime, needed", [
+    (dt.timedelta(days=1), dt.timedelta(hours=3)),
+    (dt.timedelta(hours=2), dt.timedelta(hours=1)),
+    (dt.timedelta(days=30), dt.timedelta(days=1)),
+])
+def test_the_reuse_cutoff_is_boulders(order_lifetime, needed):
+    assert reuse_cutoff(order_lifetime) == needed
 
 
 def reuse_pattern(server, orders: int = 16) -> List[bool]:
