@@ -232,6 +232,13 @@ class AcmeConfig:
     #: authorizations by position, fails there and here.  None: ``"challenges"``,
     #: unless ``pebble``.
     shuffle: Optional[str] = None
+    #: How newAccount and account updates treat ``contact``: ``"rfc"`` (mailto URLs
+    #: of one address each, kept and shown in the account) or ``"letsencrypt"`` (as
+    #: Boulder since 2025: the same checks, plus addresses at example.com, .net
+    #: and .org or under a reserved top-level domain such as .test refused with
+    #: ``invalidContact``; accepted ones are not kept, so the account object has
+    #: no ``contact``).  None: ``"rfc"``, unless ``boulder``.
+    contact_rules: Optional[str] = None
     #: Type and wording of common refusals: ``"pytest-acme"`` (RFC 8555 types, details
     #: that say what to do) or ``"pebble"`` (Pebble's type and detail for the same
     #: refusal, e.g. ``JWS has an invalid anti-replay nonce: ...``).  None:

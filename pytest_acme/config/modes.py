@@ -23,6 +23,8 @@ BOULDER_PARTS: Dict[str, Any] = {
     "account_orders_field": False,
     "order_validity_fields": False,
     "refused_csr_fails_order": False,
+    "require_terms_agreement": True,  # Boulder's "must agree to terms of service"
+    "contact_rules": "letsencrypt",
 }
 #: Pebble's terms of service, the value of its directory's ``meta.termsOfService``.
 PEBBLE_TERMS = "data:text/plain,Do%20what%20thou%20wilt"
@@ -49,6 +51,7 @@ PART_CHOICES: Dict[str, Tuple[str, ...]] = {
     "name_rules": ("letsencrypt", "pebble"),
     "csr_signatures": ("letsencrypt", "pebble"),
     "shuffle": SHUFFLES,
+    "contact_rules": ("rfc", "letsencrypt"),
     "problem_details": ("pytest-acme", "pebble"),
 }
 #: The same parts without ``boulder`` or ``pebble``: RFC 8555 as written, no reuse,
@@ -62,6 +65,7 @@ RFC_DEFAULTS: Dict[str, Any] = {
     "refuse_must_staple": True,
     "csr_signatures": "letsencrypt",
     "shuffle": "challenges",
+    "contact_rules": "rfc",
     "problem_details": "pytest-acme",
     "refused_csr_fails_order": True,
     "ca_key_type": "ecdsa",

@@ -31,9 +31,16 @@ if TYPE_CHECKING:
 
 
 _MAILTO = re.compile(r"^mailto:([^@\s,?]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,63})\Z")
+#: The example domains (RFC 2606) Let's Encrypt refuses in contacts.
+FORBIDDEN_CONTACT_DOMAINS = ("example.com", "example.net", "example.org")
+#: Top-level domains reserved for special use (RFC 2606, RFC 6761, RFC 6762,
+#: RFC 7686, RFC 9476, ICANN's .internal): not public suffixes, so Let's Encrypt
+#: refuses a contact address under one.
+RESERVED_TLDS = ("test", "example", "invalid", "localhost", "local", "onion", "alt",
+                 "internal")
 
 
-def _contacts(value: Any) -> List[str]:
+def _contacts(value: Any, rules: str = "rfc") -> List[str]:
     if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
         raise problems.Malformed("'contact' must be an array of URL strings")
     for contact in value:
@@ -41,12 +48,42 @@ def _contacts(value: Any) -> List[str]:
             raise problems.UnsupportedContact(
                 f"contact {contact[:100]!r} is not supported; only 'mailto:' URLs are"
             )
-        if not _MAILTO.match(contact):
+        match = _MAILTO.match(contact)
+        if not match:
             raise problems.InvalidContact(
                 f"contact {contact[:100]!r} is not a single 'mailto:user@example.com' address "
                 "(no header fields, no several addresses)"
             )
+        if rules == "letsencrypt":
+            _letsencrypt_contact(contact, match.group(2).lower())
     return list(value)
+
+
+def _letsencrypt_contact(contact: str, domain: str) -> None:
+    """Refuse what Boulder's contact check refuses beyond the syntax."""
+    if domain in FORBIDDEN_CONTACT_DOMAINS:
+        raise problems.InvalidContact(
+            f"contact {contact[:100]!r} is refused: Let's Encrypt refuses addresses at "
+            "example.com, example.net and example.org (RFC 2606); give a real address or "
+            "leave 'contact' out")
+    tld = domain.rsplit(".", 1)[-1]
+    if tld in RESERVED_TLDS:
+        raise problems.InvalidContact(
+            f"contact {contact[:100]!r} is refused: .{tld} is a reserved top-level domain, "
+            "and Let's Encrypt takes only addresses under a public one; give a real address "
+            "or leave 'contact' out")
+
+
+def _keep_contacts(app: "AcmeApp", account: Account, contacts: List[str]) -> None:
+    """Keep ``contacts`` on the account, or, under Let's Encrypt's rules (Boulder
+    checks contacts and keeps none since 2025), note in its timeline that none
+    were kept."""
+    if app.config.effective("contact_rules") != "letsencrypt":
+        account.contact = contacts
+    elif contacts:
+        app.record(account, "ContactsNotKept",
+                   f"{len(contacts)} contact(s) checked and not kept, as Let's Encrypt "
+                   "keeps none (contact_rules='letsencrypt')")
 
 
 def _bool(payload: JsonBody, name: str) -> bool:
@@ -90,20 +127,21 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
                 pebble=("agreementRequired",
                         "Provided account did not agree to the terms of service"),
             )
-        contact = _contacts(payload.get("contact", []))
+        rules = app.config.effective("contact_rules")
+        contact = _contacts(payload.get("contact", []), rules)
         eab_kid = external_account(app, ex, payload)
         account = Account(
             id=app.store.new_id(),
             jwk=jwk,
             thumbprint=thumbprint,
             created=app.clock.now(),
-            contact=contact,
             terms_agreed=agreed,
             eab_kid=eab_kid,
         )
         app.store.add_account(account)
         app.record(account, "AccountCreated", f"account {account.id} created"
                    + (f", bound to external account {eab_kid}" if eab_kid else ""))
+        _keep_contacts(app, account, contact)
         return account_reply(app, ex, account, status=201)
 
 
@@ -132,7 +170,8 @@ def account(app: "AcmeApp", ex: Exchange, id: str) -> Reply:
                 )
             transition(acct, Event.DEACTIVATE, app.observe)
         if "contact" in payload:
-            acct.contact = _contacts(payload["contact"])
+            _keep_contacts(app, acct, _contacts(payload["contact"],
+                                                app.config.effective("contact_rules")))
         if _bool(payload, "termsOfServiceAgreed"):
             acct.terms_agreed = True
         return account_reply(app, ex, acct)

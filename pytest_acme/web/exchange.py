@@ -257,6 +257,8 @@ def account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 
     body = account.to_json(ex.urls)
     if not app.config.effective("account_orders_field"):
         del body["orders"]  # Boulder leaves it out (its acme-divergences.md, §7.1.2)
+    if not body["contact"] and app.config.effective("contact_rules") == "letsencrypt":
+        del body["contact"]  # Boulder keeps no contacts, and shows none
     return Reply(body, status=status, headers=[("Location", url)])
 
 

@@ -259,3 +259,66 @@ def test_serve_boulder_flag(tmp_path):
         stop.set()
         thread.join(10)
     assert result == [0]
+
+
+# -- accounts: terms and contacts ---------------------------------------------------
+
+
+@boulder
+def test_boulder_mode_requires_agreeing_to_the_terms(acme_server):
+    acme = account_client(acme_server, register=False)
+    with pytest.raises(messages.Error) as e:
+        acme.new_account(messages.NewRegistration())
+    assert e.value.typ == PROBLEM + "userActionRequired"
+    assert "termsOfServiceAgreed" in e.value.detail
+
+
+@boulder
+@pytest.mark.parametrize("contact, words", [
+    ("mailto:admin@example.com", "example.com, example.net and example.org"),
+    ("mailto:ops@Example.ORG", "example.com, example.net and example.org"),
+    ("mailto:ops@mail.example.test", ".test is a reserved top-level domain"),
+    ("mailto:ops@box.internal", ".internal is a reserved top-level domain"),
+    ("mailto:a@b.example.com?subject=x", "not a single"),
+    ("tel:+15551234", "only 'mailto:' URLs"),
+])
+def test_boulder_mode_refuses_contacts_lets_encrypt_refuses(acme_server, contact, words):
+    acme = account_client(acme_server, register=False)
+    with pytest.raises(messages.Error) as e:
+        acme.new_account(messages.NewRegistration(contact=(contact,),
+                                                  terms_of_service_agreed=True))
+    assert e.value.typ in (PROBLEM + "invalidContact", PROBLEM + "unsupportedContact")
+    assert words in e.value.detail
+    assert not acme_server.accounts()
+
+
+@boulder
+def test_boulder_mode_checks_contacts_and_keeps_none_as_lets_encrypt(acme_server):
+    acme = account_client(acme_server, register=False)
+    account = acme.new_account(messages.NewRegistration(
+        contact=("mailto:ops@pytest-acme.dev",), terms_of_service_agreed=True))
+    raw = post(acme, account.uri, None).json()
+    assert "contact" not in raw and raw["status"] == "valid"
+    (info,) = acme_server.accounts()
+    assert info.contact == []
+    assert "ContactsNotKept" in acme_server.describe(account.uri)
+    # An update is checked the same way, and kept as little.
+    with pytest.raises(messages.Error) as e:
+        post(acme, account.uri, {"contact": ["mailto:me@example.net"]})
+    assert e.value.typ == PROBLEM + "invalidContact"
+    assert "contact" not in post(acme, account.uri, {"contact": ["mailto:me@pytest-acme.dev"]}
+                                 ).json()
+
+
+@pytest.mark.acme(boulder=True, contact_rules="rfc", require_terms_agreement=False)
+def test_boulder_mode_can_keep_contacts_and_take_no_agreement(acme_server):
+    acme = account_client(acme_server, register=False)
+    account = acme.new_account(messages.NewRegistration(contact=("mailto:a@example.com",)))
+    assert post(acme, account.uri, None).json()["contact"] == ["mailto:a@example.com"]
+
+
+def test_by_default_contacts_follow_rfc_8555_and_are_kept(acme_server):
+    acme = account_client(acme_server, register=False)
+    account = acme.new_account(messages.NewRegistration(
+        contact=("mailto:a@example.com",), terms_of_service_agreed=True))
+    assert post(acme, account.uri, None).json()["contact"] == ["mailto:a@example.com"]
