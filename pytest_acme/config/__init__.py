@@ -225,12 +225,9 @@ class AcmeConfig:
     #: Pebble 2.4.0).  None: ``"letsencrypt"``, unless ``pebble``.
     csr_signatures: Optional[str] = None
     #: Which lists come in an order of their own (seeded: ``seed`` replays them):
-    #: ``"challenges"`` (each authorization's challenges, as Let's Encrypt shuffles
-    #: them), ``"all"`` (also an order's identifiers and authorizations, as Pebble
-    #: shuffles them) or ``"none"`` (offered types' order; the request's order).
-    #: A client that takes the first challenge, or pairs identifiers with
-    #: authorizations by position, fails there and here.  None: ``"challenges"``,
-    #: unless ``pebble``.
+    #: ``"challenges"`` (each authorization's, as Let's Encrypt shuffles them),
+    #: ``"all"`` (also an order's identifiers and authorizations, as Pebble) or
+    #: ``"none"``.  None: ``"challenges"``, unless ``pebble``.
     shuffle: Optional[str] = None
     #: How newAccount and account updates treat ``contact``: ``"rfc"`` (mailto URLs
     #: of one address each, kept and shown in the account) or ``"letsencrypt"`` (as
@@ -239,6 +236,13 @@ class AcmeConfig:
     #: ``invalidContact``; accepted ones are not kept, so the account object has
     #: no ``contact``).  None: ``"rfc"``, unless ``boulder``.
     contact_rules: Optional[str] = None
+    #: Revocation reasons: ``"letsencrypt"`` (a subscriber may give 0, 1, 4 or 5,
+    #: others get ``badRevocationReason``; a request signed with the certificate
+    #: key is recorded as keyCompromise, and re-revokes for it, and one from another
+    #: account holding the names as cessationOfOperation, as Boulder) or ``"rfc"``
+    #: (any RFC 5280 code, recorded as given).  None: ``"letsencrypt"``, unless
+    #: ``pebble``.
+    revocation_rules: Optional[str] = None
     #: Type and wording of common refusals: ``"pytest-acme"`` (RFC 8555 types, details
     #: that say what to do) or ``"pebble"`` (Pebble's type and detail for the same
     #: refusal, e.g. ``JWS has an invalid anti-replay nonce: ...``).  None:

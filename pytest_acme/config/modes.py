@@ -39,6 +39,7 @@ PEBBLE_PARTS: Dict[str, Any] = {
     "refuse_must_staple": False,
     "csr_signatures": "pebble",
     "shuffle": "all",
+    "revocation_rules": "rfc",
     "problem_details": "pebble",
     "refused_csr_fails_order": False,
     "new_authz": False,  # Pebble has no pre-authorization
@@ -52,6 +53,7 @@ PART_CHOICES: Dict[str, Tuple[str, ...]] = {
     "csr_signatures": ("letsencrypt", "pebble"),
     "shuffle": SHUFFLES,
     "contact_rules": ("rfc", "letsencrypt"),
+    "revocation_rules": ("letsencrypt", "rfc"),
     "problem_details": ("pytest-acme", "pebble"),
 }
 #: The same parts without ``boulder`` or ``pebble``: RFC 8555 as written, no reuse,
@@ -66,6 +68,7 @@ RFC_DEFAULTS: Dict[str, Any] = {
     "csr_signatures": "letsencrypt",
     "shuffle": "challenges",
     "contact_rules": "rfc",
+    "revocation_rules": "letsencrypt",
     "problem_details": "pytest-acme",
     "refused_csr_fails_order": True,
     "ca_key_type": "ecdsa",

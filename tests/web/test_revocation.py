@@ -121,3 +121,72 @@ def test_unknown_and_garbage_certificates(acme_server):
     with pytest.raises(messages.Error) as err:
         post(acme, acme.directory["revokeCert"], {"certificate": der_b64(foreign)})
     assert "not issued by this server" in err.value.detail
+
+
+# -- Let's Encrypt's reasons (revocation_rules) ----------------------------------------
+
+
+def by_key(server, acme, key):
+    net = client.ClientNetwork(josepy.JWKEC(key=key), alg=josepy.ES256,
+                               verify_ssl=server.ca_bundle)
+    return client.ClientV2(acme.directory, net)  # no account: signs with 'jwk'
+
+
+@pytest.mark.parametrize("reason", [2, 3, 6, 8, 9, 10])
+def test_reasons_lets_encrypt_refuses_from_subscribers_are_refused(acme_server, reason):
+    acme = account_client(acme_server)
+    cert, _ = issue(acme_server, acme, ["why.example.test"])
+    with pytest.raises(messages.Error) as err:
+        revoke(acme, cert, reason)
+    assert err.value.typ == PROBLEM + "badRevocationReason"
+    assert err.value.detail == (
+        f"reason {reason} is not one Let's Encrypt takes from subscribers; use 0 (unspecified), "
+        "1 (keyCompromise), 4 (superseded), 5 (cessationOfOperation)")
+    assert status(acme_server, cert) == (None, None)
+
+
+def test_the_certificate_key_revokes_for_key_compromise_whatever_it_asks(acme_server):
+    acme = account_client(acme_server)
+    cert, key = issue(acme_server, acme, ["kc.example.test"])
+    revoke(by_key(acme_server, acme, key), cert, 0)
+    assert status(acme_server, cert)[1] == 1
+
+
+def test_the_certificate_key_re_revokes_for_key_compromise_once(acme_server):
+    acme = account_client(acme_server)
+    cert, key = issue(acme_server, acme, ["rekc.example.test"])
+    revoke(acme, cert, 4)
+    first_at = status(acme_server, cert)[0]
+    revoke(by_key(acme_server, acme, key), cert, 4)  # Boulder: now keyCompromise
+    assert status(acme_server, cert) == (first_at, 1)
+    with pytest.raises(messages.Error) as err:
+        revoke(by_key(acme_server, acme, key), cert, 1)
+    assert err.value.typ == PROBLEM + "alreadyRevoked"
+    with pytest.raises(messages.Error) as err:
+        revoke(acme, cert, 1)  # the account: already revoked, whatever the reason
+    assert err.value.typ == PROBLEM + "alreadyRevoked"
+
+
+def test_another_account_holding_the_names_revokes_for_cessation_of_operation(acme_server):
+    issuer = account_client(acme_server)
+    cert, _ = issue(acme_server, issuer, ["moved.example.test"])
+    other = account_client(acme_server)
+    order = other.new_order(make_csr(["moved.example.test"]))
+    answer_all(other, order)
+    acme_server.wait_idle()
+    revoke(other, cert, 1)
+    assert status(acme_server, cert)[1] == 5
+
+
+@pytest.mark.parametrize("settings", [
+    pytest.param(None, marks=pytest.mark.acme(revocation_rules="rfc"), id="rfc"),
+    pytest.param(None, marks=pytest.mark.acme(pebble=True), id="pebble"),
+])
+def test_rfc_rules_record_any_rfc_5280_reason_as_given(acme_server, settings):
+    acme = account_client(acme_server)
+    cert, key = issue(acme_server, acme, ["any.example.test"])
+    revoke(acme, cert, 3)
+    assert status(acme_server, cert)[1] == 3
+    other, other_key = issue(acme_server, acme, ["any2.example.test"])
+    revoke(by_key(acme_server, acme, other_key), other, 0)
+    assert status(acme_server, other)[1] == 0
