@@ -17,7 +17,6 @@ failed:
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from cryptography import x509
@@ -26,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
-from .identifiers import Identifier, identifiers_from_names
+from .identifiers import Identifier, identifiers_from_names, is_ip_address
 from .keys import ec_key_problem, rsa_key_problem
 from .problems import BadCSR
 
@@ -288,20 +287,13 @@ def _common_names(csr: x509.CertificateSigningRequest) -> List[str]:
             for attr in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
 
 
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
 
 def _check_names(csr: x509.CertificateSigningRequest,
                  san: Optional[x509.SubjectAlternativeName], wanted: "set[Identifier]",
                  cn_is_name: bool) -> None:
     common_names = _common_names(csr)
     # An IP address in the CN is checked against the order below, not read as a name.
-    cn_names = [cn for cn in common_names if not _is_ip(cn)] if cn_is_name else []
+    cn_names = [cn for cn in common_names if not is_ip_address(cn)] if cn_is_name else []
     if san is None and not cn_names:
         raise BadCSR(
             "the CSR has no subjectAltName extension"

@@ -144,6 +144,15 @@ def normalise_ip(value: str) -> str:
     return str(addr)
 
 
+def is_ip_address(value: str) -> bool:
+    """Whether ``value`` is an IPv4 or IPv6 address in text form."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 _NORMALISERS: Dict[str, Callable[[str], str]] = {DNS: normalise_dns, IP: normalise_ip}
 
 

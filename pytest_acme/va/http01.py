@@ -40,7 +40,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ..protocol import problems
 from ..protocol.challenges import HTTP01_PATH
-from ..protocol.identifiers import IP
+from ..protocol.identifiers import IP, is_ip_address
 from .base import Network, ValidationRequest
 from .guard import allowed_addresses
 from .resolver import addresses, first_of_each_family
@@ -101,17 +101,10 @@ class _TlsToAddress(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         raw = _dial(self.host, self.port, self.timeout)  # type: ignore[arg-type]
-        is_ip = _is_ip(self._sni)
+        is_ip = is_ip_address(self._sni)
         self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
             raw, server_hostname=None if is_ip else self._sni)
 
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _fetch(net: Network, url: str, request: ValidationRequest) -> Tuple[int, bytes, Optional[str]]:
@@ -122,7 +115,7 @@ def _fetch(net: Network, url: str, request: ValidationRequest) -> Tuple[int, byt
     host = parts.hostname
     default = 80 if parts.scheme == "http" else 443
     port = parts.port or default
-    if _is_ip(host):
+    if is_ip_address(host):
         resolved = [str(ipaddress.ip_address(host))]
     else:
         resolved = addresses(net.resolver, host)
@@ -257,7 +250,7 @@ def _redirect_target(net: Network, url: str, status: int, location: Optional[str
             "the '/' between host and path; check the web server's redirect")
     if "%" in host:
         raise problems.Connection(f"cannot follow the {where}: the host has an IPv6 scope zone")
-    if not _is_ip(host) and "." not in host.strip("."):
+    if not is_ip_address(host) and "." not in host.strip("."):
         raise problems.Connection(
             f"cannot follow the {where}: {host!r} is a single-label name; Let's Encrypt "
             "follows redirects only to names under a public top-level domain")
