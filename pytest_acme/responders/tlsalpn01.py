@@ -299,10 +299,18 @@ class TlsAlpn01Responder:
             self._sni.value = None
             incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
             tls = self._default_context.wrap_bio(incoming, outgoing, server_side=True)
+            logged = False
             while True:
                 try:
                     tls.do_handshake()
                 except ssl.SSLWantReadError:
+                    alpn = tls.selected_alpn_protocol()
+                    if alpn is not None and not logged:
+                        # Logged before the flight that lets the client finish (in
+                        # TLS 1.3 the server's first one): a validator that has its
+                        # answer finds the handshake in the log.
+                        self._log_handshake(alpn)
+                        logged = True
                     conn.sendall(outgoing.read())
                     data = conn.recv(16 * 1024)
                     if not data:
@@ -310,10 +318,12 @@ class TlsAlpn01Responder:
                     incoming.write(data)
                     continue
                 except ssl.SSLError:
-                    self._log_handshake(None)  # logged before the client can see the end
+                    if not logged:  # logged before the client can see the end
+                        self._log_handshake(None)
                     conn.sendall(outgoing.read())  # the alert that ends the handshake
                     return
-                self._log_handshake(tls.selected_alpn_protocol())
+                if not logged:
+                    self._log_handshake(tls.selected_alpn_protocol())
                 conn.sendall(outgoing.read())
                 return
         except Exception:  # noqa: BLE001 - a reset, a timeout, not TLS: the server goes on
