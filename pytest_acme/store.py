@@ -11,7 +11,7 @@ import base64
 import datetime as dt
 import random
 import threading
-from typing import Deque, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Deque, Dict, Iterable, Iterator, List, Optional, Set, Tuple, TypeVar
 
 from .protocol.identifiers import Identifier
 from .protocol.resources import Account, Authorization, Certificate, Challenge, Order
@@ -48,10 +48,14 @@ class Store:
         # what the pending-order limits count (see :meth:`unfinished_orders`).
         self._unfinished: Dict[str, Order] = {}
         self._unfinished_by_account: Dict[str, Dict[str, Order]] = {}
+        #: SubjectPublicKeyInfo DER of keys revoked for keyCompromise, which no
+        #: account or CSR may use again (Boulder's blocked keys).
+        self.blocked_keys: Set[bytes] = set()
 
     def clear(self) -> None:
         with self.lock:
             self.orders_retired = 0
+            self.blocked_keys.clear()
             self._authz_index.clear()
             self._unfinished.clear()
             self._unfinished_by_account.clear()

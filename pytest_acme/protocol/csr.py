@@ -17,7 +17,7 @@ failed:
 
 from __future__ import annotations
 
-from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
+from typing import Container, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -214,6 +214,7 @@ def accept_csr(
     der: bytes, identifiers: Iterable[Identifier], account_key: object,
     rsa_keys: str = "letsencrypt", *, strict: bool = False, cn_is_name: bool = True,
     refuse_must_staple: bool = False, signatures: str = "letsencrypt",
+    blocked_keys: Container[bytes] = (),
 ) -> AcceptedCSR:
     """Apply every rule; return the CSR with its key, or raise :class:`BadCSR`.
 
@@ -229,6 +230,7 @@ def accept_csr(
             (:func:`asks_must_staple`), as Let's Encrypt does since 2025.
         signatures: ``"letsencrypt"`` takes only :data:`LETSENCRYPT_SIGNATURES`;
             ``"pebble"`` any algorithm the key can verify, as Pebble.
+        blocked_keys: SubjectPublicKeyInfo DER of keys revoked for keyCompromise.
     """
     read = read_csr(der)
     csr = read.csr
@@ -254,6 +256,9 @@ def accept_csr(
     if not signature_verifies(read, key):
         raise BadCSR("the CSR's self-signature does not verify with the key it contains")
     key_der = spki(public_key)
+    if key_der in blocked_keys:
+        raise BadCSR("the CSR's public key is forbidden: a certificate with it was revoked for "
+                     "keyCompromise; make a new key")
     # RFC 8555 §11.1: the account key MUST NOT be the certificate key.
     if key_der == spki(account_key):
         raise BadCSR(

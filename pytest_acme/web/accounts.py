@@ -21,6 +21,7 @@ from .exchange import (
     Reply,
     account_reply,
     endpoint,
+    refuse_blocked_key,
     require_payload,
     require_post_as_get,
 )
@@ -99,6 +100,7 @@ def new_account(app: "AcmeApp", ex: Exchange) -> Reply:
     assert ex.signed is not None
     jwk = ex.signed.jwk
     thumbprint = app.thumbprint(jwk)
+    refuse_blocked_key(app, jwk)
     with app.store.lock:
         existing = app.store.accounts_by_thumbprint.get(thumbprint)
         if existing is not None:

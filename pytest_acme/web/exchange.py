@@ -33,6 +33,7 @@ from werkzeug.wrappers import Request
 
 from ..httpd import Refusal, body_length
 from ..protocol import problems
+from ..protocol.csr import spki
 from ..protocol.resources import Account, Authorization, Certificate, Challenge, Order
 from ..protocol.states import Status
 from .jws import KID, SignedRequest
@@ -249,6 +250,14 @@ def require_listed(app: "AcmeApp", ex: Exchange, challenge: Challenge) -> None:
 
 
 # -- replies ------------------------------------------------------------------
+
+
+def refuse_blocked_key(app: "AcmeApp", jwk: Any) -> None:
+    """Refuse an account key revoked for keyCompromise (Boulder's blocked keys)."""
+    if spki(jwk.key) in app.store.blocked_keys:
+        raise problems.BadPublicKey(
+            "this key is forbidden: a certificate with it was revoked for keyCompromise; "
+            "make a new account key")
 
 
 def account_reply(app: "AcmeApp", ex: Exchange, account: Account, status: int = 200) -> Reply:

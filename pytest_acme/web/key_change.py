@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..protocol import problems
-from .exchange import Exchange, Reply, account_reply, endpoint, require_payload
+from .exchange import Exchange, Reply, account_reply, endpoint, refuse_blocked_key, require_payload
 from .jws import parse_jwk, verify_inner
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def key_change(app: "AcmeApp", ex: Exchange) -> Reply:
     if app.thumbprint(old_key) != account.thumbprint:
         raise problems.Malformed("the key-change 'oldKey' is not the account's current key")
     thumbprint = app.thumbprint(new_key)
+    refuse_blocked_key(app, new_key)
     with app.store.lock:
         owner = app.store.accounts_by_thumbprint.get(thumbprint)
         if owner is not None:

@@ -231,6 +231,7 @@ def csr_rules(app: "AcmeApp") -> Dict[str, Any]:
     return {"rsa_keys": config.effective("rsa_keys"), "strict": config.strict_csr,
             "cn_is_name": config.effective("name_rules") == "letsencrypt",
             "signatures": config.effective("csr_signatures"),
+            "blocked_keys": app.store.blocked_keys,
             "refuse_must_staple": config.effective("refuse_must_staple")
             and not (config.ocsp or config.ocsp_responder_url)}
 

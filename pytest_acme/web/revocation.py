@@ -78,6 +78,10 @@ def revoke_cert(app: "AcmeApp", ex: Exchange) -> Reply:
         else:
             cert.revoked_at, cert.revocation_reason = now, reason
             why = f"reason {reason}"
+        if rules == "letsencrypt" and method == "key":
+            # Boulder blocks a key that proved its own compromise: no account or
+            # CSR may use it again.
+            app.store.blocked_keys.add(spki(cert.leaf.public_key()))
         order = app.store.orders.get(cert.order_id)
         if order is not None:
             app.record(order, "CertificateRevoked",

@@ -190,3 +190,39 @@ def test_rfc_rules_record_any_rfc_5280_reason_as_given(acme_server, settings):
     other, other_key = issue(acme_server, acme, ["any2.example.test"])
     revoke(by_key(acme_server, acme, other_key), other, 0)
     assert status(acme_server, other)[1] == 0
+
+
+def test_a_key_that_revoked_its_certificate_is_blocked_as_at_boulder(acme_server):
+    acme = account_client(acme_server)
+    cert, key = issue(acme_server, acme, ["blocked.example.test"])
+    revoke(by_key(acme_server, acme, key), cert, 1)
+    # No CSR may use the key again...
+    order = acme.new_order(make_csr(["blocked.example.test"], key))
+    answer_all(acme, order)
+    acme_server.wait_idle()
+    with pytest.raises(messages.Error) as err:
+        acme.finalize_order(acme.poll_authorizations(order, deadline()), deadline())
+    assert err.value.typ == PROBLEM + "badCSR" and "keyCompromise" in err.value.detail
+    # ... nor any account.
+    with pytest.raises(messages.Error) as err:
+        account_client(acme_server, key)
+    assert err.value.typ == PROBLEM + "badPublicKey" and "forbidden" in err.value.detail
+    # A fresh key is fine; reset() forgets the blocked keys.
+    issue(acme_server, acme, ["blocked.example.test"])
+    acme_server.reset()
+    account_client(acme_server, key)
+
+
+def test_the_issuing_account_saying_key_compromise_blocks_nothing(acme_server):
+    acme = account_client(acme_server)
+    cert, key = issue(acme_server, acme, ["notblocked.example.test"])
+    revoke(acme, cert, 1)
+    issue(acme_server, acme, ["notblocked.example.test"], key)
+
+
+@pytest.mark.acme(revocation_rules="rfc")
+def test_rfc_rules_block_no_key(acme_server):
+    acme = account_client(acme_server)
+    cert, key = issue(acme_server, acme, ["free.example.test"])
+    revoke(by_key(acme_server, acme, key), cert, 1)
+    issue(acme_server, acme, ["free.example.test"], key)
