@@ -173,12 +173,28 @@ LETSENCRYPT_SIGNATURES = {
 }
 
 
+#: Names for the signature algorithms Let's Encrypt refuses, in its refusals.
+REFUSED_SIGNATURES = {
+    SignatureAlgorithmOID.RSASSA_PSS: "RSASSA-PSS",
+    SignatureAlgorithmOID.RSA_WITH_SHA224: "SHA-224 with RSA",
+    SignatureAlgorithmOID.RSA_WITH_SHA1: "SHA-1 with RSA",
+    SignatureAlgorithmOID.RSA_WITH_MD5: "MD5 with RSA",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA224: "ECDSA with SHA-224",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA1: "ECDSA with SHA-1",
+    SignatureAlgorithmOID.DSA_WITH_SHA1: "DSA with SHA-1",
+    SignatureAlgorithmOID.DSA_WITH_SHA224: "DSA with SHA-224",
+    SignatureAlgorithmOID.DSA_WITH_SHA256: "DSA with SHA-256",
+    SignatureAlgorithmOID.ED25519: "Ed25519",
+    SignatureAlgorithmOID.ED448: "Ed448",
+}
+
+
 def signature_problem(csr: x509.CertificateSigningRequest) -> Optional[str]:
     """Why Let's Encrypt would refuse the algorithm ``csr`` is signed with, or None."""
     oid = csr.signature_algorithm_oid
     if oid in LETSENCRYPT_SIGNATURES:
         return None
-    name = getattr(oid, "_name", None) or oid.dotted_string
+    name = REFUSED_SIGNATURES.get(oid, f"the algorithm {oid.dotted_string}")
     return (f"the CSR is signed with {name}, which Let's Encrypt refuses; sign it with "
             "SHA-256, SHA-384 or SHA-512, with RSA (PKCS#1 v1.5) or ECDSA")
 

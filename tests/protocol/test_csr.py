@@ -294,17 +294,17 @@ def sha224_csr(key) -> bytes:
 
 
 @pytest.mark.parametrize("make, name", [
-    (lambda: sha1_csr(RSA_KEY), "sha1WithRSAEncryption"),
-    (lambda: pss_csr(RSA_KEY), "rsassaPss"),
-    (lambda: sha224_csr(RSA_KEY), "sha224WithRSAEncryption"),
-    (lambda: sha224_csr(EC_KEY), "ecdsa-with-SHA224"),
+    (lambda: sha1_csr(RSA_KEY), "SHA-1 with RSA"),
+    (lambda: pss_csr(RSA_KEY), "RSASSA-PSS"),
+    (lambda: sha224_csr(RSA_KEY), "SHA-224 with RSA"),
+    (lambda: sha224_csr(EC_KEY), "ECDSA with SHA-224"),
 ], ids=["sha1-rsa", "rsa-pss", "sha224-rsa", "sha224-ecdsa"])
 def test_signature_algorithms_lets_encrypt_refuses_are_refused(make, name):
     der = make()
     detail = refused(der)
     assert detail == (f"the CSR is signed with {name}, which Let's Encrypt refuses; sign it "
                       "with SHA-256, SHA-384 or SHA-512, with RSA (PKCS#1 v1.5) or ECDSA")
-    if name != "sha1WithRSAEncryption":  # this OpenSSL verifies no SHA-1 signature
+    if name != "SHA-1 with RSA":  # this OpenSSL verifies no SHA-1 signature
         accept_csr(der, ORDER, ACCOUNT_KEY.public_key(), signatures="pebble")  # as Pebble
 
 

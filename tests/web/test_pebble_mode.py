@@ -455,7 +455,7 @@ def pss_csr(name: str) -> bytes:
 def test_default_mode_refuses_a_csr_signed_with_rsa_pss_as_lets_encrypt(acme_server):
     acme, order = ready_order(acme_server, ["pss.example.test"])
     problem = finalize_problem(acme, order.uri, pss_csr("pss.example.test"))
-    assert problem["type"] == PROBLEM + "badCSR" and "rsassaPss" in problem["detail"]
+    assert problem["type"] == PROBLEM + "badCSR" and "RSASSA-PSS" in problem["detail"]
 
 
 @pytest.mark.acme(pebble=True, validation="always_valid")
