@@ -122,7 +122,9 @@ def add_parser(sub: Any) -> None:
     proto.add_argument("--boulder", action="store_true", default=None,
                        help="behave like Let's Encrypt's Boulder where it differs from RFC "
                        "8555: plain GET, identical orders and authorizations reused, no "
-                       "account 'orders', notBefore/notAfter refused, no newAuthz")
+                       "account 'orders', notBefore/notAfter refused, no newAuthz, terms "
+                       "agreement required, contacts checked and not kept, a refused CSR "
+                       "leaves the order ready")
     proto.add_argument("--no-new-authz", dest="new_authz", action="store_false", default=None,
                        help="do not offer pre-authorization (newAuthz)")
     proto.add_argument("--authz-reuse-valid", metavar="RATE", type=_rate_arg,
